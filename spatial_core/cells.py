@@ -1,0 +1,241 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""H3 cells for points, lines and polygons, as arrays of 64-bit integers.
+
+The working resolution is 10 (average hexagon edge about 76 m, area about 0.015 km²): about
+the length of a residential street segment, fine enough that a cell rarely holds more than
+one or two streets and coarse enough that a month of a force's crime touches a few thousand
+cells. ``docs/h3-resolution.md`` gives the reasoning and the measurements. Parents for
+roll-ups (9, 8, 7 …) are derived with bit arithmetic, so they are never stored twice.
+
+h3-py 4 has no array API; :func:`points_to_cells` uses the vectorised ``h3ronpy`` binding
+when it is importable and falls back to a loop over ``h3.latlng_to_cell`` otherwise. Both give
+the same cells (a test checks this).
+"""
+from __future__ import annotations
+
+import logging
+
+import h3
+import numpy as np
+import shapely
+
+from .errors import InputError
+
+__all__ = [
+    "DEFAULT_RESOLUTION",
+    "points_to_cells",
+    "cells_to_parents",
+    "cells_to_points",
+    "cells_to_boundaries",
+    "lines_to_cells",
+    "polygons_to_cells",
+    "cells_to_hex",
+    "hex_to_cells",
+    "cell_resolutions",
+    "is_valid_cells",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RESOLUTION = 10
+
+_RES_OFFSET = 52
+_RES_MASK = np.uint64(0xF) << np.uint64(_RES_OFFSET)
+
+try:  # pragma: no cover - exercised by whichever branch the environment has
+    from h3ronpy import vector as _h3v  # type: ignore[import-untyped]
+except Exception:  # noqa: BLE001 - any failure means "use the loop"
+    _h3v = None
+
+
+def _check_res(res: int) -> int:
+    if not 0 <= int(res) <= 15:
+        raise InputError(f"H3 resolution must be between 0 and 15, got {res}")
+    return int(res)
+
+
+def points_to_cells(lat, lng, res: int = DEFAULT_RESOLUTION) -> np.ndarray:
+    """Index points on H3 cells.
+
+    Parameters
+    ----------
+    lat, lng : array_like
+        Coordinates in degrees (WGS84). NaN gives cell 0 (no cell).
+    res : int
+        H3 resolution.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Examples
+    --------
+    >>> cells = points_to_cells([53.7996], [-1.5491], 10)
+    >>> cells_to_hex(cells)[0]
+    '8a194d308a4ffff'
+    """
+    res = _check_res(res)
+    lat = np.asarray(lat, dtype="float64")
+    lng = np.asarray(lng, dtype="float64")
+    if lat.shape != lng.shape:
+        raise InputError(f"lat and lng differ in length: {lat.shape} and {lng.shape}")
+    out = np.zeros(lat.shape, dtype="int64")
+    ok = np.isfinite(lat) & np.isfinite(lng)
+    if not ok.any():
+        return out
+    if np.any(np.abs(lat[ok]) > 90) or np.any(np.abs(lng[ok]) > 180):
+        raise InputError("latitude must be within ±90 and longitude within ±180 degrees")
+    out[ok] = _points_to_cells(lat[ok], lng[ok], res)
+    return out
+
+
+def _points_to_cells(lat: np.ndarray, lng: np.ndarray, res: int) -> np.ndarray:
+    """The one place that calls an H3 binding for points; swap the binding here."""
+    if _h3v is not None:
+        arr = _h3v.coordinates_to_cells(lat, lng, res)
+        return np.asarray(arr, dtype="uint64").view("int64")
+    return np.fromiter(
+        (h3.str_to_int(h3.latlng_to_cell(a, b, res)) for a, b in zip(lat, lng)),
+        dtype="int64",
+        count=len(lat),
+    )
+
+
+def cell_resolutions(cells) -> np.ndarray:
+    """Resolution of each cell (vectorised bit arithmetic).
+
+    Examples
+    --------
+    >>> cell_resolutions(hex_to_cells(['8a194d308a4ffff', '89194d308a7ffff'])).tolist()
+    [10, 9]
+    """
+    u = np.asarray(cells, dtype="int64").astype("uint64")
+    return ((u & _RES_MASK) >> np.uint64(_RES_OFFSET)).astype("int64")
+
+
+def cells_to_parents(cells, res: int) -> np.ndarray:
+    """Parent of each cell at a coarser resolution (vectorised bit arithmetic).
+
+    Cell 0 (no cell) stays 0. Cells already at or above ``res`` are an error, as in h3.
+
+    Examples
+    --------
+    >>> c = hex_to_cells(['8a194d308a4ffff'])
+    >>> cells_to_hex(cells_to_parents(c, 7))[0] == h3.cell_to_parent('8a194d308a4ffff', 7)
+    True
+    """
+    res = _check_res(res)
+    c = np.asarray(cells, dtype="int64")
+    u = c.astype("uint64")
+    present = c != 0
+    have = cell_resolutions(c)
+    if np.any(have[present] < res):
+        raise InputError(f"cannot take a parent at resolution {res} of a coarser cell")
+    parent = (u & ~_RES_MASK) | (np.uint64(res) << np.uint64(_RES_OFFSET))
+    unused_digits = np.uint64((1 << ((15 - res) * 3)) - 1)
+    parent = parent | unused_digits
+    return np.where(present, parent.astype("int64"), 0)
+
+
+def cells_to_points(cells) -> tuple[np.ndarray, np.ndarray]:
+    """Centre (lat, lng) of each cell.
+
+    Examples
+    --------
+    >>> lat, lng = cells_to_points(hex_to_cells(['8a194d308a4ffff']))
+    >>> round(float(lat[0]), 3), round(float(lng[0]), 3)
+    (53.8, -1.549)
+    """
+    c = np.asarray(cells, dtype="int64")
+    lat = np.full(c.shape, np.nan)
+    lng = np.full(c.shape, np.nan)
+    for i, cell in enumerate(c):
+        if cell:
+            lat[i], lng[i] = h3.cell_to_latlng(h3.int_to_str(int(cell)))
+    return lat, lng
+
+
+def cells_to_boundaries(cells) -> np.ndarray:
+    """Hexagon of each cell as a shapely Polygon in lng/lat order (EPSG:4326)."""
+    polys = []
+    for cell in np.asarray(cells, dtype="int64"):
+        ring = h3.cell_to_boundary(h3.int_to_str(int(cell)))
+        polys.append([(b, a) for a, b in ring])
+    return shapely.polygons(polys) if polys else np.array([], dtype=object)
+
+
+def cells_to_hex(cells) -> np.ndarray:
+    """Hex strings for display (``'8a194d308a4ffff'``)."""
+    return np.array([format(int(c) & 0xFFFFFFFFFFFFFFFF, "x") for c in np.asarray(cells)], dtype=object)
+
+
+def hex_to_cells(hexes) -> np.ndarray:
+    """Integer cells from hex strings."""
+    return np.array([int(h, 16) for h in hexes], dtype="int64")
+
+
+def is_valid_cells(cells) -> np.ndarray:
+    """Which values are valid H3 cells."""
+    return np.array([bool(c) and h3.is_valid_cell(int(c)) for c in np.asarray(cells, dtype="int64")])
+
+
+def lines_to_cells(geoms_lnglat, res: int = DEFAULT_RESOLUTION, step_m: float | None = None,
+                   geoms_metric=None) -> tuple[np.ndarray, np.ndarray]:
+    """Cells that lines pass through.
+
+    Lines are densified (``step_m``, default a third of the cell edge) in a metric copy
+    and every vertex is indexed, so a line that crosses a corner of a cell still gets it.
+
+    Parameters
+    ----------
+    geoms_lnglat : array of shapely (Multi)LineString in EPSG:4326 (lng, lat order)
+        Used only when ``geoms_metric`` is not given.
+    geoms_metric : array of the same lines in a metric CRS, optional
+        When given (British National Grid), densification happens here and the vertices
+        are transformed back to lat/lng.
+
+    Returns
+    -------
+    (index, cells) : the position of the line in the input and one cell it touches,
+        one pair per distinct (line, cell).
+    """
+    from .crs import bng_to_lnglat, lnglat_to_bng
+
+    res = _check_res(res)
+    if step_m is None:
+        step_m = h3.average_hexagon_edge_length(res, unit="m") / 3
+    if geoms_metric is None:
+        coords, idx = shapely.get_coordinates(np.asarray(geoms_lnglat), return_index=True)
+        x, y = lnglat_to_bng(coords[:, 0], coords[:, 1])
+        geoms_metric = shapely.linestrings(np.column_stack([x, y]), indices=idx)
+    dense = shapely.segmentize(np.asarray(geoms_metric), step_m)
+    coords, idx = shapely.get_coordinates(dense, return_index=True)
+    lng, lat = bng_to_lnglat(coords[:, 0], coords[:, 1])
+    cells = points_to_cells(lat, lng, res)
+    pairs = np.unique(np.column_stack([idx.astype("int64"), cells]), axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def polygons_to_cells(geoms_lnglat, res: int = DEFAULT_RESOLUTION) -> tuple[np.ndarray, np.ndarray]:
+    """Cells whose centre lies in each polygon; a polygon smaller than a cell gets the
+    cell of its representative point, so no area is left without a cell.
+
+    Returns ``(index, cells)`` as :func:`lines_to_cells`.
+    """
+    res = _check_res(res)
+    out_idx: list[np.ndarray] = []
+    out_cells: list[np.ndarray] = []
+    for i, geom in enumerate(np.asarray(geoms_lnglat)):
+        if geom is None or shapely.is_empty(geom):
+            continue
+        found = h3.geo_to_cells(geom, res)
+        if not found:
+            pt = shapely.point_on_surface(geom)
+            cells = points_to_cells([pt.y], [pt.x], res)
+        else:
+            cells = np.array([h3.str_to_int(c) for c in found], dtype="int64")
+        out_idx.append(np.full(len(cells), i, dtype="int64"))
+        out_cells.append(cells)
+    if not out_idx:
+        return np.array([], dtype="int64"), np.array([], dtype="int64")
+    return np.concatenate(out_idx), np.concatenate(out_cells)

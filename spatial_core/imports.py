@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Import reports and the one entry point that dispatches an import to its kind.
+
+Each kind lives in its own module (``crimes``, ``postcodes`` …) and exposes
+``import_<kind>(store, paths, **options) -> ImportReport``. Every importer follows the
+same contract:
+
+1. read and validate every file completely before writing anything (bad input raises
+   :class:`~spatial_core.errors.InputError` naming file, row, column and value);
+2. write all its rows in one transaction (:meth:`Store.begin`); rows whose natural key is
+   already stored are counted as skipped ("already in the store"), so importing the same
+   file twice changes nothing;
+3. record the import in ``lpt_imports`` in the same transaction and return the report.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.engine import Connection
+
+from .errors import InputError
+
+__all__ = ["ImportReport", "KINDS", "import_files", "record_import", "Progress"]
+
+Progress = Callable[[float, str], None]
+"""A progress callable: ``progress(fraction_done, message)``; fronts pass their own."""
+
+KINDS: dict[str, str] = {
+    "crimes": "spatial_core.crimes:import_crimes",
+    "postcodes": "spatial_core.postcodes:import_postcodes",
+    "boundaries": "spatial_core.boundaries:import_boundaries",
+    "classification": "spatial_core.classification:import_classification",
+    "streets": "spatial_core.streets:import_streets",
+    "addresses": "spatial_core.addresses:import_addresses",
+    "members": "spatial_core.members:import_members",
+    "surveys": "spatial_core.surveys:import_surveys",
+    "visits": "spatial_core.visits:import_visits",
+}
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows read, imported, skipped and why (with row numbers)."""
+
+    kind: str
+    files: list[str] = field(default_factory=list)
+    read: int = 0
+    imported: int = 0
+    skipped: int = 0
+    reasons: dict[str, dict] = field(default_factory=dict)
+    notes: dict[str, dict] = field(default_factory=dict)
+
+    MAX_ROWS_LISTED = 20
+
+    def skip(self, reason: str, rows: Sequence[int] | np.ndarray, file: str | None = None) -> None:
+        """Count rows skipped for ``reason``; the first few row numbers are kept."""
+        self._add(self.reasons, reason, rows, file)
+        self.skipped += len(rows)
+
+    def note(self, what: str, rows: Sequence[int] | np.ndarray, file: str | None = None) -> None:
+        """Count rows imported but worth telling about (no coordinates, outliers …)."""
+        self._add(self.notes, what, rows, file)
+
+    def _add(self, bucket: dict, key: str, rows, file: str | None) -> None:
+        rows = [int(r) for r in np.asarray(rows).ravel()]
+        if not rows:
+            return
+        entry = bucket.setdefault(key, {"count": 0, "rows": []})
+        entry["count"] += len(rows)
+        room = self.MAX_ROWS_LISTED - len(entry["rows"])
+        if room > 0:
+            prefix = f"{Path(file).name}:" if file and len(self.files) > 1 else ""
+            entry["rows"].extend(f"{prefix}{r}" if prefix else r for r in rows[:room])
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def summary(self) -> str:
+        lines = [f"{self.kind}: read {self.read}, imported {self.imported}, skipped {self.skipped}"]
+        for reason, entry in self.reasons.items():
+            lines.append(f"  skipped {entry['count']}: {reason} (rows {_rows(entry['rows'])})")
+        for what, entry in self.notes.items():
+            lines.append(f"  note {entry['count']}: {what} (rows {_rows(entry['rows'])})")
+        return "\n".join(lines)
+
+
+def _rows(rows: list) -> str:
+    shown = ", ".join(str(r) for r in rows[:8])
+    return shown + (", …" if len(rows) > 8 else "")
+
+
+def record_import(store, conn: Connection, report: ImportReport, shas: Sequence[str]) -> None:
+    """Write the report into ``lpt_imports`` inside the import's own transaction."""
+    import pandas as pd
+
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    frame = pd.DataFrame({
+        "kind": [report.kind] * len(report.files),
+        "file_name": report.files,
+        "sha256": list(shas),
+        "rows_read": [report.read] * len(report.files),
+        "imported": [report.imported] * len(report.files),
+        "skipped": [report.skipped] * len(report.files),
+        "report": [report.to_json()] * len(report.files),
+        "imported_at": [now] * len(report.files),
+    })
+    store.insert_new(conn, "lpt_imports", frame)
+
+
+def import_files(store, kind: str, paths: Sequence[str | Path], **options) -> ImportReport:
+    """Import ``paths`` as ``kind`` (one of :data:`KINDS`)."""
+    if kind not in KINDS:
+        raise InputError(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if not paths:
+        raise InputError(f"no files given to import as {kind}")
+    module, func = KINDS[kind].split(":")
+    fn = getattr(importlib.import_module(module), func)
+    return fn(store, list(paths), **options)

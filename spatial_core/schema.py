@@ -1,0 +1,296 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The store's tables, one SQLAlchemy ``MetaData`` for GeoPackage and PostGIS alike.
+
+Conventions, so that every table reads the same way:
+
+- Feature tables have an integer ``fid`` primary key (GeoPackage requires one; QGIS uses it)
+  and a unique natural key (``crime_key``, ``uprn``, ``postcode`` …) that makes imports
+  idempotent: a row whose key is already stored is skipped, never duplicated.
+- Geometry is in British National Grid (EPSG:27700); points also carry ``lat``/``lng``.
+- H3 cells are 64-bit integers at the store's working resolution (``meta.h3_resolution``);
+  0 means "no cell" (no coordinates).
+- Dates are ISO text (``YYYY-MM-DD``, months ``YYYY-MM``), the same on both back ends.
+- Multi-valued answers (survey priorities, member groups) are exploded into their own
+  tables so counting is a GROUP BY.
+- Personal data lives only in ``members`` (``name``), ``key_contacts`` and the exact point
+  of members, visits and survey respondents. Contacts (email, telephone) are never stored:
+  targeting does not need them, so the importers drop them (data minimisation).
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import String as _String
+
+from .geometry_type import Geometry
+
+__all__ = ["SCHEMA_VERSION", "metadata", "FEATURE_TABLES", "PERSONAL_TABLES", "table"]
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+_FidType = Integer().with_variant(BigInteger(), "postgresql")
+# GeoPackage allows only its own type names (TEXT, INTEGER, DOUBLE …); GDAL and QGIS ignore
+# columns declared VARCHAR(n) or BIGINT, so SQLite gets those names and PostGIS the usual ones.
+Float = Double
+BigInteger = BigInteger().with_variant(Integer(), "sqlite")  # type: ignore[assignment]
+
+
+def String(length: int):  # noqa: N802 - reads like the SQLAlchemy type it stands for
+    return _String(length).with_variant(Text(), "sqlite")
+
+
+def _fid() -> Column:
+    return Column("fid", _FidType, primary_key=True, autoincrement=True)
+
+
+def _point_columns() -> list[Column]:
+    return [
+        Column("lat", Float),
+        Column("lng", Float),
+        Column("x", Float),
+        Column("y", Float),
+        Column("cell", BigInteger, nullable=False, default=0),
+    ]
+
+
+def _bbox_columns() -> list[Column]:
+    return [Column("minx", Float), Column("miny", Float), Column("maxx", Float), Column("maxy", Float)]
+
+
+meta = Table(
+    "lpt_meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text),
+)
+
+imports = Table(
+    "lpt_imports", metadata,
+    _fid(),
+    Column("kind", String(32), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("imported", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("report", Text),  # JSON of the full report
+    Column("imported_at", String(32), nullable=False),
+)
+
+areas = Table(
+    "areas", metadata,
+    _fid(),
+    Column("area_id", String(80), nullable=False),  # "<level>:<code>", e.g. "ward:E05001411"
+    Column("level", String(16), nullable=False),  # force | npa | beat | ward | lsoa | oa
+    Column("code", String(64), nullable=False),
+    Column("name", Text),
+    Column("parent_id", String(80)),
+    Column("boundary_set", String(64), nullable=False, default=""),
+    Column("valid_from", String(10)),
+    Column("source", Text),
+    *_bbox_columns(),
+    Column("geom", Geometry("MULTIPOLYGON")),
+    UniqueConstraint("area_id", "boundary_set", name="uq_areas_id_set"),
+)
+Index("ix_areas_level", areas.c.level)
+
+area_cells = Table(
+    "area_cells", metadata,
+    Column("area_id", String(80), primary_key=True),
+    Column("boundary_set", String(64), primary_key=True),
+    Column("cell", BigInteger, primary_key=True),
+)
+Index("ix_area_cells_cell", area_cells.c.cell)
+
+postcodes = Table(
+    "postcodes", metadata,
+    _fid(),
+    Column("postcode", String(8), nullable=False, unique=True),  # normalised "LS1 1AZ"
+    *_point_columns(),
+    Column("quality", Integer),
+    Column("oa_code", String(16)),
+    Column("lsoa_code", String(16)),
+    Column("ward_code", String(16)),
+    Column("district_code", String(16)),
+    Column("terminated", String(10)),  # ISO month or date; NULL while live
+    Column("geom", Geometry("POINT")),
+)
+Index("ix_postcodes_cell", postcodes.c.cell)
+
+class_codes = Table(
+    "class_codes", metadata,
+    _fid(),
+    Column("scheme", String(32), nullable=False),  # oac2011 | oac2021 | mosaic | acorn | …
+    Column("level", Integer, nullable=False),  # 1 = coarsest (supergroup / group / category)
+    Column("code", String(16), nullable=False),
+    Column("name", Text),
+    Column("parent_code", String(16)),
+    UniqueConstraint("scheme", "level", "code", name="uq_class_codes"),
+)
+
+classifications = Table(
+    "classifications", metadata,
+    _fid(),
+    Column("scheme", String(32), nullable=False),
+    Column("key_type", String(16), nullable=False),  # oa | lsoa | postcode | uprn
+    Column("key", String(32), nullable=False),
+    Column("l1", String(16)),
+    Column("l2", String(16)),
+    Column("l3", String(16)),
+    UniqueConstraint("scheme", "key_type", "key", name="uq_classifications"),
+)
+
+streets = Table(
+    "streets", metadata,
+    _fid(),
+    Column("street_id", String(80), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("beat_id", String(80)),
+    Column("ward_id", String(80)),
+    Column("highway", String(32)),
+    Column("length_m", Float),
+    Column("households", Integer, nullable=False, default=0),
+    Column("source", Text),
+    *_bbox_columns(),
+    Column("geom", Geometry("MULTILINESTRING")),
+)
+
+street_cells = Table(
+    "street_cells", metadata,
+    Column("street_id", String(80), primary_key=True),
+    Column("cell", BigInteger, primary_key=True),
+)
+Index("ix_street_cells_cell", street_cells.c.cell)
+
+addresses = Table(
+    "addresses", metadata,
+    _fid(),
+    Column("uprn", String(20), nullable=False, unique=True),
+    Column("postcode", String(8)),
+    *_point_columns(),
+    Column("oa_code", String(16)),
+    Column("street_id", String(80)),
+    Column("beat_id", String(80)),
+    Column("ward_id", String(80)),
+    Column("geom", Geometry("POINT")),
+)
+Index("ix_addresses_cell", addresses.c.cell)
+Index("ix_addresses_street", addresses.c.street_id)
+
+members = Table(
+    "members", metadata,
+    _fid(),
+    Column("member_id", String(40), nullable=False, unique=True),
+    Column("name", Text),  # personal
+    Column("uprn", String(20)),
+    Column("postcode", String(8)),
+    *_point_columns(),
+    Column("location_source", String(16)),  # uprn | postcode | coordinates
+    Column("gender", String(16)),
+    Column("age_band", String(16)),
+    Column("ethnicity", String(32)),
+    Column("joined", String(10)),
+    Column("left_on", String(10)),
+    Column("geom", Geometry("POINT")),
+)
+Index("ix_members_cell", members.c.cell)
+
+member_groups = Table(
+    "member_groups", metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("grp", String(64), primary_key=True),  # key_individual | iag | neighbourhood_watch …
+)
+
+member_consents = Table(
+    "member_consents", metadata,
+    Column("member_id", String(40), primary_key=True),
+    Column("organisation", String(64), primary_key=True),
+)
+
+surveys = Table(
+    "surveys", metadata,
+    _fid(),
+    Column("response_id", String(40), nullable=False, unique=True),
+    Column("responded", String(10), nullable=False),
+    Column("channel", String(16), nullable=False),  # online | door_knock | staff
+    Column("member_id", String(40)),
+    Column("postcode", String(8)),
+    *_point_columns(),
+    Column("confidence", Integer),  # 1 (strongly disagree) … 5 (strongly agree)
+    Column("feel_safe", Integer),  # 1 (very unsafe) … 5 (very safe)
+    Column("free_text", Text),
+    Column("gender", String(16)),
+    Column("age_band", String(16)),
+    Column("ethnicity", String(32)),
+    Column("geom", Geometry("POINT")),
+)
+Index("ix_surveys_cell", surveys.c.cell)
+
+survey_priorities = Table(
+    "survey_priorities", metadata,
+    Column("response_id", String(40), primary_key=True),
+    Column("priority", String(48), primary_key=True),
+)
+
+crimes = Table(
+    "crimes", metadata,
+    _fid(),
+    Column("crime_key", String(80), nullable=False, unique=True),
+    Column("crime_id", String(80)),  # police.uk Crime ID (empty for ASB) or force reference
+    Column("month", String(7), nullable=False),
+    Column("occurred_at", String(19)),
+    Column("category", String(48), nullable=False),
+    Column("offence_code", String(16)),
+    Column("force", Text),
+    Column("location", Text),
+    Column("lsoa_code", String(16)),
+    Column("lsoa_name", Text),
+    Column("outcome", Text),
+    *_point_columns(),
+    Column("is_outlier", Integer, nullable=False, default=0),
+    Column("source_file", Text),
+    Column("geom", Geometry("POINT")),
+)
+Index("ix_crimes_cell", crimes.c.cell)
+Index("ix_crimes_month", crimes.c.month)
+
+visits = Table(
+    "visits", metadata,
+    _fid(),
+    Column("visit_id", String(40), nullable=False, unique=True),
+    Column("uprn", String(20), nullable=False),
+    Column("visited_at", String(19), nullable=False),
+    Column("officer", String(64)),
+    Column("outcome", String(24), nullable=False),
+    Column("setup_id", String(64)),
+    Column("notes", Text),
+    *_point_columns(),
+    Column("geom", Geometry("POINT")),
+)
+Index("ix_visits_uprn", visits.c.uprn)
+
+FEATURE_TABLES = {
+    t.name: next(c for c in t.columns if isinstance(c.type, Geometry))
+    for t in metadata.sorted_tables
+    if any(isinstance(c.type, Geometry) for c in t.columns)
+}
+PERSONAL_TABLES = ("members", "member_groups", "member_consents", "surveys", "visits")
+
+
+def table(name: str) -> Table:
+    """The table called ``name``; a clear error lists the valid names."""
+    try:
+        return metadata.tables[name]
+    except KeyError:
+        valid = ", ".join(sorted(metadata.tables))
+        raise KeyError(f"no table {name!r}; tables are: {valid}") from None
