@@ -60,7 +60,8 @@ def points_to_cells(lat, lng, res: int = DEFAULT_RESOLUTION) -> np.ndarray:
     Parameters
     ----------
     lat, lng : array_like
-        Coordinates in degrees (WGS84). NaN gives cell 0 (no cell).
+        Coordinates in degrees (WGS84). NaN (or infinity) gives cell 0 (no cell); a finite
+        value outside ±90 / ±180 degrees raises :class:`~spatial_core.errors.InputError`.
     res : int
         H3 resolution.
 
@@ -72,7 +73,7 @@ def points_to_cells(lat, lng, res: int = DEFAULT_RESOLUTION) -> np.ndarray:
     --------
     >>> cells = points_to_cells([53.7996], [-1.5491], 10)
     >>> cells_to_hex(cells)[0]
-    '8a194d308a4ffff'
+    '8a1942c58b4ffff'
     """
     res = _check_res(res)
     lat = np.asarray(lat, dtype="float64")
@@ -83,8 +84,15 @@ def points_to_cells(lat, lng, res: int = DEFAULT_RESOLUTION) -> np.ndarray:
     ok = np.isfinite(lat) & np.isfinite(lng)
     if not ok.any():
         return out
-    if np.any(np.abs(lat[ok]) > 90) or np.any(np.abs(lng[ok]) > 180):
-        raise InputError("latitude must be within ±90 and longitude within ±180 degrees")
+    for name, values, limit in (("lat", lat, 90.0), ("lng", lng, 180.0)):
+        bad = np.flatnonzero(ok & (np.abs(values) > limit))
+        if bad.size:
+            raise InputError(
+                f"{'latitude' if name == 'lat' else 'longitude'} must be within ±{limit:g} "
+                f"degrees (point {bad[0]} of {lat.size}; {bad.size} such points); are these "
+                "British National Grid metres or swapped columns?",
+                column=name, value=values[bad[0]],
+            )
     out[ok] = _points_to_cells(lat[ok], lng[ok], res)
     return out
 
@@ -95,7 +103,7 @@ def _points_to_cells(lat: np.ndarray, lng: np.ndarray, res: int) -> np.ndarray:
         arr = _h3v.coordinates_to_cells(lat, lng, res)
         return np.asarray(arr, dtype="uint64").view("int64")
     return np.fromiter(
-        (h3.str_to_int(h3.latlng_to_cell(a, b, res)) for a, b in zip(lat, lng)),
+        (h3.str_to_int(h3.latlng_to_cell(a, b, res)) for a, b in zip(lat, lng, strict=True)),
         dtype="int64",
         count=len(lat),
     )
@@ -106,7 +114,7 @@ def cell_resolutions(cells) -> np.ndarray:
 
     Examples
     --------
-    >>> cell_resolutions(hex_to_cells(['8a194d308a4ffff', '89194d308a7ffff'])).tolist()
+    >>> cell_resolutions(hex_to_cells(['8a1942c58b4ffff', '891942c58b7ffff'])).tolist()
     [10, 9]
     """
     u = np.asarray(cells, dtype="int64").astype("uint64")
@@ -120,8 +128,8 @@ def cells_to_parents(cells, res: int) -> np.ndarray:
 
     Examples
     --------
-    >>> c = hex_to_cells(['8a194d308a4ffff'])
-    >>> cells_to_hex(cells_to_parents(c, 7))[0] == h3.cell_to_parent('8a194d308a4ffff', 7)
+    >>> c = hex_to_cells(['8a1942c58b4ffff'])
+    >>> cells_to_hex(cells_to_parents(c, 7))[0] == h3.cell_to_parent('8a1942c58b4ffff', 7)
     True
     """
     res = _check_res(res)
@@ -142,9 +150,9 @@ def cells_to_points(cells) -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    >>> lat, lng = cells_to_points(hex_to_cells(['8a194d308a4ffff']))
+    >>> lat, lng = cells_to_points(hex_to_cells(['8a1942c58b4ffff']))
     >>> round(float(lat[0]), 3), round(float(lng[0]), 3)
-    (53.8, -1.549)
+    (53.799, -1.549)
     """
     c = np.asarray(cells, dtype="int64")
     lat = np.full(c.shape, np.nan)
@@ -156,17 +164,20 @@ def cells_to_points(cells) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cells_to_boundaries(cells) -> np.ndarray:
-    """Hexagon of each cell as a shapely Polygon in lng/lat order (EPSG:4326)."""
-    polys = []
-    for cell in np.asarray(cells, dtype="int64"):
-        ring = h3.cell_to_boundary(h3.int_to_str(int(cell)))
-        polys.append([(b, a) for a, b in ring])
-    return shapely.polygons(polys) if polys else np.array([], dtype=object)
+    """Hexagon of each cell as a shapely Polygon in lng/lat order (EPSG:4326); None for cell 0."""
+    c = np.asarray(cells, dtype="int64")
+    out = np.full(c.shape, None, dtype=object)
+    for i, cell in enumerate(c):
+        if cell:
+            ring = h3.cell_to_boundary(h3.int_to_str(int(cell)))
+            out[i] = shapely.Polygon([(b, a) for a, b in ring])
+    return out
 
 
 def cells_to_hex(cells) -> np.ndarray:
-    """Hex strings for display (``'8a194d308a4ffff'``)."""
-    return np.array([format(int(c) & 0xFFFFFFFFFFFFFFFF, "x") for c in np.asarray(cells)], dtype=object)
+    """Hex strings for display (``'8a1942c58b4ffff'``)."""
+    c = np.asarray(cells, dtype="int64")
+    return np.array([format(int(x) & 0xFFFFFFFFFFFFFFFF, "x") for x in c], dtype=object)
 
 
 def hex_to_cells(hexes) -> np.ndarray:
@@ -176,15 +187,20 @@ def hex_to_cells(hexes) -> np.ndarray:
 
 def is_valid_cells(cells) -> np.ndarray:
     """Which values are valid H3 cells."""
-    return np.array([bool(c) and h3.is_valid_cell(int(c)) for c in np.asarray(cells, dtype="int64")])
+    # h3's default API takes hex strings: an int passed straight in is never "valid".
+    c = np.asarray(cells, dtype="int64")
+    return np.array([c_ > 0 and h3.is_valid_cell(h3.int_to_str(int(c_))) for c_ in c], dtype=bool)
 
 
 def lines_to_cells(geoms_lnglat, res: int = DEFAULT_RESOLUTION, step_m: float | None = None,
                    geoms_metric=None) -> tuple[np.ndarray, np.ndarray]:
     """Cells that lines pass through.
 
-    Lines are densified (``step_m``, default a third of the cell edge) in a metric copy
-    and every vertex is indexed, so a line that crosses a corner of a cell still gets it.
+    Lines are densified (``step_m``, default a third of the average cell edge, about 25 m
+    at resolution 10) in a metric copy and every vertex is indexed, so every cell in which
+    a line runs for more than ``step_m`` is found, and consecutive vertices always lie in the
+    same or neighbouring cells. A cell whose corner a line clips for less than ``step_m``
+    may be missed.
 
     Parameters
     ----------
@@ -205,9 +221,11 @@ def lines_to_cells(geoms_lnglat, res: int = DEFAULT_RESOLUTION, step_m: float | 
     if step_m is None:
         step_m = h3.average_hexagon_edge_length(res, unit="m") / 3
     if geoms_metric is None:
-        coords, idx = shapely.get_coordinates(np.asarray(geoms_lnglat), return_index=True)
-        x, y = lnglat_to_bng(coords[:, 0], coords[:, 1])
-        geoms_metric = shapely.linestrings(np.column_stack([x, y]), indices=idx)
+        # transform keeps each geometry's structure (multi-parts, missing geometries).
+        geoms_metric = shapely.transform(
+            np.asarray(geoms_lnglat, dtype=object),
+            lambda xy: np.column_stack(lnglat_to_bng(xy[:, 0], xy[:, 1])),
+        )
     dense = shapely.segmentize(np.asarray(geoms_metric), step_m)
     coords, idx = shapely.get_coordinates(dense, return_index=True)
     lng, lat = bng_to_lnglat(coords[:, 0], coords[:, 1])
