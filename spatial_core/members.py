@@ -1,0 +1,625 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Importing community members (Neighbourhood Alert style exports) into ``members``.
+
+A member export has one row per person: an id, a name, contact details, where they live
+(UPRN, postcode or coordinates), self-declared demographics, the groups they belong to (Key
+Individual Network, Independent Advisory Group, Neighbourhood Watch …), the organisations
+they consent to hear from, and when they joined and left. ``docs/formats/members.md`` lists
+the canonical columns and the aliases accepted from real exports.
+
+Data minimisation: ``email`` and ``phone`` are recognised (so a real export loads without
+editing) but never stored anywhere, not even in the import report: targeting does not need
+them. The name is kept because officers need to know whom to contact through their own
+system; nothing else identifies a person.
+
+Members are located with :func:`spatial_core.locations.locate`; a member with no usable
+location is skipped and reported. Groups and consents go to ``member_groups`` and
+``member_consents`` as normalised slugs, one row per (member, value).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy.engine import Connection
+
+from . import schema
+from .crs import WGS84, looks_like_bng, transform_xy
+from .errors import InputError
+from .imports import ImportReport, Progress, record_import
+from .locations import locate, normalise_uprns
+from .sources import CsvTable, expand_paths, file_sha256, parse_date, parse_float, read_csv_table
+
+__all__ = [
+    "import_members",
+    "MEMBER_COLUMNS",
+    "GROUPS",
+    "ORGANISATIONS",
+    "GENDERS",
+    "ETHNICITIES",
+    "AGE_BANDS",
+    "normalise_genders",
+    "normalise_age_bands",
+    "normalise_ethnicities",
+]
+
+log = logging.getLogger(__name__)
+
+MEMBER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "member_id": ("Member ID", "MemberID", "Member Number", "Member Ref", "User ID", "Contact ID",
+                  "ID"),
+    "name": ("Full Name", "Member Name", "Contact Name"),
+    "first_name": ("First Name", "Forename", "Forenames", "Given Name"),
+    "last_name": ("Last Name", "Surname", "Family Name"),
+    "email": ("Email Address", "E-mail", "E-mail Address", "Email 1"),
+    "phone": ("Telephone", "Phone Number", "Tel", "Mobile", "Mobile Number", "Telephone Number"),
+    "uprn": ("Property Reference", "Property UPRN"),
+    "postcode": ("Post Code", "Postal Code", "Home Postcode", "Address Postcode"),
+    "latitude": ("Lat", "Address Latitude"),
+    "longitude": ("Lng", "Long", "Lon", "Address Longitude"),
+    "gender": ("Sex", "Gender Identity"),
+    "age_band": ("Age Band", "Age Group", "Age Range", "Age"),
+    "ethnicity": ("Ethnic Group", "Ethnic Origin", "Ethnic Background", "Ethnicity Group"),
+    "groups": ("Group", "Group Memberships", "Memberships", "Schemes", "Watch Schemes"),
+    "consents": ("Consent", "Consents Given", "Data Sharing", "Share With", "Organisations"),
+    "joined": ("Date Joined", "Joined On", "Join Date", "Registration Date", "Registered",
+               "Date Registered", "Created"),
+    "left": ("Date Left", "Left On", "Leave Date", "Unsubscribed", "Date Unsubscribed",
+             "Deleted Date"),
+}
+"""Canonical member columns and the other names they go by in real exports. Names match
+ignoring case, spaces and punctuation. Only ``member_id`` and one location column are required."""
+
+GROUPS: dict[str, str] = {
+    "key_individual": "Key Individual Network",
+    "iag": "Independent Advisory Group",
+    "neighbourhood_watch": "Neighbourhood Watch",
+}
+"""Community groups with a fixed slug; any other group is stored as a slug of its name."""
+
+_GROUP_ALIASES = {
+    "key individual network": "key_individual", "key individuals network": "key_individual",
+    "key individual": "key_individual", "key individuals": "key_individual",
+    "kin": "key_individual", "ki": "key_individual",
+    "independent advisory group": "iag", "iag": "iag", "independent advisory groups": "iag",
+    "neighbourhood watch": "neighbourhood_watch", "neighborhood watch": "neighbourhood_watch",
+    "nhw": "neighbourhood_watch", "nw": "neighbourhood_watch",
+    "neighbourhood watch coordinator": "neighbourhood_watch",
+    "neighbourhood watch member": "neighbourhood_watch",
+}
+
+ORGANISATIONS: dict[str, str] = {
+    "police": "Police",
+    "fire": "Fire and rescue service",
+    "council": "Local council",
+}
+"""Organisations a member may consent to hear from; others are stored as a slug of the name."""
+
+_ORG_ALIASES = {
+    "police": "police", "the police": "police", "police force": "police",
+    "police service": "police",
+    "fire": "fire", "fire service": "fire", "fire and rescue": "fire", "fire rescue": "fire",
+    "fire and rescue service": "fire", "fire brigade": "fire",
+    "council": "council", "local council": "council", "local authority": "council",
+    "city council": "council", "county council": "council", "borough council": "council",
+    "district council": "council",
+}
+_NO_VALUE = {"none", "no", "n a", "na", "nil", "0", "false"}
+
+GENDERS = ("male", "female", "non_binary", "other", "not_stated")
+_GENDER_ALIASES = {
+    "m": "male", "male": "male", "man": "male",
+    "f": "female", "female": "female", "woman": "female",
+    "non binary": "non_binary", "nonbinary": "non_binary", "non_binary": "non_binary",
+    "other": "other", "prefer to self describe": "other", "self describe": "other",
+    "in another way": "other", "another way": "other",
+}
+
+AGE_BANDS = ("0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+")
+"""The bands an exact age is put in. Banded text is kept in its own bands (``18 to 24`` →
+``18-24``, ``65 and over`` → ``65+``, ``Under 18`` → ``0-17``)."""
+_AGE_EDGES = [0, 18, 25, 35, 45, 55, 65, 75, 200]
+
+ETHNICITIES: dict[str, str] = {
+    "white": "white", "white_british": "white", "white_irish": "white",
+    "white_gypsy_traveller": "white", "white_roma": "white", "white_other": "white",
+    "mixed": "mixed", "mixed_white_black_caribbean": "mixed", "mixed_white_black_african": "mixed",
+    "mixed_white_asian": "mixed", "mixed_other": "mixed",
+    "asian": "asian", "asian_indian": "asian", "asian_pakistani": "asian",
+    "asian_bangladeshi": "asian", "asian_chinese": "asian", "asian_other": "asian",
+    "black": "black", "black_african": "black", "black_caribbean": "black", "black_other": "black",
+    "other": "other", "other_arab": "other", "other_any": "other",
+    "not_stated": "not_stated",
+}
+"""Ethnic group slugs (Census 2021, England and Wales) and the broad group of each. Broad-only
+answers (``White``) keep the broad slug. Police 16+1 codes (``W1``, ``A2`` …) are read too."""
+
+_POLICE_ETHNIC_CODES = {
+    "w1": "white_british", "w2": "white_irish", "w3": "white_gypsy_traveller", "w4": "white_roma",
+    "w9": "white_other", "m1": "mixed_white_black_caribbean", "m2": "mixed_white_black_african",
+    "m3": "mixed_white_asian", "m9": "mixed_other", "a1": "asian_indian", "a2": "asian_pakistani",
+    "a3": "asian_bangladeshi", "a4": "asian_chinese", "a9": "asian_other", "b1": "black_caribbean",
+    "b2": "black_african", "b9": "black_other", "o1": "asian_chinese", "o2": "other_arab",
+    "o9": "other_any", "ns": "not_stated",
+}
+_NOT_STATED = {"prefer not to say", "not stated", "not known", "unknown", "n a", "na", "ns",
+               "declined", "not given", "rather not say", "not_stated", "not disclosed"}
+
+_LIST_SPLIT = r"\s*[;|,]\s*"
+_LOCATION_COLUMNS = ("uprn", "postcode", "latitude", "longitude")
+NO_LOCATION = "no location (UPRN, postcode or coordinates)"
+NOT_FOUND = ("location not found: UPRN and postcode not in the store "
+             "(import addresses or postcodes first)")
+ALREADY = "already in the store"
+
+
+def import_members(store, paths: Sequence[str | Path], *, crs: int | None = None,
+                   encoding: str | None = None, progress: Progress | None = None) -> ImportReport:
+    """Import member exports (CSV) into ``members``, ``member_groups`` and ``member_consents``.
+
+    Parameters
+    ----------
+    store : Store
+    paths : list of files or folders of ``*.csv`` / ``*.csv.gz``
+    crs : int, optional
+        EPSG code of the ``latitude``/``longitude`` columns when they are not WGS84 (pass
+        27700 for eastings/northings). Without it, coordinates in metres are an error.
+    encoding : str, optional
+        Text encoding (default UTF-8; spreadsheet exports are often ``cp1252``).
+    progress : callable, optional
+        ``progress(fraction_done, message)``.
+
+    Returns
+    -------
+    ImportReport
+        Members without a usable location are skipped and listed; so are members already
+        stored (the member id is the key).
+    """
+    files = expand_paths(paths)
+    report = ImportReport("members", files=[str(f) for f in files])
+    frames, lists = [], []
+    for i, f in enumerate(files):
+        _progress(progress, 0.5 * i / len(files), f"reading {f.name}")
+        frame, exploded = _read_members(f, crs=crs, encoding=encoding, report=report)
+        frames.append(frame)
+        lists.append(exploded)
+    frame = pd.concat(frames, ignore_index=True)
+    check_unique(frame, "member_id", "member id")
+    report.read = len(frame)
+    shas = [file_sha256(f) for f in files]
+    _progress(progress, 0.5, "locating members")
+    with store.begin() as conn:
+        loc = locate(store, conn, uprn=frame["uprn"], postcode=frame["postcode"],
+                     lat=frame["lat"], lng=frame["lng"])
+        keep = note_locations(report, frame, loc)
+        stored = stored_keys(store, conn, "members", "member_id", frame["member_id"].to_numpy())
+        skip_rows(report, ALREADY, frame, keep & stored)
+        new = keep & ~stored
+        rows = _member_rows(frame, loc, new)
+        _progress(progress, 0.7, f"writing {len(rows)} members")
+        report.imported = store.insert_new(conn, "members", rows)
+        for name in ("member_groups", "member_consents"):
+            e = pd.concat([x[name] for x in lists], ignore_index=True)
+            store.insert_new(conn, name, e[e["member_id"].isin(rows["member_id"])])
+        record_import(store, conn, report, shas)
+    _progress(progress, 1.0, report.summary().splitlines()[0])
+    log.info("%s", report.summary())
+    return report
+
+
+def _read_members(path: Path, *, crs: int | None, encoding: str | None,
+                  report: ImportReport) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    t = read_csv_table(path, encoding=encoding)
+    optional = {k: v for k, v in MEMBER_COLUMNS.items() if k != "member_id"}
+    t.require({"member_id": MEMBER_COLUMNS["member_id"]}, optional)
+    if not any(t.has(c) for c in _LOCATION_COLUMNS):
+        wanted = ", ".join(repr(c) for c in ("uprn", "postcode", "latitude and longitude"))
+        found = ", ".join(repr(c) for c in t.columns)
+        raise InputError(f"no location column: expected {wanted}; the header has {found}",
+                         file=t.file, row=1)
+    if t.has("email") or t.has("phone"):
+        log.info("%s: contact details (email, phone) are read but not stored", t.file)
+    out = pd.DataFrame({"_file": t.file, "_line": t.lines})
+    out["member_id"] = required_ids(t, "member_id", schema.members.c.member_id.type.length,
+                                    "a member id")
+    out["name"] = _names(t)
+    out["uprn"] = uprn_column(t)
+    out["postcode"] = text_column(t, "postcode")
+    out["lat"], out["lng"] = coordinates(t, "latitude", "longitude", crs)
+    out["gender"] = _vocab_column(t, "gender", normalise_genders, report)
+    out["age_band"] = _vocab_column(t, "age_band", normalise_age_bands, report)
+    out["ethnicity"] = _vocab_column(t, "ethnicity", normalise_ethnicities, report)
+    lists = {
+        "member_groups": _list_column(t, "groups", out["member_id"].to_numpy(), _GROUP_ALIASES,
+                                      64, "grp", report),
+        "member_consents": _list_column(t, "consents", out["member_id"].to_numpy(), _ORG_ALIASES,
+                                        64, "organisation", report),
+    }
+    out["joined"] = parse_date(t, "joined", required=False) if t.has("joined") else None
+    out["left_on"] = parse_date(t, "left", required=False) if t.has("left") else None
+    if t.has("joined") and t.has("left"):
+        j = out["joined"].fillna("")
+        lft = out["left_on"].fillna("")
+        odd = ((j != "") & (lft != "") & (lft < j)).to_numpy()
+        report.note("left before joined (dates kept as given)", t.lines[odd], t.file)
+    return out, lists
+
+
+def _names(t: CsvTable) -> np.ndarray:
+    if t.has("name"):
+        return t.column("name").to_numpy(dtype=object)
+    parts = [t.column(c) for c in ("first_name", "last_name") if t.has(c)]
+    if not parts:
+        return np.full(len(t), None, dtype=object)
+    joined = parts[0] if len(parts) == 1 else (parts[0] + " " + parts[1])
+    return joined.str.strip().to_numpy(dtype=object)
+
+
+def _member_rows(frame: pd.DataFrame, loc: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    f = frame.loc[mask]
+    g = loc.loc[mask]
+    return pd.DataFrame({
+        "member_id": f["member_id"].to_numpy(),
+        "name": f["name"].to_numpy(),
+        "uprn": g["uprn"].to_numpy(),
+        "postcode": g["postcode"].to_numpy(),
+        "lat": g["lat"].to_numpy(), "lng": g["lng"].to_numpy(),
+        "x": g["x"].to_numpy(), "y": g["y"].to_numpy(),
+        "cell": g["cell"].to_numpy("int64"),
+        "location_source": g["location_source"].to_numpy(),
+        "gender": f["gender"].to_numpy(), "age_band": f["age_band"].to_numpy(),
+        "ethnicity": f["ethnicity"].to_numpy(),
+        "joined": f["joined"].to_numpy(), "left_on": f["left_on"].to_numpy(),
+        "geom": shapely.points(g["x"].to_numpy(float), g["y"].to_numpy(float)),
+    })
+
+
+# -- shared by the member, survey and visit importers -------------------------------------
+
+def _progress(progress: Progress | None, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(fraction, message)
+
+
+def slugs(values) -> np.ndarray:
+    """Lower-case slugs: runs of anything but letters and digits become one ``_``.
+
+    Examples
+    --------
+    >>> slugs(['Anti-social behaviour', ' Farm Watch ', '']).tolist()
+    ['anti_social_behaviour', 'farm_watch', '']
+    """
+    s = pd.Series(values, dtype=object).fillna("").astype(str).str.lower()
+    return s.str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_").to_numpy(dtype=object)
+
+
+def _key(values) -> pd.Series:
+    """Text for matching vocabularies: lower case, words separated by one space."""
+    s = pd.Series(values, dtype=object).fillna("").astype(str).str.lower()
+    s = s.str.replace("&", " and ", regex=False)
+    return s.str.replace(r"[^a-z0-9+]+", " ", regex=True).str.strip()
+
+
+def text_column(t: CsvTable, column: str) -> np.ndarray:
+    """A column's text, or all '' when the file does not have it."""
+    if not t.has(column):
+        return np.full(len(t), "", dtype=object)
+    return t.column(column).to_numpy(dtype=object)
+
+
+def check_length(t: CsvTable, column: str, values: np.ndarray, limit: int, what: str) -> None:
+    """An error on the first value longer than the store's column allows."""
+    lengths = pd.Series(values, dtype=object).fillna("").astype(str).str.len().to_numpy()
+    long = lengths > limit
+    if long.any():
+        pos = int(np.flatnonzero(long)[0])
+        raise t.error(f"expected {what} of at most {limit} characters", position=pos,
+                      column=column, value=values[pos])
+
+
+def required_ids(t: CsvTable, column: str, limit: int, what: str) -> np.ndarray:
+    """A required identifier column: no empty value, none longer than ``limit``."""
+    values = t.column(column).to_numpy(dtype=object)
+    empty = values == ""
+    if empty.any():
+        pos = int(np.flatnonzero(empty)[0])
+        more = int(empty.sum()) - 1
+        extra = f" ({more} more row(s) like this)" if more else ""
+        raise t.error(f"expected {what}; it is empty{extra}", position=pos, column=column,
+                      value="")
+    check_length(t, column, values, limit, what)
+    return values
+
+
+def uprn_column(t: CsvTable, column: str = "uprn") -> np.ndarray:
+    """UPRNs normalised (:func:`~spatial_core.locations.normalise_uprns`); a UPRN a spreadsheet
+    turned into scientific notation has lost digits and is an error."""
+    raw = text_column(t, column)
+    sci = pd.Series(raw, dtype=object).str.match(r"^\d+(\.\d+)?[eE]\+?\d+$").to_numpy(bool)
+    if sci.any():
+        pos = int(np.flatnonzero(sci)[0])
+        raise t.error("expected a UPRN of digits; a spreadsheet wrote it in scientific notation "
+                      "and lost digits: format the column as text and export again",
+                      position=pos, column=column, value=raw[pos])
+    out = normalise_uprns(raw)
+    check_length(t, column, out, 20, "a UPRN")
+    return out
+
+
+def coordinates(t: CsvTable, lat_col: str, lng_col: str, crs: int | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 lat/lng from a pair of columns (NaN where empty), transformed from ``crs``."""
+    n = len(t)
+    if not (t.has(lat_col) and t.has(lng_col)):
+        if t.has(lat_col) or t.has(lng_col):
+            have, missing = (lat_col, lng_col) if t.has(lat_col) else (lng_col, lat_col)
+            raise InputError(f"column {have!r} needs a {missing!r} column too", file=t.file, row=1)
+        return np.full(n, np.nan), np.full(n, np.nan)
+    lat = parse_float(t, lat_col)
+    lng = parse_float(t, lng_col)
+    half = np.isfinite(lat) != np.isfinite(lng)
+    if half.any():
+        pos = int(np.flatnonzero(half)[0])
+        col = lng_col if np.isfinite(lat[pos]) else lat_col
+        raise t.error("expected both coordinates or neither; this one is empty", position=pos,
+                      column=col, value="")
+    if crs is not None and int(crs) != WGS84:
+        try:
+            lng, lat = transform_xy(lng, lat, int(crs), WGS84)
+        except Exception as exc:  # noqa: BLE001 - pyproj raises several types
+            raise InputError(f"cannot use CRS EPSG:{crs}: {exc}", file=t.file) from None
+        return np.asarray(lat), np.asarray(lng)
+    if looks_like_bng(lng, lat):
+        raise InputError(f"columns {t.mapping.get(lat_col)!r}/{t.mapping.get(lng_col)!r} hold "
+                         "metres, not degrees: they look like British National Grid eastings "
+                         "and northings; pass --crs 27700", file=t.file)
+    for col, values, limit in ((lat_col, lat, 90.0), (lng_col, lng, 180.0)):
+        bad = np.abs(values) > limit
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raise t.error(f"expected degrees between -{limit:g} and {limit:g}", position=pos,
+                          column=col, value=t.column(col).iloc[pos])
+    return lat, lng
+
+
+def check_unique(frame: pd.DataFrame, key: str, what: str) -> None:
+    """An error naming both rows when a key appears twice (across all files of an import)."""
+    dup = frame[key].duplicated(keep=False).to_numpy() & frame[key].notna().to_numpy()
+    if dup.any():
+        first_key = frame[key].to_numpy()[np.flatnonzero(dup)[0]]
+        rows = frame.loc[frame[key] == first_key]
+        a, b = rows.iloc[0], rows.iloc[1]
+        where = f"row {a['_line']}" + ("" if a["_file"] == b["_file"] else f" of {a['_file']}")
+        raise InputError(f"duplicate {what}: the same as {where}", file=b["_file"],
+                         row=int(b["_line"]), column=key, value=first_key)
+
+
+def stored_keys(store, conn: Connection, table: str, key: str, values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` are already stored as ``table.key``."""
+    t = schema.table(table)
+    wanted = pd.unique(pd.Series(values, dtype=object).dropna())
+    found: set = set()
+    for i in range(0, len(wanted), 5000):
+        chunk = [str(v) for v in wanted[i:i + 5000]]
+        got = store.read(table, [key], where=t.c[key].in_(chunk), conn=conn)
+        found.update(got[key].tolist())
+    return pd.Series(values, dtype=object).isin(found).to_numpy()
+
+
+def skip_rows(report: ImportReport, reason: str, frame: pd.DataFrame, mask: np.ndarray) -> None:
+    """``report.skip`` for the rows of ``frame`` under ``mask``, file by file."""
+    _by_file(report.skip, reason, frame, mask)
+
+
+def note_rows(report: ImportReport, what: str, frame: pd.DataFrame, mask: np.ndarray) -> None:
+    _by_file(report.note, what, frame, mask)
+
+
+def _by_file(fn, reason: str, frame: pd.DataFrame, mask: np.ndarray) -> None:
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return
+    sel = frame.loc[mask, ["_file", "_line"]]
+    for file, lines in sel.groupby("_file", sort=False)["_line"]:
+        fn(reason, lines.to_numpy(), file)
+
+
+def note_locations(report: ImportReport, frame: pd.DataFrame, loc: pd.DataFrame) -> np.ndarray:
+    """Report how rows were located; returns the mask of rows with a location."""
+    located = loc["location_source"].notna().to_numpy()
+    given = (loc["uprn"].notna() | loc["postcode"].notna()).to_numpy() | np.isfinite(
+        frame["lat"].to_numpy(float))
+    skip_rows(report, NO_LOCATION, frame, ~located & ~given)
+    skip_rows(report, NOT_FOUND, frame, ~located & given)
+    note_rows(report, "postcode is not a valid UK postcode (not stored)", frame,
+              ~loc["postcode_valid"].to_numpy())
+    by_pc = (loc["location_source"] == "postcode").to_numpy()
+    note_rows(report, "located at a terminated postcode's last centroid", frame,
+              by_pc & loc["postcode_terminated"].to_numpy())
+    note_rows(report, "UPRN not in the store; located by postcode", frame,
+              by_pc & loc["uprn"].notna().to_numpy() & ~loc["uprn_found"].to_numpy())
+    return located
+
+
+def _vocab_column(t: CsvTable, column: str, normalise, report: ImportReport) -> np.ndarray:
+    if not t.has(column):
+        return np.full(len(t), None, dtype=object)
+    raw = t.column(column).to_numpy(dtype=object)
+    values, unknown = normalise(raw)
+    limit = schema.members.c[column].type.length
+    values = np.array([v[:limit] if isinstance(v, str) else v for v in values], dtype=object)
+    for text in pd.unique(raw[unknown])[:10]:
+        rows = t.lines[unknown & (raw == text)]
+        slug = values[np.flatnonzero(unknown & (raw == text))[0]]
+        report.note(f"{column} {text!r} is not in the vocabulary; stored as {slug!r}", rows, t.file)
+    return values
+
+
+def _list_column(t: CsvTable, column: str, ids: np.ndarray, aliases: dict[str, str], limit: int,
+                 value_name: str, report: ImportReport) -> pd.DataFrame:
+    """A ';'-separated list column exploded into (member_id, slug) rows."""
+    if not t.has(column):
+        return pd.DataFrame({"member_id": pd.Series([], dtype=object),
+                             value_name: pd.Series([], dtype=object)})
+    e = pd.Series(t.column(column).to_numpy(dtype=object)).str.split(_LIST_SPLIT, regex=True)
+    e = e.explode()
+    pos = e.index.to_numpy()
+    items = e.fillna("").to_numpy(dtype=object)
+    keys = _key(items).to_numpy(dtype=object)
+    known = pd.Series(keys).map(aliases).to_numpy(dtype=object)
+    is_known = pd.notna(known)
+    slug = pd.Series(slugs(items)).str.slice(0, limit).to_numpy(dtype=object)
+    value = np.where(is_known, known, slug)
+    keep = (value != "") & ~(pd.Series(keys).isin(_NO_VALUE).to_numpy() & ~is_known)
+    unknown = keep & ~is_known
+    for text in pd.unique(items[unknown])[:10]:
+        m = unknown & (items == text)
+        report.note(f"{column} {text!r} is not in the vocabulary; stored as "
+                    f"{value[np.flatnonzero(m)[0]]!r}", t.lines[pos[m]], t.file)
+    out = pd.DataFrame({"member_id": ids[pos[keep]], value_name: value[keep]})
+    return out.drop_duplicates(ignore_index=True)
+
+
+def _by_unique(raw, fn) -> tuple[np.ndarray, np.ndarray]:
+    """Apply ``fn(text) -> (value, known)`` once per distinct value."""
+    s = pd.Series(raw, dtype=object).fillna("").astype(str).str.strip()
+    mapped = {u: fn(u) if u else (None, True) for u in pd.unique(s)}
+    values = s.map({k: v[0] for k, v in mapped.items()}).to_numpy(dtype=object)
+    known = s.map({k: v[1] for k, v in mapped.items()}).to_numpy(dtype=bool)
+    values[pd.isna(values)] = None
+    return values, ~known
+
+
+def normalise_genders(raw) -> tuple[np.ndarray, np.ndarray]:
+    """Gender answers as :data:`GENDERS` slugs; returns ``(values, unknown)``.
+
+    Examples
+    --------
+    >>> normalise_genders(['Male', 'F', 'Prefer not to say', 'Agender'])[0].tolist()
+    ['male', 'female', 'not_stated', 'agender']
+    """
+    def one(text: str):
+        k = _key([text]).iloc[0]
+        if k in _NOT_STATED:
+            return "not_stated", True
+        if k in _GENDER_ALIASES:
+            return _GENDER_ALIASES[k], True
+        return slugs([text])[0], False
+    return _by_unique(raw, one)
+
+
+def normalise_age_bands(raw) -> tuple[np.ndarray, np.ndarray]:
+    """Age bands as ``a-b`` or ``a+`` text (exact ages go into :data:`AGE_BANDS`).
+
+    Examples
+    --------
+    >>> bands, unknown = normalise_age_bands(['18 to 24', '65 and over', 'Under 18', '37',
+    ...                                       '25–34 years'])
+    >>> bands.tolist()
+    ['18-24', '65+', '0-17', '35-44', '25-34']
+    """
+    def one(text: str):
+        k = _key([text.replace("\u2013", "-").replace("-", " to ")]).iloc[0]
+        k = re.sub(r"\b(years?|yrs|year olds?|aged|age)\b", " ", k)
+        k = re.sub(r"\s+", " ", k).strip()
+        if k in _NOT_STATED:
+            return "not_stated", True
+        if re.fullmatch(r"\d{1,3}", k):
+            i = int(np.searchsorted(_AGE_EDGES, int(k), side="right")) - 1
+            return AGE_BANDS[min(max(i, 0), len(AGE_BANDS) - 1)], True
+        m = re.fullmatch(r"(\d{1,3}) to (\d{1,3})", k)
+        if m:
+            return f"{int(m[1])}-{int(m[2])}", True
+        m = re.fullmatch(r"(?:over )?(\d{1,3}) ?(?:\+|plus|and over|or over|and older|or older)?",
+                         k)
+        if m and (k.startswith("over") or k != m[1]):
+            return f"{int(m[1])}+", True
+        m = re.fullmatch(r"(?:under|below|less than) (\d{1,3})", k)
+        if m:
+            return f"0-{int(m[1]) - 1}", True
+        return slugs([text])[0], False
+    return _by_unique(raw, one)
+
+
+def normalise_ethnicities(raw) -> tuple[np.ndarray, np.ndarray]:
+    """Ethnic group answers as :data:`ETHNICITIES` slugs (census wordings, short forms and
+    police 16+1 codes).
+
+    Examples
+    --------
+    >>> normalise_ethnicities(['White: English, Welsh, Scottish, Northern Irish or British',
+    ...     'Asian or Asian British: Pakistani', 'Mixed - White and Black Caribbean',
+    ...     'Black, Black British, Caribbean or African: Any other Black background',
+    ...     'W9', 'White', 'Prefer not to say'])[0].tolist()
+    ['white_british', 'asian_pakistani', 'mixed_white_black_caribbean', 'black_other', \
+'white_other', 'white', 'not_stated']
+    """
+    def one(text: str):
+        k = _key([text]).iloc[0]
+        if k in _NOT_STATED:
+            return "not_stated", True
+        if k in _POLICE_ETHNIC_CODES:
+            return _POLICE_ETHNIC_CODES[k], True
+        if k in ETHNICITIES:
+            return k, True
+        slug = _ethnicity(text)
+        return (slug, True) if slug else (slugs([text])[0], False)
+    return _by_unique(raw, one)
+
+
+def _ethnicity(text: str) -> str | None:
+    words = set(_key([text]).iloc[0].split())
+    parts = re.split(r":| - | – |/", text)
+    detail = set(_key([parts[-1]]).iloc[0].split()) if len(parts) > 1 else words
+    if {"mixed", "multiple"} & words or ("white" in words and {"black", "asian"} & words):
+        group = "mixed"
+    elif {"asian", "indian", "pakistani", "bangladeshi", "chinese"} & words:
+        group = "asian"
+    elif {"black", "african", "caribbean"} & words:
+        group = "black"
+    elif {"white", "english", "welsh", "scottish", "irish", "gypsy", "traveller", "roma"} & words:
+        group = "white"
+    elif {"arab", "other"} & words:
+        group = "other"
+    else:
+        return None
+    other = {"other", "any"} & detail
+    if group == "mixed":
+        if other:
+            return "mixed_other"
+        for word, slug in (("caribbean", "mixed_white_black_caribbean"),
+                           ("african", "mixed_white_black_african"),
+                           ("asian", "mixed_white_asian")):
+            if word in detail:
+                return slug
+        return "mixed"
+    if group == "asian":
+        for word in ("indian", "pakistani", "bangladeshi", "chinese"):
+            if word in detail:
+                return f"asian_{word}"
+        return "asian_other" if other else "asian"
+    if group == "black":
+        if other:
+            return "black_other"
+        for word in ("caribbean", "african"):
+            if word in detail:
+                return f"black_{word}"
+        return "black"
+    if group == "white":
+        if {"british", "english", "welsh", "scottish"} & detail:
+            return "white_british"
+        if {"gypsy", "traveller"} & detail:
+            return "white_gypsy_traveller"
+        if "roma" in detail:
+            return "white_roma"
+        if other:
+            return "white_other"
+        if "irish" in detail:
+            return "white_irish"
+        return "white"
+    return "other_arab" if "arab" in words else "other_any"
