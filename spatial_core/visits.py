@@ -1,0 +1,194 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Importing door-knock visits into ``visits``.
+
+A visit is an officer at an address: the UPRN, when, who, what happened (one of
+:data:`VISIT_OUTCOMES`), the targeting set-up it was part of, and notes. The visit is placed
+at the address point, so the address must already be in the store; a visit to an unknown
+UPRN is skipped and listed in the report (officer logs are hand-typed, and one mistyped UPRN
+should not reject a whole shift). ``docs/formats/visits.md`` lists the columns and aliases.
+
+A log without a visit id gets a stable key derived from the UPRN, the time, the officer and
+the outcome, so re-importing the same log adds nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import schema
+from .imports import ImportReport, Progress, record_import
+from .locations import locate
+from .members import (
+    ALREADY,
+    _progress,
+    check_length,
+    check_unique,
+    skip_rows,
+    stored_keys,
+    text_column,
+    uprn_column,
+)
+from .sources import (
+    CsvTable,
+    expand_paths,
+    file_sha256,
+    parse_choice,
+    parse_datetime,
+    read_csv_table,
+)
+
+__all__ = ["import_visits", "VISIT_COLUMNS", "VISIT_OUTCOMES", "UNKNOWN_ADDRESS"]
+
+log = logging.getLogger(__name__)
+
+VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "visit_id": ("Visit ID", "VisitID", "Visit Ref", "Visit Reference", "Reference", "ID"),
+    "uprn": ("Property Reference", "Address UPRN", "Property UPRN"),
+    "visited_at": ("Visited", "Visit Date", "Date", "Date Time", "Datetime", "Timestamp", "When",
+                   "Visit Time", "Visited On"),
+    "officer": ("Officer Name", "Visited By", "Collar Number", "Staff", "Staff Name", "PCSO"),
+    "outcome": ("Result", "Visit Outcome", "Status"),
+    "setup_id": ("Setup", "Set-up", "Set-up ID", "Targeting Set-up", "Campaign", "Plan"),
+    "notes": ("Note", "Comments", "Comment"),
+}
+"""Canonical visit columns and their aliases; ``uprn``, ``visited_at`` and ``outcome`` are
+required."""
+_REQUIRED = ("uprn", "visited_at", "outcome")
+
+VISIT_OUTCOMES: dict[str, str] = {
+    "registered": "Resident registered as a member",
+    "surveyed": "Resident answered the survey",
+    "spoke": "Spoke to the resident (no registration or survey)",
+    "not_in": "Nobody in (card left)",
+    "declined": "Resident declined to engage",
+    "no_access": "Could not reach the door",
+}
+"""Visit outcomes: slug → meaning."""
+
+_OUTCOME_ALIASES = {
+    **{k: k for k in VISIT_OUTCOMES},
+    **{k.replace("_", " "): k for k in VISIT_OUTCOMES},
+    "register": "registered", "signed up": "registered", "joined": "registered",
+    "new member": "registered", "registration": "registered",
+    "survey": "surveyed", "survey completed": "surveyed", "completed survey": "surveyed",
+    "spoke": "spoke", "spoke to resident": "spoke", "spoken to": "spoke", "contact made": "spoke",
+    "engaged": "spoke", "answered": "spoke",
+    "not in": "not_in", "no answer": "not_in", "no reply": "not_in", "nobody home": "not_in",
+    "nobody in": "not_in", "out": "not_in", "card left": "not_in", "calling card left": "not_in",
+    "declined": "declined", "refused": "declined", "not interested": "declined",
+    "no access": "no_access", "unable to access": "no_access", "gated": "no_access",
+}
+
+UNKNOWN_ADDRESS = "address not in the store (import addresses first)"
+
+
+def import_visits(store, paths: Sequence[str | Path], *, crs: int | None = None,
+                  encoding: str | None = None, progress: Progress | None = None) -> ImportReport:
+    """Import door-knock visit logs (CSV) into ``visits``.
+
+    Parameters
+    ----------
+    store : Store
+    paths : list of files or folders of ``*.csv`` / ``*.csv.gz``
+    crs : int, optional
+        Accepted for the common importer signature; visits take their point from the address.
+    encoding : str, optional
+        Text encoding (default UTF-8).
+    progress : callable, optional
+        ``progress(fraction_done, message)``.
+
+    Returns
+    -------
+    ImportReport
+        Visits to UPRNs that are not in ``addresses`` are skipped with reason
+        :data:`UNKNOWN_ADDRESS` and their rows listed.
+    """
+    files = expand_paths(paths)
+    report = ImportReport("visits", files=[str(f) for f in files])
+    frames = []
+    for i, f in enumerate(files):
+        _progress(progress, 0.5 * i / len(files), f"reading {f.name}")
+        frames.append(_read_visits(f, encoding=encoding, report=report))
+    frame = pd.concat(frames, ignore_index=True)
+    check_unique(frame, "visit_id", "visit")
+    report.read = len(frame)
+    shas = [file_sha256(f) for f in files]
+    _progress(progress, 0.5, "placing visits at their addresses")
+    with store.begin() as conn:
+        loc = locate(store, conn, uprn=frame["uprn"])
+        found = loc["uprn_found"].to_numpy()
+        skip_rows(report, UNKNOWN_ADDRESS, frame, ~found)
+        stored = stored_keys(store, conn, "visits", "visit_id", frame["visit_id"].to_numpy())
+        skip_rows(report, ALREADY, frame, found & stored)
+        rows = _visit_rows(frame, loc, found & ~stored)
+        _progress(progress, 0.7, f"writing {len(rows)} visits")
+        report.imported = store.insert_new(conn, "visits", rows)
+        record_import(store, conn, report, shas)
+    _progress(progress, 1.0, report.summary().splitlines()[0])
+    log.info("%s", report.summary())
+    return report
+
+
+def _read_visits(path: Path, *, encoding: str | None, report: ImportReport) -> pd.DataFrame:
+    t = read_csv_table(path, encoding=encoding)
+    t.require({k: VISIT_COLUMNS[k] for k in _REQUIRED},
+              {k: v for k, v in VISIT_COLUMNS.items() if k not in _REQUIRED})
+    c = schema.visits.c
+    out = pd.DataFrame({"_file": t.file, "_line": t.lines})
+    uprn = uprn_column(t)
+    empty = pd.isna(uprn)
+    if empty.any():
+        pos = int(np.flatnonzero(empty)[0])
+        raise t.error("expected the UPRN of the address visited; it is empty", position=pos,
+                      column="uprn", value="")
+    out["uprn"] = uprn
+    out["visited_at"] = parse_datetime(t, "visited_at")
+    out["outcome"] = parse_choice(t, "outcome", _OUTCOME_ALIASES,
+                                  what=f"an outcome: one of {', '.join(VISIT_OUTCOMES)}")
+    for name, column in (("officer", c.officer), ("setup_id", c.setup_id)):
+        values = text_column(t, name)
+        check_length(t, name, values, column.type.length, f"an {name}" if name == "officer"
+                     else "a set-up id")
+        out[name] = values
+    out["notes"] = text_column(t, "notes")
+    out["visit_id"] = _visit_ids(t, out, report)
+    return out
+
+
+def _visit_ids(t: CsvTable, out: pd.DataFrame, report: ImportReport) -> np.ndarray:
+    """The file's visit ids; empty or absent ids are derived from the visit's content."""
+    ids = text_column(t, "visit_id").copy()
+    check_length(t, "visit_id", ids, schema.visits.c.visit_id.type.length, "a visit id")
+    empty = ids == ""
+    if empty.any():
+        parts = out.loc[empty, ["uprn", "visited_at", "officer", "outcome"]].astype(str)
+        joined = parts.agg("|".join, axis=1)
+        ids[empty] = ["v-" + hashlib.sha1(s.encode()).hexdigest()[:20] for s in joined]
+        if t.has("visit_id"):
+            report.note("no visit id; a key was derived from UPRN, time, officer and outcome",
+                        t.lines[empty], t.file)
+    return ids
+
+
+def _visit_rows(frame: pd.DataFrame, loc: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    f = frame.loc[mask]
+    g = loc.loc[mask]
+    return pd.DataFrame({
+        "visit_id": f["visit_id"].to_numpy(),
+        "uprn": g["uprn"].to_numpy(),
+        "visited_at": f["visited_at"].to_numpy(),
+        "officer": f["officer"].to_numpy(),
+        "outcome": f["outcome"].to_numpy(),
+        "setup_id": f["setup_id"].to_numpy(),
+        "notes": f["notes"].to_numpy(),
+        "lat": g["lat"].to_numpy(), "lng": g["lng"].to_numpy(),
+        "x": g["x"].to_numpy(), "y": g["y"].to_numpy(),
+        "cell": g["cell"].to_numpy("int64"),
+        "geom": shapely.points(g["x"].to_numpy(float), g["y"].to_numpy(float)),
+    })
