@@ -46,7 +46,7 @@ def lnglat_to_bng(lng, lat) -> tuple[np.ndarray, np.ndarray]:
     --------
     >>> x, y = lnglat_to_bng([-1.5491], [53.7996])
     >>> round(float(x[0])), round(float(y[0]))
-    (429931, 433466)
+    (429796, 433794)
     """
     return transform_xy(lng, lat, WGS84, STORE_SRID)
 
