@@ -10,7 +10,7 @@ import shapely
 from spatial_core import InputError, cells
 from spatial_core.crs import bng_to_lnglat, lnglat_to_bng
 
-LEEDS_BNG = (429931.0, 433466.0)  # Leeds city centre, British National Grid metres
+LEEDS_BNG = (429931.0, 433466.0)  # central Leeds (near the station), BNG metres
 
 
 def _h3_cells(lat, lng, res):
