@@ -652,6 +652,7 @@ def import_crimes(store, paths: Sequence[str | Path], *, crs: int | None = None,
         frame = read_crime_file(path, crs=crs, encoding=encoding)
         report.read += len(frame)
         notes = dict(frame.attrs.get("notes", {}))
+        frame.attrs = {}  # pd.concat compares attrs; the notes are reported here instead
         flagged = _outliers(frame["x"].to_numpy(), frame["y"].to_numpy(), boundary)
         frame["is_outlier"] = flagged.astype("int64")
         if flagged.any():
