@@ -52,10 +52,19 @@ def normalise_uprns(values) -> np.ndarray:
     >>> normalise_uprns(['100050432123', '00012', '77.0', ' A-9 ', '']).tolist()
     ['100050432123', '12', '77', 'A-9', None]
     """
-    s = pd.Series(values, dtype=object).fillna("").astype(str).str.strip()
-    digits = s.str.extract(_NUMERIC_UPRN, expand=False)
-    out = digits.where(digits.notna(), s)
-    return out.where(out != "", None).to_numpy(dtype=object)
+    s = pd.Series(values, dtype=object).fillna("").astype(str)
+    digits = s.str.isdigit().to_numpy(dtype=bool)
+    out = s.to_numpy(dtype=object).copy()
+    if digits.any():
+        stripped = s[digits].str.lstrip("0")
+        out[digits] = stripped.where(stripped != "", "0").to_numpy(dtype=object)
+    other = ~digits
+    if other.any():  # the rare forms: spaces, '77.0', synthetic ids
+        t = s[other].str.strip()
+        num = t.str.extract(_NUMERIC_UPRN, expand=False)
+        out[other] = num.where(num.notna(), t).to_numpy(dtype=object)
+    out[out == ""] = None
+    return out
 
 
 def locate(store, conn: Connection, uprn=None, postcode=None, lat=None, lng=None, *,
@@ -94,7 +103,9 @@ def locate(store, conn: Connection, uprn=None, postcode=None, lat=None, lng=None
     })
     given_pc = (pd.Series(postcode, dtype=object).fillna("").astype(str).str.strip().to_numpy()
                 if postcode is not None else np.full(n, "", dtype=object))
-    pcs = normalise_postcodes(given_pc) if n else np.array([], dtype=object)
+    codes, uniq = pd.factorize(pd.Series(given_pc, dtype=object))
+    pcs = normalise_postcodes(np.asarray(uniq, dtype=object))[codes] if n else np.array(
+        [], dtype=object)
     uprns = normalise_uprns(uprn) if uprn is not None else np.full(n, None, dtype=object)
     out["uprn"] = uprns
     out["postcode"] = pcs
@@ -182,7 +193,11 @@ def _lookup(store, conn: Connection, table: str, key: str, values: np.ndarray,
     t = schema.table(table)
     wanted = pd.unique(pd.Series(values, dtype=object).dropna())
     parts = []
-    for i in range(0, len(wanted), _CHUNK):
+    stored_rows = store.count(table, conn=conn) if len(wanted) else 0
+    if 0 < stored_rows <= 4 * len(wanted):  # one scan beats many IN (…) queries
+        parts.append(store.read(table, [key, *columns], conn=conn))
+        wanted = wanted[:0]
+    for i in range(0, len(wanted) if stored_rows else 0, _CHUNK):
         chunk = [str(v) for v in wanted[i:i + _CHUNK]]
         parts.append(store.read(table, [key, *columns], where=t.c[key].in_(chunk), conn=conn))
     stored = (pd.concat(parts, ignore_index=True) if parts

@@ -314,7 +314,8 @@ def text_column(t: CsvTable, column: str) -> np.ndarray:
 
 def check_length(t: CsvTable, column: str, values: np.ndarray, limit: int, what: str) -> None:
     """An error on the first value longer than the store's column allows."""
-    lengths = pd.Series(values, dtype=object).fillna("").astype(str).str.len().to_numpy()
+    lengths = np.fromiter((len(v) if isinstance(v, str) else 0 for v in values), dtype="int64",
+                          count=len(values))
     long = lengths > limit
     if long.any():
         pos = int(np.flatnonzero(long)[0])
@@ -340,7 +341,10 @@ def uprn_column(t: CsvTable, column: str = "uprn") -> np.ndarray:
     """UPRNs normalised (:func:`~spatial_core.locations.normalise_uprns`); a UPRN a spreadsheet
     turned into scientific notation has lost digits and is an error."""
     raw = text_column(t, column)
-    sci = pd.Series(raw, dtype=object).str.match(r"^\d+(\.\d+)?[eE]\+?\d+$").to_numpy(bool)
+    sci = np.zeros(len(raw), dtype=bool)
+    odd = ~pd.Series(raw, dtype=object).str.isdigit().to_numpy(dtype=bool) & (raw != "")
+    sci[odd] = pd.Series(raw[odd], dtype=object).str.match(r"^\d+(\.\d+)?[eE]\+?\d+$").to_numpy(
+        dtype=bool)
     if sci.any():
         pos = int(np.flatnonzero(sci)[0])
         raise t.error("expected a UPRN of digits; a spreadsheet wrote it in scientific notation "
@@ -404,6 +408,12 @@ def stored_keys(store, conn: Connection, table: str, key: str, values: np.ndarra
     t = schema.table(table)
     wanted = pd.unique(pd.Series(values, dtype=object).dropna())
     found: set = set()
+    stored = store.count(table, conn=conn) if len(wanted) else 0
+    if stored == 0:
+        return np.zeros(len(values), dtype=bool)
+    if stored <= 4 * len(wanted):  # reading the whole key column beats many IN (…) queries
+        found.update(store.read(table, [key], conn=conn)[key].tolist())
+        wanted = wanted[:0]
     for i in range(0, len(wanted), 5000):
         chunk = [str(v) for v in wanted[i:i + 5000]]
         got = store.read(table, [key], where=t.c[key].in_(chunk), conn=conn)
@@ -466,32 +476,50 @@ def _list_column(t: CsvTable, column: str, ids: np.ndarray, aliases: dict[str, s
     if not t.has(column):
         return pd.DataFrame({"member_id": pd.Series([], dtype=object),
                              value_name: pd.Series([], dtype=object)})
-    e = pd.Series(t.column(column).to_numpy(dtype=object)).str.split(_LIST_SPLIT, regex=True)
-    e = e.explode()
-    pos = e.index.to_numpy()
-    items = e.fillna("").to_numpy(dtype=object)
+    rows, which, items = split_lists(t.column(column).to_numpy(dtype=object), _LIST_SPLIT)
     keys = _key(items).to_numpy(dtype=object)
-    known = pd.Series(keys).map(aliases).to_numpy(dtype=object)
+    known = pd.Series(keys, dtype=object).map(aliases).to_numpy(dtype=object)
     is_known = pd.notna(known)
-    slug = pd.Series(slugs(items)).str.slice(0, limit).to_numpy(dtype=object)
+    slug = pd.Series(slugs(items), dtype=object).str.slice(0, limit).to_numpy(dtype=object)
     value = np.where(is_known, known, slug)
-    keep = (value != "") & ~(pd.Series(keys).isin(_NO_VALUE).to_numpy() & ~is_known)
-    unknown = keep & ~is_known
-    for text in pd.unique(items[unknown])[:10]:
-        m = unknown & (items == text)
-        report.note(f"{column} {text!r} is not in the vocabulary; stored as "
-                    f"{value[np.flatnonzero(m)[0]]!r}", t.lines[pos[m]], t.file)
-    out = pd.DataFrame({"member_id": ids[pos[keep]], value_name: value[keep]})
+    keep = (value != "") & ~(pd.Series(keys, dtype=object).isin(_NO_VALUE).to_numpy() & ~is_known)
+    for j in np.flatnonzero(keep & ~is_known)[:10]:
+        report.note(f"{column} {items[j]!r} is not in the vocabulary; stored as {value[j]!r}",
+                    t.lines[rows[which == j]], t.file)
+    k = keep[which]
+    out = pd.DataFrame({"member_id": ids[rows[k]], value_name: value[which[k]]})
     return out.drop_duplicates(ignore_index=True)
+
+
+def split_lists(raw, sep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Split a column of lists once per distinct value.
+
+    Returns ``(rows, which, items)``: ``items`` holds the distinct non-empty entries
+    (stripped) and row ``rows[k]`` holds ``items[which[k]]``.
+
+    Examples
+    --------
+    >>> rows, which, items = split_lists(['a;b', '', 'b', 'a;b'], r'\s*;\s*')
+    >>> sorted(zip(rows.tolist(), items[which].tolist()))
+    [(0, 'a'), (0, 'b'), (2, 'b'), (3, 'a'), (3, 'b')]
+    """
+    codes, uniq = pd.factorize(pd.Series(raw, dtype=object).fillna(""))
+    e = pd.Series(np.asarray(uniq, dtype=object), dtype=object).str.split(sep, regex=True)
+    e = e.explode().fillna("").str.strip()
+    e = e[e != ""]
+    item_codes, items = pd.factorize(e)
+    link = pd.DataFrame({"u": e.index.to_numpy(), "which": item_codes})
+    pairs = pd.DataFrame({"u": codes, "row": np.arange(len(codes))}).merge(link, on="u")
+    return (pairs["row"].to_numpy(), pairs["which"].to_numpy(),
+            np.asarray(items, dtype=object))
 
 
 def _by_unique(raw, fn) -> tuple[np.ndarray, np.ndarray]:
     """Apply ``fn(text) -> (value, known)`` once per distinct value."""
-    s = pd.Series(raw, dtype=object).fillna("").astype(str).str.strip()
-    mapped = {u: fn(u) if u else (None, True) for u in pd.unique(s)}
-    values = s.map({k: v[0] for k, v in mapped.items()}).to_numpy(dtype=object)
-    known = s.map({k: v[1] for k, v in mapped.items()}).to_numpy(dtype=bool)
-    values[pd.isna(values)] = None
+    codes, uniq = pd.factorize(pd.Series(raw, dtype=object).fillna(""))
+    mapped = [fn(u.strip()) if u.strip() else (None, True) for u in uniq]
+    values = np.array([v for v, _ in mapped] + [None], dtype=object)[codes]
+    known = np.array([k for _, k in mapped] + [True], dtype=bool)[codes]
     return values, ~known
 
 

@@ -42,6 +42,7 @@ from .members import (
     required_ids,
     skip_rows,
     slugs,
+    split_lists,
     stored_keys,
     text_column,
     uprn_column,
@@ -333,16 +334,12 @@ def _priorities(t: CsvTable, ids: np.ndarray, report: ImportReport) -> pd.DataFr
     if not t.has("priorities"):
         return pd.DataFrame({"response_id": pd.Series([], dtype=object),
                              "priority": pd.Series([], dtype=object)})
-    e = pd.Series(t.column("priorities").to_numpy(dtype=object)).str.split(r"\s*[;|]\s*",
-                                                                            regex=True).explode()
-    pos = e.index.to_numpy()
-    items = e.fillna("").to_numpy(dtype=object)
+    rows, which, items = split_lists(t.column("priorities").to_numpy(dtype=object), r"\s*[;|]\s*")
     value, known = priorities_to_slugs(items)
     keep = value != ""
-    unknown = keep & ~known
-    for text in pd.unique(items[unknown])[:10]:
-        m = unknown & (items == text)
-        report.note(f"priority {text!r} is not in the vocabulary; stored as "
-                    f"{value[np.flatnonzero(m)[0]]!r}", t.lines[pos[m]], t.file)
-    out = pd.DataFrame({"response_id": ids[pos[keep]], "priority": value[keep]})
+    for j in np.flatnonzero(keep & ~known)[:10]:
+        report.note(f"priority {items[j]!r} is not in the vocabulary; stored as {value[j]!r}",
+                    t.lines[rows[which == j]], t.file)
+    k = keep[which]
+    out = pd.DataFrame({"response_id": ids[rows[k]], "priority": value[which[k]]})
     return out.drop_duplicates(ignore_index=True)

@@ -112,7 +112,8 @@ def test_import_members_real_export_headers_map_to_canonical_names(store, tmp_pa
         "Member ID,Forename,Surname,Email Address,Mobile Number,Post Code,Date Joined,"
         "Date Left,Gender,Age Group,Ethnic Group,Group Memberships,Data Sharing\n"
         "NA-0001,Gwen,Price,gwen@example.net,+44 7700 900999,LS1 1AA,14/02/2025,,Woman,"
-        "35 to 44,\"Asian or Asian British: Pakistani\",Neighbourhood Watch,Police; Fire and Rescue\n"
+        "35 to 44,\"Asian or Asian British: Pakistani\",Neighbourhood Watch,"
+        "Police; Fire and Rescue\n"
         "NA-0002,Huw,Evans,,,ls2 2bb,2024-11-30,,Man,75 and over,Mixed - White and Asian,,\n"
     )
     report = import_members(store, [_write(tmp_path, text, encoding="cp1252")],

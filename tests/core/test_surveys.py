@@ -111,7 +111,8 @@ def test_import_surveys_real_export_headers_map_to_canonical_names(store, tmp_pa
     assert report.imported == 1
     got = store.read("surveys")
     row = got.iloc[0]
-    assert (row["response_id"], row["responded"], row["channel"]) == ("S-77", "2025-03-01", "online")
+    assert (row["response_id"], row["responded"], row["channel"]) == (
+        "S-77", "2025-03-01", "online")
     assert (row["confidence"], row["feel_safe"]) == (4, 4)
     assert (row["free_text"], row["gender"], row["age_band"], row["ethnicity"]) == (
         "More patrols please", "female", "45-54", "black")
