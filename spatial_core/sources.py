@@ -183,19 +183,77 @@ def read_csv_table(path: str | Path, *, encoding: str | None = None, header: boo
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise InputError("NUL byte in a text file: the file is damaged or not a CSV",
                          file=str(path), row=line)
+    if header:
+        first = next(csv.reader(io.StringIO(text[: text.find("\n") + 1 or None]),
+                                delimiter=delimiter), None)
+        if first is None:
+            raise InputError("the file is empty; expected a header line", file=str(path))
+        columns = [c.strip() for c in first]
+        if not any(columns):
+            raise InputError("the header line is empty", file=str(path), row=1)
+        dupes = sorted({c for c in columns if columns.count(c) > 1})
+        if dupes:
+            raise InputError(f"duplicate column name(s) {dupes} in the header", file=str(path),
+                             row=1)
+    else:
+        columns = list(names or [])
+    fast = _read_fast(text, path, columns, header, delimiter)
+    if fast is None:  # quoted line breaks: the csv module knows each record's line
+        frame, lines, columns = _read_exact(text, path, columns, header, delimiter)
+    else:
+        frame, lines = fast
+    return CsvTable(str(path), columns, frame, lines, has_header=header)
+
+
+def _read_fast(text: str, path: Path, columns: list[str], header: bool, delimiter: str):
+    """pandas' C parser; None when records span lines (then line numbers need the slow path)."""
+    physical = text.split("\n")
+    if physical and physical[-1] == "":
+        physical.pop()
+    nonblank = np.flatnonzero([bool(line.strip()) for line in physical]) + 1
+    data_lines = nonblank[1:] if header else nonblank
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, header=None, skiprows=1 if header else 0,
+            names=columns or None, dtype=str, keep_default_na=False, na_values=[],
+            skip_blank_lines=True, engine="c", quoting=csv.QUOTE_MINIMAL,
+        )
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if m:
+            raise InputError(f"{m[3]} fields, expected {m[1]} (an unquoted comma?)",
+                             file=str(path), row=int(m[2])) from None
+        return None
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    if len(frame) != len(data_lines):
+        return None
+    if not columns:
+        frame.columns = [f"column{i + 1}" for i in range(frame.shape[1])]
+        columns[:] = list(frame.columns)
+    frame = frame.astype(object)
+    width = len(columns)
+    for pos, line_no in enumerate(data_lines):  # pandas pads short rows silently
+        line = physical[line_no - 1]
+        n = (next(csv.reader([line], delimiter=delimiter)) if '"' in line
+             else line.split(delimiter))
+        if len(n) < width:
+            raise InputError(f"{len(n)} fields, expected {width} (a truncated line?)",
+                             file=str(path), row=int(line_no))
+    # Strip values only when some field starts or ends with white space (one regex pass).
+    sep = re.escape(delimiter)
+    if re.search(rf"(^|{sep})[ \t]|[ \t]({sep}|$)", text, flags=re.M):
+        frame = frame.apply(lambda col: col.str.strip())
+    return frame, np.asarray(data_lines, dtype="int64")
+
+
+def _read_exact(text: str, path: Path, columns: list[str], header: bool, delimiter: str):
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
         if header:
-            try:
-                columns = [c.strip() for c in next(reader)]
-            except StopIteration:
-                raise InputError("the file is empty; expected a header line", file=str(path)) from None
-            if not any(columns):
-                raise InputError("the header line is empty", file=str(path), row=1)
-        else:
-            columns = list(names or [])
+            next(reader)
         width = len(columns)
         for row in reader:
             if not row or (len(row) == 1 and not row[0].strip()):
@@ -204,21 +262,16 @@ def read_csv_table(path: str | Path, *, encoding: str | None = None, header: boo
                 width = len(row)
                 columns = [f"column{i + 1}" for i in range(width)]
             if len(row) != width:
-                last = reader.line_num
                 hint = " (a truncated line?)" if len(row) < width else " (an unquoted comma?)"
                 raise InputError(f"{len(row)} fields, expected {width}{hint}",
-                                 file=str(path), row=last)
-            rows.append(row)
+                                 file=str(path), row=reader.line_num)
+            rows.append([v.strip() for v in row])
             lines.append(reader.line_num)
     except csv.Error as exc:
         raise InputError(f"not valid CSV: {exc}", file=str(path), row=reader.line_num) from None
-    dupes = sorted({c for c in columns if columns.count(c) > 1})
-    if dupes:
-        raise InputError(f"duplicate column name(s) {dupes} in the header", file=str(path), row=1)
     frame = pd.DataFrame(rows, columns=columns, dtype=object) if rows else pd.DataFrame(
         {c: pd.Series([], dtype=object) for c in columns})
-    frame = frame.apply(lambda s: s.str.strip()) if len(frame) else frame
-    return CsvTable(str(path), columns, frame, np.asarray(lines, dtype="int64"), has_header=header)
+    return frame, np.asarray(lines, dtype="int64"), columns
 
 
 def _first_bad(table: CsvTable, column: str, bad: np.ndarray, expected: str, values) -> InputError:

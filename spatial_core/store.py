@@ -235,7 +235,7 @@ class Store:
         names = ", ".join(f'"{c}"' for c in cols)
         marks = ", ".join("?" for _ in cols)
         cur = conn.connection.dbapi_connection.cursor()
-        cur.executemany(f'INSERT OR IGNORE INTO "{t.name}" ({names}) VALUES ({marks})', rows)
+        cur.executemany(f'INSERT INTO "{t.name}" ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING', rows)
         return cur.rowcount
 
     def _pg_stage(self, conn: Connection, t: Table, cols: list[str], rows: list[tuple]) -> str:
@@ -334,28 +334,31 @@ def _pg_value(t: Table, c: str, alias: str) -> str:
 def _rows(frame: pd.DataFrame, cols: list[str], t: Table, geometry_as_wkb: bool = False) -> list[tuple]:
     """Plain Python tuples for the DB-API: NaN and empty text become NULL, geometry becomes
     GeoPackage blobs (SQLite) or WKB (PostGIS)."""
-    out = {}
+    from .geometry_type import wkb_to_gpkg_blob
+
+    out = []
     for c in cols:
         s = frame[c]
         if isinstance(t.c[c].type, Geometry):
-            geoms = np.asarray(s, dtype=object)
-            wkb = shapely.to_wkb(geoms, flavor="iso")
+            wkb = shapely.to_wkb(np.asarray(s, dtype=object), flavor="iso")
             if geometry_as_wkb:
-                out[c] = list(wkb)
+                out.append(wkb.tolist())
             else:
                 srid = t.c[c].type.srid
-                from .geometry_type import wkb_to_gpkg_blob
-
-                out[c] = [wkb_to_gpkg_blob(w, srid) if w is not None else None for w in wkb]
+                out.append([wkb_to_gpkg_blob(w, srid) if w is not None else None for w in wkb])
             continue
-        obj = s.astype(object)
-        mask = pd.isna(s).to_numpy()
-        if s.dtype == object:
-            mask = mask | (obj.to_numpy() == "")
-        values = obj.to_numpy()
-        values[mask] = None
-        out[c] = values.tolist()
-    return list(zip(*(out[c] for c in cols)))
+        values = s.to_numpy()
+        if values.dtype.kind in "fc":
+            obj = values.astype(object)
+            obj[np.isnan(values)] = None
+        elif values.dtype.kind in "iub":
+            obj = values.astype(object)
+        else:
+            obj = values.astype(object, copy=True)
+            missing = pd.isna(obj) | (obj == "")
+            obj[missing] = None
+        out.append(obj.tolist())
+    return list(zip(*out))
 
 
 def _sqlite_transactions(engine: Engine) -> None:
