@@ -35,7 +35,7 @@ from .geometry_type import Geometry
 
 __all__ = ["SCHEMA_VERSION", "metadata", "FEATURE_TABLES", "PERSONAL_TABLES", "table"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 

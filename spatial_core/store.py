@@ -17,7 +17,7 @@ import csv
 import io
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,8 +39,18 @@ log = logging.getLogger(__name__)
 
 DEFAULT_STORE = "lpt.gpkg"
 
+def _add_new_tables(store: Store, conn: Connection) -> None:
+    """Create the tables (and their GeoPackage registration or GiST index) a version added."""
+    schema.metadata.create_all(conn, checkfirst=True)
+    if store.backend == "geopackage":
+        _register_gpkg_tables(conn)
+    else:
+        _pg_geometry_indexes(conn)
+
+
 # Versions migrate one step at a time: MIGRATIONS[n] takes a store at version n to n + 1.
-MIGRATIONS: dict[int, object] = {}
+# Version 2 added the analytics tables (score runs, targeting set-ups …).
+MIGRATIONS: dict[int, Callable[[Store, Connection], None]] = {1: _add_new_tables}
 
 
 def open_store(location: str | os.PathLike | None = None, *, create: bool = True,
@@ -117,7 +127,7 @@ class Store:
                 )
             while version < schema.SCHEMA_VERSION:
                 log.info("migrating %s from schema version %d", self.location, version)
-                MIGRATIONS[version](conn)  # type: ignore[operator]
+                MIGRATIONS[version](self, conn)
                 version += 1
                 self._set_meta(conn, "schema_version", str(version))
 
@@ -135,9 +145,7 @@ class Store:
         if self.backend == "geopackage":
             _register_gpkg_tables(conn)
         else:
-            for name, col in schema.FEATURE_TABLES.items():
-                conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{name}_geom ON {name} "
-                                  f"USING GIST ({col.name})"))
+            _pg_geometry_indexes(conn)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self._set_meta(conn, "schema_version", str(schema.SCHEMA_VERSION))
         self._set_meta(conn, "h3_resolution", str(h3_resolution or DEFAULT_RESOLUTION))
@@ -359,6 +367,12 @@ def _rows(frame: pd.DataFrame, cols: list[str], t: Table, geometry_as_wkb: bool 
             obj[missing] = None
         out.append(obj.tolist())
     return list(zip(*out))
+
+
+def _pg_geometry_indexes(conn: Connection) -> None:
+    for name, col in schema.FEATURE_TABLES.items():
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{name}_geom ON {name} "
+                          f"USING GIST ({col.name})"))
 
 
 def _sqlite_transactions(engine: Engine) -> None:

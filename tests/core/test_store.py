@@ -95,3 +95,30 @@ def test_importing_spatial_core_loads_no_front_end_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_opening_a_version_1_store_migrates_it(store):
+    """Version 2 added tables; a version-1 store gets them when opened, keeping its data."""
+    from spatial_core import schema
+
+    v1_tables = set(schema.metadata.tables)  # the fixture store is current: fake a v1 store
+    added = [t for t in schema.metadata.sorted_tables if t.info.get("since", 1) >= 2]
+    with store.begin() as conn:
+        store.insert_new(conn, "postcodes", _postcodes(["LS1 1AZ"]))
+        for t in reversed(added):
+            t.drop(conn)
+            if store.backend == "geopackage":
+                conn.exec_driver_sql("DELETE FROM gpkg_geometry_columns WHERE table_name = ?",
+                                     (t.name,))
+                conn.exec_driver_sql("DELETE FROM gpkg_contents WHERE table_name = ?", (t.name,))
+        store.set_meta("schema_version", "1", conn=conn)
+    location = store.location
+    store.close()
+    reopened = open_store(location)
+    try:
+        assert reopened.schema_version == SCHEMA_VERSION == 2
+        counts = reopened.fingerprint()
+        assert set(counts) == v1_tables
+        assert counts["postcodes"] == 1
+    finally:
+        reopened.close()
