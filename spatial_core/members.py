@@ -50,7 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MEMBER_COLUMNS: dict[str, tuple[str, ...]] = {
+MEMBER_COLUMNS: dict[str, Sequence[str]] = {
     "member_id": ("Member ID", "MemberID", "Member Number", "Member Ref", "User ID", "Contact ID",
                   "ID"),
     "name": ("Full Name", "Member Name", "Contact Name"),
@@ -225,7 +225,7 @@ def _read_members(path: Path, *, crs: int | None, encoding: str | None,
     if t.has("email") or t.has("phone"):
         log.info("%s: contact details (email, phone) are read but not stored", t.file)
     out = pd.DataFrame({"_file": t.file, "_line": t.lines})
-    out["member_id"] = required_ids(t, "member_id", schema.members.c.member_id.type.length,
+    out["member_id"] = required_ids(t, "member_id", column_width(schema.members.c.member_id),
                                     "a member id")
     out["name"] = _names(t)
     out["uprn"] = uprn_column(t)
@@ -303,6 +303,11 @@ def _key(values) -> pd.Series:
     s = pd.Series(values, dtype=object).fillna("").astype(str).str.lower()
     s = s.str.replace("&", " and ", regex=False)
     return s.str.replace(r"[^a-z0-9+]+", " ", regex=True).str.strip()
+
+
+def column_width(column) -> int:
+    """The width of a text column of the schema (its VARCHAR length on PostGIS)."""
+    return int(getattr(column.type, "length", None) or 1 << 30)
 
 
 def text_column(t: CsvTable, column: str) -> np.ndarray:
@@ -461,7 +466,7 @@ def _vocab_column(t: CsvTable, column: str, normalise, report: ImportReport) -> 
         return np.full(len(t), None, dtype=object)
     raw = t.column(column).to_numpy(dtype=object)
     values, unknown = normalise(raw)
-    limit = schema.members.c[column].type.length
+    limit = column_width(schema.members.c[column])
     values = np.array([v[:limit] if isinstance(v, str) else v for v in values], dtype=object)
     for text in pd.unique(raw[unknown])[:10]:
         rows = t.lines[unknown & (raw == text)]

@@ -33,6 +33,7 @@ from .members import (
     _vocab_column,
     check_length,
     check_unique,
+    column_width,
     coordinates,
     normalise_age_bands,
     normalise_ethnicities,
@@ -62,7 +63,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SURVEY_COLUMNS: dict[str, tuple[str, ...]] = {
+SURVEY_COLUMNS: dict[str, Sequence[str]] = {
     "response_id": ("Response ID", "ResponseID", "Respondent ID", "Survey Response ID",
                     "Submission ID", "Reference", "ID"),
     "date": ("Response Date", "Date Submitted", "Submitted", "Submitted At", "Completed",
@@ -220,12 +221,13 @@ def _read_surveys(path: Path, *, crs: int | None, encoding: str | None,
               {k: v for k, v in SURVEY_COLUMNS.items() if k not in _REQUIRED})
     out = pd.DataFrame({"_file": t.file, "_line": t.lines})
     c = schema.surveys.c
-    out["response_id"] = required_ids(t, "response_id", c.response_id.type.length, "a response id")
+    out["response_id"] = required_ids(t, "response_id", column_width(c.response_id),
+                                      "a response id")
     out["responded"] = parse_date(t, "date")
     out["channel"] = parse_choice(t, "channel", _CHANNEL_ALIASES,
                                   what=f"a channel: one of {', '.join(CHANNELS)}")
     member = text_column(t, "member_id")
-    check_length(t, "member_id", member, c.member_id.type.length, "a member id")
+    check_length(t, "member_id", member, column_width(c.member_id), "a member id")
     out["member_id"] = member
     out["uprn"] = uprn_column(t)
     out["postcode"] = text_column(t, "postcode")
@@ -324,7 +326,7 @@ def priorities_to_slugs(values) -> tuple[np.ndarray, np.ndarray]:
     """
     keys = _key(values)
     known = keys.map(_PRIORITY_ALIASES)
-    limit = schema.survey_priorities.c.priority.type.length
+    limit = column_width(schema.survey_priorities.c.priority)
     slug = pd.Series(slugs(values)).str.slice(0, limit)
     return known.fillna(slug).to_numpy(dtype=object), known.notna().to_numpy()
 

@@ -29,6 +29,7 @@ from .members import (
     _progress,
     check_length,
     check_unique,
+    column_width,
     skip_rows,
     stored_keys,
     text_column,
@@ -47,7 +48,7 @@ __all__ = ["import_visits", "VISIT_COLUMNS", "VISIT_OUTCOMES", "UNKNOWN_ADDRESS"
 
 log = logging.getLogger(__name__)
 
-VISIT_COLUMNS: dict[str, tuple[str, ...]] = {
+VISIT_COLUMNS: dict[str, Sequence[str]] = {
     "visit_id": ("Visit ID", "VisitID", "Visit Ref", "Visit Reference", "Reference", "ID"),
     "uprn": ("Property Reference", "Address UPRN", "Property UPRN"),
     "visited_at": ("Visited", "Visit Date", "Date", "Date Time", "Datetime", "Timestamp", "When",
@@ -153,7 +154,7 @@ def _read_visits(path: Path, *, encoding: str | None, report: ImportReport) -> p
                                   what=f"an outcome: one of {', '.join(VISIT_OUTCOMES)}")
     for name, column in (("officer", c.officer), ("setup_id", c.setup_id)):
         values = text_column(t, name)
-        check_length(t, name, values, column.type.length, f"an {name}" if name == "officer"
+        check_length(t, name, values, column_width(column), f"an {name}" if name == "officer"
                      else "a set-up id")
         out[name] = values
     out["notes"] = text_column(t, "notes")
@@ -164,7 +165,7 @@ def _read_visits(path: Path, *, encoding: str | None, report: ImportReport) -> p
 def _visit_ids(t: CsvTable, out: pd.DataFrame, report: ImportReport) -> np.ndarray:
     """The file's visit ids; empty or absent ids are derived from the visit's content."""
     ids = text_column(t, "visit_id").copy()
-    check_length(t, "visit_id", ids, schema.visits.c.visit_id.type.length, "a visit id")
+    check_length(t, "visit_id", ids, column_width(schema.visits.c.visit_id), "a visit id")
     empty = ids == ""
     if empty.any():
         parts = out.loc[empty, ["uprn", "visited_at", "officer", "outcome"]].astype(str)
