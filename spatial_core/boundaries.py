@@ -119,7 +119,7 @@ def read_polygons(path: str | Path, *, crs: int | None = None, encoding: str | N
     is_kml = path.suffix.lower() == ".kml"
     rows = np.arange(1, len(frame) + 1, dtype="int64")
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    present = ~(pd.isna(geoms) | shapely.is_empty(np.where(pd.isna(geoms), None, geoms)))
+    present = ~(pd.isna(geoms) | shapely.is_empty(geoms))
     kinds = shapely.get_type_id(geoms)
     # 3 Polygon, 6 MultiPolygon, 7 GeometryCollection (accepted when it holds polygons)
     wrong = present & ~np.isin(kinds, [3, 6, 7])
@@ -127,7 +127,9 @@ def read_polygons(path: str | Path, *, crs: int | None = None, encoding: str | N
         i = int(np.flatnonzero(wrong)[0])
         raise InputError(f"expected a polygon, found a {geoms[i].geom_type}; a boundary file "
                          "holds polygons only", file=name, row=int(rows[i]), column="geometry")
-    geoms = shapely.force_2d(np.where(present, geoms, None))
+    geoms = geoms.copy()
+    geoms[~present] = None
+    geoms = shapely.force_2d(geoms)
     src = _source_crs(name, frame.crs, geoms[present], crs)
     series = gpd.GeoSeries(geoms, index=frame.index, crs=src)
     if src != STORE_SRID:
@@ -218,7 +220,7 @@ def polygons_to_areas(polys: Sequence[Polygons], report: ImportReport, *, level:
         f = p.frame
         cols = [c for c in f.columns if c != f.geometry.name]
         geoms = np.asarray(f.geometry.values, dtype=object)
-        empty = pd.isna(geoms) | shapely.is_empty(np.where(pd.isna(geoms), None, geoms))
+        empty = pd.isna(geoms) | shapely.is_empty(geoms)
         if p.is_kml and id_field is None and len(f) == 1:
             codes = np.array([Path(p.file).stem], dtype=object)
             name_col = _find_field(cols, name_field, level, "name", p.file)
@@ -266,7 +268,8 @@ def polygons_to_areas(polys: Sequence[Polygons], report: ImportReport, *, level:
     if dup.any():
         first = frame[dup].iloc[0]
         others = frame[dup & (frame["code"] == first["code"]).to_numpy()]
-        where = ", ".join(f"{Path(a).name} row {b}" for a, b in zip(others["file"], others["row"]))
+        where = ", ".join(f"{Path(a).name} row {b}"
+                          for a, b in zip(others["file"], others["row"], strict=True))
         raise InputError(f"the area code appears more than once ({where}); each area needs its "
                          "own code (pass --id-field to choose another field)",
                          file=first["file"], row=int(first["row"]), value=first["code"])
@@ -305,7 +308,7 @@ def _multipolygons(geoms: np.ndarray, files: np.ndarray, rows: np.ndarray) -> np
         geoms[bad] = shapely.make_valid(geoms[bad])
     out = np.empty(len(geoms), dtype=object)
     kinds = shapely.get_type_id(geoms)
-    for i, (g, k) in enumerate(zip(geoms, kinds)):
+    for i, (g, k) in enumerate(zip(geoms, kinds, strict=True)):
         if k == 6:
             out[i] = g
         elif k == 3:
@@ -314,7 +317,7 @@ def _multipolygons(geoms: np.ndarray, files: np.ndarray, rows: np.ndarray) -> np
             parts = [q for q in shapely.get_parts(g) if q.geom_type in ("Polygon", "MultiPolygon")]
             polys = [pp for q in parts for pp in shapely.get_parts(q)]
             out[i] = shapely.MultiPolygon(polys) if polys else None
-    broken = pd.isna(out) | (shapely.area(np.where(pd.isna(out), None, out)) <= 0)
+    broken = pd.isna(out) | ~(shapely.area(out) > 0)
     if broken.any():
         i = int(np.flatnonzero(broken)[0])
         raise InputError("the polygon has no area, even after repair (a broken ring?)",
@@ -353,7 +356,8 @@ def prepare_areas(store, areas: AreaRows, report: ImportReport, *, level: str,
     })
     lnglat = gpd.GeoSeries(geoms, crs=STORE_SRID).to_crs(WGS84).to_numpy()
     idx, cells = polygons_to_cells(lnglat, store.h3_resolution)
-    cell_rows = pd.DataFrame({"area_id": area_ids[idx], "boundary_set": boundary_set or DEFAULT_BOUNDARY_SET,
+    cell_rows = pd.DataFrame({"area_id": area_ids[idx],
+                              "boundary_set": boundary_set or DEFAULT_BOUNDARY_SET,
                               "cell": cells}).drop_duplicates()
     return frame, cell_rows
 
@@ -457,7 +461,8 @@ def import_boundaries(store, paths: Sequence[str | Path], *, crs: int | None = N
     if progress:
         progress(0.6, "indexing areas on H3 cells")
     frame, cells = prepare_areas(store, areas, report, level=level,
-                                 boundary_set=boundary_set or DEFAULT_BOUNDARY_SET, valid_from=valid_from)
+                                 boundary_set=boundary_set or DEFAULT_BOUNDARY_SET,
+                                 valid_from=valid_from)
     shas = [file_sha256(f) for f in files]
     if progress:
         progress(0.9, "writing areas")
@@ -480,6 +485,7 @@ def _already_stored(store, conn: Connection, frame: pd.DataFrame) -> np.ndarray:
     levels = sorted(set(frame["level"]))
     ids = store.read("areas", ["area_id", "boundary_set"],
                      where=t.c.boundary_set.in_(sets) & t.c.level.in_(levels), conn=conn)
-    stored = set(zip(ids["area_id"], ids["boundary_set"]))
-    return np.fromiter(((a, b) in stored for a, b in zip(frame["area_id"], frame["boundary_set"])),
+    stored = set(zip(ids["area_id"], ids["boundary_set"], strict=True))
+    pairs = zip(frame["area_id"], frame["boundary_set"], strict=True)
+    return np.fromiter(((a, b) in stored for a, b in pairs),
                        dtype=bool, count=len(frame))

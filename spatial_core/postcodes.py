@@ -53,7 +53,7 @@ CODEPOINT_COLUMNS = (
 """Code-Point Open's columns, in file order (the files have no header line)."""
 
 _POSTCODE = ("pcds", "pcd", "pcd2", "pcd7", "pcd8", "postcode", "post_code", "postcode_unit")
-_OPTIONAL = {
+_OPTIONAL: dict[str, Sequence[str]] = {
     "x": ("oseast1m", "eastings", "easting", "east", "x"),
     "y": ("osnrth1m", "northings", "northing", "north", "y"),
     "lat": ("lat", "latitude"),
@@ -151,13 +151,15 @@ def _coordinates(table: CsvTable, crs: int | None) -> tuple[np.ndarray, ...]:
             lat, lng = flat, flng
             x, y = lnglat_to_bng(lng, lat)
         else:  # both: grid references win, lat/lng fill the gaps
+            assert lat is not None and lng is not None and y is not None
             gap = ~np.isfinite(x) & np.isfinite(flat)
             if gap.any():
                 gx, gy = lnglat_to_bng(flng[gap], flat[gap])
                 x[gap], y[gap] = gx, gy
                 lat[gap], lng[gap] = flat[gap], flng[gap]
+    assert x is not None and y is not None and lat is not None and lng is not None
+    assert len(lat) == n
     located = np.isfinite(x) & np.isfinite(y) & np.isfinite(lat) & np.isfinite(lng)
-    assert lat is not None and lng is not None and len(lat) == n
     return lat, lng, x, y, located
 
 

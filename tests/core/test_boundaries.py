@@ -108,7 +108,8 @@ def test_shapefile_loads_and_one_without_prj_asks_for_a_crs(store, tmp_path):
 
     frame = gpd.GeoDataFrame(
         {"beat_code": ["B1", "B2"], "beat_name": ["North", "South"]},
-        geometry=[shapely.Polygon(_square(430000, 433000)), shapely.Polygon(_square(430000, 434000))],
+        geometry=[shapely.Polygon(_square(430000, 433000)),
+                  shapely.Polygon(_square(430000, 434000))],
         crs=27700)
     path = tmp_path / "beats.shp"
     pyogrio.write_dataframe(frame, path)
@@ -128,7 +129,7 @@ def test_beats_get_their_neighbourhood_as_parent_by_location(store, tmp_path):
         ({"code": "B1"}, _square(430000, 433000)), ({"code": "B2"}, _square(440000, 433000))])
     import_boundaries(store, [beats], level="beat")
     got = store.read("areas", ["area_id", "parent_id"], order_by=["area_id"])
-    assert dict(zip(got["area_id"], got["parent_id"])) == {
+    assert dict(zip(got["area_id"], got["parent_id"], strict=True)) == {
         "beat:B1": "npa:N1", "beat:B2": None, "npa:N1": None}
 
 
@@ -160,7 +161,8 @@ def test_self_intersecting_polygon_is_repaired(store, tmp_path):
 
 @pytest.mark.parametrize("features, options, message", [
     ([({"code": "B1"}, _square(430000, 433000)), ({"code": "B1"}, _square(431000, 433000))], {},
-     r"row 1: value 'B1': the area code appears more than once \(b.geojson row 1, b.geojson row 2\)"),
+     r"row 1: value 'B1': the area code appears more than once "
+     r"\(b.geojson row 1, b.geojson row 2\)"),
     ([({"fid_x": 1, "area": 3.5}, _square(430000, 433000))], {},
      r"cannot tell which field holds the area code; pass --id-field .* 'fid_x', 'area'"),
     ([({"code": "B1"}, [[430000, 433000], [430000, 433000], [430000, 433000], [430000, 433000]])],
