@@ -19,11 +19,11 @@ help:
 setup:
 	@bash scripts/setup.sh
 
-demo: setup
-	$(VENV)/bin/lpt demo
+demo:
+	bash scripts/demo.sh
 
-test: setup
-	$(PY) -m pytest tests spatial_core -q $(PYTEST_ARGS)
+test:
+	bash scripts/test.sh $(PYTEST_ARGS)
 
 bench: setup
 	@mkdir -p $(BENCH_OUT)
