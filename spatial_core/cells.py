@@ -242,21 +242,40 @@ def polygons_to_cells(geoms_lnglat, res: int = DEFAULT_RESOLUTION) -> tuple[np.n
     cell of its representative point, so no area is left without a cell.
 
     Returns ``(index, cells)`` as :func:`lines_to_cells`.
+
+    Examples
+    --------
+    >>> square = shapely.box(-1.56, 53.79, -1.54, 53.80)
+    >>> idx, cells = polygons_to_cells([square, None], 9)
+    >>> len(cells) > 5, set(idx.tolist())
+    (True, {0})
     """
+    from h3.api import basic_int
+
     res = _check_res(res)
+    geoms = np.asarray(geoms_lnglat, dtype=object)
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
     out_idx: list[np.ndarray] = []
     out_cells: list[np.ndarray] = []
-    for i, geom in enumerate(np.asarray(geoms_lnglat)):
-        if geom is None or shapely.is_empty(geom):
+    for i, poly in zip(part_of, parts):
+        if poly is None or shapely.is_empty(poly) or poly.geom_type != "Polygon":
             continue
-        found = h3.geo_to_cells(geom, res)
-        if not found:
-            pt = shapely.point_on_surface(geom)
-            cells = points_to_cells([pt.y], [pt.x], res)
-        else:
-            cells = np.array([h3.str_to_int(c) for c in found], dtype="int64")
-        out_idx.append(np.full(len(cells), i, dtype="int64"))
-        out_cells.append(cells)
-    if not out_idx:
-        return np.array([], dtype="int64"), np.array([], dtype="int64")
-    return np.concatenate(out_idx), np.concatenate(out_cells)
+        rings = [shapely.get_coordinates(poly.exterior)[:, ::-1]]
+        rings += [shapely.get_coordinates(r)[:, ::-1] for r in poly.interiors]
+        shape = basic_int.LatLngPoly(*[[tuple(p) for p in r] for r in rings])
+        found = basic_int.polygon_to_cells(shape, res)
+        if found:
+            out_idx.append(np.full(len(found), i, dtype="int64"))
+            out_cells.append(np.asarray(found, dtype="uint64").view("int64"))
+    idx = np.concatenate(out_idx) if out_idx else np.array([], dtype="int64")
+    cells = np.concatenate(out_cells) if out_cells else np.array([], dtype="int64")
+    present = np.array([g is not None and not shapely.is_empty(g) for g in geoms], dtype=bool)
+    without = np.setdiff1d(np.flatnonzero(present), idx)
+    if len(without):  # smaller than a cell: the cell of a point on the surface
+        pts = shapely.point_on_surface(geoms[without])
+        idx = np.concatenate([idx, without])
+        cells = np.concatenate([cells, points_to_cells(shapely.get_y(pts), shapely.get_x(pts), res)])
+    if len(idx):
+        pairs = np.unique(np.column_stack([idx, cells]), axis=0)
+        idx, cells = pairs[:, 0], pairs[:, 1]
+    return idx, cells
