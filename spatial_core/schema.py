@@ -279,6 +279,41 @@ visits = Table(
 )
 Index("ix_visits_uprn", visits.c.uprn)
 
+# Street scores (spatial_core.scoring): one row per run with the profile's TOML text, so any
+# stored score can be reproduced and explained; one row per street and run.
+score_runs = Table(
+    "score_runs", metadata,
+    _fid(),
+    Column("run_id", String(64), nullable=False, unique=True),
+    Column("created_at", String(32), nullable=False),
+    Column("profile_name", String(64), nullable=False),
+    Column("profile_toml", Text, nullable=False),
+    Column("area", String(80)),
+    Column("as_of", String(10), nullable=False),
+    Column("scheme", String(32)),
+    Column("level", Integer),
+    Column("inputs_fingerprint", String(64), nullable=False),
+    Column("streets", Integer, nullable=False),
+    info={"since": 2},
+)
+
+street_scores = Table(
+    "street_scores", metadata,
+    _fid(),
+    Column("run_id", String(64), nullable=False),
+    Column("street_id", String(80), nullable=False),
+    Column("beat_id", String(80)),
+    Column("score", Float, nullable=False),
+    Column("rank_in_beat", Integer, nullable=False),
+    *[Column(f"{c}{s}", Float) for c in ("harm", "voice", "representation", "coverage", "fatigue")
+      for s in ("_raw", "")],
+    Column("voice_n", Integer),
+    Column("reasons", Text),
+    UniqueConstraint("run_id", "street_id", name="uq_street_scores"),
+    info={"since": 2},
+)
+Index("ix_street_scores_run", street_scores.c.run_id)
+
 FEATURE_TABLES = {
     t.name: next(c for c in t.columns if isinstance(c.type, Geometry))
     for t in metadata.sorted_tables
