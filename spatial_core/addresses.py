@@ -98,7 +98,7 @@ def _coordinates(table: CsvTable, crs: int | None) -> tuple[np.ndarray, np.ndarr
             col = "x" if np.isnan(ex[pos]) else "y"
             raise table.error("expected both coordinates or neither", position=pos, column=col,
                               value="")
-        if src == STORE_SRID and looks_like_lnglat(ex, ey) and (np.abs(ex) < 180).all():
+        if src == STORE_SRID and looks_like_lnglat(ex, ey):
             raise table.error("these look like longitude/latitude, not British National Grid "
                               "metres: pass --crs 4326", position=int(np.flatnonzero(
                                   np.isfinite(ex))[0]), column="x", value=None)

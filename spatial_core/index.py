@@ -78,9 +78,10 @@ def _points_in_polygons(x: np.ndarray, y: np.ndarray, polygons: np.ndarray) -> n
     ok = np.isfinite(x) & np.isfinite(y)
     if len(polygons) == 0 or not ok.any():
         return out
-    points = shapely.points(x[ok], y[ok])
-    tree = shapely.STRtree(polygons)
-    pt, poly = tree.query(points, predicate="intersects")
+    # Polygons as the query side: each is prepared once and tested against the points
+    # its box holds (about twice as fast as querying a polygon tree with every point).
+    poly, pt = shapely.STRtree(shapely.points(x[ok], y[ok])).query(polygons,
+                                                                    predicate="intersects")
     if len(pt):
         # Several hits only on shared edges: keep the lowest polygon index (sorted area_id).
         order = np.lexsort((poly, pt))
@@ -228,10 +229,11 @@ def _street_areas(streets: pd.DataFrame, areas: pd.DataFrame) -> np.ndarray:
     if len(polys) == 0 or len(streets) == 0:
         return out
     lines = np.asarray(streets["geom"], dtype=object)
-    tree = shapely.STRtree(polys)
-    line, poly = tree.query(lines, predicate="intersects")
+    poly, line = shapely.STRtree(lines).query(polys, predicate="intersects")
     if len(line) == 0:
         return out
+    order = np.lexsort((poly, line))
+    line, poly = line[order], poly[order]
     counts = np.bincount(line, minlength=len(lines))
     single = counts[line] == 1
     ids = np.asarray(areas["area_id"], dtype=object)

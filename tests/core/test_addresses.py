@@ -101,7 +101,7 @@ def test_address_without_coordinates_takes_its_postcode_centroid(store, tmp_path
      3, "X_COORDINATE", "not in Great Britain"),
     ("UPRN,X_COORDINATE,Y_COORDINATE\n1,430000,\n", 2, "Y_COORDINATE", "both coordinates"),
     ("uprn,lat,lng\n1,53.8,-1.5\n2,153.8,-1.5\n", 3, "lat", "a latitude between"),
-    ("UPRN,X_COORDINATE,Y_COORDINATE\n1,-1.5491,53.7996\n", 2, "X_COORDINATE",
+    ("UPRN,X_COORDINATE,Y_COORDINATE\n1,-1.5491,53.7996\n2,,\n", 2, "X_COORDINATE",
      "pass --crs 4326"),
     ("UPRN,X_COORDINATE,Y_COORDINATE\n1,430000,433000\n2,430000\n", 3, None, "truncated"),
     ("uprn,postcode,easting,northing\n1,NOT A CODE,430000,433000\n", 2, "postcode",
