@@ -4,6 +4,7 @@
 :func:`generate_demo` writes the files; :func:`build_demo` writes them and loads them through
 the importers. See ``docs/demo.md`` for the model and measured timings.
 """
+
 from __future__ import annotations
 
 from .build import build_demo

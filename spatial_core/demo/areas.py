@@ -9,6 +9,7 @@ jittered splits, so they do not line up with beats, as in real forces. Polygons 
 warped lattice, so neighbours share their boundary exactly, and are clipped to the force
 outline.
 """
+
 from __future__ import annotations
 
 import logging
@@ -123,10 +124,12 @@ def _ring(layout: Layout, rect) -> np.ndarray:
     """Boundary nodes of a block rectangle, anticlockwise, closed."""
     i0, i1, j0, j1 = rect
     nx_, ny_ = layout.node_x, layout.node_y
-    ii = np.concatenate([np.arange(i0, i1), np.full(j1 - j0, i1), np.arange(i1, i0, -1),
-                         np.full(j1 - j0, i0), [i0]])
-    jj = np.concatenate([np.full(i1 - i0, j0), np.arange(j0, j1), np.full(i1 - i0, j1),
-                         np.arange(j1, j0, -1), [j0]])
+    ii = np.concatenate(
+        [np.arange(i0, i1), np.full(j1 - j0, i1), np.arange(i1, i0, -1), np.full(j1 - j0, i0), [i0]]
+    )
+    jj = np.concatenate(
+        [np.full(i1 - i0, j0), np.arange(j0, j1), np.full(i1 - i0, j1), np.arange(j1, j0, -1), [j0]]
+    )
     return np.column_stack([nx_[jj, ii], ny_[jj, ii]])
 
 
@@ -161,9 +164,14 @@ def _main_town(area_of_hh: np.ndarray, hh_town: np.ndarray, n: int) -> np.ndarra
 def _level(layout: Layout, rects: list, parent_of_rect: np.ndarray, codes, names) -> Level:
     cell_area = _label(layout, rects)
     town = _main_town(cell_area[layout.hh_cell], layout.hh_town, len(rects))
-    return Level(np.asarray(codes, dtype=object), np.asarray(names, dtype=object),
-                 np.asarray(parent_of_rect, dtype="int64"), _polygons(layout, rects),
-                 cell_area, town)
+    return Level(
+        np.asarray(codes, dtype=object),
+        np.asarray(names, dtype=object),
+        np.asarray(parent_of_rect, dtype="int64"),
+        _polygons(layout, rects),
+        cell_area,
+        town,
+    )
 
 
 def _compass(layout: Layout, geoms: np.ndarray, town: np.ndarray) -> np.ndarray:
@@ -172,8 +180,10 @@ def _compass(layout: Layout, geoms: np.ndarray, town: np.ndarray) -> np.ndarray:
     dx = shapely.get_x(c) - layout.town_x[t]
     dy = shapely.get_y(c) - layout.town_y[t]
     ang = np.degrees(np.arctan2(dy, dx)) % 360
-    words = np.array(["East", "North East", "North", "North West", "West", "South West",
-                      "South", "South East"], dtype=object)
+    words = np.array(
+        ["East", "North East", "North", "North West", "West", "South West", "South", "South East"],
+        dtype=object,
+    )
     out = words[((ang + 22.5) // 45).astype(int) % 8]
     return np.where(np.hypot(dx, dy) < 0.3 * layout.town_r[t], "Central", out)
 
@@ -221,9 +231,11 @@ def make_areas(layout: Layout, households: int, rng: np.random.Generator) -> Are
     for p in range(len(npa_rects)):
         sel = np.flatnonzero(beat_parent_a == p)
         beat_no[sel] = np.arange(1, len(sel) + 1)
-    beat_codes = [f"{npa_codes[p]}B{k:02d}" for p, k in zip(beat_parent, beat_no)]
+    beat_codes = [f"{npa_codes[p]}B{k:02d}" for p, k in zip(beat_parent, beat_no, strict=True)]
     beat = _level(layout, beat_rects, beat_parent_a, beat_codes, beat_codes)
-    beat.name = np.array([f"{npa.name[p]} {k}" for p, k in zip(beat_parent, beat_no)], dtype=object)
+    beat.name = np.array(
+        [f"{npa.name[p]} {k}" for p, k in zip(beat_parent, beat_no, strict=True)], dtype=object
+    )
 
     lsoa_parent_a = np.asarray(lsoa_parent)
     lsoa_codes = [f"E01{400001 + k:06d}" for k in range(len(lsoa_rects))]
@@ -233,19 +245,34 @@ def make_areas(layout: Layout, households: int, rng: np.random.Generator) -> Are
     first = np.r_[True, lsoa_parent_a[1:] != lsoa_parent_a[:-1]]
     idx = np.arange(len(lsoa_rects))
     within = idx - np.maximum.accumulate(np.where(first, idx, 0))
-    lsoa.name = np.array([f"{tn[t]} {lsoa_parent_a[k] + 1:03d}{letters[within[k]]}"
-                          for k, t in enumerate(lsoa.town)], dtype=object)
+    lsoa.name = np.array(
+        [
+            f"{tn[t]} {lsoa_parent_a[k] + 1:03d}{letters[within[k]]}"
+            for k, t in enumerate(lsoa.town)
+        ],
+        dtype=object,
+    )
 
     oa_codes = [f"E00{400001 + k:06d}" for k in range(len(oa_rects))]
     oa = _level(layout, oa_rects, np.asarray(oa_parent), oa_codes, oa_codes)
 
-    ward_rects = _kd(tables, whole, max(6, _count(households, HOUSEHOLDS_PER["ward"])), rng,
-                     jitter=0.12)
+    ward_rects = _kd(
+        tables, whole, max(6, _count(households, HOUSEHOLDS_PER["ward"])), rng, jitter=0.12
+    )
     ward_codes = [f"E05{900001 + k:06d}" for k in range(len(ward_rects))]
     ward = _level(layout, ward_rects, np.full(len(ward_rects), -1), ward_codes, ward_codes)
     bases = np.asarray(STREET_BASES, dtype=object)[rng.permutation(len(STREET_BASES))]
-    ward.name = _unique(np.array([f"{tn[t]} {bases[k % len(bases)]}"
-                                  for k, t in enumerate(ward.town)], dtype=object))
-    log.debug("areas: %d npa, %d beats, %d wards, %d lsoa, %d oa", len(npa_rects),
-              len(beat_rects), len(ward_rects), len(lsoa_rects), len(oa_rects))
+    ward.name = _unique(
+        np.array(
+            [f"{tn[t]} {bases[k % len(bases)]}" for k, t in enumerate(ward.town)], dtype=object
+        )
+    )
+    log.debug(
+        "areas: %d npa, %d beats, %d wards, %d lsoa, %d oa",
+        len(npa_rects),
+        len(beat_rects),
+        len(ward_rects),
+        len(lsoa_rects),
+        len(oa_rects),
+    )
     return Areas(force, npa, beat, ward, lsoa, oa)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Load the demo force into a store through the ordinary importers: :func:`build_demo`."""
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,9 @@ __all__ = ["build_demo", "load_demo"]
 log = logging.getLogger(__name__)
 
 
-def load_demo(store, files: DemoFiles, *, progress: Progress | None = None
-              ) -> dict[str, ImportReport]:
+def load_demo(
+    store, files: DemoFiles, *, progress: Progress | None = None
+) -> dict[str, ImportReport]:
     """Import generated files in dependency order; ``reports`` keys name each step.
 
     Areas first (force, npa, beat, ward, lsoa, then output areas with their class), then
@@ -24,8 +26,18 @@ def load_demo(store, files: DemoFiles, *, progress: Progress | None = None
     b = files.boundaries
     steps: list[tuple[str, str, list[Path], dict]] = [
         ("boundaries:force", "boundaries", [b["force"]], {"level": "force"}),
-        ("boundaries:npa", "boundaries", [b["npa"]], {"level": "npa", "parent_field": "force_code"}),
-        ("boundaries:beat", "boundaries", [b["beat"]], {"level": "beat", "parent_field": "npa_code"}),
+        (
+            "boundaries:npa",
+            "boundaries",
+            [b["npa"]],
+            {"level": "npa", "parent_field": "force_code"},
+        ),
+        (
+            "boundaries:beat",
+            "boundaries",
+            [b["beat"]],
+            {"level": "beat", "parent_field": "npa_code"},
+        ),
         ("boundaries:ward", "boundaries", [b["ward"]], {"level": "ward"}),
         ("boundaries:lsoa", "boundaries", [b["lsoa"]], {"level": "lsoa"}),
         ("classification", "classification", [files.classification], {}),
@@ -50,9 +62,16 @@ def load_demo(store, files: DemoFiles, *, progress: Progress | None = None
     return reports
 
 
-def build_demo(store, out_dir: str | Path, *, households: int = 450_000, seed: int = 20261122,
-               months: int = 12, end_month: str = "2026-09",
-               progress: Progress | None = None) -> dict[str, ImportReport]:
+def build_demo(
+    store,
+    out_dir: str | Path,
+    *,
+    households: int = 450_000,
+    seed: int = 20261122,
+    months: int = 12,
+    end_month: str = "2026-09",
+    progress: Progress | None = None,
+) -> dict[str, ImportReport]:
     """Generate the demo force into ``out_dir`` and load it into ``store``.
 
     Returns the import report of each step (``"boundaries:beat"``, ``"crimes"`` …).
@@ -68,8 +87,9 @@ def build_demo(store, out_dir: str | Path, *, households: int = 450_000, seed: i
     """
     gen = (lambda f, m: progress(0.3 * f, m)) if progress else None
     load = (lambda f, m: progress(0.3 + 0.7 * f, m)) if progress else None
-    files = generate_demo(out_dir, households=households, seed=seed, months=months,
-                          end_month=end_month, progress=gen)
+    files = generate_demo(
+        out_dir, households=households, seed=seed, months=months, end_month=end_month, progress=gen
+    )
     reports = load_demo(store, files, progress=load)
     # The address and street importers refresh the derived index themselves (addresses are
     # loaded after every area and street), so no final refresh_index is needed.

@@ -12,6 +12,7 @@ a few on named points of interest, and about 3% have no location, as in police.u
 Volume: 87 crimes and ASB incidents per 1,000 residents a year at 2.3 residents a household
 (0.2 a household a year), between Leicestershire (~93) and the England and Wales average.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,17 +45,37 @@ CATEGORIES: dict[str, tuple[float, float, float]] = {
     "Possession of weapons": (0.007, 0.8, 1.0),
 }
 
-_OUTCOMES = np.array([
-    "Investigation complete; no suspect identified", "Unable to prosecute suspect",
-    "Status update unavailable", "Local resolution", "Court result unavailable",
-    "Offender given a caution", "Awaiting court outcome", "Further investigation is not in the public interest",
-    "Formal action is not in the public interest", "Action to be taken by another organisation",
-    "Suspect charged as part of another case", "Offender given a drugs possession warning",
-], dtype=object)
+_OUTCOMES = np.array(
+    [
+        "Investigation complete; no suspect identified",
+        "Unable to prosecute suspect",
+        "Status update unavailable",
+        "Local resolution",
+        "Court result unavailable",
+        "Offender given a caution",
+        "Awaiting court outcome",
+        "Further investigation is not in the public interest",
+        "Formal action is not in the public interest",
+        "Action to be taken by another organisation",
+        "Suspect charged as part of another case",
+        "Offender given a drugs possession warning",
+    ],
+    dtype=object,
+)
 _OUTCOME_P = np.array([0.42, 0.31, 0.06, 0.04, 0.04, 0.02, 0.03, 0.02, 0.02, 0.015, 0.01, 0.005])
-_POI = np.array(["Supermarket", "Shopping Area", "Parking Area", "Petrol Station", "Nightclub",
-                 "Sports/Recreation Area", "Pedestrian Subway", "Further/Higher Educational Building"],
-                dtype=object)
+_POI = np.array(
+    [
+        "Supermarket",
+        "Shopping Area",
+        "Parking Area",
+        "Petrol Station",
+        "Nightclub",
+        "Sports/Recreation Area",
+        "Pedestrian Subway",
+        "Further/Higher Educational Building",
+    ],
+    dtype=object,
+)
 
 
 @dataclass
@@ -67,9 +88,15 @@ class CrimeModel:
     centre: np.ndarray  # (streets,) town-centre closeness 0..1
 
 
-def make_crime_model(street_households: np.ndarray, street_highway: np.ndarray,
-                     centre: np.ndarray, deprivation: np.ndarray, snap_street: np.ndarray,
-                     households: int, rng: np.random.Generator) -> CrimeModel:
+def make_crime_model(
+    street_households: np.ndarray,
+    street_highway: np.ndarray,
+    centre: np.ndarray,
+    deprivation: np.ndarray,
+    snap_street: np.ndarray,
+    households: int,
+    rng: np.random.Generator,
+) -> CrimeModel:
     """Street intensities scaled to :data:`PER_HOUSEHOLD_YEAR` for the whole force."""
     n = len(street_households)
     share = np.array([v[0] for v in CATEGORIES.values()])
@@ -79,7 +106,9 @@ def make_crime_model(street_households: np.ndarray, street_highway: np.ndarray,
     road = np.select([street_highway == "primary", street_highway == "tertiary"], [3.0, 1.8], 1.0)
     street_effect = np.exp(rng.normal(0.0, 1.4, n))
     w = (street_households + 2.0) ** 0.8 * road * street_effect * (1 + 5 * centre)
-    mix = share[None, :] * np.exp(pull_c[None, :] * centre[:, None] + pull_d[None, :] * deprivation[:, None])
+    mix = share[None, :] * np.exp(
+        pull_c[None, :] * centre[:, None] + pull_d[None, :] * deprivation[:, None]
+    )
     mix /= mix.sum(axis=1, keepdims=True)
     # keep the force-wide category mix at the national shares
     mix *= share / (w @ mix / w.sum())
@@ -90,8 +119,9 @@ def make_crime_model(street_households: np.ndarray, street_highway: np.ndarray,
     return CrimeModel(rate, seg_start, seg_count, centre)
 
 
-def month_crimes(model: CrimeModel, month: str, month_index: int, rng: np.random.Generator
-                 ) -> dict[str, np.ndarray]:
+def month_crimes(
+    model: CrimeModel, month: str, month_index: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """The crimes of one month: street, category index, snap point, outcome, Crime ID."""
     season = 1 + 0.12 * np.sin(2 * np.pi * (int(month[5:7]) - 4) / 12)  # summer peak
     counts = rng.poisson(model.rate * season)
@@ -117,5 +147,12 @@ def month_crimes(model: CrimeModel, month: str, month_index: int, rng: np.random
     poi[shop] = np.where(rng.random(int(shop.sum())) < 0.7, "Supermarket", "Shopping Area")
     other = ~shop & (rng.random(n) < 0.04)
     poi[other] = _POI[rng.integers(0, len(_POI), int(other.sum()))]
-    return {"street": street, "category": names, "snap": snap, "outcome": outcome,
-            "crime_id": crime_id, "located": located, "poi": poi}
+    return {
+        "street": street,
+        "category": names,
+        "snap": snap,
+        "outcome": outcome,
+        "crime_id": crime_id,
+        "located": located,
+        "poi": poi,
+    }

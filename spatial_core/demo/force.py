@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Generate the demo force's files: :func:`generate_demo`."""
+
 from __future__ import annotations
 
 import logging
@@ -29,13 +30,33 @@ log = logging.getLogger(__name__)
 BOUNDARY_LEVELS = ("force", "npa", "beat", "ward", "lsoa")
 _PARENT = {"npa": "force", "beat": "npa", "lsoa": "beat"}
 _UNIT_LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"), dtype=object)  # no C I K M O V
-_AREA_LETTERS = ("DM", "DJ", "DK", "DU", "DW", "DZ", "DX", "DV", "DQ", "DR", "DS", "DP", "DF",
-                 "DC", "DB")  # not real postcode areas
+_AREA_LETTERS = (
+    "DM",
+    "DJ",
+    "DK",
+    "DU",
+    "DW",
+    "DZ",
+    "DX",
+    "DV",
+    "DQ",
+    "DR",
+    "DS",
+    "DP",
+    "DF",
+    "DC",
+    "DB",
+)  # not real postcode areas
 # (intercept, per unit of distance from the town centre, village bonus, big-town bonus)
 _OAC_SCORE = {
-    1: (-3.5, 2.5, 4.0, 0.0), 2: (1.2, -5.0, -4.0, 0.8), 3: (0.2, -3.0, -4.0, 0.8),
-    4: (1.3, -2.4, -4.0, 0.6), 5: (0.6, 0.0, -1.0, 0.0), 6: (-1.0, 2.8, 0.8, 0.0),
-    7: (0.7, -1.2, -1.5, 0.0), 8: (0.7, -0.3, -0.3, 0.0),
+    1: (-3.5, 2.5, 4.0, 0.0),
+    2: (1.2, -5.0, -4.0, 0.8),
+    3: (0.2, -3.0, -4.0, 0.8),
+    4: (1.3, -2.4, -4.0, 0.6),
+    5: (0.6, 0.0, -1.0, 0.0),
+    6: (-1.0, 2.8, 0.8, 0.0),
+    7: (0.7, -1.2, -1.5, 0.0),
+    8: (0.7, -0.3, -0.3, 0.0),
 }
 DEPRIVATION = {1: -0.8, 2: 0.2, 3: 0.5, 4: 0.7, 5: -0.2, 6: -0.9, 7: 1.0, 8: 0.7}
 """A crude deprivation score per OAC 2011 supergroup, driving crime and priorities."""
@@ -65,8 +86,17 @@ class DemoFiles:
     timings: dict[str, float] = field(default_factory=dict)
 
     def all_files(self) -> list[Path]:
-        return [*self.boundaries.values(), self.classification, self.postcodes, self.streets,
-                self.addresses, *self.crimes, self.members, self.surveys, self.visits]
+        return [
+            *self.boundaries.values(),
+            self.classification,
+            self.postcodes,
+            self.streets,
+            self.addresses,
+            *self.crimes,
+            self.members,
+            self.surveys,
+            self.visits,
+        ]
 
 
 def _months(end_month: str, months: int) -> list[str]:
@@ -92,6 +122,7 @@ def _quarters(months: list[str]) -> list[tuple[np.datetime64, np.datetime64]]:
 def _oac_codes() -> pd.DataFrame:
     text = resources.files("spatial_core").joinpath("data/oac2011_codes.csv").read_text("utf-8")
     from io import StringIO
+
     return pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
 
 
@@ -116,7 +147,7 @@ def _classify(layout: Layout, areas: Areas, rng: np.random.Generator):
         score[:, s - 1] = a + b * r + v * village + g * big + 0.7 * field_
     sg = np.argmax(score + rng.gumbel(size=score.shape), axis=1) + 1
     codes = _oac_codes()
-    names = dict(zip(codes["level"] + ":" + codes["code"], codes["name"]))
+    names = dict(zip(codes["level"] + ":" + codes["code"], codes["name"], strict=True))
     grp = np.empty(n, dtype=object)
     sub = np.empty(n, dtype=object)
     g2 = codes[codes["level"] == "2"]
@@ -151,10 +182,14 @@ def _postcodes(layout: Layout, areas: Areas):
     if len(used) > 2000 * 99 * len(_AREA_LETTERS):
         raise InputError("too many households for the demo postcode scheme")
     unit = k % 200
-    text = (np.asarray(_AREA_LETTERS, dtype=object)[k // 198_000]
-            + ((k // 2000) % 99 + 1).astype(str).astype(object) + " "
-            + ((k // 200) % 10).astype(str).astype(object)
-            + _UNIT_LETTERS[unit // 20] + _UNIT_LETTERS[unit % 20])
+    text = (
+        np.asarray(_AREA_LETTERS, dtype=object)[k // 198_000]
+        + ((k // 2000) % 99 + 1).astype(str).astype(object)
+        + " "
+        + ((k // 200) % 10).astype(str).astype(object)
+        + _UNIT_LETTERS[unit // 20]
+        + _UNIT_LETTERS[unit % 20]
+    )
     # the postcode's point is its middle household (Code-Point uses an address point)
     sorted_pc = pc[order]
     first = np.searchsorted(sorted_pc, k)
@@ -172,9 +207,15 @@ def _fmt(values: np.ndarray, decimals: int) -> np.ndarray:
     return out
 
 
-def generate_demo(out_dir: str | Path, *, households: int = 450_000, seed: int = 20261122,
-                  months: int = 12, end_month: str = "2026-09",
-                  progress: Progress | None = None) -> DemoFiles:
+def generate_demo(
+    out_dir: str | Path,
+    *,
+    households: int = 450_000,
+    seed: int = 20261122,
+    months: int = 12,
+    end_month: str = "2026-09",
+    progress: Progress | None = None,
+) -> DemoFiles:
     """Generate a synthetic police force and write it in the real input formats.
 
     Parameters
@@ -248,58 +289,101 @@ def generate_demo(out_dir: str | Path, *, households: int = 450_000, seed: int =
         if level in _PARENT:
             parent = getattr(areas, _PARENT[level])
             props[f"{_PARENT[level]}_code"] = parent.code[np.maximum(lv.parent, 0)]
-        level_geo[level] = write_geojson(out / f"{level}.geojson", lv.geom, props, epsg=STORE_SRID,
-                                         decimals=1, name=f"demo_{level}")
+        level_geo[level] = write_geojson(
+            out / f"{level}.geojson",
+            lv.geom,
+            props,
+            epsg=STORE_SRID,
+            decimals=1,
+            name=f"demo_{level}",
+        )
     oa_props = {
-        "oa_code": areas.oa.code, "lsoa_code": areas.lsoa.code[areas.oa.parent],
-        "supgrpcode": sg.astype(str).astype(object), "supgrpname": np.array([oac_names[f"1:{s}"] for s in sg], dtype=object),
-        "grpcode": grp, "grpname": np.array([oac_names[f"2:{g}"] for g in grp], dtype=object),
-        "subgrpcode": sub, "subgrpname": np.array([oac_names[f"3:{s}"] for s in sub], dtype=object),
+        "oa_code": areas.oa.code,
+        "lsoa_code": areas.lsoa.code[areas.oa.parent],
+        "supgrpcode": sg.astype(str).astype(object),
+        "supgrpname": np.array([oac_names[f"1:{s}"] for s in sg], dtype=object),
+        "grpcode": grp,
+        "grpname": np.array([oac_names[f"2:{g}"] for g in grp], dtype=object),
+        "subgrpcode": sub,
+        "subgrpname": np.array([oac_names[f"3:{s}"] for s in sub], dtype=object),
     }
-    paths["classification"] = write_geojson(out / "oa_oac2011.geojson", areas.oa.geom, oa_props,
-                                            epsg=STORE_SRID, decimals=1, name="demo_oa_oac2011")
+    paths["classification"] = write_geojson(
+        out / "oa_oac2011.geojson",
+        areas.oa.geom,
+        oa_props,
+        epsg=STORE_SRID,
+        decimals=1,
+        name="demo_oa_oac2011",
+    )
     step("write boundaries", 0.3)
 
     # postcodes (Code-Point Open: no header, 10 columns, whole metres)
     mid = pc_middle
     district = np.char.add("E06", (900_001 + areas.npa.cell_area[layout.hh_cell[mid]]).astype(str))
-    cp = pd.DataFrame({
-        "Postcode": pc_text, "Positional_quality_indicator": 10,
-        "Eastings": np.rint(layout.hh_x[mid]).astype("int64"),
-        "Northings": np.rint(layout.hh_y[mid]).astype("int64"),
-        "Country_code": "E92000001", "NHS_regional_HA_code": "E19000001",
-        "NHS_HA_code": "E18000003", "Admin_county_code": "", "Admin_district_code": district,
-        "Admin_ward_code": areas.ward.code[hh_ward[mid]],
-    })
+    cp = pd.DataFrame(
+        {
+            "Postcode": pc_text,
+            "Positional_quality_indicator": 10,
+            "Eastings": np.rint(layout.hh_x[mid]).astype("int64"),
+            "Northings": np.rint(layout.hh_y[mid]).astype("int64"),
+            "Country_code": "E92000001",
+            "NHS_regional_HA_code": "E19000001",
+            "NHS_HA_code": "E18000003",
+            "Admin_county_code": "",
+            "Admin_district_code": district,
+            "Admin_ward_code": areas.ward.code[hh_ward[mid]],
+        }
+    )
     paths["postcodes"] = out / "codepoint_demo.csv"
     cp.to_csv(paths["postcodes"], index=False, header=False, quoting=2, lineterminator="\n")
 
     # streets (OSM-style ways, WGS84) and addresses
-    s_lnglat = shapely.transform(layout.street_geom, lambda c: np.column_stack(bng_to_lnglat(c[:, 0], c[:, 1])))
+    s_lnglat = shapely.transform(
+        layout.street_geom, lambda c: np.column_stack(bng_to_lnglat(c[:, 0], c[:, 1]))
+    )
     n_streets = len(layout.street_geom)
-    paths["streets"] = write_geojson(out / "streets_osm.geojson", s_lnglat, {
-        "osm_id": np.arange(n_streets, dtype="int64") + 900_000_001,
-        "name": layout.street_name, "highway": layout.street_highway,
-    }, decimals=7, name="demo_streets")
-    paths["addresses"] = write_rows(out / "addresses.csv", ["uprn", "postcode", "easting", "northing"],
-                                    [uprn, hh["postcode"], layout.hh_x, layout.hh_y],
-                                    ["%s", "%s", "%.2f", "%.2f"])
+    paths["streets"] = write_geojson(
+        out / "streets_osm.geojson",
+        s_lnglat,
+        {
+            "osm_id": np.arange(n_streets, dtype="int64") + 900_000_001,
+            "name": layout.street_name,
+            "highway": layout.street_highway,
+        },
+        decimals=7,
+        name="demo_streets",
+    )
+    paths["addresses"] = write_rows(
+        out / "addresses.csv",
+        ["uprn", "postcode", "easting", "northing"],
+        [uprn, hh["postcode"], layout.hh_x, layout.hh_y],
+        ["%s", "%s", "%.2f", "%.2f"],
+    )
     step("write postcodes, streets, addresses", 0.45)
 
     # crime
     snap_oa = areas.oa.cell_area[layout.snap_cell]
     snap_lsoa = areas.lsoa.cell_area[layout.snap_cell]
     snap_beat = areas.beat.cell_area[layout.snap_cell]
-    first_seg = np.concatenate([[0], np.cumsum(np.bincount(layout.snap_street, minlength=n_streets))[:-1]])
+    first_seg = np.concatenate(
+        [[0], np.cumsum(np.bincount(layout.snap_street, minlength=n_streets))[:-1]]
+    )
     seg_n = np.bincount(layout.snap_street, minlength=n_streets)
     mx = np.bincount(layout.snap_street, weights=layout.snap_x, minlength=n_streets) / seg_n
     my = np.bincount(layout.snap_street, weights=layout.snap_y, minlength=n_streets) / seg_n
     t = np.maximum(layout.street_town, 0)
     rel = np.hypot(mx - layout.town_x[t], my - layout.town_y[t]) / layout.town_r[t]
-    centre = np.exp(-(rel / 0.3) ** 2) * ~layout.town_is_village[t]
+    centre = np.exp(-((rel / 0.3) ** 2)) * ~layout.town_is_village[t]
     deprivation = np.vectorize(DEPRIVATION.get)(sg[snap_oa[first_seg]]).astype(float)
-    model = _crime.make_crime_model(layout.street_households, layout.street_highway, centre,
-                                    deprivation, layout.snap_street, households, rngs[2])
+    model = _crime.make_crime_model(
+        layout.street_households,
+        layout.street_highway,
+        centre,
+        deprivation,
+        layout.snap_street,
+        households,
+        rngs[2],
+    )
     snap_lng, snap_lat = bng_to_lnglat(layout.snap_x, layout.snap_y)
     snap_lng_s, snap_lat_s = _fmt(snap_lng, 6), _fmt(snap_lat, 6)  # once, not per crime
     cats = list(_crime.CATEGORIES)
@@ -314,21 +398,32 @@ def generate_demo(out_dir: str | Path, *, households: int = 450_000, seed: int =
         loc = c["located"]
         name = np.where(pd.isna(c["poi"]), layout.street_name[c["street"]], c["poi"])
         lsoa = snap_lsoa[snap]
-        frame = pd.DataFrame({
-            "Crime ID": c["crime_id"], "Month": month, "Reported by": "Demo Police",
-            "Falls within": "Demo Police",
-            "Longitude": np.where(loc, snap_lng_s[snap], ""),
-            "Latitude": np.where(loc, snap_lat_s[snap], ""),
-            "Location": np.where(loc, "On or near " + name.astype(object), "No Location"),
-            "LSOA code": np.where(loc, areas.lsoa.code[lsoa], ""),
-            "LSOA name": np.where(loc, areas.lsoa.name[lsoa], ""),
-            "Crime type": c["category"], "Last outcome category": c["outcome"], "Context": "",
-        })
+        frame = pd.DataFrame(
+            {
+                "Crime ID": c["crime_id"],
+                "Month": month,
+                "Reported by": "Demo Police",
+                "Falls within": "Demo Police",
+                "Longitude": np.where(loc, snap_lng_s[snap], ""),
+                "Latitude": np.where(loc, snap_lat_s[snap], ""),
+                "Location": np.where(loc, "On or near " + name.astype(object), "No Location"),
+                "LSOA code": np.where(loc, areas.lsoa.code[lsoa], ""),
+                "LSOA name": np.where(loc, areas.lsoa.name[lsoa], ""),
+                "Crime type": c["category"],
+                "Last outcome category": c["outcome"],
+                "Context": "",
+            }
+        )
         frame = frame.iloc[np.argsort(frame["LSOA code"].to_numpy(dtype=str), kind="stable")]
         # every value is free of commas and quotes (names are built from plain word lists)
-        crime_paths.append(write_rows(out / "crimes" / f"{month}-demo-street.csv",
-                                      list(frame.columns), [frame[c].to_numpy() for c in frame.columns],
-                                      ["%s"] * len(frame.columns)))
+        crime_paths.append(
+            write_rows(
+                out / "crimes" / f"{month}-demo-street.csv",
+                list(frame.columns),
+                [frame[c].to_numpy() for c in frame.columns],
+                ["%s"] * len(frame.columns),
+            )
+        )
         cat_idx = pd.Categorical(c["category"], categories=cats).codes
         np.add.at(beat_counts, (snap_beat[snap], cat_idx), 1)
         street_counts += np.bincount(c["street"][loc], minlength=n_streets)
@@ -342,8 +437,9 @@ def generate_demo(out_dir: str | Path, *, households: int = 450_000, seed: int =
     res = _people.residents(hh_sg, rngs[3])
     hh_per_beat = np.bincount(hh_beat, minlength=n_beats)
     rate = beat_counts.sum(axis=1) / np.maximum(hh_per_beat, 1)
-    engaged = np.bincount(hh_beat, weights=np.vectorize(_people.SUPERGROUP_FACTOR.get)(hh_sg),
-                          minlength=n_beats) / np.maximum(hh_per_beat, 1)
+    engaged = np.bincount(
+        hh_beat, weights=np.vectorize(_people.SUPERGROUP_FACTOR.get)(hh_sg), minlength=n_beats
+    ) / np.maximum(hh_per_beat, 1)
     target = np.log(np.maximum(rate, 1e-6)) - np.log(np.maximum(engaged, 1e-6))
     vis = _people.visits(quarters, hh_beat, areas.beat.code, target, hh, rngs[4])
     forced = np.zeros(households, dtype=bool)
@@ -357,10 +453,18 @@ def generate_demo(out_dir: str | Path, *, households: int = 450_000, seed: int =
     outlier = np.zeros(n_beats, dtype=bool)
     low = np.argsort(rate)[: max(1, n_beats // 4)]
     outlier[rngs[6].choice(low, max(1, n_beats // 20), replace=False)] = True
-    sur = _people.surveys(quarters, mem, hh, res, hh_beat, beat_rates, outlier,
-                          layout.street_name[layout.hh_street],
-                          (vis["_hh"].to_numpy()[surveyed], vis["_when"].to_numpy()[surveyed]),
-                          rngs[7])
+    sur = _people.surveys(
+        quarters,
+        mem,
+        hh,
+        res,
+        hh_beat,
+        beat_rates,
+        outlier,
+        layout.street_name[layout.hh_street],
+        (vis["_hh"].to_numpy()[surveyed], vis["_when"].to_numpy()[surveyed]),
+        rngs[7],
+    )
     step("people", 0.85)
 
     mem_out = mem.copy()
@@ -374,11 +478,19 @@ def generate_demo(out_dir: str | Path, *, households: int = 450_000, seed: int =
     top = np.sort(street_counts)[::-1]
     k5 = max(1, int(round(0.05 * n_streets)))
     counts = {
-        "households": households, "postcodes": len(pc_text), "streets": n_streets,
-        "output_areas": len(areas.oa.code), "lsoas": len(areas.lsoa.code),
-        "beats": n_beats, "npas": len(areas.npa.code), "wards": len(areas.ward.code),
-        "crimes": n_crimes, "crimes_located": n_located, "members": len(mem),
-        "surveys": len(sur), "visits": len(vis),
+        "households": households,
+        "postcodes": len(pc_text),
+        "streets": n_streets,
+        "output_areas": len(areas.oa.code),
+        "lsoas": len(areas.lsoa.code),
+        "beats": n_beats,
+        "npas": len(areas.npa.code),
+        "wards": len(areas.ward.code),
+        "crimes": n_crimes,
+        "crimes_located": n_located,
+        "members": len(mem),
+        "surveys": len(sur),
+        "visits": len(vis),
     }
     stats = {
         "top5pct_street_crime_share": float(top[:k5].sum() / max(top.sum(), 1)),
@@ -387,6 +499,18 @@ def generate_demo(out_dir: str | Path, *, households: int = 450_000, seed: int =
         "force_area_km2": float(shapely.area(layout.outline) / 1e6),
     }
     log.info("demo force: %s", counts)
-    return DemoFiles(out, level_geo, paths["classification"], paths["postcodes"],
-                     paths["streets"], paths["addresses"], tuple(crime_paths), paths["members"],
-                     paths["surveys"], paths["visits"], counts, stats, timings)
+    return DemoFiles(
+        out,
+        level_geo,
+        paths["classification"],
+        paths["postcodes"],
+        paths["streets"],
+        paths["addresses"],
+        tuple(crime_paths),
+        paths["members"],
+        paths["surveys"],
+        paths["visits"],
+        counts,
+        stats,
+        timings,
+    )

@@ -9,6 +9,7 @@ centre, sparser on main roads), each a few metres to one side of its street, so 
 a known block; areas are built from blocks (:mod:`.areas`), so every household, postcode and
 crime point falls inside the areas it is said to belong to.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,9 @@ CELL_M = 100.0
 HOUSEHOLDS_PER_EDGE = 7.0
 """Mean households per 100 m street segment: 2.6 segments per street gives ~18 per street."""
 
-# South-west corner of the lattice: the East Midlands, well inside England.
-_ORIGIN = (430_000.0, 290_000.0)
+# Centre of the lattice: the East Midlands, so a one-force demo lies well inside England
+# (a demo of tens of millions of households spreads over most of it).
+_CENTRE = (440_000.0, 320_000.0)
 _CUT_P = {0: 0.36, 1: 0.22, 2: 0.12}  # chance a street ends at a lattice node, by class
 _HOUSE_FACTOR = {0: 1.0, 1: 0.55, 2: 0.3}  # households per segment relative to residential
 HIGHWAYS = np.array(["residential", "tertiary", "primary"], dtype=object)
@@ -79,7 +81,7 @@ def _place_towns(households: int, rng: np.random.Generator):
     village_share = 0.04 if households >= 20_000 else 0.0
     n_villages = 0 if village_share == 0 else max(3, int(households * village_share / 900))
     ranks = np.arange(1, n_towns + 1)
-    share = 1.0 / ranks ** 0.9
+    share = 1.0 / ranks**0.9
     share = share / share.sum() * (1 - village_share)
     sizes = share * households
     if n_villages:
@@ -106,7 +108,9 @@ def _place_towns(households: int, rng: np.random.Generator):
 
 def _warp(ny: int, nx: int, rng: np.random.Generator):
     """Node coordinates: a regular lattice, bent by long waves and shaken a little."""
-    j, i = np.mgrid[0:ny + 1, 0:nx + 1].astype("float64")
+    x0 = np.floor(_CENTRE[0] - nx * CELL_M / 2)
+    y0 = np.floor(_CENTRE[1] - ny * CELL_M / 2)
+    j, i = np.mgrid[0 : ny + 1, 0 : nx + 1].astype("float64")
     dx = np.zeros_like(i)
     dy = np.zeros_like(i)
     for _ in range(3):
@@ -116,11 +120,12 @@ def _warp(ny: int, nx: int, rng: np.random.Generator):
         dy += ay * np.sin(2 * np.pi * i / wl + ph2)
     dx += rng.uniform(-8, 8, dx.shape)
     dy += rng.uniform(-8, 8, dy.shape)
-    return _ORIGIN[0] + i * CELL_M + dx, _ORIGIN[1] + j * CELL_M + dy
+    return x0 + i * CELL_M + dx, y0 + j * CELL_M + dy
 
 
-def _runs(developed: np.ndarray, line_start: np.ndarray, cls: np.ndarray,
-          rng: np.random.Generator) -> np.ndarray:
+def _runs(
+    developed: np.ndarray, line_start: np.ndarray, cls: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Street number of each edge (-1 if not a street), edges given in line order."""
     n = len(developed)
     prev_dev = np.concatenate([[False], developed[:-1]])
@@ -256,8 +261,8 @@ def make_layout(households: int, rng: np.random.Generator) -> Layout:
     s_house = np.bincount(hh_street, minlength=n_streets)
 
     # names: order streets spatially (Morton order of the first node) so repeats are far apart
-    gx = np.clip(((ax[s_first] - _ORIGIN[0]) / CELL_M).astype("int64"), 0, 65535)
-    gy = np.clip(((ay[s_first] - _ORIGIN[1]) / CELL_M).astype("int64"), 0, 65535)
+    gx = np.clip(((ax[s_first] - node_x[0, 0]) / CELL_M).astype("int64"), 0, 65535)
+    gy = np.clip(((ay[s_first] - node_y[0, 0]) / CELL_M).astype("int64"), 0, 65535)
     morton = _morton(gx, gy)
     names = np.empty(n_streets, dtype=object)
     names[np.argsort(morton, kind="stable")] = street_names(n_streets, rng)
@@ -270,27 +275,53 @@ def make_layout(households: int, rng: np.random.Generator) -> Layout:
     snap_cell = np.where(sn_side > 0, plus, minus)
 
     outline = _outline(tx, ty, radius * CELL_M, node_x, node_y)
-    log.debug("layout: %d towns, %d streets, %d segments, %d households",
-              len(sizes), n_streets, n_edges, households)
+    log.debug(
+        "layout: %d towns, %d streets, %d segments, %d households",
+        len(sizes),
+        n_streets,
+        n_edges,
+        households,
+    )
     return Layout(
-        nx=nx, ny=ny, node_x=node_x, node_y=node_y, outline=outline,
-        town_x=tx, town_y=ty, town_r=radius * CELL_M, town_name=town_names(len(sizes)),
-        town_is_village=is_village, cell_town=cell_town,
-        street_geom=geoms, street_name=names, street_highway=HIGHWAYS[s_cls],
-        street_town=s_town, street_households=s_house, street_length=shapely.length(geoms),
-        snap_x=snap_x, snap_y=snap_y, snap_street=sid, snap_cell=snap_cell,
-        hh_x=hh_x, hh_y=hh_y, hh_cell=hh_cell, hh_street=hh_street, hh_town=hh_town,
+        nx=nx,
+        ny=ny,
+        node_x=node_x,
+        node_y=node_y,
+        outline=outline,
+        town_x=tx,
+        town_y=ty,
+        town_r=radius * CELL_M,
+        town_name=town_names(len(sizes)),
+        town_is_village=is_village,
+        cell_town=cell_town,
+        street_geom=geoms,
+        street_name=names,
+        street_highway=HIGHWAYS[s_cls],
+        street_town=s_town,
+        street_households=s_house,
+        street_length=shapely.length(geoms),
+        snap_x=snap_x,
+        snap_y=snap_y,
+        snap_street=sid,
+        snap_cell=snap_cell,
+        hh_x=hh_x,
+        hh_y=hh_y,
+        hh_cell=hh_cell,
+        hh_street=hh_street,
+        hh_town=hh_town,
         hh_r=hh_r,
     )
 
 
 def _morton(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Interleave the bits of two 16-bit grids (Z-order), vectorised."""
+
     def spread(v):
         v = v.astype("uint64") & np.uint64(0xFFFF)
         for s, m in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
             v = (v | (v << np.uint64(s))) & np.uint64(m)
         return v
+
     return spread(x) | (spread(y) << np.uint64(1))
 
 
@@ -299,6 +330,10 @@ def _outline(tx, ty, tr, node_x, node_y) -> shapely.Geometry:
     discs = shapely.buffer(shapely.points(tx, ty), tr * 1.25 + 1500.0, quad_segs=8)
     blob = shapely.union_all(discs).buffer(3000.0, quad_segs=4).buffer(-3000.0, quad_segs=4)
     blob = shapely.convex_hull(blob) if blob.geom_type != "Polygon" else blob
-    frame = shapely.box(node_x[:, 0].max() + 1, node_y[0, :].max() + 1,
-                        node_x[:, -1].min() - 1, node_y[-1, :].min() - 1)
+    frame = shapely.box(
+        node_x[:, 0].max() + 1,
+        node_y[0, :].max() + 1,
+        node_x[:, -1].min() - 1,
+        node_y[-1, :].min() - 1,
+    )
     return shapely.simplify(shapely.intersection(blob, frame), 20.0)

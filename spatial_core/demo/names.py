@@ -4,14 +4,24 @@
 Names are built by combining these lists with a seeded permutation, so no list needs to be
 long: 300 bases x 16 suffixes x 11 prefixes give over 50,000 distinct street names.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STREET_BASES", "STREET_SUFFIXES", "STREET_PREFIXES", "TOWN_NAMES", "FIRST_NAMES",
-           "LAST_NAMES", "street_names", "town_names"]
+__all__ = [
+    "STREET_BASES",
+    "STREET_SUFFIXES",
+    "STREET_PREFIXES",
+    "TOWN_NAMES",
+    "FIRST_NAMES",
+    "LAST_NAMES",
+    "street_names",
+    "town_names",
+]
 
-STREET_BASES = tuple("""
+STREET_BASES = tuple(
+    """
 Abbey Acorn Albany Albert Alder Alexandra Allotment Almond Anchor Apple Arden Ash Ashgrove
 Aspen Aster Avon Badger Bakers Balmoral Bank Barley Barn Bath Bay Beacon Beech Belgrave
 Bell Belmont Birch Blackthorn Bluebell Bramble Brewery Briar Bridge Brook Broom Buckingham
@@ -36,22 +46,83 @@ Wentworth Wesley West Westfield Wharf Wheatfield Whinmoor Willow Windermere Wind
 Wolsey Wood Woodland Wren Yarrow Yew York Ainsley Beverley Clifton Denby Easton Fenwick
 Grantley Hartley Ingram Kirkby Langley Marston Norton Oakley Preston Radley Selby Thornley
 Wakely Wetherby Yardley Ashworth Bramley Calverley Dewhurst Farnley Gledhill Hepworth
-""".split())
+""".split()
+)
 
-STREET_SUFFIXES = ("Road", "Street", "Lane", "Avenue", "Close", "Drive", "Grove", "Crescent",
-                   "Way", "Terrace", "Gardens", "Place", "Court", "Mews", "Rise", "View")
+STREET_SUFFIXES = (
+    "Road",
+    "Street",
+    "Lane",
+    "Avenue",
+    "Close",
+    "Drive",
+    "Grove",
+    "Crescent",
+    "Way",
+    "Terrace",
+    "Gardens",
+    "Place",
+    "Court",
+    "Mews",
+    "Rise",
+    "View",
+)
 
-STREET_PREFIXES = ("", "Old ", "New ", "Upper ", "Lower ", "North ", "South ", "East ",
-                   "West ", "Little ", "Great ")
+STREET_PREFIXES = (
+    "",
+    "Old ",
+    "New ",
+    "Upper ",
+    "Lower ",
+    "North ",
+    "South ",
+    "East ",
+    "West ",
+    "Little ",
+    "Great ",
+)
 
-TOWN_NAMES = ("Wexcombe", "Brackenfield", "Elmsworth", "Kingsmere", "Ashby Vale", "Thornwick",
-              "Holmbridge", "Larkstone", "Redmarsh", "Fenbury", "Oakhampstead", "Cresswold",
-              "Maplewick", "Stonebeck", "Hartsdale", "Willowford", "Brimsley", "Cawthorne Moor",
-              "Dunmere", "Eastwold", "Gorsebrook", "Hazelford", "Ivybridge Magna", "Kettlewell Cross",
-              "Longmarsh", "Millbeck", "Northrop", "Pennybridge", "Quarrydale", "Rookwood",
-              "Sallowfield", "Tenbury Heath", "Upwold", "Varley", "Whinfell", "Yarnbury")
+TOWN_NAMES = (
+    "Wexcombe",
+    "Brackenfield",
+    "Elmsworth",
+    "Kingsmere",
+    "Ashby Vale",
+    "Thornwick",
+    "Holmbridge",
+    "Larkstone",
+    "Redmarsh",
+    "Fenbury",
+    "Oakhampstead",
+    "Cresswold",
+    "Maplewick",
+    "Stonebeck",
+    "Hartsdale",
+    "Willowford",
+    "Brimsley",
+    "Cawthorne Moor",
+    "Dunmere",
+    "Eastwold",
+    "Gorsebrook",
+    "Hazelford",
+    "Ivybridge Magna",
+    "Kettlewell Cross",
+    "Longmarsh",
+    "Millbeck",
+    "Northrop",
+    "Pennybridge",
+    "Quarrydale",
+    "Rookwood",
+    "Sallowfield",
+    "Tenbury Heath",
+    "Upwold",
+    "Varley",
+    "Whinfell",
+    "Yarnbury",
+)
 
-FIRST_NAMES = tuple("""
+FIRST_NAMES = tuple(
+    """
 Oliver George Harry Jack Jacob Noah Charlie Muhammad Thomas Oscar William James Leo Alfie
 Henry Joshua Freddie Archie Ethan Isaac Alexander Joseph Edward Samuel Max Daniel Arthur
 Lucas Mohammed Logan David John Peter Michael Paul Andrew Mark Stephen Richard Ahmed Ali
@@ -59,9 +130,11 @@ Bilal Hamza Imran Kwame Tunde Emeka Piotr Tomasz Olivia Amelia Isla Ava Emily Is
 Poppy Ella Lily Evie Grace Sophia Charlotte Freya Daisy Sophie Alice Jessica Ruby Chloe
 Sarah Susan Margaret Patricia Linda Elizabeth Jennifer Karen Helen Janet Fatima Aisha Zainab
 Amina Priya Anjali Sunita Grace Chioma Ngozi Agnieszka Katarzyna Siobhan Niamh Megan Hannah
-""".split())
+""".split()
+)
 
-LAST_NAMES = tuple("""
+LAST_NAMES = tuple(
+    """
 Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson
 Thompson Wright Walker White Edwards Hughes Green Hall Lewis Harris Clarke Patel Jackson
 Wood Turner Martin Cooper Hill Ward Morris Moore Clark Lee King Baker Harrison Morgan Allen
@@ -69,7 +142,8 @@ James Scott Phillips Watson Davis Parker Price Bennett Young Griffiths Mitchell 
 Carter Richardson Bailey Collins Bell Shaw Murphy Miller Cox Richards Khan Marshall Anderson
 Simpson Ellis Adams Singh Begum Wilkinson Foster Chapman Powell Webb Rogers Gray Mason Ahmed
 Hussain Ali Kaur Shah Okafor Mensah Kowalski Nowak Fletcher Hudson Holmes Lloyd Barker
-""".split())
+""".split()
+)
 
 
 def street_names(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -85,9 +159,12 @@ def street_names(n: int, rng: np.random.Generator) -> np.ndarray:
     combo = order[np.arange(n) % total]
     prefix, rest = np.divmod(combo, nb * ns)
     base, suffix = np.divmod(rest, ns)
-    parts = (np.asarray(STREET_PREFIXES, dtype=object)[prefix]
-             + np.asarray(STREET_BASES, dtype=object)[base] + " "
-             + np.asarray(STREET_SUFFIXES, dtype=object)[suffix])
+    parts = (
+        np.asarray(STREET_PREFIXES, dtype=object)[prefix]
+        + np.asarray(STREET_BASES, dtype=object)[base]
+        + " "
+        + np.asarray(STREET_SUFFIXES, dtype=object)[suffix]
+    )
     return parts.astype(object)
 
 

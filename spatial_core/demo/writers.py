@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Writing the demo files byte for byte the same every time: CSV and GeoJSON."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ def write_csv(path: Path, frame: pd.DataFrame, *, header: bool = True) -> Path:
     cols = [c for c in frame.columns if not str(c).startswith("_")]
     with open(path, "w", encoding="utf-8", newline="") as fh:
         for start in range(0, max(len(frame), 1), _CHUNK):
-            part = frame.iloc[start:start + _CHUNK][cols]
+            part = frame.iloc[start : start + _CHUNK][cols]
             part.to_csv(fh, index=False, header=header and start == 0, lineterminator="\n")
     return path
 
@@ -38,7 +39,7 @@ def write_rows(path: Path, header: list[str], columns: list, formats: list[str])
             stop = min(n, start + _CHUNK)
             flat = [None] * ((stop - start) * len(columns))
             for k, col in enumerate(columns):
-                flat[k::len(columns)] = np.asarray(col[start:stop]).tolist()
+                flat[k :: len(columns)] = np.asarray(col[start:stop]).tolist()
             fh.write((line * (stop - start)) % tuple(flat))
     return path
 
@@ -53,8 +54,15 @@ def _json_values(values) -> list[str]:
     return [json.dumps(v, ensure_ascii=False) for v in arr]
 
 
-def write_geojson(path: Path, geoms: np.ndarray, properties: dict[str, np.ndarray], *,
-                  epsg: int | None = None, decimals: int = 2, name: str | None = None) -> Path:
+def write_geojson(
+    path: Path,
+    geoms: np.ndarray,
+    properties: dict[str, np.ndarray],
+    *,
+    epsg: int | None = None,
+    decimals: int = 2,
+    name: str | None = None,
+) -> Path:
     """A GeoJSON FeatureCollection; ``epsg`` other than 4326 adds the (GDAL-read) ``crs`` member.
 
     Coordinates are rounded to ``decimals``; features are written in the order given.
@@ -68,18 +76,24 @@ def write_geojson(path: Path, geoms: np.ndarray, properties: dict[str, np.ndarra
         if name:
             fh.write(f'"name": {json.dumps(name)},\n')
         if epsg and epsg != 4326:
-            fh.write('"crs": { "type": "name", "properties": { "name": '
-                     f'"urn:ogc:def:crs:EPSG::{epsg}" }} }},\n')
+            fh.write(
+                '"crs": { "type": "name", "properties": { "name": '
+                f'"urn:ogc:def:crs:EPSG::{epsg}" }} }},\n'
+            )
         fh.write('"features": [\n')
         n = len(geo)
         for start in range(0, n, _CHUNK):
             stop = min(n, start + _CHUNK)
             lines = []
             for i in range(start, stop):
-                props = ", ".join(f"{k}: {cols[c][i]}" for k, c in zip(keys, properties))
+                props = ", ".join(
+                    f"{k}: {cols[c][i]}" for k, c in zip(keys, properties, strict=True)
+                )
                 sep = "," if i < n - 1 else ""
-                lines.append(f'{{ "type": "Feature", "properties": {{ {props} }}, '
-                             f'"geometry": {geo[i]} }}{sep}\n')
+                lines.append(
+                    f'{{ "type": "Feature", "properties": {{ {props} }}, '
+                    f'"geometry": {geo[i]} }}{sep}\n'
+                )
             fh.write("".join(lines))
         fh.write("]\n}\n")
     return path
