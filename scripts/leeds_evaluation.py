@@ -1,0 +1,300 @@
+#!/usr/bin/env python
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Build a store from the real Leeds data and write ``docs/leeds-evaluation.md``: how
+concentrated crime harm is on Leeds city-centre streets in July 2016 and July 2017, and how
+much of July 2017's harm the streets ranked by July 2016's harm captured.
+
+Run from the repository root::
+
+    .venv/bin/python scripts/leeds_evaluation.py
+
+Options: ``--real`` (the real data folder, default ``../shared/data/real``), ``--store``
+(default ``build/leeds-evaluation.gpkg``, rebuilt from scratch every run), ``--out``
+(default ``docs/leeds-evaluation.md``), ``--max-distance`` (metres from a street unit,
+default 50). The store is a build product: never commit it.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from spatial_core import open_store  # noqa: E402
+from spatial_core.boundaries import import_boundaries  # noqa: E402
+from spatial_core.classification import import_classification  # noqa: E402
+from spatial_core.crimes import import_crimes  # noqa: E402
+from spatial_core.evaluation import (  # noqa: E402
+    DEFAULT_FRACTIONS,
+    backtest,
+    concentration,
+    street_harm,
+)
+from spatial_core.hotspots import find_hotspots  # noqa: E402
+from spatial_core.postcodes import import_postcodes  # noqa: E402
+from spatial_core.streets import import_streets  # noqa: E402
+
+log = logging.getLogger("leeds_evaluation")
+
+TRAIN, TEST = "2016-07", "2017-07"
+
+
+def build_store(real: Path, location: Path) -> tuple[object, list[tuple[str, str, float]]]:
+    """A fresh store holding the Leeds layers; returns it and (step, summary, seconds)."""
+    if location.exists():
+        location.unlink()
+    store = open_store(location)
+    leeds = real / "leeds"
+    wards = leeds / "boundaries" / "leeds_wards_2017.geojson"
+    oas = leeds / "geodemographics" / "leeds_oa_oac2011.geojson"
+    steps = [
+        # No police beat boundaries are published for Leeds: the 33 wards stand in for beats,
+        # and are stored as wards as well, so both beat_id and ward_id are filled.
+        ("wards as beats", lambda: import_boundaries(store, [wards], crs=27700, level="beat",
+                                                     id_field="wd17cd", name_field="wd17nm")),
+        ("wards", lambda: import_boundaries(store, [wards], crs=27700, level="ward",
+                                            id_field="wd17cd", name_field="wd17nm")),
+        ("output areas", lambda: import_boundaries(store, [oas], crs=27700, level="oa",
+                                                   id_field="oa_code")),
+        ("OAC 2011", lambda: import_classification(store, [oas], crs=27700, scheme="oac2011")),
+        ("postcodes", lambda: import_postcodes(store, [leeds / "postcodes" /
+                                                       "codepoint_open_2014_ls.csv"])),
+        ("streets", lambda: import_streets(store, [leeds / "streets" /
+                                                   "leeds_central_osm_2022.gpkg"])),
+        ("crimes", lambda: import_crimes(store, [leeds / "crime" / f"{m}-west-yorkshire-street.csv"
+                                                 for m in (TRAIN, TEST)])),
+    ]
+    done = []
+    for name, step in steps:
+        started = time.perf_counter()
+        report = step()
+        seconds = time.perf_counter() - started
+        done.append((name, f"{report.read:,} read, {report.imported:,} imported, "
+                           f"{report.skipped:,} skipped", seconds))
+        log.info("%s: %s (%.1f s)", name, done[-1][1], seconds)
+    return store, done
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _pct(v: float, digits: int = 1) -> str:
+    return "n/a" if _missing(v) else f"{100 * v:.{digits}f}%"
+
+
+def _num(v: float, digits: int = 2) -> str:
+    return "n/a" if _missing(v) else f"{v:.{digits}f}"
+
+
+def _frac_cols(fractions) -> list[str]:
+    return [f"top_{f * 100:g}pct".replace(".", "_") for f in fractions]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--real", type=Path, default=ROOT.parent / "shared" / "data" / "real")
+    p.add_argument("--store", type=Path, default=ROOT / "build" / "leeds-evaluation.gpkg")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "leeds-evaluation.md")
+    p.add_argument("--max-distance", type=float, default=50.0)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not (args.real / "leeds").exists():
+        p.error(f"no Leeds data under {args.real}")
+
+    t0 = time.perf_counter()
+    store, steps = build_store(args.real, args.store)
+    build_s = time.perf_counter() - t0
+    md = args.max_distance
+    fractions = DEFAULT_FRACTIONS
+
+    t1 = time.perf_counter()
+    conc = {m: concentration(store, [m], level="beat", max_distance=md) for m in (TRAIN, TEST)}
+    conc_count = {m: concentration(store, [m], level="beat", weight="count", max_distance=md)
+                  for m in (TRAIN, TEST)}
+    coverage = street_harm(store, [TRAIN, TEST], max_distance=md).attrs
+    per_month_cov = {m: street_harm(store, [m], max_distance=md).attrs for m in (TRAIN, TEST)}
+    results = {}
+    for weight in ("harm", "count"):
+        for top in (0.01, 0.05, 0.10):
+            results[(weight, top)] = backtest(store, [TRAIN], [TEST], top=top, weight=weight,
+                                              max_distance=md)[0]
+    detail = backtest(store, [TRAIN], [TEST], top=0.05, max_distance=md)[1]
+    hot = {m: find_hotspots(store, months=[m], weight="count") for m in (TRAIN, TEST)}
+    hot9 = {m: find_hotspots(store, months=[m], weight="count", resolution=9)
+            for m in (TRAIN, TEST)}
+    analysis_s = time.perf_counter() - t1
+
+    n_streets = int(conc[TRAIN].iloc[0]["streets"])
+    total_len = results[("harm", 0.05)].total_length_m
+    lines: list[str] = []
+    w = lines.append
+    w("# Leeds: concentration of crime harm on streets, and a backtest (July 2016 -> July 2017)")
+    w("")
+    w("Generated by `scripts/leeds_evaluation.py` from the real public data in "
+      "`../shared/data/real` (see its `SOURCES.md`). Reproduce with:")
+    w("")
+    w("```sh")
+    w(".venv/bin/python scripts/leeds_evaluation.py   # writes this file; the store goes to "
+      "build/ (not committed)")
+    w("```")
+    w("")
+    w(f"Built and analysed in {build_s:.0f} s + {analysis_s:.0f} s on {platform.machine()} "
+      f"(Python {platform.python_version()}).")
+    w("")
+    w("## What the data allow, honestly")
+    w("")
+    w("- **Only two months of crime exist for Leeds** in the real data: July 2016 and July 2017 "
+      "(police.uk street-level files for West Yorkshire Police). The backtest therefore trains on "
+      "one month and tests on the same month **a year later**, not on the next month. It measures "
+      "how stable the street pattern of harm is over a year, and the score is a single month's "
+      "harm per street (the recency decay of the baseline score has nothing to decay with one "
+      "month). More months (for example the monthly files for 2016-2017) would give a proper "
+      "rolling t -> t+1 backtest; the code (`spatial_core.evaluation.backtest`) takes any lists "
+      "of training and test months.")
+    w("- **Streets cover central Leeds only**: the OSM extract is every way within 2.5 km of the "
+      "city centre (2022). Street units are the named residential-to-trunk roads "
+      "(`spatial_core.streets.DEFAULT_HIGHWAYS`) cut at the ward boundaries, with their 2022 OSM "
+      "names (Marcelo Bielsa Way was named in 2019). A crime counts when "
+      f"its police.uk map point lies within {md:g} m of a street unit (the nearest one); the "
+      "others (the rest of West Yorkshire, and central points far from a named street) are left "
+      "out. police.uk moves every crime to an anonymised snap point, usually on a street, so a "
+      "crime on a street unit here means \"at a snap point on or near that street\".")
+    w("- **Wards stand in for beats**: no police beat or neighbourhood boundaries are published "
+      "for Leeds, so the 33 electoral wards (2017) are stored as beats (and as wards).")
+    w("- Harm is the project's documented approximation of the Cambridge Crime Harm Index "
+      "(`spatial_core/harm.py`, `spatial_core/data/harm_weights.csv`): days of imprisonment per "
+      "police.uk category; anti-social behaviour weighs 1 day. police.uk gives no Home Office "
+      "offence codes, so each crime takes its category's weight. Counts are shown beside harm.")
+    w("- Members and surveys are not needed for these measures and none are loaded.")
+    w("")
+    w("## The store")
+    w("")
+    w("| Step | Result | Seconds |")
+    w("|---|---|---:|")
+    for name, summary, seconds in steps:
+        w(f"| {name} | {summary} | {seconds:.1f} |")
+    w("")
+    w(f"{n_streets:,} street units ({total_len / 1000:,.1f} km) in "
+      f"{int((conc[TRAIN]['area_id'] != 'force').sum())} wards.")
+    w("")
+    w("| Month | Located crimes (West Yorkshire) | On a Leeds street unit (within "
+      f"{md:g} m) | Harm on street units (CCHI days) |")
+    w("|---|---:|---:|---:|")
+    for m in (TRAIN, TEST):
+        a = per_month_cov[m]
+        w(f"| {m} | {a['crimes_read']:,} | {a['crimes_on_streets']:,} | "
+          f"{a['harm_on_streets']:,.0f} |")
+    w("")
+    w(f"Both months together: {coverage['crimes_on_streets']:,} of {coverage['crimes_read']:,} "
+      "located crimes are on a street unit.")
+    w("")
+    w("## Concentration of harm on streets")
+    w("")
+    w("Share of the month's harm on the top x% of street units (ranked by that month's harm; "
+      "every street unit counts, those without crime too), and the Gini coefficient of harm "
+      "across street units. Force = all street units of the study area.")
+    w("")
+    head = " | ".join(f"top {f * 100:g}%" for f in fractions)
+    w(f"| Month | Weight | Streets with crime | {head} | Gini |")
+    w("|---|---|---:|" + "---:|" * len(fractions) + "---:|")
+    for m in (TRAIN, TEST):
+        for label, frame in (("harm", conc[m]), ("count", conc_count[m])):
+            r = frame.iloc[0]
+            shares = " | ".join(_pct(r[c]) for c in _frac_cols(fractions))
+            w(f"| {m} | {label} | {int(r['streets_with_harm']):,} of {int(r['streets']):,} | "
+              f"{shares} | {_num(r['gini'])} |")
+    w("")
+    w("### Per ward (as beat), harm, wards with at least 20 street units")
+    w("")
+    w("| Ward | Month | Streets | With crime | Harm | top 5% | top 10% | top 20% | Gini |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    names = store.read("areas", ["area_id", "name", "level"])
+    names = dict(zip(names["area_id"], names["name"], strict=True))
+    for m in (TRAIN, TEST):
+        f = conc[m]
+        f = f[(f["area_id"] != "force") & (f["streets"] >= 20)]
+        f = f.sort_values("harm", ascending=False)
+        for _, r in f.iterrows():
+            w(f"| {names.get(r['area_id'], r['area_id'])} | {m} | {int(r['streets'])} | "
+              f"{int(r['streets_with_harm'])} | {r['harm']:,.0f} | {_pct(r['top_5pct'])} | "
+              f"{_pct(r['top_10pct'])} | {_pct(r['top_20pct'])} | {_num(r['gini'])} |")
+    w("")
+    w("## Backtest: rank by July 2016, measure on July 2017")
+    w("")
+    w("Streets are ranked by their July 2016 harm (ties by `street_id`); the top x% of street "
+      "units are selected; the *hit rate* is their share of July 2017's harm; the *PAI* "
+      "(predictive accuracy index) is the hit rate divided by their share of the total street "
+      "length (`pai_length`) or of the number of streets (`pai_streets`). A PAI of 1 is no "
+      "better than picking streets at random. The *oracle* picks the same number of streets by "
+      "July 2017's harm itself: the most any ranking could capture.")
+    w("")
+    w("| Weight | Top | Streets selected | Length share | Hit rate | PAI (length) | "
+      "PAI (streets) | Oracle hit rate | Oracle PAI (length) |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (weight, top), r in results.items():
+        w(f"| {weight} | {top * 100:g}% | {r.selected} | {_pct(r.length_share)} | "
+          f"{_pct(r.hit_rate)} | {_num(r.pai_length)} | {_num(r.pai_streets)} | "
+          f"{_pct(r.oracle_hit_rate)} | {_num(r.oracle_pai_length)} |")
+    r5 = results[("harm", 0.05)]
+    w("")
+    w(f"**Headline (harm, top 5%)**: the {r5.selected} street units with the most harm in July "
+      f"2016 ({_pct(r5.length_share)} of the street length) held {_pct(r5.hit_rate)} of July "
+      f"2017's harm on street units: PAI {_num(r5.pai_length)} by length, "
+      f"{_num(r5.pai_streets)} by number of streets. Knowing July 2017 in advance would have "
+      f"captured {_pct(r5.oracle_hit_rate)} with as many streets. "
+      f"{r5.train_streets_with_harm:,} street units had crime in July 2016 and "
+      f"{r5.test_streets_with_harm:,} in July 2017.")
+    w("")
+    w("The ten highest-ranked street units (harm, July 2016 vs July 2017):")
+    w("")
+    w("| Rank | Street unit | Length (m) | Harm 2016-07 | Harm 2017-07 |")
+    w("|---:|---|---:|---:|---:|")
+    for _, r in detail.head(10).iterrows():
+        w(f"| {int(r['rank'])} | `{r['street_id']}` | {r['length_m']:,.0f} | "
+          f"{r['train_harm']:,.0f} | {r['test_harm']:,.0f} |")
+    w("")
+    w("## Hot spots (Getis-Ord Gi*, crime counts, FDR q = 0.05)")
+    w("")
+    w("Study area: the H3 cells of the 33 Leeds wards (zero-crime cells included); all located "
+      "Leeds crimes, not only those near the central streets. With two months, the "
+      "classification over months (new, persistent, intensifying, diminishing) is not "
+      "meaningful and is not reported.")
+    w("")
+    w("| Month | Resolution | Cells in study area | Cells with crime | Hot cells | Cold cells | "
+      "Crimes outside the wards |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    for res, table in ((10, hot), (9, hot9)):
+        for m in (TRAIN, TEST):
+            h = table[m]
+            w(f"| {m} | {res} | {len(h):,} | {int((h['value'] > 0).sum()):,} | "
+              f"{int(h['hot'].sum()):,} | {int(h['cold'].sum()):,} | "
+              f"{h.attrs['value_outside']:,.0f} |")
+    both = (set(hot9[TRAIN].loc[hot9[TRAIN]["hot"], "cell"])
+            & set(hot9[TEST].loc[hot9[TEST]["hot"], "cell"]))
+    w("")
+    w(f"At resolution 9, {len(both)} cells are hot in both months.")
+    w("")
+    w("## Method references")
+    w("")
+    w("- `spatial_core.evaluation` (`docs/analytics/evaluation.md`): concentration curve, Gini, "
+      "top share, PAI, backtest.")
+    w("- `spatial_core.hotspots` (`docs/analytics/hotspots.md`): Gi*, Benjamini-Hochberg.")
+    w("- Attribution: contains public sector information licensed under the Open Government "
+      "Licence v3.0; contains OS data © Crown copyright and database right; contains National "
+      "Statistics data © Crown copyright and database right; © OpenStreetMap contributors (ODbL).")
+    w("")
+    args.out.write_text("\n".join(lines), encoding="utf-8")
+    log.info("wrote %s (build %.0f s, analysis %.0f s)", args.out, build_s, analysis_s)
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
