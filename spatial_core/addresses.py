@@ -296,6 +296,8 @@ def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = No
             **derived,
             "geom": geom,
         })
+        # Columns that are empty in every row are left to their NULL default: less to convert.
+        frame = frame[[c for c in frame.columns if c == "uprn" or frame[c].notna().any()]]
         say(0.75, "writing addresses")
         report.imported = store.insert_new(conn, "addresses", frame)
         say(0.9, "refreshing the index")
