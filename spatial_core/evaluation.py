@@ -43,6 +43,7 @@ __all__ = [
     "gini",
     "top_share",
     "predictive_accuracy_index",
+    "crime_months",
     "crime_weights",
     "street_harm",
     "concentration",
@@ -193,6 +194,37 @@ def crime_weights(frame: pd.DataFrame, weight: str = "harm",
         codes = frame["offence_code"] if "offence_code" in frame else None
         return np.asarray(crimes_to_harm(frame["category"], codes, harm_overrides), dtype="float64")
     raise InputError(f"unknown weight {weight!r}; expected 'harm' or 'count'")
+
+
+def crime_months(store, periods: Sequence[str] | None = None, conn=None) -> list[str]:
+    """The stored crime months (``YYYY-MM``), all of them or those falling in any of
+    ``periods`` (``2016-07``, ``2016Q3``, ``2016``, ``2016-01..2016-06``; see
+    :func:`spatial_core.population.parse_period`). A period holding no stored month is an error.
+    """
+    from sqlalchemy import select
+
+    from .population import parse_period
+
+    t = schema.crimes
+    stmt = select(t.c.month).distinct().order_by(t.c.month)
+    if conn is None:
+        with store.connect() as c:
+            stored = [r[0] for r in c.execute(stmt)]
+    else:
+        stored = [r[0] for r in conn.execute(stmt)]
+    if not periods:
+        return stored
+    out: set[str] = set()
+    for text in periods:
+        p = parse_period(text)
+        if p is None:
+            continue
+        hit = [m for m in stored if p.start[:7] <= m <= p.end[:7]]
+        if not hit:
+            have = f"{stored[0]} .. {stored[-1]}" if stored else "none"
+            raise InputError(f"no crime is stored for {text!r}; stored months: {have}")
+        out.update(hit)
+    return sorted(out)
 
 
 def _streets(store, level: str, conn=None) -> pd.DataFrame:

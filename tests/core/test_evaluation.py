@@ -190,3 +190,60 @@ def test_backtest_rejects_months_in_the_wrong_order(gpkg_store, train, test, mes
 def test_evaluation_needs_streets(gpkg_store):
     with pytest.raises(InputError, match="no streets are stored"):
         concentration(gpkg_store)
+
+
+# -- a small demo force and the CLI -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    from spatial_core import open_store
+    from spatial_core.demo import build_demo
+
+    d = tmp_path_factory.mktemp("demo")
+    store = open_store(d / "demo.gpkg")
+    build_demo(store, d / "files", households=4_000, months=6, end_month="2026-06")
+    yield store
+    store.close()
+
+
+def test_backtest_and_concentration_on_a_demo_force(demo_store):
+    months = [f"2026-{m:02d}" for m in range(1, 7)]
+    conc = concentration(demo_store, months[-1:])
+    force = conc.iloc[0]
+    shares = [force[c] for c in ("top_1pct", "top_2pct", "top_5pct", "top_10pct", "top_20pct",
+                                 "top_50pct")]
+    assert shares == sorted(shares) and 0 < shares[0] and shares[-1] <= 1
+    assert force["streets"] == demo_store.count("streets")
+    # Beats partition the streets and the harm.
+    beats = conc.iloc[1:]
+    assert beats["streets"].sum() == force["streets"]
+    assert beats["harm"].sum() == pytest.approx(force["harm"])
+    result, detail = backtest(demo_store, months[:-1], months[-1:])
+    assert 0 < result.hit_rate <= result.oracle_hit_rate <= 1
+    assert result.selected == math.ceil(0.05 * result.streets)
+    assert result.pai_length == pytest.approx(result.hit_rate / result.length_share)
+    assert detail["selected"].sum() == result.selected
+    assert detail.loc[detail["selected"], "test_harm"].sum() == pytest.approx(
+        result.test_harm_selected)
+
+
+def test_cli_evaluate_and_hotspots_json(demo_store, capsys):
+    import json
+
+    from spatial_core.cli import main
+
+    assert main(["--store", demo_store.location, "evaluate", "--train", "2026-01..2026-05",
+                 "--test", "2026-06", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["backtest"]["train_months"] == [f"2026-{m:02d}" for m in range(1, 6)]
+    assert out["backtest"]["test_months"] == ["2026-06"]
+    assert out["concentration"]["areas"][0]["area_id"] == "force"
+    assert len(out["selected_streets"]) == out["backtest"]["selected"]
+    assert main(["--store", demo_store.location, "hotspots", "--resolution", "9",
+                 "--months", "2026Q2", "--json"]) == 0
+    hot = json.loads(capsys.readouterr().out)
+    assert hot["run"]["months"] == ["2026-04", "2026-05", "2026-06"]
+    assert hot["run"]["resolution"] == 9
+    assert hot["hot"] == len(hot["hot_cells"])
+    assert main(["--store", demo_store.location, "evaluate", "--test", "2030-01"]) == 2
+    assert "no crime is stored for '2030-01'" in capsys.readouterr().err
