@@ -289,6 +289,8 @@ def _text(s: pd.Series) -> np.ndarray:
         out[whole] = num[whole].astype("int64").astype(str)
         out[~ok] = None
         return out
+    if pd.api.types.is_integer_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return s.astype(str).to_numpy(dtype=object)
     t = s.astype(object).where(s.notna(), None)
     out = pd.Series(t, dtype=object).str.strip().to_numpy(dtype=object)
     nonstr = t.notna().to_numpy() & pd.isna(out)

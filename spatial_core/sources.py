@@ -421,11 +421,15 @@ def normalise_postcodes(values) -> np.ndarray:
     >>> normalise_postcodes(['ls11az', ' LS6  2AB', 'nonsense', '']).tolist()
     ['LS1 1AZ', 'LS6 2AB', None, None]
     """
-    s = pd.Series(values, dtype=object).fillna("").astype(str).str.upper()
-    s = s.str.replace(r"\s+", "", regex=True)
-    s = s.str.slice(0, -3) + " " + s.str.slice(-3)
-    ok = s.str.match(_POSTCODE)
-    return s.where(ok, None).to_numpy(dtype=object)
+    raw = pd.Series(values, dtype=object).fillna("").astype(str)
+    codes, uniques = pd.factorize(raw, sort=False)  # a file repeats each postcode many times
+    u = pd.Series(uniques, dtype=object).str.upper().str.replace(r"\s+", "", regex=True)
+    u = u.str.slice(0, -3) + " " + u.str.slice(-3)
+    u = u.where(u.str.match(_POSTCODE), None).to_numpy(dtype=object)
+    out = np.full(len(raw), None, dtype=object)
+    present = codes >= 0
+    out[present] = u[codes[present]]
+    return out
 
 
 def is_postcode(values) -> np.ndarray:

@@ -193,3 +193,24 @@ def test_damaged_or_non_polygon_file_is_rejected(store, tmp_path, text, message)
     with pytest.raises(InputError, match=message):
         import_boundaries(store, [path], crs=27700)
     assert store.count("areas") == 0
+
+
+def test_import_boundaries_integer_code_field_is_read_as_text(store, tmp_path):
+    """GeoJSON with whole-number codes (e.g. objectid) gives areas coded '1', '2'."""
+    import json
+
+    def square(x0):
+        return [[[x0, 430000], [x0 + 500, 430000], [x0 + 500, 430500], [x0, 430500], [x0, 430000]]]
+
+    fc = {"type": "FeatureCollection",
+          "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}},
+          "features": [{"type": "Feature", "properties": {"code": i, "name": f"Beat {i}"},
+                        "geometry": {"type": "Polygon", "coordinates": square(430000 + 600 * i)}}
+                       for i in (1, 2)]}
+    path = tmp_path / "beats.geojson"
+    path.write_text(json.dumps(fc))
+    from spatial_core.boundaries import import_boundaries
+
+    report = import_boundaries(store, [path], level="beat")
+    assert report.imported == 2
+    assert sorted(store.read("areas", ["area_id"])["area_id"]) == ["beat:1", "beat:2"]
