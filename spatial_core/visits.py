@@ -22,8 +22,9 @@ import pandas as pd
 import shapely
 
 from . import schema
+from .errors import InputError, NotFoundError
 from .imports import ImportReport, Progress, record_import
-from .locations import locate
+from .locations import locate, normalise_uprns
 from .members import (
     ALREADY,
     _progress,
@@ -44,7 +45,7 @@ from .sources import (
     read_csv_table,
 )
 
-__all__ = ["import_visits", "VISIT_COLUMNS", "VISIT_OUTCOMES", "UNKNOWN_ADDRESS"]
+__all__ = ["import_visits", "record_visit", "VISIT_COLUMNS", "VISIT_OUTCOMES", "UNKNOWN_ADDRESS"]
 
 log = logging.getLogger(__name__)
 
@@ -193,3 +194,78 @@ def _visit_rows(frame: pd.DataFrame, loc: pd.DataFrame, mask: np.ndarray) -> pd.
         "cell": g["cell"].to_numpy("int64"),
         "geom": shapely.points(g["x"].to_numpy(float), g["y"].to_numpy(float)),
     })
+
+
+def record_visit(store, *, uprn: str, outcome: str, visited_at: str, officer: str | None = None,
+                 setup_id: str | None = None, notes: str | None = None,
+                 visit_id: str | None = None, beats: Sequence[str] | None = None) -> str:
+    """Record one door-knock visit (an officer's phone, a service) and return its visit id.
+
+    The same rules as :func:`import_visits`: the outcome is one of :data:`VISIT_OUTCOMES` (or
+    an alias), ``visited_at`` an ISO or UK date-time, the visit placed at the stored address.
+
+    Parameters
+    ----------
+    beats : list of str, optional
+        The beat ids the caller may record in; an address in another beat is reported as not
+        found (the caller must not learn that it exists).
+
+    Raises
+    ------
+    InputError
+        A missing or invalid field, naming it and what was expected.
+    NotFoundError
+        The UPRN is not a stored address (or is outside ``beats``).
+    """
+    fields = {"uprn": uprn, "outcome": outcome, "visited_at": visited_at}
+    for name, value in fields.items():
+        if value is None or str(value).strip() == "":
+            raise InputError(f"{name} is required", column=name)
+    key = normalise_uprns([str(uprn)])[0]
+    found = _OUTCOME_ALIASES.get(" ".join(str(outcome).strip().lower().replace("-", " ").split()))
+    if found is None:
+        raise InputError(f"expected an outcome: one of {', '.join(VISIT_OUTCOMES)}",
+                         column="outcome", value=outcome)
+    when = pd.to_datetime(pd.Series([str(visited_at).strip()]), errors="coerce", format="ISO8601")
+    if when.isna().iloc[0]:
+        when = pd.to_datetime(pd.Series([str(visited_at).strip()]), errors="coerce",
+                              dayfirst=True, format="mixed")
+    if when.isna().iloc[0]:
+        raise InputError("expected a date-time such as 2026-03-14T18:30:00 or 14/03/2026 18:30",
+                         column="visited_at", value=visited_at)
+    if when.dt.tz is not None:  # stored times are UK local, as in the officers' logs
+        when = when.dt.tz_convert("Europe/London").dt.tz_localize(None)
+    stamp = when.dt.strftime("%Y-%m-%dT%H:%M:%S").iloc[0]
+    c = schema.visits.c
+    texts = {"officer": (officer, c.officer), "setup_id": (setup_id, c.setup_id),
+             "visit_id": (visit_id, c.visit_id)}
+    clean: dict[str, str | None] = {}
+    for name, (value, column) in texts.items():
+        text = None if value is None or str(value).strip() == "" else str(value).strip()
+        width = column_width(column)
+        if text is not None and width and len(text) > width:
+            raise InputError(f"expected at most {width} characters", column=name, value=text)
+        clean[name] = text
+    note = None if notes is None or str(notes).strip() == "" else str(notes)
+    if clean["visit_id"] is None:
+        joined = "|".join([str(key), stamp, clean["officer"] or "", found])
+        clean["visit_id"] = "v-" + hashlib.sha1(joined.encode()).hexdigest()[:20]
+    a = schema.addresses.c
+    with store.begin() as conn:
+        where = a.uprn == key
+        if beats is not None:
+            where = where & a.beat_id.in_(list(beats))
+        if store.count("addresses", where=where, conn=conn) == 0:
+            raise NotFoundError(f"address UPRN {key} not found"
+                                + (" in your beats" if beats is not None else ""))
+        loc = locate(store, conn, uprn=[key])
+        frame = pd.DataFrame({"visit_id": [clean["visit_id"]], "uprn": [key],
+                              "visited_at": [stamp], "officer": [clean["officer"]],
+                              "outcome": [found], "setup_id": [clean["setup_id"]],
+                              "notes": [note]})
+        rows = _visit_rows(frame, loc, np.ones(1, dtype=bool))
+        if store.insert_new(conn, "visits", rows) == 0:
+            raise InputError("a visit with this id is already recorded", column="visit_id",
+                             value=clean["visit_id"])
+    log.info("recorded visit %s", clean["visit_id"])
+    return str(clean["visit_id"])

@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Authorisation by role and area, applied by every provider at the query level.
+
+Roles (see ``docs/geoservice.md``):
+
+- ``force_analyst``: every collection, every area;
+- ``supervisor``: police collections in their neighbourhood policing areas (npa ids) and the
+  beats under them;
+- ``beat_officer``: police collections in their beats;
+- ``partner`` and ``public``: aggregates only (the ``areas`` collection, small counts withheld).
+
+A provider asks :func:`beat_scope` for the beats the caller may see and adds them to its SQL
+``WHERE``, so lists, single items, bbox and property queries and ``numberMatched`` all count
+only what the caller may see; an item outside the scope is "not found" (404), exactly like an
+item that does not exist. A collection the role may not use at all is 401 for the anonymous
+caller (sign in) and 403 for a signed-in one.
+"""
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from pygeoapi.provider.base import ProviderGenericError
+
+from . import stores
+from .context import Principal, RequestContext
+
+__all__ = ["POLICE_ROLES", "AGGREGATE_ROLES", "Unauthorised", "Forbidden", "PurposeRequired",
+           "require_police", "require_purpose", "beat_scope", "area_scope"]
+
+POLICE_ROLES = ("force_analyst", "supervisor", "beat_officer")
+AGGREGATE_ROLES = ("partner", "public")
+
+
+class Unauthorised(ProviderGenericError):
+    """Sign in first (no credentials were given)."""
+
+    ogc_exception_code = "Unauthorized"
+    http_status_code = HTTPStatus.UNAUTHORIZED
+    default_msg = "sign in to use this collection"
+
+
+class Forbidden(ProviderGenericError):
+    """The caller's role may not use this collection."""
+
+    ogc_exception_code = "Forbidden"
+    http_status_code = HTTPStatus.FORBIDDEN
+    default_msg = "your role may not use this collection"
+
+
+class PurposeRequired(ProviderGenericError):
+    """Personal data is read or written only with a stated purpose."""
+
+    ogc_exception_code = "MissingParameterValue"
+    http_status_code = HTTPStatus.BAD_REQUEST
+    default_msg = ("personal data: say why in the X-Purpose header "
+                   "(e.g. 'X-Purpose: planning beat DM01B01 patrols')")
+
+
+def require_police(ctx: RequestContext, collection: str) -> None:
+    """401/403 unless the caller has a police role."""
+    p = ctx.principal
+    if p.role in POLICE_ROLES:
+        return
+    if p.is_anonymous:
+        raise Unauthorised(user_msg=f"sign in to use collection {collection!r}")
+    raise Forbidden(user_msg=f"role {p.role!r} may not use collection {collection!r} "
+                             "(partners and the public see the 'areas' aggregates)")
+
+
+def require_purpose(ctx: RequestContext) -> str:
+    """The stated purpose of a personal-data request (400 when required and missing)."""
+    purpose = (ctx.purpose or ctx.principal.default_purpose or "").strip()
+    required = ctx.config.require_purpose if ctx.config is not None else True
+    if not purpose and required:
+        raise PurposeRequired()
+    return purpose
+
+
+def beat_scope(location: str, principal: Principal) -> list[str] | None:
+    """The beat ids the caller may see (None = every beat; [] = none)."""
+    if principal.role == "force_analyst":
+        return None
+    if principal.role not in ("supervisor", "beat_officer"):
+        return []
+    tree = stores.area_tree(location)
+    beats = tree[tree["level"] == "beat"]
+    mine = set(principal.areas)
+    if principal.role == "supervisor":
+        return sorted(beats.loc[beats["parent_id"].isin(mine), "area_id"])
+    return sorted(beats.loc[beats["area_id"].isin(mine), "area_id"])
+
+
+def area_scope(location: str, principal: Principal) -> list[str] | None:
+    """The area ids (beats, and a supervisor's npas) whose rows the caller may see."""
+    beats = beat_scope(location, principal)
+    if beats is None:
+        return None
+    if principal.role == "supervisor":
+        tree = stores.area_tree(location)
+        npas = tree.loc[(tree["level"] == "npa") & tree["area_id"].isin(principal.areas),
+                        "area_id"]
+        return sorted(set(beats) | set(npas))
+    return beats

@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The WSGI application: pygeoapi's Flask app with our health, auth, audit and logs.
+
+:func:`create_app` reads our service YAML (argument, else ``$LPT_SERVICE_CONFIG``), writes the
+pygeoapi configuration and OpenAPI document it generates into a runtime folder (unless
+``lpt serve`` already did: ``$LPT_SERVICE_RUNTIME``), points pygeoapi at them and imports
+``pygeoapi.flask_app``. pygeoapi reads its configuration once, when that module is imported,
+so one process serves one configuration.
+
+Hooks on the Flask app:
+
+- ``before_request``: authenticate (401 with ``WWW-Authenticate`` for bad credentials; none is
+  the public caller) and activate a :class:`~geoservice.context.RequestContext`;
+- ``after_request``: one JSON log line per request (method, path, status, ms, sub, role);
+- ``GET /health``: 200 with the store's back end and schema version, 503 when it cannot be
+  read.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .audit import AuditLog
+from .auth import Authenticator, AuthError
+from .config import ServiceConfig, load_config, pygeoapi_config
+from .context import RequestContext, activate, deactivate
+
+__all__ = ["create_app", "prepare_runtime", "JsonFormatter"]
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("geoservice.access")
+
+ENV_CONFIG = "LPT_SERVICE_CONFIG"
+ENV_RUNTIME = "LPT_SERVICE_RUNTIME"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log record (structured logs for the service)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname, "logger": record.name, "msg": record.getMessage(),
+        }
+        extra = getattr(record, "fields", None)
+        if isinstance(extra, dict):
+            out.update(extra)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
+
+
+def _configure_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("geoservice").setLevel(level)
+
+
+def prepare_runtime(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 5000,
+                    directory: str | os.PathLike | None = None) -> Path:
+    """Write ``pygeoapi-config.yml`` and ``openapi.json`` for ``cfg`` into a folder."""
+    from pygeoapi.openapi import get_oas
+
+    folder = Path(directory or cfg.runtime_dir or tempfile.mkdtemp(prefix="lpt-geoservice-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    pg = pygeoapi_config(cfg, host=host, port=port)
+    config_path = folder / "pygeoapi-config.yml"
+    config_path.write_text(yaml.safe_dump(pg, sort_keys=False), encoding="utf-8")
+    from . import stores
+
+    oas = get_oas(pg)
+    stores.clear()  # OpenAPI generation opened the store; workers open their own
+    (folder / "openapi.json").write_text(json.dumps(oas), encoding="utf-8")
+    return folder
+
+
+def create_app(config: str | os.PathLike | None = None):
+    """The Flask (WSGI) application serving ``config`` (see the module docstring)."""
+    _configure_logging()
+    path = config or os.environ.get(ENV_CONFIG)
+    if not path:
+        raise RuntimeError(f"no service configuration: pass a path or set ${ENV_CONFIG}")
+    cfg = load_config(path)
+    runtime = os.environ.get(ENV_RUNTIME)
+    if not runtime or not (Path(runtime) / "pygeoapi-config.yml").exists():
+        runtime = str(prepare_runtime(cfg))
+    pg_config = str(Path(runtime) / "pygeoapi-config.yml")
+    if "pygeoapi.flask_app" in sys.modules and os.environ.get("PYGEOAPI_CONFIG") != pg_config:
+        raise RuntimeError("pygeoapi is already serving another configuration in this process")
+    os.environ["PYGEOAPI_CONFIG"] = pg_config
+    os.environ["PYGEOAPI_OPENAPI"] = str(Path(runtime) / "openapi.json")
+    from pygeoapi import flask_app
+
+    app = flask_app.APP
+    if app.config.get("LPT_WRAPPED"):
+        return app
+    _wrap(app, cfg)
+    app.config["LPT_WRAPPED"] = True
+    log.info("geoservice ready", extra={"fields": {"store": _safe(cfg.store),
+                                                   "collections": ["streets", "areas",
+                                                                   "visits"]}})
+    return app
+
+
+def _safe(location: str) -> str:
+    """A store location without a password."""
+    if "://" in location and "@" in location:
+        scheme, rest = location.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return location
+
+
+def _wrap(app, cfg: ServiceConfig) -> None:
+    from flask import g, jsonify, request
+
+    from . import stores
+
+    authenticator = Authenticator(cfg)
+    audit = AuditLog(cfg.audit_path)
+
+    def health():
+        try:
+            s = stores.store(cfg.store)
+            body = {"status": "ok", "backend": s.backend, "schema_version": s.schema_version}
+            return jsonify(body), 200
+        except Exception as exc:  # noqa: BLE001 - health reports any failure
+            log.warning("health check failed", extra={"fields": {"error": str(exc)}})
+            return jsonify({"status": "unavailable"}), 503
+
+    app.add_url_rule("/health", "lpt_health", health, methods=["GET"])
+
+    @app.before_request
+    def _authenticate():
+        g.lpt_started = time.perf_counter()
+        g.lpt_request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+        try:
+            principal = authenticator.authenticate(request.headers)
+        except AuthError as exc:
+            g.lpt_principal = None
+            resp = jsonify({"code": "Unauthorized", "description": str(exc)})
+            resp.status_code = 401
+            resp.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            return resp
+        g.lpt_principal = principal
+        ctx = RequestContext(principal=principal,
+                             purpose=(request.headers.get("X-Purpose") or None),
+                             request_id=g.lpt_request_id, method=request.method,
+                             path=request.path, query=request.query_string.decode("latin-1"),
+                             remote_addr=request.remote_addr, audit=audit, config=cfg)
+        g.lpt_token = activate(ctx)
+        return None
+
+    @app.after_request
+    def _log(response):
+        p = getattr(g, "lpt_principal", None)
+        started = getattr(g, "lpt_started", None)
+        ms = round(1000 * (time.perf_counter() - started), 1) if started else None
+        if response.status_code == 401 and "WWW-Authenticate" not in response.headers:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="lpt"'
+        response.headers["X-Request-ID"] = getattr(g, "lpt_request_id", "")
+        access_log.info("request", extra={"fields": {
+            "request_id": getattr(g, "lpt_request_id", None), "method": request.method,
+            "path": request.path, "query": request.query_string.decode("latin-1"),
+            "status": response.status_code, "ms": ms,
+            "sub": p.sub if p else None, "role": p.role if p else None}})
+        return response
+
+    @app.teardown_request
+    def _deactivate(_exc):
+        token = g.pop("lpt_token", None)
+        if token is not None:
+            deactivate(token)

@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Authentication: OpenID Connect bearer tokens and API keys.
+
+A bearer token is a JWT signed by the configured issuer: its signature is checked against
+the issuer's key set (a JWKS file, re-read when it changes, or a JWKS URL, cached), and its
+``iss``, ``aud``, ``exp`` and ``sub`` are required. The role and areas come from configurable
+claims (a dotted path such as ``realm_access.roles`` reaches into nested claims). An API key
+(header ``X-API-Key``) is compared by its SHA-256 with the configured digests. No credentials
+at all is the anonymous public caller; wrong credentials are an error (401), never public.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+
+from .config import ROLES, ServiceConfig
+from .context import ANONYMOUS, Principal
+
+__all__ = ["AuthError", "Authenticator", "hash_api_key", "normalise_areas"]
+
+log = logging.getLogger(__name__)
+
+
+class AuthError(Exception):
+    """The credentials are present but not valid (HTTP 401)."""
+
+    status = 401
+
+
+def hash_api_key(key: str) -> str:
+    """The SHA-256 hex digest configured for an API key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+_AREA_LEVEL = {"supervisor": "npa", "beat_officer": "beat"}
+
+
+def normalise_areas(role: str, areas: Any) -> tuple[str, ...]:
+    """Area ids of a role: a supervisor's bare ``DM01`` becomes ``npa:DM01``, an officer's
+    ``DM01B01`` ``beat:DM01B01``; other roles' areas are kept as given."""
+    if areas is None:
+        return ()
+    if isinstance(areas, str):
+        areas = [a for a in areas.replace(",", " ").split() if a]
+    level = _AREA_LEVEL.get(role)
+    out = []
+    for a in areas:
+        a = str(a).strip()
+        if level and ":" not in a:
+            a = f"{level}:{a}"
+        out.append(a)
+    return tuple(out)
+
+
+def _claim(claims: Mapping[str, Any], path: str) -> Any:
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+class Authenticator:
+    """Turns request headers into a :class:`Principal` (or raises :class:`AuthError`)."""
+
+    def __init__(self, cfg: ServiceConfig) -> None:
+        self.cfg = cfg
+        self.oidc = cfg.oidc
+        self._lock = threading.Lock()
+        self._jwks: jwt.PyJWKSet | None = None
+        self._jwks_mtime: float | None = None
+        self._client = (jwt.PyJWKClient(self.oidc.jwks_url, cache_keys=True, lifespan=300)
+                        if self.oidc and self.oidc.jwks_url else None)
+
+    def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        auth = headers.get("Authorization") or ""
+        key = headers.get("X-API-Key")
+        if auth:
+            scheme, _, token = auth.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AuthError("Authorization must be 'Bearer <token>'")
+            return self._from_token(token.strip())
+        if key:
+            return self._from_key(key)
+        return ANONYMOUS
+
+    def _from_key(self, key: str) -> Principal:
+        digest = hash_api_key(key)
+        for k in self.cfg.api_keys:
+            if hmac.compare_digest(digest, k.sha256):
+                return Principal(sub=f"apikey:{k.name}", role=k.role,
+                                 areas=normalise_areas(k.role, k.areas), via="api_key",
+                                 default_purpose=k.purpose)
+        raise AuthError("unknown API key")
+
+    def _key_set(self) -> jwt.PyJWKSet:
+        assert self.oidc is not None and self.oidc.jwks_file
+        path = self.oidc.jwks_file
+        mtime = os.stat(path).st_mtime
+        with self._lock:
+            if self._jwks is None or mtime != self._jwks_mtime:
+                with open(path, encoding="utf-8") as fh:
+                    self._jwks = jwt.PyJWKSet.from_dict(json.load(fh))
+                self._jwks_mtime = mtime
+            return self._jwks
+
+    def _signing_key(self, token: str) -> Any:
+        if self._client is not None:
+            return self._client.get_signing_key_from_jwt(token).key
+        keys = self._key_set()
+        kid = jwt.get_unverified_header(token).get("kid")
+        if kid is None:
+            if len(keys.keys) != 1:
+                raise AuthError("token has no 'kid' and the key set has several keys")
+            return keys.keys[0].key
+        try:
+            return keys[kid].key
+        except KeyError:
+            raise AuthError(f"token signed with unknown key id {kid!r}") from None
+
+    def _from_token(self, token: str) -> Principal:
+        if self.oidc is None:
+            raise AuthError("bearer tokens are not accepted: no identity provider configured")
+        o = self.oidc
+        try:
+            key = self._signing_key(token)
+            claims = jwt.decode(token, key, algorithms=list(o.algorithms), audience=o.audience,
+                                issuer=o.issuer, leeway=o.leeway_s,
+                                options={"require": ["exp", "iss", "aud", "sub"]})
+        except AuthError:
+            raise
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from None
+        role = _claim(claims, o.role_claim)
+        if isinstance(role, (list, tuple)):
+            known = [r for r in role if r in ROLES]
+            if len(known) != 1:
+                raise AuthError(f"token claim {o.role_claim!r} must hold exactly one of "
+                                f"{list(ROLES)}; it holds {role}")
+            role = known[0]
+        if role not in ROLES:
+            raise AuthError(f"token claim {o.role_claim!r} is {role!r}; expected one of "
+                            f"{list(ROLES)}")
+        areas = normalise_areas(role, _claim(claims, o.areas_claim))
+        return Principal(sub=str(claims["sub"]), role=role, areas=areas, via="token")

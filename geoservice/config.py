@@ -1,0 +1,282 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The service configuration (our YAML) and the pygeoapi configuration generated from it.
+
+Our YAML names the store, the identity provider, API keys, the disclosure threshold and the
+audit log; ``${VAR}`` (or ``${VAR:-default}``) anywhere in a value is replaced by the
+environment variable, so secrets stay out of the file. :func:`pygeoapi_config` turns it into
+the dict pygeoapi reads, with our providers registered by dotted path.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["ServiceConfig", "OidcConfig", "ApiKey", "ConfigError", "load_config",
+           "parse_config", "pygeoapi_config", "ROLES", "COLLECTIONS"]
+
+ROLES = ("force_analyst", "supervisor", "beat_officer", "partner", "public")
+"""The roles a token or API key can carry, most privileged first."""
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+BNG = "http://www.opengis.net/def/crs/EPSG/0/27700"
+
+COLLECTIONS: dict[str, dict[str, Any]] = {
+    "streets": {
+        "title": "Street units",
+        "description": "Street units (a street cut at beat boundaries) with their households.",
+        "provider": "geoservice.providers.streets.StreetProvider",
+        "id_field": "street_id", "title_field": "name", "keywords": ["streets"],
+    },
+    "areas": {
+        "title": "Policing areas",
+        "description": "Force, neighbourhood policing areas, beats and wards with counts of "
+                       "households, current members and crimes (small counts withheld for "
+                       "partners and the public).",
+        "provider": "geoservice.providers.areas.AreaProvider",
+        "id_field": "area_id", "title_field": "name", "keywords": ["beats", "wards"],
+    },
+    "visits": {
+        "title": "Door-knock visits",
+        "description": "Visits recorded by officers (personal data: police roles only, in "
+                       "their areas; every read and write is audited).",
+        "provider": "geoservice.providers.visits.VisitProvider",
+        "id_field": "visit_id", "title_field": "visit_id", "keywords": ["visits"],
+        "editable": True,
+    },
+}
+"""The collections we publish: title, provider class (dotted path) and id field."""
+
+
+class ConfigError(ValueError):
+    """The service configuration is missing something or has a wrong value."""
+
+
+@dataclass(frozen=True)
+class OidcConfig:
+    """Where bearer tokens come from and how their claims map to our roles."""
+
+    issuer: str
+    audience: str
+    jwks_file: str | None = None
+    jwks_url: str | None = None
+    algorithms: tuple[str, ...] = ("RS256",)
+    role_claim: str = "role"
+    areas_claim: str = "areas"
+    leeway_s: int = 30
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A system client: the SHA-256 of its key, its role, areas and default purpose."""
+
+    name: str
+    sha256: str
+    role: str
+    areas: tuple[str, ...] = ()
+    purpose: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Everything the service needs, read once at start."""
+
+    store: str
+    url: str | None = None
+    title: str = "Local priority targeting"
+    oidc: OidcConfig | None = None
+    api_keys: tuple[ApiKey, ...] = ()
+    k: int = 5
+    audit_path: str = "lpt-audit.jsonl"
+    require_purpose: bool = True
+    counts_ttl_s: float = 60.0
+    runtime_dir: str | None = None
+    source: str | None = None
+
+
+_ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+
+
+def _expand(value: Any, where: str) -> Any:
+    """``${VAR}`` / ``${VAR:-default}`` replaced in every string of a parsed YAML value."""
+    if isinstance(value, dict):
+        return {k: _expand(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match) -> str:
+        got = os.environ.get(m.group(1))
+        if got is not None:
+            return got
+        if m.group(2) is not None:
+            return m.group(2)
+        raise ConfigError(f"{where}: environment variable {m.group(1)} is not set "
+                          f"(the configuration says ${{{m.group(1)}}})")
+
+    return _ENV.sub(sub, value)
+
+
+def load_config(path: str | os.PathLike) -> ServiceConfig:
+    """Read our service YAML (``${VAR}`` placeholders filled from the environment)."""
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"service configuration {p} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"service configuration {p} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"service configuration {p}: expected a mapping at the top")
+    cfg = parse_config(raw, base=p.parent)
+    return ServiceConfig(**{**cfg.__dict__, "source": str(p.resolve())})
+
+
+def _path(value: str | None, base: Path | None) -> str | None:
+    if value is None or "://" in value or base is None:
+        return value
+    return str((base / value).resolve()) if not os.path.isabs(value) else value
+
+
+def parse_config(raw: dict, base: Path | None = None) -> ServiceConfig:
+    """A :class:`ServiceConfig` from the parsed YAML; relative paths are relative to ``base``."""
+    raw = _expand(raw, "config")
+    known = {"store", "server", "auth", "disclosure", "audit"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"unknown section(s) {unknown}; sections are {sorted(known)}")
+    if not raw.get("store"):
+        raise ConfigError("store: give the GeoPackage path or postgresql:// URL of the store")
+    server = raw.get("server") or {}
+    auth = raw.get("auth") or {}
+    oidc = None
+    if auth.get("oidc"):
+        o = dict(auth["oidc"])
+        for key in ("issuer", "audience"):
+            if not o.get(key):
+                raise ConfigError(f"auth.oidc.{key} is required")
+        if bool(o.get("jwks_file")) == bool(o.get("jwks_url")):
+            raise ConfigError("auth.oidc: give exactly one of jwks_file or jwks_url")
+        if isinstance(o.get("algorithms"), str):
+            o["algorithms"] = [o["algorithms"]]
+        o["algorithms"] = tuple(o.get("algorithms") or ("RS256",))
+        if any(a.upper().startswith("HS") or a.lower() == "none" for a in o["algorithms"]):
+            raise ConfigError("auth.oidc.algorithms: only public-key algorithms (RS256, ES256 "
+                              "…) are accepted")
+        o["jwks_file"] = _path(o.get("jwks_file"), base)
+        try:
+            oidc = OidcConfig(**o)
+        except TypeError as exc:
+            raise ConfigError(f"auth.oidc: {exc}") from None
+    keys = []
+    for i, k in enumerate(auth.get("api_keys") or []):
+        where = f"auth.api_keys[{i}]"
+        digest = str(k.get("sha256") or "").lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ConfigError(f"{where}.sha256: expected the 64 hex digits of the key's SHA-256 "
+                              "(sha256sum of the key), never the key itself")
+        role = k.get("role")
+        if role not in ROLES:
+            raise ConfigError(f"{where}.role: {role!r} is not a role; roles are {list(ROLES)}")
+        keys.append(ApiKey(name=str(k.get("name") or f"key{i}"), sha256=digest, role=role,
+                           areas=tuple(k.get("areas") or ()), purpose=k.get("purpose")))
+    disclosure = raw.get("disclosure") or {}
+    k_value = int(disclosure.get("k", 5))
+    if k_value < 2:
+        raise ConfigError(f"disclosure.k must be at least 2 (got {k_value})")
+    audit = raw.get("audit") or {}
+    store = str(raw["store"])
+    if "://" not in store:
+        store = _path(store, base) or store
+    return ServiceConfig(
+        store=store,
+        url=str(server["url"]).rstrip("/") if server.get("url") else None,
+        title=str(server.get("title", "Local priority targeting")),
+        oidc=oidc, api_keys=tuple(keys), k=k_value,
+        audit_path=_path(str(audit.get("path", "lpt-audit.jsonl")), base) or "lpt-audit.jsonl",
+        require_purpose=bool(audit.get("require_purpose", True)),
+        counts_ttl_s=float(disclosure.get("counts_ttl_s", 60.0)),
+        runtime_dir=_path(server.get("runtime_dir"), base),
+    )
+
+
+def _extent(store_location: str) -> list[float]:
+    """The WGS84 bounding box of the stored areas (the whole UK when there are none)."""
+    from spatial_core import open_store
+    from spatial_core.crs import bng_to_lnglat
+
+    store = open_store(store_location, create=False)
+    try:
+        a = store.read("areas", ["minx", "miny", "maxx", "maxy"])
+    finally:
+        store.close()
+    if not len(a) or a["minx"].isna().all():
+        return [-8.7, 49.8, 1.8, 60.9]
+    lng, lat = bng_to_lnglat([a["minx"].min(), a["maxx"].max()],
+                             [a["miny"].min(), a["maxy"].max()])
+    return [round(float(lng[0]), 5), round(float(lat[0]), 5),
+            round(float(lng[1]), 5), round(float(lat[1]), 5)]
+
+
+def pygeoapi_config(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 5000) -> dict:
+    """The pygeoapi configuration dict: server, metadata and our collections."""
+    bbox = _extent(cfg.store)
+    url = cfg.url or f"http://{host}:{port}"
+    resources = {}
+    for cid, c in COLLECTIONS.items():
+        resources[cid] = {
+            "type": "collection",
+            "title": c["title"],
+            "description": c["description"],
+            "keywords": c["keywords"],
+            "links": [],
+            "extents": {"spatial": {"bbox": bbox, "crs": CRS84}},
+            "providers": [{
+                "type": "feature",
+                "name": c["provider"],
+                "data": cfg.store,
+                "id_field": c["id_field"],
+                "title_field": c["title_field"],
+                "editable": bool(c.get("editable", False)),
+                "storage_crs": BNG,
+                "crs": [CRS84, BNG],
+                "options": {"k": cfg.k, "counts_ttl_s": cfg.counts_ttl_s},
+            }],
+        }
+    return {
+        "server": {
+            "bind": {"host": host, "port": port},
+            "url": url,
+            "mimetype": "application/json; charset=UTF-8",
+            "encoding": "utf-8",
+            "gzip": False,
+            "languages": ["en-GB"],
+            "pretty_print": False,
+            "limits": {"default_items": 100, "max_items": 10000, "on_exceed": "throttle"},
+            "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                    "attribution": "&copy; OpenStreetMap contributors"},
+        },
+        "logging": {"level": "WARNING"},
+        "metadata": {
+            "identification": {
+                "title": cfg.title,
+                "description": "Street scores, policing areas and visits for neighbourhood "
+                               "policing (OGC API Features).",
+                "keywords": ["policing", "neighbourhood", "targeting"],
+                "keywords_type": "theme",
+                "terms_of_service": "https://www.nationalarchives.gov.uk/doc/open-government-licence/",
+                "url": url,
+            },
+            "license": {"name": "OGL-UK-3.0",
+                        "url": "https://www.nationalarchives.gov.uk/doc/open-government-licence/"},
+            "provider": {"name": "Local priority targeting", "url": url},
+            "contact": {"name": "Neighbourhood policing analyst", "position": "Analyst",
+                        "email": "analyst@example.invalid", "role": "pointOfContact"},
+        },
+        "resources": resources,
+    }

@@ -1,0 +1,243 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What every store-backed provider shares: fields, scoped paging, bbox and GeoJSON output.
+
+A subclass names its table, id column and published columns and implements ``_scope``: the
+SQLAlchemy condition limiting rows to what the caller may see (or an exception). ``query``
+reads a narrow index (``fid`` plus the sort and filter columns) under that condition, so
+``numberMatched`` counts only visible rows, sorts and pages it, then reads the page's rows.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
+)
+from pyproj import CRS, Transformer
+from sqlalchemy import Float, Integer, and_
+
+from spatial_core import schema
+
+from .. import stores
+from ..context import RequestContext, current
+
+__all__ = ["StoreProvider"]
+
+log = logging.getLogger(__name__)
+
+
+def _json_type(column) -> str:
+    t = column.type
+    for candidate in (t, getattr(t, "impl", None)):
+        if isinstance(candidate, Integer):
+            return "integer"
+        if isinstance(candidate, Float):
+            return "number"
+    name = type(t).__name__.lower()
+    if "int" in name:
+        return "integer"
+    if "double" in name or "float" in name:
+        return "number"
+    return "string"
+
+
+class StoreProvider(BaseProvider):
+    """A feature collection over one spatial_core table."""
+
+    table: str = ""
+    id_column: str = ""
+    columns: tuple[str, ...] = ()
+    point_xy: bool = False  # bbox on x/y columns (points) instead of minx … maxy
+    computed: dict[str, str] = {}  # extra properties the subclass adds: name -> JSON type
+
+    def __init__(self, provider_def: dict) -> None:
+        super().__init__(provider_def)
+        self.options = provider_def.get("options") or {}
+        self.store = stores.store(self.data)
+        self.t = schema.table(self.table)
+        self.id_field = self.id_column
+        self._fields = self.get_fields()
+
+    def get_fields(self) -> dict:
+        fields = {c: {"type": _json_type(self.t.c[c])} for c in self.columns}
+        fields.update({k: {"type": v} for k, v in self.computed.items()})
+        return fields
+
+    # -- hooks --------------------------------------------------------------------------
+    def _scope(self, ctx: RequestContext):
+        """The SQL condition on ``self.t`` the caller may see; None for every row."""
+        raise NotImplementedError
+
+    def _augment(self, frame: pd.DataFrame, ctx: RequestContext) -> pd.DataFrame:
+        """Add computed columns (keyed by the id column); the default adds none."""
+        return frame
+
+    def _dedupe(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame
+
+    def _audit(self, ctx: RequestContext, action: str, **entry: Any) -> None:
+        """Audit a personal-data access (only personal collections do)."""
+
+    # -- querying -------------------------------------------------------------------------
+    def _conditions(self, ctx: RequestContext, bbox, properties) -> list:
+        where = []
+        scope = self._scope(ctx)
+        if scope is not None:
+            where.append(scope)
+        if bbox:
+            minx, miny, maxx, maxy = (float(v) for v in bbox[:4]) if len(bbox) == 4 else (
+                float(bbox[0]), float(bbox[1]), float(bbox[3]), float(bbox[4]))
+            c = self.t.c
+            if self.point_xy:
+                where += [c.x >= minx, c.x <= maxx, c.y >= miny, c.y <= maxy]
+            else:
+                where += [c.maxx >= minx, c.minx <= maxx, c.maxy >= miny, c.miny <= maxy]
+        for name, value in properties or []:
+            if name in self.t.c and name in self.columns:
+                where.append(self.t.c[name] == self._typed(name, value))
+        return where
+
+    def _typed(self, name: str, value: Any) -> Any:
+        kind = self.fields.get(name, {}).get("type")
+        try:
+            if kind == "integer":
+                return int(value)
+            if kind == "number":
+                return float(value)
+        except (TypeError, ValueError):
+            raise ProviderInvalidQueryError(
+                user_msg=f"property {name!r} is a {kind}; {value!r} is not") from None
+        return str(value)
+
+    def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
+              bbox: list | None = None, datetime_: str | None = None,
+              properties: list | None = None, sortby: list | None = None,
+              select_properties: list | None = None, skip_geometry: bool = False,
+              q: str | None = None, filterq=None, crs_transform_spec=None,
+              **kwargs: Any) -> dict:
+        ctx = current()
+        if filterq is not None:
+            raise ProviderInvalidQueryError(
+                user_msg="CQL2 filters are not supported on this collection yet; use "
+                         "property=value parameters, bbox and sortby")
+        where = self._conditions(ctx, bbox, properties)
+        sort_cols = [s["property"] for s in sortby or []]
+        stored_sort = [c for c in sort_cols if c in self.t.c]
+        index_cols = list(dict.fromkeys(["fid", self.id_column, *stored_sort,
+                                         *self._index_columns()]))
+        idx = self.store.read(self.table, index_cols, where=and_(*where) if where else None)
+        idx = self._dedupe(idx)
+        if bbox:
+            idx = self._exact_bbox(idx, bbox)
+        computed = [n for n, _ in properties or [] if n in self.computed]
+        if computed or any(c in self.computed for c in sort_cols):
+            idx = self._augment(idx, ctx)
+            for name, value in properties or []:
+                if name in self.computed:
+                    idx = idx[idx[name] == self._typed(name, value)]
+        if sortby:
+            idx = idx.sort_values([*sort_cols, "fid"],
+                                  ascending=[s["order"] != "-" for s in sortby] + [True],
+                                  na_position="first", kind="stable")
+        else:
+            idx = idx.sort_values("fid", kind="stable")
+        matched = len(idx)
+        out: dict[str, Any] = {"type": "FeatureCollection", "features": [],
+                               "numberMatched": matched, "numberReturned": 0}
+        if resulttype == "hits":
+            self._audit(ctx, "read", ids=[], number_matched=matched)
+            return out
+        page = idx.iloc[offset:offset + limit]
+        features = self._features(page["fid"].to_numpy(), ctx, select_properties,
+                                  skip_geometry, crs_transform_spec)
+        out["features"] = features
+        out["numberReturned"] = len(features)
+        self._audit(ctx, "read", ids=[f["id"] for f in features], number_matched=matched)
+        return out
+
+    def _index_columns(self) -> list[str]:
+        return []
+
+    def _exact_bbox(self, idx: pd.DataFrame, bbox) -> pd.DataFrame:
+        """Keep rows whose geometry intersects the box (the SQL test compared boxes)."""
+        if self.point_xy or not len(idx):
+            return idx
+        box = shapely.box(*[float(v) for v in (bbox if len(bbox) == 4 else
+                                                 (bbox[0], bbox[1], bbox[3], bbox[4]))])
+        geoms = self.store.read(self.table, ["fid", "geom"],
+                                where=self.t.c.fid.in_(idx["fid"].tolist()))
+        hit = set(geoms.loc[shapely.intersects(geoms.geometry.to_numpy(), box), "fid"])
+        return idx[idx["fid"].isin(hit)]
+
+    def get(self, identifier: str, crs_transform_spec=None, **kwargs: Any) -> dict:
+        ctx = current()
+        where = [self.t.c[self.id_column] == str(identifier)]
+        scope = self._scope(ctx)
+        if scope is not None:
+            where.append(scope)
+        idx = self._dedupe(self.store.read(self.table, ["fid", self.id_column,
+                                                        *self._index_columns()],
+                                           where=and_(*where)))
+        if not len(idx):
+            self._audit(ctx, "read", ids=[str(identifier)], outcome="not_found")
+            raise ProviderItemNotFoundError(user_msg=f"no item {identifier!r} here")
+        features = self._features(idx["fid"].to_numpy()[:1], ctx, None, False,
+                                  crs_transform_spec)
+        self._audit(ctx, "read", ids=[str(identifier)])
+        return features[0]
+
+    # -- output ---------------------------------------------------------------------------
+    def _features(self, fids: np.ndarray, ctx: RequestContext, select_properties,
+                  skip_geometry: bool, crs_transform_spec) -> list[dict]:
+        if not len(fids):
+            return []
+        cols = ["fid", *dict.fromkeys([self.id_column, *self.columns])]
+        if not skip_geometry:
+            cols.append("geom")
+        rows = self.store.read(self.table, cols, where=self.t.c.fid.in_(fids.tolist()))
+        rows = rows.set_index("fid").loc[fids].reset_index()
+        if self.computed:
+            rows = self._augment(rows, ctx)
+        names = [c for c in [*self.columns, *self.computed] if c in rows.columns]
+        if select_properties:
+            names = [c for c in names if c in select_properties]
+        props = pd.DataFrame(rows[names]).astype(object)
+        props = props.where(pd.notna(props), None)
+        records = props.to_dict("records")
+        geometries: list[Any] = [None] * len(rows)
+        if not skip_geometry:
+            geometries = self._geojson(rows.geometry.to_numpy(), crs_transform_spec)
+        ids = rows[self.id_column].astype(str).tolist()
+        return [{"type": "Feature", "id": i, "geometry": g, "properties": p}
+                for i, g, p in zip(ids, geometries, records, strict=True)]
+
+    def _geojson(self, geoms: np.ndarray, spec) -> list[Any]:
+        if spec is not None:
+            tr = _transformer(spec.source_crs_wkt, spec.target_crs_wkt)
+
+            def project(coords: np.ndarray) -> np.ndarray:
+                x, y = tr.transform(coords[:, 0], coords[:, 1])
+                return np.column_stack([x, y])
+
+            geoms = shapely.transform(geoms, project)
+        texts = shapely.to_geojson(geoms)
+        return [json.loads(t) if t is not None else None for t in texts]
+
+
+_TRANSFORMERS: dict[tuple[str, str], Transformer] = {}
+
+
+def _transformer(src_wkt: str, dst_wkt: str) -> Transformer:
+    key = (src_wkt, dst_wkt)
+    tr = _TRANSFORMERS.get(key)
+    if tr is None:
+        tr = _TRANSFORMERS[key] = Transformer.from_crs(CRS.from_wkt(src_wkt),
+                                                       CRS.from_wkt(dst_wkt))
+    return tr

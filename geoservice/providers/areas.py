@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``areas``: force, npas, beats and wards with counts of households, members and crimes.
+
+Police roles see their own areas with exact counts; partners and the public see every area
+with counts passed through :func:`spatial_core.disclosure.disclosed_area_counts` (no count in
+``1 .. k-1``, secondary suppression across levels).
+"""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import false
+
+from spatial_core.disclosure import COUNT_COLUMNS, area_counts, disclosed_area_counts
+
+from .. import stores
+from ..access import AGGREGATE_ROLES, area_scope
+from ..context import RequestContext
+from ._store import StoreProvider
+
+__all__ = ["AreaProvider"]
+
+LEVELS = ("force", "npa", "beat", "ward")
+
+
+class AreaProvider(StoreProvider):
+    """Areas of the reporting levels (newest boundary set) with their counts."""
+
+    table = "areas"
+    id_column = "area_id"
+    columns = ("area_id", "level", "code", "name", "parent_id")
+    computed = {c: "integer" for c in COUNT_COLUMNS}
+
+    def _scope(self, ctx: RequestContext):
+        level = self.t.c.level.in_(LEVELS)
+        areas = area_scope(self.data, ctx.principal)
+        if areas is None or ctx.principal.role in AGGREGATE_ROLES:
+            return level
+        return level & self.t.c.area_id.in_(areas) if areas else false()
+
+    def _index_columns(self) -> list[str]:
+        return ["boundary_set", "valid_from"]
+
+    def _dedupe(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One row per area: the newest boundary set."""
+        if not len(frame):
+            return frame
+        order = frame.assign(_v=frame["valid_from"].fillna(""),
+                             _b=frame["boundary_set"].fillna(""))
+        order = order.sort_values(["area_id", "_v", "_b"]).drop_duplicates("area_id",
+                                                                              keep="last")
+        return order.drop(columns=["_v", "_b"])
+
+    def _counts(self, ctx: RequestContext) -> pd.DataFrame:
+        ttl = float(self.options.get("counts_ttl_s", 60.0))
+        if ctx.principal.role in AGGREGATE_ROLES:
+            k = int(self.options.get("k", 5))
+            return stores.cached(("disclosed", self.data, k), ttl,
+                                 lambda: disclosed_area_counts(self.store, k=k))
+        return stores.cached(("counts", self.data), ttl, lambda: area_counts(self.store))
+
+    def _augment(self, frame: pd.DataFrame, ctx: RequestContext) -> pd.DataFrame:
+        counts = self._counts(ctx).set_index("area_id")
+        out = frame.copy()
+        for c in COUNT_COLUMNS:
+            values = out["area_id"].map(counts[c]).astype(object)
+            out[c] = values.where(pd.notna(values), None)
+        return out

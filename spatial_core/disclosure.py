@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Statistical disclosure control for counts that partners and the public may see.
+
+A published count must never lie between 1 and ``k - 1`` (``k`` = 5 by default): a count of 1
+or 2 members in a beat can identify people. :func:`suppress_counts` applies two rules to a
+table of counts per area:
+
+1. *primary suppression*: every count in ``1 .. k-1`` is withheld (None);
+2. *secondary suppression*: a withheld count must not be recoverable by differencing. The
+   children of a parent at one level add up to it (``parent = sum(children)``); when exactly
+   one term of such an equation is withheld, the smallest other child (a non-zero one when
+   there is one; the parent when there is no other child) is withheld too. The rules repeat
+   until nothing changes, so a count withheld by rule 2 is protected in turn.
+
+Zero is published: a zero tells nothing about a person. Differences between *overlapping*
+geographies (a beat minus the part of it in a ward) are not protected here; the published
+levels form trees (force > npa > beat, force > ward), which is what this function checks.
+
+:func:`disclosed_area_counts` counts households, current members and crimes per beat, npa,
+ward and force from the store and applies :func:`suppress_counts`.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .errors import InputError
+
+__all__ = ["DEFAULT_K", "COUNT_COLUMNS", "suppress_counts", "area_counts", "disclosed_area_counts"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_K = 5
+"""The smallest count that may be published (besides zero)."""
+
+COUNT_COLUMNS = ("households", "members", "crimes")
+"""The counts :func:`area_counts` gives per area."""
+
+_LEVELS = ("force", "npa", "beat", "ward")
+
+
+def suppress_counts(frame: pd.DataFrame, columns: Sequence[str], *, k: int = DEFAULT_K,
+                    id_column: str = "area_id", parent_column: str = "parent_id",
+                    level_column: str | None = "level") -> pd.DataFrame:
+    """A copy of ``frame`` with small counts withheld (None), primary and secondary.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per area, with ``id_column``, ``parent_column`` (None for a root) and integer
+        count ``columns``.
+    columns : list of str
+        The count columns, each suppressed on its own.
+    k : int
+        Counts ``1 .. k-1`` are withheld; ``k`` must be at least 2.
+    level_column : str or None
+        Children of one parent at one level add up to the parent (the npas of a force, and
+        separately its wards); None when the frame has a single tree.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same rows; each count column becomes ``object`` holding ints or None.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"area_id": ["f", "a", "b", "c"], "parent_id": [None, "f", "f", "f"],
+    ...                   "n": [27, 2, 10, 15]})
+    >>> suppress_counts(f, ["n"], k=5, level_column=None)["n"].tolist()
+    [27, None, None, 15]
+    """
+    if k < 2:
+        raise InputError(f"k must be at least 2 (got {k}): k = 1 would suppress nothing")
+    needed = [id_column, parent_column, *columns] + ([level_column] if level_column else [])
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InputError(f"suppress_counts: no column(s) {missing}; the frame has "
+                         f"{list(frame.columns)}")
+    out = frame.copy()
+    ids = out[id_column].to_numpy(dtype=object)
+    if len(set(ids)) != len(ids):
+        raise InputError(f"suppress_counts: {id_column} has duplicates")
+    pos = {a: i for i, a in enumerate(ids)}
+    parent = np.array([pos.get(p, -1) for p in out[parent_column].to_numpy(dtype=object)],
+                      dtype="int64")
+    level = (out[level_column].astype(str).to_numpy(dtype=object) if level_column
+             else np.full(len(out), "", dtype=object))
+    keys = pd.Series(list(zip(parent.tolist(), level.tolist(), strict=True)))
+    groups = [(p, np.asarray(idx, dtype="int64"))
+              for (p, _), idx in keys[parent >= 0].groupby(keys[parent >= 0]).groups.items()]
+    for col in columns:
+        values = out[col].fillna(0).to_numpy(dtype="int64")
+        hidden = (values >= 1) & (values < k)
+        _secondary(values, hidden, groups)
+        shown = values.astype(object)
+        shown[hidden] = None
+        out[col] = shown
+    return out
+
+
+def _secondary(values: np.ndarray, hidden: np.ndarray,
+               groups: list[tuple[int, np.ndarray]]) -> None:
+    """Withhold more counts (in place) until no equation ``parent = sum(children)`` has
+    exactly one withheld term (which it would give away)."""
+    changed = True
+    while changed:
+        changed = False
+        for p, children in groups:
+            n_hidden = int(hidden[p]) + int(hidden[children].sum())
+            if n_hidden != 1:
+                continue
+            others = children[~hidden[children]]
+            if len(others) == 0:
+                hidden[p] = True  # a lone withheld child: its parent would equal it
+            else:
+                v = values[others]
+                # The smallest non-zero term protects best; a zero only when nothing else is.
+                hidden[others[np.lexsort((v, v == 0))[0]]] = True
+            changed = True
+
+
+def area_counts(store, *, as_of: str | None = None) -> pd.DataFrame:
+    """Households, current members and crimes per force, npa, beat and ward.
+
+    Households are the stored addresses (placed by the derived index); members current on
+    ``as_of`` (default today) and crimes (outliers excluded) are placed by their point.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_id``, ``level``, ``parent_id`` (a ward's and an orphan npa's parent is the
+        force), ``households``, ``members``, ``crimes``.
+    """
+    from .index import assign_points_to_areas
+
+    t = schema.table("areas")
+    a = store.read("areas", ["area_id", "level", "parent_id", "boundary_set", "valid_from"],
+                   where=t.c.level.in_(_LEVELS))
+    a = (a.assign(_v=a["valid_from"].fillna(""), _b=a["boundary_set"].fillna(""))
+         .sort_values(["area_id", "_v", "_b"]).drop_duplicates("area_id", keep="last"))
+    a = a[["area_id", "level", "parent_id"]].reset_index(drop=True)
+    forces = a.loc[a["level"] == "force", "area_id"].tolist()
+    force = forces[0] if len(forces) == 1 else None
+    orphan = a["level"].isin(["ward", "npa"]) & ~a["parent_id"].isin(a["area_id"])
+    a.loc[orphan, "parent_id"] = force
+    beat_npa = a[a["level"] == "beat"].set_index("area_id")["parent_id"]
+
+    def per_area(beat: np.ndarray, ward: np.ndarray, located: np.ndarray) -> pd.Series:
+        beat_s = pd.Series(beat, dtype=object)
+        ids = pd.concat([beat_s, beat_s.map(beat_npa), pd.Series(ward, dtype=object)])
+        counts = ids.dropna().value_counts()
+        if force is not None:
+            counts[force] = int(located.sum())
+        return counts
+
+    h = store.read("addresses", ["beat_id", "ward_id", "x"])
+    hh = per_area(h["beat_id"].to_numpy(object), h["ward_id"].to_numpy(object),
+                  np.ones(len(h), dtype=bool))
+    day = (as_of or date.today().isoformat())[:10]
+    m = store.read("members", ["x", "y", "joined", "left_on"])
+    joined = m["joined"].fillna("").str.slice(0, 10)
+    left = m["left_on"].fillna("").str.slice(0, 10)
+    m = m[((joined <= day) & ((left == "") | (left > day))).to_numpy(dtype=bool)]
+    c = store.read("crimes", ["x", "y"], where=schema.table("crimes").c.is_outlier == 0)
+    out = a.copy()
+    out["households"] = out["area_id"].map(hh)
+    for name, pts in (("members", m), ("crimes", c)):
+        x = pts["x"].to_numpy(dtype="float64")
+        y = pts["y"].to_numpy(dtype="float64")
+        counts = per_area(assign_points_to_areas(store, x, y, "beat"),
+                          assign_points_to_areas(store, x, y, "ward"), np.isfinite(x))
+        out[name] = out["area_id"].map(counts)
+    for col in COUNT_COLUMNS:
+        out[col] = out[col].fillna(0).astype("int64")
+    return out
+
+
+def disclosed_area_counts(store, *, k: int = DEFAULT_K, as_of: str | None = None
+                          ) -> pd.DataFrame:
+    """:func:`area_counts` with :func:`suppress_counts` applied: safe to publish."""
+    return suppress_counts(area_counts(store, as_of=as_of), COUNT_COLUMNS, k=k)
