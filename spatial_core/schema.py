@@ -314,6 +314,84 @@ street_scores = Table(
 )
 Index("ix_street_scores_run", street_scores.c.run_id)
 
+# Targeting set-ups (spatial_core.setups): the set-up with everything needed to re-run it
+# (area, resolved target groups, profile TOML, windows, data date, input fingerprint), its
+# recommended streets and its household walk lists (addresses only: never names or contacts).
+setups = Table(
+    "setups", metadata,
+    _fid(),
+    Column("setup_id", String(64), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # live | archived
+    Column("goal", String(16), nullable=False),  # recruit | survey | engage
+    Column("areas", Text, nullable=False),  # JSON list of area ids
+    Column("polygon_wkt", Text),  # a drawn area, EPSG:27700, full precision
+    Column("scheme", String(32)),
+    Column("level", Integer),
+    Column("target_rule", Text, nullable=False),  # "groups" | "under_represented<0.7"
+    Column("target_groups", Text, nullable=False),  # JSON list of class codes
+    Column("profile_name", String(64), nullable=False),
+    Column("profile_toml", Text, nullable=False),
+    Column("revisit_registered", Integer, nullable=False),
+    Column("visited_days", Integer, nullable=False),
+    Column("declined_days", Integer, nullable=False),
+    Column("not_in_hours", Float, nullable=False),
+    Column("max_streets", Integer, nullable=False),
+    Column("target_visits", Integer),
+    Column("target_registrations", Integer),
+    Column("target_surveys", Integer),
+    Column("as_of", String(10), nullable=False),
+    Column("created_at", String(19), nullable=False),
+    Column("archived_at", String(19)),
+    Column("inputs_fingerprint", String(64), nullable=False),
+    Column("input_counts", Text),  # JSON: rows of each input table, walk-list hash
+    Column("final_report", Text),  # JSON progress report kept when archived
+    Column("geom", Geometry("MULTIPOLYGON")),
+    info={"since": 2},
+)
+
+setup_streets = Table(
+    "setup_streets", metadata,
+    _fid(),
+    Column("setup_id", String(64), nullable=False),
+    Column("street_id", String(80), nullable=False),
+    Column("street_rank", Integer, nullable=False),
+    Column("name", Text),
+    Column("beat_id", String(80)),
+    Column("score", Float, nullable=False),
+    Column("rank_in_beat", Integer),
+    Column("households", Integer, nullable=False),
+    Column("to_knock", Integer, nullable=False),
+    Column("reasons", Text),
+    Column("geom", Geometry("MULTILINESTRING")),
+    UniqueConstraint("setup_id", "street_id", name="uq_setup_streets"),
+    info={"since": 2},
+)
+Index("ix_setup_streets_setup", setup_streets.c.setup_id)
+
+setup_households = Table(
+    "setup_households", metadata,
+    _fid(),
+    Column("setup_id", String(64), nullable=False),
+    Column("street_id", String(80), nullable=False),
+    Column("uprn", String(20), nullable=False),
+    Column("postcode", String(8)),
+    Column("walk_order", Integer, nullable=False),
+    Column("along_m", Float),
+    Column("grp", String(16)),
+    Column("is_target", Integer, nullable=False),
+    Column("reason", Text),
+    Column("suppressed_until", String(19)),
+    Column("lat", Float),
+    Column("lng", Float),
+    Column("x", Float),
+    Column("y", Float),
+    Column("geom", Geometry("POINT")),
+    UniqueConstraint("setup_id", "uprn", name="uq_setup_households"),
+    info={"since": 2},
+)
+Index("ix_setup_households_setup", setup_households.c.setup_id)
+
 FEATURE_TABLES = {
     t.name: next(c for c in t.columns if isinstance(c.type, Geometry))
     for t in metadata.sorted_tables
