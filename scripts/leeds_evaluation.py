@@ -125,6 +125,8 @@ def main(argv=None) -> int:
         for top in (0.01, 0.05, 0.10):
             results[(weight, top)] = backtest(store, [TRAIN], [TEST], top=top, weight=weight,
                                               max_distance=md)[0]
+    results[("harm, lpt score's harm component", 0.05)] = backtest(
+        store, [TRAIN], [TEST], top=0.05, max_distance=md, score="scoring-harm")[0]
     detail = backtest(store, [TRAIN], [TEST], top=0.05, max_distance=md)[1]
     hot = {m: find_hotspots(store, months=[m], weight="count") for m in (TRAIN, TEST)}
     hot9 = {m: find_hotspots(store, months=[m], weight="count", resolution=9)
@@ -243,6 +245,11 @@ def main(argv=None) -> int:
           f"{_pct(r.hit_rate)} | {_num(r.pai_length)} | {_num(r.pai_streets)} | "
           f"{_pct(r.oracle_hit_rate)} | {_num(r.oracle_pai_length)} |")
     r5 = results[("harm", 0.05)]
+    w("")
+    w("Rows marked *lpt score's harm component* rank by `harm_raw` of "
+      "`spatial_core.scoring.score_streets` (default profile, as of 2016-07-31: CCHI days with a "
+      "90-day half-life, crimes within the profile's 50 m); the other rows by the evaluation "
+      "module's baseline (harm per street). With one training month both rank alike.")
     w("")
     w(f"**Headline (harm, top 5%)**: the {r5.selected} street units with the most harm in July "
       f"2016 ({_pct(r5.length_share)} of the street length) held {_pct(r5.hit_rate)} of July "

@@ -391,7 +391,8 @@ def backtest(store, train_months: Sequence[str], test_months: Sequence[str], *,
              harm_overrides: Mapping[str, float] | None = None,
              half_life_months: float = DEFAULT_HALF_LIFE_MONTHS,
              max_distance: float = DEFAULT_MAX_DISTANCE_M,
-             scores: pd.Series | None = None) -> tuple[BacktestResult, pd.DataFrame]:
+             scores: pd.Series | None = None, score: str = "baseline",
+             profile=None) -> tuple[BacktestResult, pd.DataFrame]:
     """Score streets with the training months, select the top ``top`` share, measure the
     test months' harm they capture.
 
@@ -402,8 +403,15 @@ def backtest(store, train_months: Sequence[str], test_months: Sequence[str], *,
     top : float
         Share of streets selected (``ceil(top * n)`` streets; ties broken by ``street_id``).
     scores : Series indexed by ``street_id``, optional
-        A ready score (for example from the street scoring module); default: the baseline
-        :func:`recency_weighted_scores` of training harm.
+        A ready score; it replaces ``score``.
+    score : "baseline", "scoring-harm" or "scoring"
+        ``baseline``: :func:`recency_weighted_scores` of the training months' harm.
+        ``scoring-harm``: the harm component (``harm_raw``) of
+        :func:`spatial_core.scoring.score_streets` computed as of the last day of the last
+        training month with ``profile`` (default the shipped default profile): recency decay
+        in days, the profile's harm overrides, and every crime up to that day (earlier months
+        than ``train_months`` too). ``scoring``: that run's whole composite score
+        (harm, community voice, representation, coverage, fatigue).
 
     Returns
     -------
@@ -434,16 +442,23 @@ def backtest(store, train_months: Sequence[str], test_months: Sequence[str], *,
     is_train = harm["month"].isin(train).to_numpy()
     train_h = _per_street(streets, harm[is_train])
     test_h = _per_street(streets, harm[~is_train])
-    if scores is None:
-        score = recency_weighted_scores(harm[is_train], ids, as_of=train[-1],
-                                        half_life_months=half_life_months)
-        score_name = f"baseline: {weight} per street, half-life {half_life_months:g} months"
-    else:
-        score = pd.Series(scores).reindex(pd.Index(ids)).fillna(0.0).to_numpy(dtype="float64")
+    if scores is not None:
         score_name = "given"
+    elif score == "baseline":
+        score_name = f"baseline: {weight} per street, half-life {half_life_months:g} months"
+    elif score in ("scoring", "scoring-harm"):
+        scores, score_name = _scoring_scores(store, train[-1], score, profile, max_distance)
+    else:
+        raise InputError(f"unknown score {score!r}; expected 'baseline', 'scoring-harm' or "
+                         "'scoring'")
+    if scores is None:
+        values = recency_weighted_scores(harm[is_train], ids, as_of=train[-1],
+                                         half_life_months=half_life_months)
+    else:
+        values = pd.Series(scores).reindex(pd.Index(ids)).fillna(0.0).to_numpy(dtype="float64")
     n = len(ids)
     k = _top_k(n, top)
-    order = _ranked(score, ids)
+    order = _ranked(values, ids)
     selected = np.zeros(n, dtype=bool)
     selected[order[:k]] = True
     rank = np.empty(n, dtype="int64")
@@ -474,6 +489,28 @@ def backtest(store, train_months: Sequence[str], test_months: Sequence[str], *,
         crimes={"read": a.get("crimes_read"), "on_streets": a.get("crimes_on_streets"),
                 "harm_read": a.get("harm_read"), "harm_on_streets": a.get("harm_on_streets")},
     )
-    detail = pd.DataFrame({"street_id": ids, "length_m": length, "score": score, "rank": rank,
+    detail = pd.DataFrame({"street_id": ids, "length_m": length, "score": values, "rank": rank,
                            "selected": selected, "train_harm": train_h, "test_harm": test_h})
     return result, detail.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def _scoring_scores(store, last_month: str, which: str, profile, max_distance: float
+                    ) -> tuple[pd.Series, str]:
+    """Street scores of :mod:`spatial_core.scoring` as of the end of ``last_month``."""
+    from datetime import date, timedelta
+
+    from .profiles import load_profile
+    from .scoring import prepare_inputs, score_streets
+
+    year, month = int(last_month[:4]), int(last_month[5:7])
+    first_next = date(year + (month == 12), month % 12 + 1, 1)
+    as_of = first_next - timedelta(days=1)
+    prof = profile if profile is not None else load_profile(None)
+    inputs = prepare_inputs(store, as_of=as_of, crime_distance_m=max(max_distance,
+                                                                      prof.crime_distance_m))
+    scored = score_streets(inputs, prof)
+    column = "harm_raw" if which == "scoring-harm" else "score"
+    name = (f"scoring module ({'harm component' if column == 'harm_raw' else 'composite score'}"
+            f", profile {prof.name}, as of {as_of.isoformat()})")
+    return pd.Series(scored[column].to_numpy(dtype="float64"),
+                     index=scored["street_id"].to_numpy(dtype=object)), name

@@ -15,6 +15,7 @@ def _pct(v) -> str:
 def _evaluate(args) -> int:
     from ..errors import InputError
     from ..evaluation import DEFAULT_FRACTIONS, backtest, concentration, crime_months
+    from ..profiles import load_profile
 
     store = open_from_args(args, create=False)
     try:
@@ -36,7 +37,9 @@ def _evaluate(args) -> int:
         if train and test:
             result, detail = backtest(store, train, test, top=args.top, weight=args.weight,
                                       half_life_months=args.half_life,
-                                      max_distance=args.max_distance)
+                                      max_distance=args.max_distance, score=args.score,
+                                      profile=(load_profile(args.profile)
+                                               if args.profile else None))
     finally:
         store.close()
     cols = [c for c in conc.columns if c.startswith("top_")]
@@ -92,6 +95,11 @@ def register(sub) -> None:
     p.add_argument("--top", type=float, default=0.05,
                    help="share of streets selected (default 0.05)")
     p.add_argument("--weight", default="harm", choices=["harm", "count"])
+    p.add_argument("--score", default="baseline", choices=["baseline", "scoring-harm", "scoring"],
+                   help="baseline: recency-weighted harm per street; scoring-harm: the harm "
+                        "component of lpt score; scoring: its composite score")
+    p.add_argument("--profile", help="targeting profile (name or TOML file) for --score "
+                                     "scoring / scoring-harm")
     p.add_argument("--half-life", dest="half_life", type=float, default=6.0,
                    help="recency half-life of the baseline score in months (default 6)")
     p.add_argument("--max-distance", dest="max_distance", type=float, default=50.0,

@@ -247,3 +247,14 @@ def test_cli_evaluate_and_hotspots_json(demo_store, capsys):
     assert hot["hot"] == len(hot["hot_cells"])
     assert main(["--store", demo_store.location, "evaluate", "--test", "2030-01"]) == 2
     assert "no crime is stored for '2030-01'" in capsys.readouterr().err
+
+
+def test_backtest_with_the_scoring_module_harm_component(streets_store):
+    result, detail = backtest(streets_store, ["2024-01"], ["2024-02"], weight="count",
+                              score="scoring-harm")
+    assert result.score.startswith("scoring module (harm component, profile default")
+    assert "as of 2024-01-31" in result.score
+    assert detail["street_id"].tolist()[:3] == ["s00", "s01", "s02"]  # 5, 3, 1 burglaries
+    assert result.hit_rate == pytest.approx(0.4)
+    with pytest.raises(InputError, match="unknown score"):
+        backtest(streets_store, ["2024-01"], ["2024-02"], score="magic")
