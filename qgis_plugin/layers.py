@@ -89,5 +89,7 @@ def store_layer(location: str, table: str, title: str, subset: str = "") -> QgsV
     else:
         layer = QgsVectorLayer(f"{location}|layername={table}", title, "ogr")
         if subset:
-            layer.setSubsetString(subset)
+            # A full SELECT: QGIS 3.22's OGR provider counts a plain WHERE subset on a
+            # GeoPackage as the whole table (the features are right, the count is not).
+            layer.setSubsetString(f"SELECT * FROM {table} WHERE {subset}")
     return layer

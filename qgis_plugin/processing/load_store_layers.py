@@ -41,8 +41,10 @@ class LoadStoreLayersAlgorithm(LptAlgorithm):
                          feedback) -> dict:
         from spatial_core.status import store_status
 
-        chosen = self.parameterAsEnums(parameters, self.TABLES, context)
-        wanted = [STORE_LAYERS[i] for i in chosen] if chosen else list(STORE_LAYERS)
+        given = parameters.get(self.TABLES) not in (None, "", [])
+        # parameterAsEnums gives [0] for an empty optional value, so look at the value itself
+        chosen = self.parameterAsEnums(parameters, self.TABLES, context) if given else []
+        wanted = [STORE_LAYERS[i] for i in sorted(chosen)] if chosen else list(STORE_LAYERS)
         location = self.store_location(parameters, context)
         store = self.open_store(parameters, context)
         try:
