@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A real geoservice for the tests: the demo force in a GeoPackage, a real RSA signing key
+with its JWKS file, real tokens, and ``lpt serve`` (gunicorn) on a free port."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+jwt = pytest.importorskip("jwt")
+pytest.importorskip("pygeoapi")
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+ISSUER = "https://login.test.invalid/realms/demo"
+AUDIENCE = "lpt-geoservice"
+API_KEY = "test-system-key-0123456789"
+PARTNER_KEY = "test-partner-key-0123456789"
+K = 40  # large enough that the small demo has counts to withhold
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    store: Path
+    audit: Path
+    key: object
+    kid: str
+    proc: subprocess.Popen
+    log: Path
+    api_key: str = API_KEY
+    partner_key: str = PARTNER_KEY
+    k: int = K
+    tokens: dict = field(default_factory=dict)
+
+    def token(self, role: str, areas=(), sub: str | None = None, **claims) -> str:
+        now = int(time.time())
+        body = {"iss": ISSUER, "aud": AUDIENCE, "sub": sub or f"{role}-1", "iat": now,
+                "exp": now + 600, "lpt_role": role, "lpt_areas": list(areas), **claims}
+        return jwt.encode(body, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def get(self, path: str, token: str | None = None, headers: dict | None = None,
+            api_key: str | None = None):
+        return self.request("GET", path, token=token, headers=headers, api_key=api_key)
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                token: str | None = None, headers: dict | None = None,
+                api_key: str | None = None):
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        if api_key:
+            h["X-API-Key"] = api_key
+        req = urllib.request.Request(self.url + path, data=body, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), err.read()
+
+    def json(self, path: str, **kw):
+        status, headers, body = self.get(path, **kw)
+        return status, (json.loads(body) if body else None)
+
+
+def _jwks(public_key, kid: str) -> dict:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public_key))
+    jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
+    return {"keys": [jwk]}
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory) -> Server:
+    from spatial_core import open_store
+    from spatial_core.demo import build_demo
+
+    from geoservice.auth import hash_api_key
+
+    d = tmp_path_factory.mktemp("geoservice")
+    store_path = d / "demo.gpkg"
+    s = open_store(store_path)
+    build_demo(s, d / "files", households=3_000, months=3)
+    s.close()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    kid = "test-key-1"
+    (d / "jwks.json").write_text(json.dumps(_jwks(key.public_key(), kid)))
+    config = f"""
+store: demo.gpkg
+auth:
+  oidc:
+    issuer: {ISSUER}
+    audience: {AUDIENCE}
+    jwks_file: jwks.json
+    role_claim: lpt_role
+    areas_claim: lpt_areas
+  api_keys:
+    - name: gis-sync
+      sha256: ${{LPT_TEST_KEY_SHA}}
+      role: force_analyst
+      purpose: nightly GIS sync
+    - name: council
+      sha256: {hash_api_key(PARTNER_KEY)}
+      role: partner
+disclosure:
+  k: {K}
+audit:
+  path: audit.jsonl
+"""
+    (d / "service.yml").write_text(config)
+    port = _free_port()
+    log = d / "serve.log"
+    env = dict(os.environ, LPT_TEST_KEY_SHA=hash_api_key(API_KEY))
+    fh = open(log, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spatial_core.cli", "serve", "--config", str(d / "service.yml"),
+         "--port", str(port), "--workers", "2"],
+        cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    server = Server(url=f"http://127.0.0.1:{port}", store=store_path, audit=d / "audit.jsonl",
+                    key=key, kid=kid, proc=proc, log=log)
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"lpt serve exited ({proc.returncode}):\n{log.read_text()}")
+        try:
+            if server.get("/health")[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"lpt serve did not answer in 90 s:\n{log.read_text()}")
+        time.sleep(0.3)
+    yield server
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    fh.close()
+
+
+@pytest.fixture(scope="session")
+def demo(service):
+    """Facts about the demo store the tests compare the service with."""
+    from spatial_core import open_store
+
+    s = open_store(service.store, create=False)
+    try:
+        streets = s.read("streets", ["street_id", "beat_id", "geom"])
+        beats = s.read("areas", ["area_id", "geom"], where=None)
+        addresses = s.read("addresses", ["uprn", "beat_id"])
+        visits = s.read("visits", ["visit_id", "uprn"])
+        areas = s.read("areas", ["area_id", "level", "parent_id"])
+    finally:
+        s.close()
+    visits = visits.merge(addresses, on="uprn", how="left")
+    return {"streets": streets, "addresses": addresses, "visits": visits, "areas": areas,
+            "geoms": beats}
