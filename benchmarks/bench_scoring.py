@@ -27,8 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from spatial_core import open_store  # noqa: E402
-from spatial_core.harm import category_weights  # noqa: E402
-from spatial_core.harm import CATEGORY_NAMES  # noqa: E402
+from spatial_core.harm import CATEGORY_NAMES, category_weights  # noqa: E402
 from spatial_core.profiles import load_profile  # noqa: E402
 from spatial_core.scoring import prepare_inputs, score_streets  # noqa: E402
 

@@ -123,8 +123,9 @@ def offence_code_weights(codes) -> np.ndarray:
     """CCHI days for Home Office offence codes that have their own value in the table; NaN
     for empty codes and codes that take their category's value.
 
-    Codes are matched most specific first, as :func:`spatial_core.crimes.offence_codes_to_categories`
-    does (``"019C/01"`` tries ``19C/1``, ``19C``, ``19``).
+    Codes are matched most specific first, as
+    :func:`spatial_core.crimes.offence_codes_to_categories` does (``"019C/01"`` tries
+    ``19C/1``, ``19C``, ``19``).
 
     Examples
     --------

@@ -201,7 +201,7 @@ def _check(kind: str, key: str, value: Any, check, expected: str, source: str | 
     if kind in ("weights", "mix", "overrides"):
         if not isinstance(value, Mapping):
             raise _bad(key, value, expected, source)
-        valid = {"weights": COMPONENTS, "mix": VOICE_MIX}.get(kind)
+        valid: tuple[str, ...] = {"weights": COMPONENTS, "mix": VOICE_MIX}.get(kind, ())
         out = {}
         for k, v in value.items():
             name = str(k)
@@ -246,7 +246,7 @@ def _validate(profile: Profile, source: str | None = None) -> None:
 def profile_to_dict(profile: Profile) -> dict[str, Any]:
     """The profile as the nested dict of its TOML layout."""
     out: dict[str, Any] = {}
-    for toml_key, name, kind, _check_fn, _e in _SPEC:
+    for toml_key, name, _kind, _check_fn, _e in _SPEC:
         value = getattr(profile, name)
         if isinstance(value, tuple):
             value = list(value)

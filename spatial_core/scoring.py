@@ -37,7 +37,8 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -189,23 +190,10 @@ def _area_streets(store, streets: pd.DataFrame, area: str | None) -> np.ndarray:
 
 def _households(store, as_of: date, scheme: str, level: int) -> pd.DataFrame:
     """One row per address: uprn, street_id, group, members (current on ``as_of``)."""
-    try:
-        from .population import households
-    except ImportError:  # pragma: no cover - population is a sibling module
-        households = None
-    if households is not None:
-        h = households(store, scheme=scheme, level=level, as_of=as_of.isoformat())
-        return h[["uprn", "street_id", "group", "members"]]
-    from .classification import classify_households
+    from .population import households
 
-    h = store.read("addresses", ["uprn", "street_id"])
-    cls = classify_households(store, scheme, level)
-    h["group"] = h["uprn"].map(cls.drop_duplicates("uprn").set_index("uprn")["code"])
-    m = store.read("members", ["uprn", "joined", "left_on"])
-    day = as_of.isoformat()
-    cur = (m["joined"].fillna("") <= day) & (m["left_on"].isna() | (m["left_on"] > day))
-    h["members"] = h["uprn"].map(m.loc[cur, "uprn"].dropna().value_counts()).fillna(0)
-    return h
+    h = households(store, scheme=scheme, level=level, as_of=as_of.isoformat())
+    return h[["uprn", "street_id", "group", "members"]]
 
 
 def _fingerprint(parts: dict[str, object]) -> str:
@@ -359,7 +347,7 @@ def prepare_inputs(store, *, area: str | None = None, as_of: str | date | None =
     resp_conf = pd.to_numeric(sv["confidence"], errors="coerce").to_numpy(dtype="float64")
     resp_safe = pd.to_numeric(sv["feel_safe"], errors="coerce").to_numpy(dtype="float64")
     resp_age = np.maximum(_days_before(day, sv["responded"]), 0.0)
-    arrays = dict(
+    arrays: dict[str, Any] = dict(
         beat_code=beat_code.astype("int64"), crime_street=crime_street,
         crime_category=crime_category, crime_code_days=crime_code_days,
         crime_age_days=crime_age, crime_distance=np.asarray(crime_distance, dtype="float64"),
@@ -371,8 +359,9 @@ def prepare_inputs(store, *, area: str | None = None, as_of: str | date | None =
         member_households_by_group=member_households_by_group,
         members_by_group=members_by_group, uncovered=uncovered, last_visit_days=last_visit_days,
     )
-    meta = dict(area=area, as_of=day.isoformat(), scheme=scheme, level=int(level),
-                crime_distance_m=float(crime_distance_m), voice_radius_m=float(voice_radius_m))
+    meta: dict[str, Any] = dict(
+        area=area, as_of=day.isoformat(), scheme=scheme, level=int(level),
+        crime_distance_m=float(crime_distance_m), voice_radius_m=float(voice_radius_m))
     fp = _fingerprint({**arrays, **meta, "groups": groups,
                        **{f"streets.{c}": streets_out[c].to_numpy() for c in streets_out}})
     say(1.0, "inputs ready")
@@ -428,7 +417,8 @@ def _check_inputs(inputs: ScoringInputs, profile: Profile) -> None:
     if profile.crime_distance_m > inputs.crime_distance_m + 1e-9:
         raise InputError(f"profile harm.max_distance_m = {profile.crime_distance_m:g} is more "
                          f"than the inputs were prepared for ({inputs.crime_distance_m:g} m): "
-                         f"call prepare_inputs with crime_distance_m >= {profile.crime_distance_m:g}")
+                         "call prepare_inputs with crime_distance_m >= "
+                         f"{profile.crime_distance_m:g}")
     if profile.voice_radius_m > inputs.voice_radius_m + 1e-9:
         raise InputError(f"profile voice.radius_m = {profile.voice_radius_m:g} is more than "
                          f"the inputs were prepared for ({inputs.voice_radius_m:g} m): call "
@@ -685,7 +675,7 @@ def run_scores(inputs: ScoringInputs, profile: Profile) -> ScoreRun:
 def save_scores(store, run: ScoreRun) -> str:
     """Store a run (``score_runs``, with the profile's TOML) and its scores
     (``street_scores``) in one transaction; returns the new ``run_id``."""
-    created = datetime.now(timezone.utc)
+    created = datetime.now(UTC)
     toml = profile_to_toml(run.profile)
     digest = hashlib.sha256((toml + run.fingerprint + created.isoformat()).encode()).hexdigest()
     run_id = f"{created:%Y%m%dT%H%M%S}-{digest[:8]}"

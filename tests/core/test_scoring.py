@@ -267,3 +267,25 @@ def test_score_streets_on_a_small_demo_ranks_every_street_in_its_beat(demo_store
     # Re-weighting gives a new order without recomputing the inputs.
     harm_only = score_streets(inputs, _only(harm=1))
     assert not harm_only["street_id"].equals(scores["street_id"])
+
+
+def test_lpt_score_cli_json_and_human_output(gpkg_store, capsys):
+    import json
+
+    from spatial_core.cli import main
+
+    _build(gpkg_store)
+    where = str(gpkg_store.location)
+    assert main(["--store", where, "score", "--as-of", AS_OF, "--top", "1", "--json",
+                 "--save"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["as_of"] == AS_OF and out["streets"] == 4 and out["run_id"]
+    assert [r["street_id"] for r in out["scores"]] == ["b1/c", "b2/d"]
+    assert out["profile"]["weights"]["harm"] == 1.0
+    assert gpkg_store.count("street_scores") == 4
+    assert main(["--store", where, "score", "--as-of", AS_OF, "--area", "beat:B1"]) == 0
+    text = capsys.readouterr().out
+    assert "street scores in beat:B1 as of 2026-01-15, profile 'default'" in text
+    assert "1. Street C" in text and "ASB named by 60% of 5 respondents" in text
+    assert main(["--store", where, "score", "--profile", "nope"]) == 2
+    assert "no profile 'nope'" in capsys.readouterr().err
