@@ -44,7 +44,7 @@ def _evaluate(args) -> int:
         store.close()
     cols = [c for c in conc.columns if c.startswith("top_")]
     if args.json:
-        out = {"concentration": {"months": conc_months, "level": args.level,
+        out: dict[str, object] = {"concentration": {"months": conc_months, "level": args.level,
                                  "weight": args.weight, "max_distance": args.max_distance,
                                  "crimes": {k: conc.attrs.get(k) for k in
                                             ("crimes_read", "crimes_on_streets", "harm_read",
