@@ -118,7 +118,10 @@ class ImportAlgorithm(LptAlgorithm):
                          feedback: QgsProcessingFeedback) -> dict:
         from spatial_core.imports import import_files
 
-        paths = list(self.parameterAsFileList(parameters, self.FILES, context) or [])
+        # An absent optional FILES must stay empty (never the current folder).
+        given = parameters.get(self.FILES) not in (None, "", [])
+        paths = [p for p in self.parameterAsFileList(parameters, self.FILES, context) or []
+                 if p] if given else []
         layer = self.parameterAsVectorLayer(parameters, self.LAYER, context)
         options = {"crs": crs_to_epsg(self.parameterAsCrs(parameters, self.CRS, context)),
                    "encoding": self.parameterAsString(parameters, self.ENCODING, context) or None,
