@@ -87,10 +87,9 @@ def _jwks(public_key, kid: str) -> dict:
 
 @pytest.fixture(scope="session")
 def service(tmp_path_factory) -> Server:
+    from geoservice.auth import hash_api_key
     from spatial_core import open_store
     from spatial_core.demo import build_demo
-
-    from geoservice.auth import hash_api_key
 
     d = tmp_path_factory.mktemp("geoservice")
     store_path = d / "demo.gpkg"

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import shapely
 
-
 BNG = "http://www.opengis.net/def/crs/EPSG/0/27700"
 OFFICER_BEAT = "beat:DM01B01"
 SUPERVISOR_NPA = "npa:DM01"
@@ -67,7 +66,8 @@ def test_streets_hits_do_not_leak_out_of_area_counts(service, demo, callers, rol
         return
     beats = _visible_beats(role, demo)
     s = demo["streets"]
-    assert body["numberMatched"] == (len(s) if beats is None else int(s["beat_id"].isin(beats).sum()))
+    expected = len(s) if beats is None else int(s["beat_id"].isin(beats).sum())
+    assert body["numberMatched"] == expected
     assert body["features"] == []
 
 
@@ -188,7 +188,8 @@ def test_visits_without_purpose_is_400(service, callers):
 
 
 def test_api_key_with_a_default_purpose_reads_visits(service, demo):
-    status, body = service.json("/collections/visits/items?resulttype=hits", api_key=service.api_key)
+    status, body = service.json("/collections/visits/items?resulttype=hits",
+                                api_key=service.api_key)
     assert status == 200 and body["numberMatched"] >= len(demo["visits"])
 
 
