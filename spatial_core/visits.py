@@ -196,7 +196,8 @@ def _visit_rows(frame: pd.DataFrame, loc: pd.DataFrame, mask: np.ndarray) -> pd.
     })
 
 
-def record_visit(store, *, uprn: str, outcome: str, visited_at: str, officer: str | None = None,
+def record_visit(store, *, uprn: str | None, outcome: str | None, visited_at: str | None,
+                 officer: str | None = None,
                  setup_id: str | None = None, notes: str | None = None,
                  visit_id: str | None = None, beats: Sequence[str] | None = None) -> str:
     """Record one door-knock visit (an officer's phone, a service) and return its visit id.
@@ -241,11 +242,11 @@ def record_visit(store, *, uprn: str, outcome: str, visited_at: str, officer: st
              "visit_id": (visit_id, c.visit_id)}
     clean: dict[str, str | None] = {}
     for name, (value, column) in texts.items():
-        text = None if value is None or str(value).strip() == "" else str(value).strip()
+        given = None if value is None or str(value).strip() == "" else str(value).strip()
         width = column_width(column)
-        if text is not None and width and len(text) > width:
-            raise InputError(f"expected at most {width} characters", column=name, value=text)
-        clean[name] = text
+        if given is not None and width and len(given) > width:
+            raise InputError(f"expected at most {width} characters", column=name, value=given)
+        clean[name] = given
     note = None if notes is None or str(notes).strip() == "" else str(notes)
     if clean["visit_id"] is None:
         joined = "|".join([str(key), stamp, clean["officer"] or "", found])
