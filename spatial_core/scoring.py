@@ -689,11 +689,6 @@ def save_scores(store, run: ScoreRun) -> str:
         "as_of": run.as_of, "scheme": run.scheme, "level": run.level,
         "inputs_fingerprint": run.fingerprint, "streets": len(s)}])
     with store.begin() as conn:
-        if not store._has_table(conn, "score_runs"):
-            # A store created at version 2 before these tables were added to it.
-            from .store import _add_new_tables
-
-            _add_new_tables(store, conn)
         store.insert_new(conn, "score_runs", head)
         store.insert_new(conn, "street_scores", frame)
     log.info("saved score run %s (%d streets, profile %s)", run_id, len(s), run.profile.name)

@@ -25,7 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Table, create_engine, event, func, select, text
+from sqlalchemy import Table, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from . import schema
@@ -130,6 +130,11 @@ class Store:
                 MIGRATIONS[version](self, conn)
                 version += 1
                 self._set_meta(conn, "schema_version", str(version))
+            # Tables are only ever added within a version (never changed), so a store made
+            # before one was added gets it here.
+            present = set(inspect(conn).get_table_names())
+            if any(name not in present for name in schema.metadata.tables):
+                _add_new_tables(self, conn)
 
     def _has_table(self, conn: Connection, name: str) -> bool:
         return self.engine.dialect.has_table(conn, name)

@@ -23,8 +23,9 @@ def _demo(args) -> int:
         reports = build_demo(store, args.out, households=args.households, seed=args.seed,
                              progress=progress)
         close()
-        for report in reports.values():
-            print(report.summary().splitlines()[0])
+        for step, report in reports.items():
+            print(f"{step:<22}read {report.read:>9,}  imported {report.imported:>9,}  "
+                  f"skipped {report.skipped:>7,}")
         status = store_status(store)
     finally:
         close()
