@@ -51,3 +51,19 @@ def test_gdal_ogrinfo_reads_collections(service, demo):
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("OGRFeature(streets)") == len(demo["streets"])
+
+
+def test_output_in_british_national_grid_and_html(service):
+    tok = service.token("beat_officer", ["DM01B01"])
+    crs = "http://www.opengis.net/def/crs/EPSG/0/27700"
+    status, headers, body = service.get(f"/collections/streets/items?limit=1&crs={crs}",
+                                        token=tok)
+    assert status == 200 and headers["Content-Crs"] == f"<{crs}>"
+    x, y = json.loads(body)["features"][0]["geometry"]["coordinates"][0][0]
+    assert 400_000 < x < 500_000 and 250_000 < y < 400_000  # metres, not degrees
+    status, _, body = service.get("/collections/streets/items?limit=1", token=tok)
+    lng, lat = json.loads(body)["features"][0]["geometry"]["coordinates"][0][0]
+    assert -3 < lng < 0 and 52 < lat < 54
+    status, headers, body = service.get("/collections/streets/items?f=html&limit=2", token=tok)
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b"beat:DM01B01/" in body
