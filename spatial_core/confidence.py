@@ -37,6 +37,7 @@ from .population import (
     AREA_LEVELS,
     Period,
     area_table,
+    households_per_area,
     parse_period,
     respondents_frame,
 )
@@ -221,10 +222,7 @@ def area_confidence(store, *, level: str = "beat", period: str | Period | None =
     r = respondents_frame(store, period=p) if respondents is None else respondents
     areas = area_table(store)
     areas = areas[areas["level"] == level]
-    from .population import households
-
-    h = households(store)
-    homes = h[key].value_counts()
+    homes = households_per_area(store, level)
     ids = sorted(set(areas["area_id"]) | set(homes.index) | set(r[key].dropna()))
     out = pd.DataFrame({"area_id": ids})
     out["area_name"] = out["area_id"].map(areas.set_index("area_id")["name"]).fillna(

@@ -30,6 +30,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import select
 
 from . import schema
 from .errors import InputError
@@ -45,6 +46,7 @@ __all__ = [
     "members_frame",
     "respondents_frame",
     "classify_points",
+    "households_per_area",
 ]
 
 log = logging.getLogger(__name__)
@@ -390,6 +392,16 @@ def households(store, *, scheme: str = "oac2011", level: int | str = 1,
               "last_visit", "last_outcome"]]
 
 
+def households_per_area(store, level: str) -> pd.Series:
+    """The number of stored addresses per area of ``level`` (beat, ward, npa or force)."""
+    if level not in AREA_LEVELS:
+        raise InputError(f"level {level!r} is not one of {', '.join(AREA_LEVELS)}")
+    h = store.read("addresses", ["ward_id"] if level == "ward" else ["beat_id"])
+    if level != "ward":
+        _add_area_columns(h, area_table(store))
+    return h[f"{level}_id"].value_counts()
+
+
 def _place_and_classify(store, frame: pd.DataFrame, uprn, *, scheme: str, level: int | str,
                         addresses: pd.DataFrame | None) -> None:
     """Give people (members, respondents) ``beat_id``, ``ward_id``, ``npa_id``, ``force_id``
@@ -402,8 +414,11 @@ def _place_and_classify(store, frame: pd.DataFrame, uprn, *, scheme: str, level:
     from .index import assign_points_to_areas
 
     if addresses is None:
-        addresses = store.read("addresses", ["uprn", "postcode", "oa_code", "x", "y",
-                                             "beat_id", "ward_id"])
+        # Only the addresses of members: a tenth of the households, read in a tenth the time.
+        a, mt = schema.table("addresses"), schema.table("members")
+        addresses = store.read("addresses", ["uprn", "postcode", "oa_code", "x", "y", "beat_id",
+                                             "ward_id"],
+                               where=a.c.uprn.in_(select(mt.c.uprn).where(mt.c.uprn.isnot(None))))
     uprn = pd.Series(np.asarray(uprn, dtype=object) if uprn is not None else
                      np.full(len(frame), None, dtype=object))
     pos = pd.Series(np.arange(len(addresses)), index=addresses["uprn"].to_numpy(dtype=object))

@@ -39,8 +39,10 @@ from .errors import InputError
 from .population import (
     AREA_LEVELS,
     Period,
+    _restrict,
     area_table,
     households,
+    households_per_area,
     members_frame,
     respondents_frame,
 )
@@ -101,7 +103,8 @@ def _population_table(population: pd.DataFrame) -> pd.Series:
 def representation(store, *, scheme: str = "oac2011", level: int | str = 1,
                    area_level: str = "beat", by: str = "class", target: float = DEFAULT_TARGET,
                    period: str | Period | None = None, as_of: str | None = None,
-                   population: pd.DataFrame | None = None) -> pd.DataFrame:
+                   population: pd.DataFrame | None = None,
+                   households_frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """Population, member and respondent shares of every group in every area, and their ratios.
 
     Parameters
@@ -123,6 +126,9 @@ def representation(store, *, scheme: str = "oac2011", level: int | str = 1,
         ``area_id, group, count``: the population base of self-declared demographics (for
         example census residents per ethnic group per ward); for ``by="class"`` it replaces
         the household counts.
+    households_frame : DataFrame, optional
+        The :func:`~spatial_core.population.households` frame (same scheme, level and
+        ``as_of``, all areas) when the caller already has it.
 
     Returns
     -------
@@ -147,7 +153,8 @@ def representation(store, *, scheme: str = "oac2011", level: int | str = 1,
     """
     _check(by, area_level, target)
     col = f"{area_level}_id"
-    h = households(store, scheme=scheme, level=level, as_of=as_of)
+    h = households(store, scheme=scheme, level=level, as_of=as_of) if households_frame is None \
+        else households_frame
     m = members_frame(store, scheme=scheme, level=level, as_of=as_of, addresses=h)
     r = respondents_frame(store, scheme=scheme, level=level, period=period, addresses=h)
     if by == "class":
@@ -243,11 +250,12 @@ def underrepresented_households(store, *, scheme: str = "oac2011", level: int | 
     """
     _check("class", area_level, target)
     col = f"{area_level}_id"
+    h = households(store, scheme=scheme, level=level, as_of=as_of)
     if table is None:
         table = representation(store, scheme=scheme, level=level, area_level=area_level,
-                               target=target, as_of=as_of)
+                               target=target, as_of=as_of, households_frame=h)
     below = table[table["member_below"] & (table["population"] > 0)]
-    h = households(store, scheme=scheme, level=level, areas=areas, as_of=as_of)
+    h = _restrict(h, areas)
     h = h[~h["is_member"] & h["group"].notna()]
     h = h.merge(below[["area_id", "group", "member_ratio"]].rename(columns={"area_id": col}),
                 on=[col, "group"], how="inner")
@@ -389,15 +397,16 @@ def coverage(store, *, area_level: str = "beat", period: str | Period | None = N
     """
     _check("class", area_level, DEFAULT_TARGET)
     col = f"{area_level}_id"
-    h = households(store, as_of=as_of)
-    m = members_frame(store, as_of=as_of, addresses=h)
-    r = respondents_frame(store, period=period, addresses=h)
+    homes = households_per_area(store, area_level)
+    m = members_frame(store, as_of=as_of)
+    r = respondents_frame(store, period=period)
     areas = area_table(store)
     areas = areas[areas["level"] == area_level]
-    out = pd.DataFrame({"area_id": sorted(set(areas["area_id"]) | set(h[col].dropna()))})
+    out = pd.DataFrame({"area_id": sorted(set(areas["area_id"]) | set(homes.index))})
     out["area_name"] = out["area_id"].map(areas.set_index("area_id")["name"]).fillna(
         out["area_id"])
-    for name, frame in (("households", h), ("members", m), ("responses", r)):
+    out["households"] = out["area_id"].map(homes).fillna(0).astype("int64")
+    for name, frame in (("members", m), ("responses", r)):
         out[name] = out["area_id"].map(frame[col].value_counts()).fillna(0).astype("int64")
     with np.errstate(divide="ignore", invalid="ignore"):
         hh = out["households"].to_numpy(dtype="float64")
