@@ -72,6 +72,7 @@ __all__ = [
     "record_setup_visit",
     "rerun_setup",
     "setup_report",
+    "setup_visits",
     "setup_area_households",
     "stored_recommendation",
 ]
@@ -886,14 +887,7 @@ def setup_report(store, setup_id: str, *, now: str | datetime | None = None) -> 
     stamp = moment.strftime(_STAMP)
     _streets, hh = stored_recommendation(store, setup_id)
     streets = _streets[["street_rank", "street_id", "name", "households"]]
-    tv = schema.table("visits")
-    from sqlalchemy import or_
-
-    v = store.read("visits", ["visit_id", "uprn", "visited_at", "outcome", "setup_id"],
-                   where=or_(tv.c.setup_id == setup_id, tv.c.visited_at >= setup.created_at))
-    on_list = v["uprn"].isin(set(hh["uprn"])) & (v["visited_at"] >= setup.created_at)
-    v = v[((v["setup_id"] == setup_id) | on_list) & (v["visited_at"] <= stamp)]
-    v = v.drop_duplicates("visit_id")
+    v = _visits(store, setup, set(hh["uprn"]), stamp)
     street_of = hh.set_index("uprn")["street_id"]
     v = v.assign(street_id=v["uprn"].map(street_of).fillna("(elsewhere)"))
 
@@ -934,6 +928,40 @@ def setup_report(store, setup_id: str, *, now: str | datetime | None = None) -> 
                        totals=totals, targets=pd.DataFrame(rows, columns=[
                            "measure", "target", "achieved", "share"]),
                        streets=table.reset_index(drop=True))
+
+
+def _visits(store, setup: Setup, uprns: set, stamp: str) -> pd.DataFrame:
+    from sqlalchemy import or_
+
+    tv = schema.table("visits")
+    v = store.read("visits", ["visit_id", "uprn", "visited_at", "outcome", "setup_id"],
+                   where=or_(tv.c.setup_id == setup.setup_id,
+                             tv.c.visited_at >= setup.created_at))
+    on_list = v["uprn"].isin(uprns) & (v["visited_at"] >= setup.created_at)
+    v = v[((v["setup_id"] == setup.setup_id) | on_list) & (v["visited_at"] <= stamp)]
+    return v.drop_duplicates("visit_id").sort_values(["visited_at", "visit_id"]).reset_index(
+        drop=True)
+
+
+def setup_visits(store, setup_id: str, *, now: str | datetime | None = None) -> pd.DataFrame:
+    """The visits that count as a set-up's progress at ``now`` (default the clock; never
+    after an archived set-up's ``archived_at``): those tagged with it and those at its
+    walk-list households since it was created.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``visit_id``, ``uprn``, ``visited_at``, ``outcome``, ``setup_id``, ``street_id``
+        (None off the walk lists), oldest first.
+    """
+    setup = get_setup(store, setup_id)
+    moment = parse_moment(now)
+    if setup.archived_at is not None and moment.strftime(_STAMP) > setup.archived_at:
+        moment = pd.Timestamp(setup.archived_at)
+    _streets, hh = stored_recommendation(store, setup_id)
+    v = _visits(store, setup, set(hh["uprn"]), moment.strftime(_STAMP))
+    street = v["uprn"].map(hh.set_index("uprn")["street_id"]).astype(object)
+    return v.assign(street_id=street.where(street.notna(), None))
 
 
 def setup_area_households(store, setup: Setup) -> pd.DataFrame:
