@@ -12,4 +12,5 @@ class ImportAddressesAlgorithm(ImportAlgorithm):
     DISPLAY_NAME = "Import addresses"
     KIND = "addresses"
     SPATIAL = False
-    HELP = ("Households: OS Open UPRN or a CSV of addresses with UPRN and coordinates or postcode. See docs/formats/addresses.md.")
+    HELP = ("Households: OS Open UPRN or a CSV of addresses with UPRN and coordinates or "
+            "postcode. See docs/formats/addresses.md.")

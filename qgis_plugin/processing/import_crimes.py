@@ -12,4 +12,6 @@ class ImportCrimesAlgorithm(ImportAlgorithm):
     DISPLAY_NAME = "Import crimes"
     KIND = "crimes"
     SPATIAL = False
-    HELP = ("police.uk street-level crime CSVs (files, .csv.gz or a folder of months) or a force extract. Rows whose key is already stored are skipped, so importing a month twice changes nothing. See docs/formats/crimes.md.")
+    HELP = ("police.uk street-level crime CSVs (files, .csv.gz or a folder of months) or a force "
+            "extract. Rows whose key is already stored are skipped, so importing a month twice "
+            "changes nothing. See docs/formats/crimes.md.")

@@ -12,4 +12,5 @@ class ImportMembersAlgorithm(ImportAlgorithm):
     DISPLAY_NAME = "Import members"
     KIND = "members"
     SPATIAL = False
-    HELP = ("Member exports (CSV). Personal columns stay in the store. See docs/formats/members.md.")
+    HELP = ("Member exports (CSV). Personal columns stay in the store. See "
+            "docs/formats/members.md.")

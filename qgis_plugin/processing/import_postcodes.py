@@ -12,4 +12,5 @@ class ImportPostcodesAlgorithm(ImportAlgorithm):
     DISPLAY_NAME = "Import postcodes"
     KIND = "postcodes"
     SPATIAL = False
-    HELP = ("Postcode centroids: OS Code-Point Open or ONS Postcode Directory CSVs. See docs/formats/postcodes.md.")
+    HELP = ("Postcode centroids: OS Code-Point Open or ONS Postcode Directory CSVs. See "
+            "docs/formats/postcodes.md.")

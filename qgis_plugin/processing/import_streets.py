@@ -12,4 +12,5 @@ class ImportStreetsAlgorithm(ImportAlgorithm):
     DISPLAY_NAME = "Import streets"
     KIND = "streets"
     SPATIAL = True
-    HELP = ("Road lines (OpenStreetMap .osm.pbf/.gpkg/.geojson or OS Open Roads) cut into street units. See docs/formats/streets.md.")
+    HELP = ("Road lines (OpenStreetMap .osm.pbf/.gpkg/.geojson or OS Open Roads) cut into street "
+            "units. See docs/formats/streets.md.")

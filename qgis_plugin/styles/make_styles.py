@@ -84,7 +84,8 @@ def make() -> list[str]:
     cells.setOpacity(0.75)
     styles["h3_cells"] = cells
 
-    priorities = _layer("MultiPolygon", "field=name:string&field=priority:string&field=share:double")
+    priorities = _layer("MultiPolygon",
+                        "field=name:string&field=priority:string&field=share:double")
     priorities.setRenderer(_graduated("share", QgsFillSymbol.createSimple(
         {"color": "#fff5eb", "outline_color": "#1f3a93", "outline_width": "0.5"}),
         "#fff5eb", "#d94801"))

@@ -25,8 +25,8 @@ if QGIS_PLUGINS not in sys.path:
     sys.path.append(QGIS_PLUGINS)  # Processing itself is a QGIS core plugin
 
 try:
-    import qgis.core  # noqa: F401
     import processing  # noqa: F401
+    import qgis.core  # noqa: F401
 
     QGIS_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the machine

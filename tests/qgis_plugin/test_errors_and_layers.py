@@ -25,6 +25,7 @@ def _core_error(kind, files, **options):
 def test_wards_without_crs_fail_with_the_core_message_and_leave_the_store_unchanged(
         run, real, tmp_path):
     from qgis.core import QgsProcessingException
+
     from spatial_core import open_store
 
     path = real / "leeds/boundaries/leeds_wards_2017.geojson"
@@ -66,6 +67,7 @@ def test_no_files_and_no_layer_is_a_clear_error(run, tmp_path):
 @pytest.mark.real_data
 def test_cancelled_import_raises_and_writes_nothing(run, real, tmp_path):
     from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
     from spatial_core import open_store
 
     feedback = QgsProcessingFeedback()
