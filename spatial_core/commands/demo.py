@@ -34,7 +34,39 @@ def _demo(args) -> int:
           f"{status['counts']['addresses']:,} households, {status['counts']['members']:,} members, "
           f"{status['counts']['streets']:,} streets, {status['counts']['crimes']:,} crimes")
     print(f"store: {location}")
+    if not args.no_job:
+        _print_main_job(location, args.top)
     return 0
+
+
+def _print_main_job(location: str, top: int) -> None:
+    from ..mainjob import run_main_job
+    from ..store import open_store
+
+    store = open_store(location)
+    progress, close = progress_bar()
+    try:
+        job = run_main_job(store, top=top, progress=progress)
+    finally:
+        close()
+        store.close()
+    print(f"\nWhich streets, and why ({job.streets_scored:,} streets scored as of {job.as_of}, "
+          f"profile {job.profile!r}, stored as run {job.run_id}):")
+    beats = job.top_streets["beat_id"].dropna().unique()
+    for beat in beats[:3]:
+        print(f"  {beat}")
+        for r in job.top_streets[job.top_streets["beat_id"] == beat].itertuples():
+            print(f"    {r.rank_in_beat}. {r.name}: {r.reasons}")
+    if len(beats) > 3:
+        print(f"  … and {len(beats) - 3} more beats (lpt score --top {top})")
+    print("\nWhat residents say:")
+    for sentence in job.priority_sentences:
+        print(f"  {sentence}")
+    print("\nWhom we are not hearing (members below 70% of their proportionate share):")
+    for r in job.underrepresented.itertuples():
+        print(f"  {r.group_name or r.group}: {r.member_share:.1%} of members, "
+              f"{r.population_share:.1%} of households (ratio {r.member_ratio:.2f})")
+    print(f"  {job.low_coverage_beats} beats with low coverage (lpt representation for detail)")
 
 
 def register(sub) -> None:
@@ -43,4 +75,7 @@ def register(sub) -> None:
     demo.add_argument("--seed", type=int, default=20261122)
     demo.add_argument("--out", default="demo_data", help="folder for the generated files")
     demo.add_argument("--keep", action="store_true", help="add to an existing demo store")
+    demo.add_argument("--top", type=int, default=3, help="streets shown per beat")
+    demo.add_argument("--no-job", dest="no_job", action="store_true",
+                      help="only build and load the demo force")
     demo.set_defaults(func=_demo)
