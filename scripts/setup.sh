@@ -27,6 +27,7 @@ APT_PACKAGES=(
     python3-venv
     python3-qgis
     qgis-providers
+    qgis
     postgresql-15
     postgresql-15-postgis-3
     gdal-bin
