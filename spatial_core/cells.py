@@ -257,7 +257,7 @@ def polygons_to_cells(geoms_lnglat, res: int = DEFAULT_RESOLUTION) -> tuple[np.n
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     out_idx: list[np.ndarray] = []
     out_cells: list[np.ndarray] = []
-    for i, poly in zip(part_of, parts):
+    for i, poly in zip(part_of, parts, strict=True):
         if poly is None or shapely.is_empty(poly) or poly.geom_type != "Polygon":
             continue
         rings = [shapely.get_coordinates(poly.exterior)[:, ::-1]]
@@ -274,7 +274,8 @@ def polygons_to_cells(geoms_lnglat, res: int = DEFAULT_RESOLUTION) -> tuple[np.n
     if len(without):  # smaller than a cell: the cell of a point on the surface
         pts = shapely.point_on_surface(geoms[without])
         idx = np.concatenate([idx, without])
-        cells = np.concatenate([cells, points_to_cells(shapely.get_y(pts), shapely.get_x(pts), res)])
+        found = points_to_cells(shapely.get_y(pts), shapely.get_x(pts), res)
+        cells = np.concatenate([cells, found])
     if len(idx):
         pairs = np.unique(np.column_stack([idx, cells]), axis=0)
         idx, cells = pairs[:, 0], pairs[:, 1]

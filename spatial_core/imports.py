@@ -18,7 +18,7 @@ import importlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +103,7 @@ def record_import(store, conn: Connection, report: ImportReport, shas: Sequence[
     """Write the report into ``lpt_imports`` inside the import's own transaction."""
     import pandas as pd
 
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     frame = pd.DataFrame({
         "kind": [report.kind] * len(report.files),
         "file_name": report.files,

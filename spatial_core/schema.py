@@ -43,7 +43,7 @@ _FidType = Integer().with_variant(BigInteger(), "postgresql")
 # GeoPackage allows only its own type names (TEXT, INTEGER, DOUBLE …); GDAL and QGIS ignore
 # columns declared VARCHAR(n) or BIGINT, so SQLite gets those names and PostGIS the usual ones.
 Float = Double
-BigInteger = BigInteger().with_variant(Integer(), "sqlite")  # type: ignore[assignment]
+BigInteger = BigInteger().with_variant(Integer(), "sqlite")  # type: ignore[assignment,misc]
 
 
 def String(length: int):  # noqa: N802 - reads like the SQLAlchemy type it stands for
@@ -65,7 +65,7 @@ def _point_columns() -> list[Column]:
 
 
 def _bbox_columns() -> list[Column]:
-    return [Column("minx", Float), Column("miny", Float), Column("maxx", Float), Column("maxy", Float)]
+    return [Column(name, Float) for name in ("minx", "miny", "maxx", "maxy")]
 
 
 meta = Table(

@@ -18,8 +18,9 @@ import io
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -132,8 +133,8 @@ class Store:
                 self._set_meta(conn, "schema_version", str(version))
             # Tables are only ever added within a version (never changed), so a store made
             # before one was added gets it here.
-            present = set(inspect(conn).get_table_names())
-            if any(name not in present for name in schema.metadata.tables):
+            tables = set(inspect(conn).get_table_names())
+            if any(name not in tables for name in schema.metadata.tables):
                 _add_new_tables(self, conn)
 
     def _has_table(self, conn: Connection, name: str) -> bool:
@@ -151,7 +152,7 @@ class Store:
             _register_gpkg_tables(conn)
         else:
             _pg_geometry_indexes(conn)
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         self._set_meta(conn, "schema_version", str(schema.SCHEMA_VERSION))
         self._set_meta(conn, "h3_resolution", str(h3_resolution or DEFAULT_RESOLUTION))
         self._set_meta(conn, "created_at", now)
@@ -224,13 +225,14 @@ class Store:
         if self.backend == "geopackage":
             assign = ", ".join(f'"{c}" = ?' for c in setcols)
             where = " AND ".join(f'"{c}" = ?' for c in keys)
-            cur = conn.connection.dbapi_connection.cursor()
+            cur = _driver(conn).cursor()
             cur.executemany(f'UPDATE "{t.name}" SET {assign} WHERE {where}', rows)
             return cur.rowcount
         tmp = self._pg_stage(conn, t, setcols + keys, rows)
         assign = ", ".join(f'"{c}" = {_pg_value(t, c, "s")}' for c in setcols)
         where = " AND ".join(f't."{c}" = s."{c}"' for c in keys)
-        res = conn.exec_driver_sql(f'UPDATE "{t.name}" AS t SET {assign} FROM {tmp} AS s WHERE {where}')
+        res = conn.exec_driver_sql(
+            f'UPDATE "{t.name}" AS t SET {assign} FROM {tmp} AS s WHERE {where}')
         return res.rowcount
 
     def delete_where(self, conn: Connection, name: str, where) -> int:
@@ -243,12 +245,14 @@ class Store:
             raise StoreError(f"table {t.name} has no column(s) {unknown}")
         return list(frame.columns)
 
-    def _sqlite_insert(self, conn: Connection, t: Table, frame: pd.DataFrame, cols: list[str]) -> int:
+    def _sqlite_insert(self, conn: Connection, t: Table, frame: pd.DataFrame,
+                       cols: list[str]) -> int:
         rows = _rows(frame, cols, t)
         names = ", ".join(f'"{c}"' for c in cols)
         marks = ", ".join("?" for _ in cols)
-        cur = conn.connection.dbapi_connection.cursor()
-        cur.executemany(f'INSERT INTO "{t.name}" ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING', rows)
+        cur = _driver(conn).cursor()
+        cur.executemany(
+            f'INSERT INTO "{t.name}" ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING', rows)
         return cur.rowcount
 
     def _pg_stage(self, conn: Connection, t: Table, cols: list[str], rows: list[tuple]) -> str:
@@ -256,7 +260,8 @@ class Store:
         defs = []
         for c in cols:
             col = t.c[c]
-            kind = "bytea" if isinstance(col.type, Geometry) else col.type.compile(self.engine.dialect)
+            kind = ("bytea" if isinstance(col.type, Geometry)
+                    else col.type.compile(self.engine.dialect))
             defs.append(f'"{c}" {kind}')
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {tmp}")
         conn.exec_driver_sql(f"CREATE TEMP TABLE {tmp} ({', '.join(defs)}) ON COMMIT DROP")
@@ -268,9 +273,10 @@ class Store:
                 ["\\x" + v.hex() if (i in geo and v is not None) else ("" if v is None else v)
                  for i, v in enumerate(row)]
             )
-        raw = conn.connection.dbapi_connection
+        raw = _driver(conn)
         names = ", ".join(f'"{c}"' for c in cols)
-        with raw.cursor() as cur, cur.copy(f"COPY {tmp} ({names}) FROM STDIN WITH (FORMAT csv)") as cp:
+        copy_sql = f"COPY {tmp} ({names}) FROM STDIN WITH (FORMAT csv)"
+        with raw.cursor() as cur, cur.copy(copy_sql) as cp:
             cp.write(buf.getvalue())
         return tmp
 
@@ -280,7 +286,8 @@ class Store:
         names = ", ".join(f'"{c}"' for c in cols)
         values = ", ".join(_pg_value(t, c, "s") for c in cols)
         res = conn.exec_driver_sql(
-            f'INSERT INTO "{t.name}" ({names}) SELECT {values} FROM {tmp} AS s ON CONFLICT DO NOTHING'
+            f'INSERT INTO "{t.name}" ({names}) SELECT {values} FROM {tmp} AS s '
+            "ON CONFLICT DO NOTHING"
         )
         return res.rowcount
 
@@ -308,7 +315,7 @@ class Store:
         geo = [c.name for c in cols if isinstance(c.type, Geometry)]
         if geo:
             g = geo[0]
-            geoms = from_gpkg_blobs(frame[g].to_numpy()) if len(frame) else []
+            geoms: Any = from_gpkg_blobs(frame[g].to_numpy()) if len(frame) else []
             frame = gpd.GeoDataFrame(frame.drop(columns=[g]), geometry=gpd.GeoSeries(
                 geoms, index=frame.index, crs=STORE_SRID), crs=STORE_SRID)
             frame = frame.rename_geometry(g) if g != "geometry" else frame
@@ -323,10 +330,10 @@ class Store:
         params = compiled.params
         if compiled.positiontup is not None:
             params = tuple(params[name] for name in compiled.positiontup)
-        cur = conn.connection.dbapi_connection.cursor()
+        cur = _driver(conn).cursor()
         try:
             cur.execute(str(compiled), params)
-            return cur.fetchall()
+            return list(cur.fetchall())
         finally:
             cur.close()
 
@@ -352,6 +359,18 @@ class Store:
             return {name: self.count(name, conn=conn) for name in schema.metadata.tables}
 
 
+def _driver(conn: Connection) -> Any:
+    """The driver's own connection (sqlite3 or psycopg) inside SQLAlchemy's transaction."""
+    raw = conn.connection.dbapi_connection
+    if raw is None:  # pragma: no cover - only after the connection was invalidated
+        raise StoreError("the database connection was closed")
+    return raw
+
+
+def _geometry_type(col) -> Geometry:
+    return col.type  # type: ignore[no-any-return]
+
+
 def _pg_value(t: Table, c: str, alias: str) -> str:
     col = t.c[c]
     if isinstance(col.type, Geometry):
@@ -359,7 +378,8 @@ def _pg_value(t: Table, c: str, alias: str) -> str:
     return f'{alias}."{c}"'
 
 
-def _rows(frame: pd.DataFrame, cols: list[str], t: Table, geometry_as_wkb: bool = False) -> list[tuple]:
+def _rows(frame: pd.DataFrame, cols: list[str], t: Table,
+          geometry_as_wkb: bool = False) -> list[tuple]:
     """Plain Python tuples for the DB-API: NaN and empty text become NULL, geometry becomes
     GeoPackage blobs (SQLite) or WKB (PostGIS)."""
     from .geometry_type import wkb_to_gpkg_blob
@@ -372,7 +392,7 @@ def _rows(frame: pd.DataFrame, cols: list[str], t: Table, geometry_as_wkb: bool 
             if geometry_as_wkb:
                 out.append(wkb.tolist())
             else:
-                srid = t.c[c].type.srid
+                srid = _geometry_type(t.c[c]).srid
                 out.append([wkb_to_gpkg_blob(w, srid) if w is not None else None for w in wkb])
             continue
         values = s.to_numpy()
@@ -386,7 +406,7 @@ def _rows(frame: pd.DataFrame, cols: list[str], t: Table, geometry_as_wkb: bool 
             missing = pd.isna(obj) | (obj == "")
             obj[missing] = None
         out.append(obj.tolist())
-    return list(zip(*out))
+    return list(zip(*out, strict=True))
 
 
 def _pg_geometry_indexes(conn: Connection) -> None:
@@ -450,19 +470,21 @@ def _create_gpkg_core(conn: Connection) -> None:
         ("OSGB36 / British National Grid", 27700, "EPSG", 27700,
          CRS.from_epsg(27700).to_wkt("WKT1_GDAL"), "British National Grid"),
     ]
-    cur = conn.connection.dbapi_connection.cursor()
+    cur = _driver(conn).cursor()
     cur.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", srs)
 
 
 def _register_gpkg_tables(conn: Connection) -> None:
-    cur = conn.connection.dbapi_connection.cursor()
+    cur = _driver(conn).cursor()
     for t in schema.metadata.sorted_tables:
         geom = schema.FEATURE_TABLES.get(t.name)
         if geom is None:
             cur.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
                         "VALUES (?, 'attributes', ?)", (t.name, t.name))
             continue
-        cur.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
-                    "VALUES (?, 'features', ?, ?)", (t.name, t.name, geom.type.srid))
+        cur.execute("INSERT OR IGNORE INTO gpkg_contents "
+                    "(table_name, data_type, identifier, srs_id) "
+                    "VALUES (?, 'features', ?, ?)", (t.name, t.name, _geometry_type(geom).srid))
         cur.execute("INSERT OR IGNORE INTO gpkg_geometry_columns VALUES (?, ?, ?, ?, 0, 0)",
-                    (t.name, geom.name, geom.type.geometry_type, geom.type.srid))
+                    (t.name, geom.name, _geometry_type(geom).geometry_type,
+                     _geometry_type(geom).srid))

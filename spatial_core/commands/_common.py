@@ -16,7 +16,9 @@ def open_from_args(args, create: bool = True):
     return open_store(args.store, create=create)
 
 
-def progress_bar(enabled: bool = True) -> tuple[Callable[[float, str], None] | None, Callable[[], None]]:
+def progress_bar(
+    enabled: bool = True,
+) -> tuple[Callable[[float, str], None] | None, Callable[[], None]]:
     """A progress callable drawing a tqdm bar on stderr (on a terminal), and its closer."""
     if not enabled or not sys.stderr.isatty():
         return None, lambda: None

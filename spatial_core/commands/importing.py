@@ -70,13 +70,16 @@ def register(sub) -> None:
     imp.add_argument("files", nargs="+", help="files (or folders, for crimes)")
     imp.add_argument("--crs", type=int, help="EPSG code of the file's coordinates when the file "
                      "does not say or says wrongly (27700 = British National Grid)")
-    imp.add_argument("--encoding", help="text encoding of CSV files (default utf-8; cp1252 for Excel)")
+    imp.add_argument("--encoding",
+                     help="text encoding of CSV files (default utf-8; cp1252 for Excel)")
     imp.add_argument("--level", help="boundaries: force, npa, beat, ward, lsoa or oa")
     imp.add_argument("--scheme", help="classification: oac2011, oac2021, mosaic or acorn")
-    imp.add_argument("--key-type", dest="key_type", help="classification: oa, lsoa, postcode or uprn")
+    imp.add_argument("--key-type", dest="key_type",
+                     help="classification: oa, lsoa, postcode or uprn")
     imp.add_argument("--id-field", dest="id_field", help="boundaries: field holding the area code")
     imp.add_argument("--name-field", dest="name_field", help="boundaries: field holding the name")
-    imp.add_argument("--parent-field", dest="parent_field", help="boundaries: field of the parent code")
+    imp.add_argument("--parent-field", dest="parent_field",
+                     help="boundaries: field of the parent code")
     imp.add_argument("--boundary-set", dest="boundary_set", help="boundaries: name of a dated set")
     imp.add_argument("--valid-from", dest="valid_from", help="boundaries: date the set starts")
     imp.add_argument("--layer", help="boundaries: layer of a GeoPackage holding several")
