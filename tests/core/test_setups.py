@@ -289,3 +289,104 @@ def test_get_setup_unknown_id_lists_the_known_ones(town):
     create_setup(town, "known", areas=["beat:B1"], now=NOW)
     with pytest.raises(NotFoundError, match="no set-up 'nope'; set-ups: known"):
         get_setup(town, "nope")
+
+
+# -- integration: a small demo force through the command line -----------------------------------
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    from spatial_core import open_store
+    from spatial_core.demo import build_demo
+
+    d = tmp_path_factory.mktemp("setup-demo")
+    store = open_store(d / "demo.gpkg")
+    build_demo(store, d / "files", households=5_000, months=3)
+    yield store
+    store.close()
+
+
+def _lpt(store, *args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "spatial_core.cli", "--store",
+                           store.location, *map(str, args)], capture_output=True, text=True)
+
+
+def test_setup_on_a_small_demo_force_from_create_to_rerun(demo_store, tmp_path):
+    import pyogrio
+
+    from spatial_core.fairness import fairness_report
+    from spatial_core.population import area_table
+
+    beats = area_table(demo_store).query("level == 'beat'")["area_id"].tolist()[:2]
+    made = _lpt(demo_store, "setup", "create", "Demo spring", *sum((["--area", b] for b in beats),
+                                                                   []),
+                "--visits", 20, "--registrations", 5, "--streets", 8,
+                "--now", "2026-10-01T10:00:00", "--json")
+    assert made.returncode == 0, made.stderr
+    created = json.loads(made.stdout)
+    sid = created["setup"]["setup_id"]
+    assert sid == "demo-spring" and created["setup"]["areas"] == beats
+    assert len(created["streets"]) == 8
+    assert [s["street_rank"] for s in created["streets"]] == list(range(1, 9))
+    scores = [s["score"] for s in created["streets"]]
+    assert scores == sorted(scores, reverse=True)
+    assert {s["beat_id"] for s in created["streets"]} <= set(beats)
+    # A second set-up live at the same time.
+    other = _lpt(demo_store, "setup", "create", "Other", "--area", beats[0], "--goal", "survey",
+                 "--now", "2026-10-01T10:00:00")
+    assert other.returncode == 0, other.stderr
+    listed = json.loads(_lpt(demo_store, "setup", "list", "--json").stdout)
+    assert {s["setup_id"] for s in listed} == {"demo-spring", "other"}
+
+    # Officers knock on the first six doors of the first street.
+    wl = walk_list(demo_store, sid, now="2026-10-01T10:00:00")
+    first = wl[wl["street_rank"] == 1]
+    assert first["walk_order"].is_monotonic_increasing
+    outcomes = ["registered", "surveyed", "not_in", "declined", "spoke", "registered"]
+    for i, (uprn, outcome) in enumerate(zip(first["uprn"], outcomes)):
+        record_setup_visit(demo_store, sid, uprn=uprn, outcome=outcome,
+                           visited_at=f"2026-10-01T11:{i:02d}:00", officer="PC 1")
+    rep = json.loads(_lpt(demo_store, "setup", "report", sid, "--now", "2026-10-01T12:00:00",
+                          "--json", "--fairness").stdout)
+    n = min(6, len(first))
+    assert rep["totals"]["visits"] == n
+    assert rep["totals"]["registered"] == outcomes[:n].count("registered")
+    assert rep["totals"]["to_knock"] == len(wl) - n
+    top = rep["streets"][0]
+    assert top["street_rank"] == 1 and top["visits"] == n
+    assert {t["measure"]: t["achieved"] for t in rep["targets"]}["visits"] == n
+    fair = fairness_report(demo_store, sid, now="2026-10-01T12:00:00")
+    assert fair["visited"].sum() == n
+    assert fair["recommended"].sum() == created["households"]
+    assert fair["population"].sum() == len(
+        demo_store.read("addresses", ["beat_id"]).query("beat_id in @beats"))
+    assert fair["population_share"].sum() == pytest.approx(1.0)
+
+    out = tmp_path / "walk.gpkg"
+    exp = _lpt(demo_store, "export", "walk-list", "--setup", sid, "-o", out,
+               "--now", "2026-10-01T12:00:00")
+    assert exp.returncode == 0, exp.stderr
+    got = pyogrio.read_dataframe(out)
+    assert len(got) == len(wl) - n and got.crs.to_epsg() == 27700
+    assert not {c.lower() for c in got.columns} & {"name", "email", "member_id", "telephone"}
+
+    assert _lpt(demo_store, "setup", "archive", sid, "--now", "2026-10-02T09:00:00"
+                ).returncode == 0
+    refused = _lpt(demo_store, "setup", "archive", sid)
+    assert refused.returncode == 1 and "read-only" in refused.stderr
+    add_visits(demo_store, [(u, "2026-10-05T10:00:00", "registered") for u in wl["uprn"][-5:]])
+    rerun = _lpt(demo_store, "setup", "rerun", sid, "--json")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert json.loads(rerun.stdout) | {} == {
+        "setup_id": sid, "identical": True, "same_streets": True, "same_walk_lists": True,
+        "inputs_unchanged": True, "streets": 8, "households": created["households"]}
+    kept = json.loads(_lpt(demo_store, "setup", "report", sid, "--json").stdout)
+    assert kept["status"] == "archived" and kept["now"] == "2026-10-02T09:00:00"
+    # Kept as at archiving: the same visits; the "not in" door was back on the list by then.
+    assert {k: v for k, v in kept["totals"].items() if k != "to_knock"} == \
+        {k: v for k, v in rep["totals"].items() if k != "to_knock"}
+    assert kept["totals"]["to_knock"] == rep["totals"]["to_knock"] + ("not_in" in outcomes[:n])
+    assert [s["setup_id"] for s in json.loads(
+        _lpt(demo_store, "setup", "list", "--json").stdout)] == ["other"]
