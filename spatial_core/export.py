@@ -89,7 +89,7 @@ def _suppress(frame: pd.DataFrame, columns: Sequence[str], *, within: str | None
     try:
         from .disclosure import suppress_counts
     except ImportError:  # pragma: no cover - the disclosure module ships with spatial_core
-        suppress_counts = None
+        suppress_counts = None  # type: ignore[assignment]
     f = frame.reset_index(drop=True)
     if not len(f):
         return f, 0

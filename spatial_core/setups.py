@@ -558,7 +558,7 @@ def _household_reasons(h: pd.DataFrame, is_target: np.ndarray, last: pd.DataFram
     until = h["suppressed_until"].to_numpy(dtype=object)
     out = np.empty(len(h), dtype=object)
     for i, (g, t, m, v, o, u) in enumerate(zip(group, is_target, members, lv.tolist(),
-                                               lo.tolist(), until)):
+                                               lo.tolist(), until, strict=True)):
         parts = []
         if t:
             parts.append(f"target group {g}" + (", no member" if m == 0 else ""))
@@ -990,7 +990,7 @@ def setup_area_households(store, setup: Setup) -> pd.DataFrame:
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for row in frame.to_dict(orient="records"):
-        clean = {}
+        clean: dict[str, Any] = {}
         for k, v in row.items():
             if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
                 clean[k] = None

@@ -279,8 +279,8 @@ def walk_list(store, setup_id: str, *, now: str | datetime | None = None,
     later = suppressed_until(h["uprn"].to_numpy(dtype=object), v, moment, setup.windows) \
         if moment > created else np.full(len(h), None, dtype=object)
     stored = h["suppressed_until"].to_numpy(dtype=object)
-    stored = np.where(pd.notna(stored) & (stored.astype(str) > moment.strftime(_STAMP)),
-                      stored, None)
+    stored = stored.copy()
+    stored[~(pd.notna(stored) & (stored.astype(str) > moment.strftime(_STAMP)))] = None
     both = np.where(pd.isna(stored), later, stored)
     two = pd.notna(stored) & pd.notna(later)
     if two.any():

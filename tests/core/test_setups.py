@@ -260,7 +260,7 @@ def test_create_setup_with_a_drawn_polygon_in_wgs84_and_bng(town):
     s = create_setup(town, "drawn", areas=[wkt], now=NOW, target_groups="2")
     assert s.areas == () and s.polygon_wkt.startswith("POLYGON")
     lng, lat = bng_to_lnglat(np.array([p[0] for p in ring]), np.array([p[1] for p in ring]))
-    gj = {"type": "Polygon", "coordinates": [[[a, b] for a, b in zip(lng, lat)]
+    gj = {"type": "Polygon", "coordinates": [[[a, b] for a, b in zip(lng, lat, strict=True)]
                                              + [[lng[0], lat[0]]]]}
     w = create_setup(town, "drawn84", areas=[json.dumps(gj)], now=NOW, target_groups="2")
     a, b = stored_recommendation(town, s.setup_id), stored_recommendation(town, w.setup_id)
@@ -345,7 +345,7 @@ def test_setup_on_a_small_demo_force_from_create_to_rerun(demo_store, tmp_path):
     first = wl[wl["street_rank"] == 1]
     assert first["walk_order"].is_monotonic_increasing
     outcomes = ["registered", "surveyed", "not_in", "declined", "spoke", "registered"]
-    for i, (uprn, outcome) in enumerate(zip(first["uprn"], outcomes)):
+    for i, (uprn, outcome) in enumerate(zip(first["uprn"], outcomes, strict=False)):
         record_setup_visit(demo_store, sid, uprn=uprn, outcome=outcome,
                            visited_at=f"2026-10-01T11:{i:02d}:00", officer="PC 1")
     rep = json.loads(_lpt(demo_store, "setup", "report", sid, "--now", "2026-10-01T12:00:00",
