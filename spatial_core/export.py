@@ -149,8 +149,7 @@ def _redact_reasons(text: pd.Series) -> pd.Series:
 # -- layers -------------------------------------------------------------------------------------
 
 def _area_geoms(store, ids: Sequence[str]) -> pd.Series:
-    from .population import area_table  # noqa: F401 - same newest-boundary rule below
-
+    """Area polygons by id; the newest boundary set wins, as in population.area_table."""
     t = schema.table("areas")
     a = store.read("areas", ["area_id", "boundary_set", "valid_from", "geom"],
                    where=t.c.area_id.in_(list(set(ids)))) if len(ids) else None
