@@ -20,6 +20,29 @@ from .store import DEFAULT_STORE, Store, open_store
 
 __version__ = "0.1.0"
 
+# The public functions of every module are reachable from the package
+# (``spatial_core.score_streets``), imported on first use so that ``import spatial_core``
+# stays light for the fronts.
+_PUBLIC_MODULES = (
+    "imports", "status", "index", "cells", "crs", "sources", "crimes", "postcodes",
+    "boundaries", "classification", "streets", "addresses", "locations", "members", "surveys",
+    "visits", "population", "harm", "profiles", "scoring", "priorities", "representation",
+    "confidence", "hotspots", "change", "evaluation", "setups", "walklists", "fairness",
+    "export", "disclosure", "cell_aggregates", "mainjob", "demo",
+)
+
+
+def __getattr__(name: str):
+    import importlib
+
+    for module_name in _PUBLIC_MODULES:
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        if name in getattr(module, "__all__", ()):
+            value = getattr(module, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "Cancelled",
     "DEFAULT_STORE",
