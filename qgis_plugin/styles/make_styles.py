@@ -9,6 +9,7 @@ import os
 
 from qgis.core import (
     QgsApplication,
+    QgsCategorizedSymbolRenderer,
     QgsClassificationQuantile,
     QgsFillSymbol,
     QgsGradientColorRamp,
@@ -16,6 +17,7 @@ from qgis.core import (
     QgsLineSymbol,
     QgsMarkerSymbol,
     QgsPalLayerSettings,
+    QgsRendererCategory,
     QgsSingleSymbolRenderer,
     QgsTextFormat,
     QgsVectorLayer,
@@ -92,6 +94,24 @@ def make() -> list[str]:
     priorities.setOpacity(0.8)
     _labels(priorities, "\"name\" || '\\n' || coalesce(\"priority\", '')")
     styles["priorities_per_beat"] = priorities
+
+    member_cells = _layer("Polygon", "field=cell:string&field=members:integer")
+    member_cells.setRenderer(_graduated("members", QgsFillSymbol.createSimple(
+        {"color": "#c7e9c0", "outline_color": "#1a9641", "outline_width": "0.1"}),
+        "#c7e9c0", "#1a9641"))  # existing members, aggregated: green
+    member_cells.setOpacity(0.7)
+    styles["member_cells"] = member_cells
+
+    hotspots = _layer("Polygon", "field=spot:string&field=z:double")
+    spots = []
+    for value, color, label in (("hot", "215,25,28,200", "hot spot"),
+                                ("cold", "44,123,182,200", "cold spot"),
+                                ("not significant", "200,200,200,40", "not significant")):
+        spots.append(QgsRendererCategory(value, QgsFillSymbol.createSimple(
+            {"color": color, "outline_color": "255,255,255,90", "outline_width": "0.05"}),
+            label))
+    hotspots.setRenderer(QgsCategorizedSymbolRenderer("spot", spots))
+    styles["hotspots"] = hotspots
 
     for name, color, size in (("households", "#b0b0b0", 0.8), ("postcodes", "#6a51a3", 0.9),
                               ("crimes", "#54278f", 1.2), ("surveys", "#ff7f00", 1.6),

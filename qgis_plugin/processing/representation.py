@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""lpt:representation."""
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+
+from ._base import LptAlgorithm, core_call
+from ._outputs import cell_polygons, styled_sink, with_geometry
+
+AREA_LEVELS = ("beat", "ward", "npa", "force")
+
+
+class RepresentationAlgorithm(LptAlgorithm):
+    """Whom the team hears against who lives there; the households it is not hearing."""
+
+    NAME = "representation"
+    DISPLAY_NAME = "Representation and under-represented households"
+    GROUP = "Analytics"
+    GROUP_ID = "analytics"
+    HELP = ("Compares each geodemographic group's share of households with its share of "
+            "members and of survey respondents, per area (ratio = member share / household "
+            "share, Wilson 95% interval; below TARGET, default 0.7, is flagged). TABLE: the "
+            "comparison; HOUSEHOLDS: households of below-target groups with no member (red); "
+            "MEMBERS: existing members counted per H3 cell (green; never their points). "
+            "Together they are the map of whom the team is not hearing. AREAS restricts the "
+            "households to some area ids (comma-separated).")
+
+    SCHEME = "SCHEME"
+    CLASS_LEVEL = "CLASS_LEVEL"
+    AREA_LEVEL = "AREA_LEVEL"
+    TARGET = "TARGET"
+    AREAS = "AREAS"
+    TABLE = "TABLE"
+    HOUSEHOLDS = "HOUSEHOLDS"
+    MEMBERS = "MEMBERS"
+    UNDER_REPRESENTED = "UNDER_REPRESENTED"
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
+        self.add_store_parameter()
+        self.addParameter(QgsProcessingParameterString(
+            self.SCHEME, self.tr("Classification scheme"), defaultValue="oac2011"))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.CLASS_LEVEL, self.tr("Classification level (1 = coarsest)"), defaultValue=1,
+            minValue=1, maxValue=3))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.AREA_LEVEL, self.tr("Compare within"), options=list(AREA_LEVELS),
+            defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.TARGET, self.tr("Target ratio"), type=QgsProcessingParameterNumber.Double,
+            defaultValue=0.7, minValue=0.01, maxValue=1.0))
+        self.addParameter(QgsProcessingParameterString(
+            self.AREAS, self.tr("Only households in these areas (ids, comma-separated)"),
+            optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.TABLE, self.tr("Representation per area and group"), QgsProcessing.TypeVector))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.HOUSEHOLDS, self.tr("Under-represented households"),
+            QgsProcessing.TypeVectorPoint))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.MEMBERS, self.tr("Members per H3 cell"), QgsProcessing.TypeVectorPolygon))
+        self.addOutput(QgsProcessingOutputNumber(self.UNDER_REPRESENTED,
+                                                 self.tr("Under-represented households")))
+
+    def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
+        from spatial_core.representation import (
+            member_locations,
+            representation,
+            underrepresented_households,
+        )
+
+        scheme = self.parameterAsString(parameters, self.SCHEME, context).strip() or "oac2011"
+        level = self.parameterAsInt(parameters, self.CLASS_LEVEL, context)
+        area_level = AREA_LEVELS[self.parameterAsEnum(parameters, self.AREA_LEVEL, context)]
+        target = self.parameterAsDouble(parameters, self.TARGET, context)
+        areas = [a.strip() for a in self.parameterAsString(parameters, self.AREAS,
+                                                           context).split(",") if a.strip()]
+        store = self.open_store(parameters, context)
+        try:
+            with core_call():
+                table = representation(store, scheme=scheme, level=level,
+                                       area_level=area_level, target=target)
+                under = underrepresented_households(
+                    store, scheme=scheme, level=level, area_level=area_level, target=target,
+                    areas=areas or None, table=table)
+                members = member_locations(store, by="cell", scheme=scheme, level=level)
+        finally:
+            store.close()
+        feedback.pushInfo(f"{int(table['member_below'].fillna(False).sum())} (area, group) "
+                          f"pairs below target {target:g}; {len(under)} under-represented "
+                          f"households; members in {len(members)} cells")
+        cells = with_geometry(members.assign(cell=members["cell"].astype("int64")),
+                              cell_polygons(members["cell"]).to_numpy())
+        return {
+            self.TABLE: styled_sink(self, table, parameters, self.TABLE, context,
+                                    f"Representation per {area_level}"),
+            self.HOUSEHOLDS: styled_sink(self, under, parameters, self.HOUSEHOLDS, context,
+                                         "Under-represented households", "under_represented"),
+            self.MEMBERS: styled_sink(self, cells, parameters, self.MEMBERS, context,
+                                      "Members per cell", "member_cells"),
+            self.UNDER_REPRESENTED: len(under),
+        }
