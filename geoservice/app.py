@@ -31,7 +31,7 @@ import yaml
 
 from .audit import AuditLog
 from .auth import Authenticator, AuthError
-from .config import ServiceConfig, load_config, pygeoapi_config
+from .config import COLLECTIONS, ServiceConfig, load_config, pygeoapi_config
 from .context import RequestContext, activate, deactivate
 
 __all__ = ["create_app", "prepare_runtime", "JsonFormatter"]
@@ -76,13 +76,20 @@ def prepare_runtime(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 
     """Write ``pygeoapi-config.yml`` and ``openapi.json`` for ``cfg`` into a folder."""
     from pygeoapi.openapi import get_oas
 
+    from . import stores
+
     folder = Path(directory or cfg.runtime_dir or tempfile.mkdtemp(prefix="lpt-geoservice-"))
     folder.mkdir(parents=True, exist_ok=True)
     pg = pygeoapi_config(cfg, host=host, port=port)
+    (folder / "job-outputs").mkdir(exist_ok=True)
+    pg["server"]["manager"] = {"name": "geoservice.processes.manager.ScopedTinyDBManager",
+                               "connection": str(folder / "jobs.json"),
+                               "output_dir": str(folder / "job-outputs")}
+    from .providers.scores import ensure_score_run
+
+    ensure_score_run(stores.store(cfg.store))  # once, before workers: see providers/scores.py
     config_path = folder / "pygeoapi-config.yml"
     config_path.write_text(yaml.safe_dump(pg, sort_keys=False), encoding="utf-8")
-    from . import stores
-
     oas = get_oas(pg)
     stores.clear()  # OpenAPI generation opened the store; workers open their own
     (folder / "openapi.json").write_text(json.dumps(oas), encoding="utf-8")
@@ -112,8 +119,7 @@ def create_app(config: str | os.PathLike | None = None):
     _wrap(app, cfg)
     app.config["LPT_WRAPPED"] = True
     log.info("geoservice ready", extra={"fields": {"store": _safe(cfg.store),
-                                                   "collections": ["streets", "areas",
-                                                                   "visits"]}})
+                                                   "collections": list(COLLECTIONS)}})
     return app
 
 

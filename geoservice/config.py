@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 __all__ = ["ServiceConfig", "OidcConfig", "ApiKey", "ConfigError", "load_config",
-           "parse_config", "pygeoapi_config", "ROLES", "COLLECTIONS"]
+           "parse_config", "pygeoapi_config", "ROLES", "COLLECTIONS", "PROCESSES"]
 
 ROLES = ("force_analyst", "supervisor", "beat_officer", "partner", "public")
 """The roles a token or API key can carry, most privileged first."""
@@ -48,8 +48,58 @@ COLLECTIONS: dict[str, dict[str, Any]] = {
         "id_field": "visit_id", "title_field": "visit_id", "keywords": ["visits"],
         "editable": True,
     },
+    "street_scores": {
+        "title": "Street scores",
+        "description": "The newest stored score run: each street's score, rank in its beat, "
+                       "components and reasons (police roles, in their beats).",
+        "provider": "geoservice.providers.scores.ScoreProvider",
+        "id_field": "street_id", "title_field": "name", "keywords": ["scores", "streets"],
+    },
+    "crime_cells": {
+        "title": "Crime per H3 cell",
+        "description": "Crimes and harm (CCHI days) per H3 cell: exact for police roles in "
+                       "their beats, small counts withheld for partners and the public.",
+        "provider": "geoservice.providers.cells.CellProvider",
+        "id_field": "cell_id", "title_field": "cell_id", "keywords": ["h3", "crime"],
+    },
+    "area_profiles": {
+        "title": "Local priorities and representation",
+        "description": "Force, npas, beats and wards with their local priorities and "
+                       "representation (aggregates; small counts withheld for partners and "
+                       "the public).",
+        "provider": "geoservice.providers.area_profiles.AreaProfileProvider",
+        "id_field": "area_id", "title_field": "name", "keywords": ["priorities"],
+    },
+    "setups": {
+        "title": "Targeting set-ups",
+        "description": "Targeting set-ups (police roles, set-ups with streets in their beats).",
+        "provider": "geoservice.providers.setups.SetupProvider",
+        "id_field": "setup_id", "title_field": "name", "keywords": ["setups"],
+    },
+    "walk_lists": {
+        "title": "Walk lists",
+        "description": "Addresses to visit per set-up, in walking order (police roles, in "
+                       "their beats; every read is audited).",
+        "provider": "geoservice.providers.setups.WalkListProvider",
+        "id_field": "walk_id", "title_field": "walk_id", "keywords": ["walk lists"],
+    },
+    "key_contacts": {
+        "title": "Key contacts",
+        "description": "Current members of the key individual network and advisory group "
+                       "(personal data: police roles in their beats, names for supervisors "
+                       "and analysts only; every read is audited).",
+        "provider": "geoservice.providers.contacts.KeyContactProvider",
+        "id_field": "member_id", "title_field": "member_id", "keywords": ["contacts"],
+    },
 }
 """The collections we publish: title, provider class (dotted path) and id field."""
+
+PROCESSES: dict[str, str] = {
+    "score-area": "geoservice.processes.score_area.ScoreAreaProcessor",
+    "area-representation": "geoservice.processes.representation.RepresentationProcessor",
+    "create-setup": "geoservice.processes.create_setup.CreateSetupProcessor",
+}
+"""The processes we offer: id -> processor class (dotted path)."""
 
 
 class ConfigError(ValueError):
@@ -96,6 +146,7 @@ class ServiceConfig:
     counts_ttl_s: float = 60.0
     runtime_dir: str | None = None
     source: str | None = None
+    cell_resolution: int = 8
 
 
 _ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
@@ -202,7 +253,19 @@ def parse_config(raw: dict, base: Path | None = None) -> ServiceConfig:
         require_purpose=bool(audit.get("require_purpose", True)),
         counts_ttl_s=float(disclosure.get("counts_ttl_s", 60.0)),
         runtime_dir=_path(server.get("runtime_dir"), base),
+        cell_resolution=_cell_resolution(disclosure.get("cell_resolution", 8)),
     )
+
+
+def _cell_resolution(value: Any) -> int:
+    try:
+        res = int(value)
+    except (TypeError, ValueError):
+        res = -1
+    if not 0 <= res <= 15:
+        raise ConfigError(f"disclosure.cell_resolution must be an H3 resolution 0 .. 15 "
+                          f"(got {value!r})")
+    return res
 
 
 def _extent(store_location: str) -> list[float]:
@@ -245,9 +308,14 @@ def pygeoapi_config(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 
                 "editable": bool(c.get("editable", False)),
                 "storage_crs": BNG,
                 "crs": [CRS84, BNG],
-                "options": {"k": cfg.k, "counts_ttl_s": cfg.counts_ttl_s},
+                "options": {"k": cfg.k, "counts_ttl_s": cfg.counts_ttl_s,
+                            "cell_resolution": cfg.cell_resolution},
             }],
         }
+    for pid, name in PROCESSES.items():
+        resources[pid] = {"type": "process",
+                          "processor": {"name": name, "data": cfg.store,
+                                        "options": {"k": cfg.k}}}
     return {
         "server": {
             "bind": {"host": host, "port": port},

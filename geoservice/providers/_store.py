@@ -27,6 +27,7 @@ from spatial_core import schema
 
 from .. import stores
 from ..context import RequestContext, current
+from ..filters import filter_attributes, filter_mask, uses_geometry
 
 __all__ = ["StoreProvider"]
 
@@ -123,25 +124,33 @@ class StoreProvider(BaseProvider):
               q: str | None = None, filterq=None, crs_transform_spec=None,
               **kwargs: Any) -> dict:
         ctx = current()
-        if filterq is not None:
-            raise ProviderInvalidQueryError(
-                user_msg="CQL2 filters are not supported on this collection yet; use "
-                         "property=value parameters, bbox and sortby")
         where = self._conditions(ctx, bbox, properties)
         sort_cols = [s["property"] for s in sortby or []]
         stored_sort = [c for c in sort_cols if c in self.t.c]
-        index_cols = list(dict.fromkeys(["fid", self.id_column, *stored_sort,
+        used = filter_attributes(filterq) if filterq is not None else set()
+        stored_filter = [c for c in self.columns if c in used]
+        index_cols = list(dict.fromkeys(["fid", self.id_column, *stored_sort, *stored_filter,
                                          *self._index_columns()]))
         idx = self.store.read(self.table, index_cols, where=and_(*where) if where else None)
         idx = self._dedupe(idx)
         if bbox:
             idx = self._exact_bbox(idx, bbox)
         computed = [n for n, _ in properties or [] if n in self.computed]
-        if computed or any(c in self.computed for c in sort_cols):
+        if computed or any(c in self.computed for c in [*sort_cols, *used]):
             idx = self._augment(idx, ctx)
             for name, value in properties or []:
                 if name in self.computed:
                     idx = idx[idx[name] == self._typed(name, value)]
+        if filterq is not None:  # after the scoped query: a filter only narrows (filters.py)
+            geoms = None
+            if uses_geometry(filterq) and len(idx):
+                g = self.store.read(self.table, ["fid", "geom"],
+                                    where=self.t.c.fid.in_(idx["fid"].tolist()))
+                geoms = idx["fid"].map(pd.Series(g.geometry.to_numpy(object),
+                                                 index=g["fid"].to_numpy())).to_numpy(object)
+            elif uses_geometry(filterq):
+                geoms = np.array([], dtype=object)
+            idx = idx[filter_mask(filterq, idx, self.fields, geoms)]
         if sortby:
             idx = idx.sort_values([*sort_cols, "fid"],
                                   ascending=[s["order"] != "-" for s in sortby] + [True],

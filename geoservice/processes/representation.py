@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Process ``area-representation``: who we are (not) hearing from in one area."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._base import LptProcessor, ProcessInputError, _metadata, int_input, text_input
+
+__all__ = ["RepresentationProcessor", "PROCESS_METADATA"]
+
+BY = ["class", "gender", "age_band", "ethnicity"]
+
+PROCESS_METADATA = _metadata(
+    "area-representation", "Representation for an area",
+    "Population, member and respondent shares of each group in one area and their ratios "
+    "(spatial_core.representation). Police roles, in their own areas.",
+    inputs={
+        "area": text_input("Area", "An area id such as beat:DM01B01", required=True),
+        "by": text_input("By", "class (default), gender, age_band or ethnicity", enum=BY),
+        "scheme": text_input("Scheme", "Geodemographic scheme (default oac2011)"),
+        "level": int_input("Level", "Level of the scheme (1 = coarsest)", 1, 3),
+    },
+    outputs={"groups": {"title": "Groups", "schema": {
+        "type": "object", "contentMediaType": "application/json"}}},
+    example={"area": "beat:DM01B01"}, asynchronous=False)
+
+
+class RepresentationProcessor(LptProcessor):
+    """``spatial_core.representation.representation`` for the area's level, that area only."""
+
+    METADATA = PROCESS_METADATA
+    inputs_allowed = ("area", "by", "scheme", "level")
+
+    def check(self, data: dict) -> dict:
+        self.known_inputs(data)
+        self.require_police()
+        by = data.get("by") or "class"
+        if by not in BY:
+            raise ProcessInputError(user_msg=f"by must be one of {BY}, got {by!r}")
+        area = self.area(data.get("area"))
+        return {"area": area, "by": by, "scheme": str(data.get("scheme") or "oac2011"),
+                "level": int(data.get("level") or 1)}
+
+    def run(self, args: dict) -> tuple[str, Any]:
+        from spatial_core.representation import representation
+
+        level = args["area"].split(":", 1)[0]
+        r = representation(self.store, scheme=args["scheme"], level=args["level"],
+                           area_level=level, by=args["by"])
+        r = r[r["area_id"] == args["area"]]
+        records = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
+                    for k, v in rec.items()} for rec in r.to_dict("records")]
+        return "application/json", {"area": args["area"], "by": args["by"],
+                                    "groups": records}

@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Collections computed from the store (scores, cell aggregates, area profiles, set-ups,
+contacts): one cached frame per process, scoped, filtered, sorted and paged in memory.
+
+A subclass implements ``_load`` (the whole collection as a frame with a ``geometry`` column
+of shapely geometries in EPSG:27700), ``_scope`` (a boolean mask of the rows the caller may
+see, or an exception) and optionally ``_present`` (columns withheld for some roles). The
+frame is cached for ``counts_ttl_s`` seconds (see :func:`geoservice.stores.cached`).
+
+Order of operations in :meth:`FrameProvider.query`, so that nothing widens access: scope
+mask, then property equality, ``bbox`` and the CQL2 ``filter`` (each ANDed), then sorting,
+``numberMatched`` and paging over what is left.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
+)
+
+from .. import stores
+from ..access import require_purpose
+from ..context import RequestContext, current
+from ..filters import filter_mask
+from ._store import _transformer
+
+__all__ = ["FrameProvider"]
+
+log = logging.getLogger(__name__)
+
+
+class FrameProvider(BaseProvider):
+    """A feature collection over a frame computed from the store."""
+
+    collection: str = ""
+    id_column: str = ""
+    field_types: dict[str, str] = {}
+    personal: bool = False  # audit every access and require a purpose
+    ttl: float | None = None  # cache seconds; None: the configured counts_ttl_s
+
+    def __init__(self, provider_def: dict) -> None:
+        super().__init__(provider_def)
+        self.options = provider_def.get("options") or {}
+        self.store = stores.store(self.data)
+        self.id_field = self.id_column
+        self._fields = self.get_fields()
+
+    def get_fields(self) -> dict:
+        return {k: {"type": v} for k, v in self.field_types.items()}
+
+    # -- hooks --------------------------------------------------------------------------
+    def _load(self, ctx: RequestContext) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def _cache_key(self, ctx: RequestContext) -> tuple:
+        return (type(self).__name__, self.data)
+
+    def _scope(self, frame: pd.DataFrame, ctx: RequestContext) -> np.ndarray | None:
+        """Rows the caller may see (None: all); raise for a role with no access."""
+        raise NotImplementedError
+
+    def _withheld(self, ctx: RequestContext) -> set[str]:
+        """Fields this caller may not see (nor filter or sort on); default none."""
+        return set()
+
+    def _present(self, frame: pd.DataFrame, ctx: RequestContext) -> pd.DataFrame:
+        """The rows as this caller may see them: withheld fields set to None."""
+        hidden = [c for c in self._withheld(ctx) if c in frame.columns]
+        return frame.assign(**{c: None for c in hidden}) if hidden else frame
+
+    # -- helpers ------------------------------------------------------------------------
+    def frame(self, ctx: RequestContext) -> pd.DataFrame:
+        ttl = self.ttl if self.ttl is not None else float(self.options.get("counts_ttl_s", 60.0))
+        return stores.cached(self._cache_key(ctx), ttl, lambda: self._prepared(ctx))
+
+    def _prepared(self, ctx: RequestContext) -> pd.DataFrame:
+        f = self._load(ctx).reset_index(drop=True)
+        if "geometry" not in f.columns:
+            f["geometry"] = None
+        return f
+
+    def _checked(self, ctx: RequestContext, frame: pd.DataFrame) -> np.ndarray:
+        try:
+            mask = self._scope(frame, ctx)
+            if self.personal:
+                ctx.notes["purpose"] = require_purpose(ctx)
+        except Exception as exc:
+            if self.personal:
+                self._audit(ctx, "denied", outcome=getattr(exc, "message", str(exc)))
+            raise
+        return np.ones(len(frame), dtype=bool) if mask is None else np.asarray(mask, bool)
+
+    def _audit(self, ctx: RequestContext, action: str, **entry: Any) -> None:
+        if not self.personal or ctx.audit is None:
+            return
+        p = ctx.principal
+        query = ctx.path + (f"?{ctx.query}" if ctx.query else "")
+        ctx.audit.append(request_id=ctx.request_id, sub=p.sub, role=p.role, via=p.via,
+                         action=action, collection=self.collection, query=query,
+                         scope=ctx.notes.get("scope"),
+                         purpose=ctx.notes.get("purpose") or ctx.purpose,
+                         remote_addr=ctx.remote_addr, **{"outcome": "ok", **entry})
+
+    def _typed(self, name: str, value: Any) -> Any:
+        kind = self.field_types.get(name)
+        try:
+            if kind == "integer":
+                return int(value)
+            if kind == "number":
+                return float(value)
+            if kind == "boolean":
+                return str(value).lower() in ("1", "true", "yes")
+        except (TypeError, ValueError):
+            raise ProviderInvalidQueryError(
+                user_msg=f"property {name!r} is a {kind}; {value!r} is not") from None
+        return str(value)
+
+    # -- querying -----------------------------------------------------------------------
+    def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
+              bbox: list | None = None, datetime_: str | None = None,
+              properties: list | None = None, sortby: list | None = None,
+              select_properties: list | None = None, skip_geometry: bool = False,
+              q: str | None = None, filterq=None, crs_transform_spec=None,
+              **kwargs: Any) -> dict:
+        ctx = current()
+        full = self.frame(ctx)
+        keep = self._checked(ctx, full)
+        hidden = self._withheld(ctx)
+        fields = {k: v for k, v in self.field_types.items() if k not in hidden}
+        for name, value in properties or []:
+            if name in hidden:
+                raise ProviderInvalidQueryError(
+                    user_msg=f"property {name!r} is not available to your role")
+            if name in fields and name in full.columns:
+                kind = fields[name]
+                if kind in ("object", "array"):
+                    raise ProviderInvalidQueryError(
+                        user_msg=f"property {name!r} is a {kind}; use a filter instead")
+                keep &= (full[name] == self._typed(name, value)).to_numpy(dtype=bool)
+        geoms = full["geometry"].to_numpy(dtype=object)
+        if bbox:
+            b = [float(v) for v in (bbox if len(bbox) == 4 else
+                                    (bbox[0], bbox[1], bbox[3], bbox[4]))]
+            box = shapely.box(*b)
+            hit = np.zeros(len(full), dtype=bool)
+            idx = np.flatnonzero(keep)
+            hit[idx] = shapely.intersects(geoms[idx], box)
+            keep &= hit
+        if filterq is not None:
+            idx = np.flatnonzero(keep)
+            sub = full.iloc[idx]
+            hit = np.zeros(len(full), dtype=bool)
+            hit[idx] = filter_mask(filterq, sub, fields, geoms[idx])
+            keep &= hit
+        rows = full[keep]
+        if sortby:
+            names = [s["property"] for s in sortby]
+            sortable = sorted(k for k, v in fields.items() if v not in ("object", "array"))
+            bad = [n for n in names if n not in sortable]
+            if bad:
+                raise ProviderInvalidQueryError(
+                    user_msg=f"cannot sort by {bad}; sortable properties are {sortable}")
+            rows = rows.sort_values([*names, self.id_column],
+                                    ascending=[s["order"] != "-" for s in sortby] + [True],
+                                    na_position="last", kind="stable")
+        matched = len(rows)
+        out: dict[str, Any] = {"type": "FeatureCollection", "features": [],
+                               "numberMatched": matched, "numberReturned": 0}
+        if resulttype == "hits":
+            self._audit(ctx, "read", ids=[], number_matched=matched)
+            return out
+        page = rows.iloc[offset:offset + limit]
+        features = self._features(page, ctx, select_properties, skip_geometry,
+                                  crs_transform_spec)
+        out["features"] = features
+        out["numberReturned"] = len(features)
+        self._audit(ctx, "read", ids=[f["id"] for f in features], number_matched=matched)
+        return out
+
+    def get(self, identifier: str, crs_transform_spec=None, **kwargs: Any) -> dict:
+        ctx = current()
+        full = self.frame(ctx)
+        keep = self._checked(ctx, full)
+        keep &= (full[self.id_column].astype(str) == str(identifier)).to_numpy(dtype=bool)
+        if not keep.any():
+            self._audit(ctx, "read", ids=[str(identifier)], outcome="not_found")
+            raise ProviderItemNotFoundError(user_msg=f"no item {identifier!r} here")
+        feature = self._features(full[keep].iloc[:1], ctx, None, False, crs_transform_spec)[0]
+        self._audit(ctx, "read", ids=[str(identifier)])
+        return feature
+
+    # -- output -------------------------------------------------------------------------
+    def _features(self, rows: pd.DataFrame, ctx: RequestContext, select_properties,
+                  skip_geometry: bool, spec) -> list[dict]:
+        if not len(rows):
+            return []
+        rows = self._present(rows, ctx)
+        names = [c for c in self.field_types if c in rows.columns]
+        if select_properties:
+            names = [c for c in names if c in select_properties]
+        props = pd.DataFrame(rows[names]).astype(object)
+        props = props.where(pd.notna(props), None)
+        records = props.to_dict("records")
+        geometries: list[Any] = [None] * len(rows)
+        if not skip_geometry:
+            geometries = _geojson(rows["geometry"].to_numpy(dtype=object), spec)
+        ids = rows[self.id_column].astype(str).tolist()
+        return [{"type": "Feature", "id": i, "geometry": g, "properties": p}
+                for i, g, p in zip(ids, geometries, records, strict=True)]
+
+
+def _geojson(geoms: np.ndarray, spec) -> list[Any]:
+    if spec is not None:
+        tr = _transformer(spec.source_crs_wkt, spec.target_crs_wkt)
+
+        def project(coords: np.ndarray) -> np.ndarray:
+            x, y = tr.transform(coords[:, 0], coords[:, 1])
+            return np.column_stack([x, y])
+
+        geoms = shapely.transform(geoms, project)
+    texts = shapely.to_geojson(geoms)
+    return [json.loads(t) if t is not None else None for t in texts]
