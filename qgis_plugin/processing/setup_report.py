@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""lpt:setup_report."""
+from __future__ import annotations
+
+import json
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterString,
+)
+
+from ._base import LptAlgorithm, core_call
+from ._outputs import street_geometries, styled_sink, with_geometry
+
+
+class SetupReportAlgorithm(LptAlgorithm):
+    """Progress of a targeting set-up: visits, outcomes, doors left, targets."""
+
+    NAME = "setup_report"
+    DISPLAY_NAME = "Report on a targeting set-up"
+    GROUP = "Targeting set-ups"
+    GROUP_ID = "setups"
+    HELP = ("Progress of a set-up at NOW (default the clock; an archived set-up gives the "
+            "report kept when it was archived): totals (households, visited, visits, each "
+            "outcome, doors still to knock), each target against what was achieved, and the "
+            "same counts per recommended street (OUTPUT, street lines).")
+
+    SETUP_ID = "SETUP_ID"
+    NOW = "NOW"
+    OUTPUT = "OUTPUT"
+    REPORT = "REPORT"
+    TO_KNOCK = "TO_KNOCK"
+    VISITS = "VISITS"
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
+        self.add_store_parameter()
+        self.addParameter(QgsProcessingParameterString(self.SETUP_ID, self.tr("Set-up id")))
+        self.addParameter(QgsProcessingParameterString(
+            self.NOW, self.tr("At (default the clock)"), optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Progress per street"), QgsProcessing.TypeVectorLine))
+        self.addOutput(QgsProcessingOutputString(self.REPORT, self.tr("Report (JSON)")))
+        self.addOutput(QgsProcessingOutputNumber(self.TO_KNOCK, self.tr("Doors to knock")))
+        self.addOutput(QgsProcessingOutputNumber(self.VISITS, self.tr("Visits")))
+
+    def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
+        from spatial_core.setups import setup_report
+
+        setup_id = self.parameterAsString(parameters, self.SETUP_ID, context).strip()
+        now = self.parameterAsString(parameters, self.NOW, context).strip() or None
+        store = self.open_store(parameters, context)
+        try:
+            with core_call():
+                report = setup_report(store, setup_id, now=now)
+                geoms = street_geometries(store, report.streets.get("street_id", []))
+        finally:
+            store.close()
+        streets = report.streets
+        frame = with_geometry(streets, geoms.reindex(streets["street_id"]).to_numpy()
+                              if "street_id" in streets else [])
+        for row in report.targets.itertuples():
+            feedback.pushInfo(f"{row.measure}: {row.achieved} of {row.target}")
+        totals = report.totals
+        return {self.OUTPUT: styled_sink(self, frame, parameters, self.OUTPUT, context,
+                                         f"Set-up {setup_id}: progress", "streets"),
+                self.REPORT: json.dumps(report.to_dict(), default=str),
+                self.TO_KNOCK: int(totals.get("to_knock", 0)),
+                self.VISITS: int(totals.get("visits", 0))}
