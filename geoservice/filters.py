@@ -149,6 +149,10 @@ class _Evaluator:
         return out
 
     def column(self, node: Any) -> _Column:
+        if isinstance(node, ast.Node) and not isinstance(node, ast.Attribute):
+            raise FilterError(user_msg=f"filter element {_describe(node)} is not supported "
+                                       f"here (compare a property with a value); supported: "
+                                       f"{SUPPORTED}")
         if not isinstance(node, ast.Attribute):
             raise FilterError(user_msg=f"expected a property name, got {_describe(node)}")
         name = node.name

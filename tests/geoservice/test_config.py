@@ -51,8 +51,21 @@ def test_pygeoapi_config_registers_our_providers_by_dotted_path(tmp_path):
     open_store(tmp_path / "s.gpkg").close()
     pg = pygeoapi_config(parse_config({"store": str(tmp_path / "s.gpkg")}), port=5123)
     assert pg["server"]["url"] == "http://127.0.0.1:5123"
-    names = {k: v["providers"][0]["name"] for k, v in pg["resources"].items()}
+    names = {k: v["providers"][0]["name"] for k, v in pg["resources"].items()
+             if v["type"] == "collection"}
     assert names == {"streets": "geoservice.providers.streets.StreetProvider",
                      "areas": "geoservice.providers.areas.AreaProvider",
-                     "visits": "geoservice.providers.visits.VisitProvider"}
+                     "visits": "geoservice.providers.visits.VisitProvider",
+                     "street_scores": "geoservice.providers.scores.ScoreProvider",
+                     "crime_cells": "geoservice.providers.cells.CellProvider",
+                     "area_profiles": "geoservice.providers.area_profiles.AreaProfileProvider",
+                     "setups": "geoservice.providers.setups.SetupProvider",
+                     "walk_lists": "geoservice.providers.setups.WalkListProvider",
+                     "key_contacts": "geoservice.providers.contacts.KeyContactProvider"}
+    procs = {k: v["processor"]["name"] for k, v in pg["resources"].items()
+             if v["type"] == "process"}
+    assert procs == {"score-area": "geoservice.processes.score_area.ScoreAreaProcessor",
+                     "area-representation":
+                         "geoservice.processes.representation.RepresentationProcessor",
+                     "create-setup": "geoservice.processes.create_setup.CreateSetupProcessor"}
     assert pg["resources"]["visits"]["providers"][0]["editable"] is True
