@@ -78,8 +78,12 @@ class FrameProvider(BaseProvider):
 
     # -- helpers ------------------------------------------------------------------------
     def frame(self, ctx: RequestContext) -> pd.DataFrame:
+        return self._entry(ctx)[0]
+
+    def _entry(self, ctx: RequestContext) -> tuple[pd.DataFrame, dict]:
+        """The cached frame and a dict of things derived from it (GeoJSON per CRS)."""
         ttl = self.ttl if self.ttl is not None else float(self.options.get("counts_ttl_s", 60.0))
-        return stores.cached(self._cache_key(ctx), ttl, lambda: self._prepared(ctx))
+        return stores.cached(self._cache_key(ctx), ttl, lambda: (self._prepared(ctx), {}))
 
     def _prepared(self, ctx: RequestContext) -> pd.DataFrame:
         f = self._load(ctx).reset_index(drop=True)
@@ -131,7 +135,8 @@ class FrameProvider(BaseProvider):
               q: str | None = None, filterq=None, crs_transform_spec=None,
               **kwargs: Any) -> dict:
         ctx = current()
-        full = self.frame(ctx)
+        self._current = self._entry(ctx)  # one frame version for the whole request
+        full = self._current[0]
         keep = self._checked(ctx, full)
         hidden = self._withheld(ctx)
         fields = {k: v for k, v in self.field_types.items() if k not in hidden}
@@ -187,7 +192,8 @@ class FrameProvider(BaseProvider):
 
     def get(self, identifier: str, crs_transform_spec=None, **kwargs: Any) -> dict:
         ctx = current()
-        full = self.frame(ctx)
+        self._current = self._entry(ctx)
+        full = self._current[0]
         keep = self._checked(ctx, full)
         keep &= (full[self.id_column].astype(str) == str(identifier)).to_numpy(dtype=bool)
         if not keep.any():
@@ -211,10 +217,20 @@ class FrameProvider(BaseProvider):
         records = props.to_dict("records")
         geometries: list[Any] = [None] * len(rows)
         if not skip_geometry:
-            geometries = _geojson(rows["geometry"].to_numpy(dtype=object), spec)
+            geometries = self._cached_geojson(rows, ctx, spec)
         ids = rows[self.id_column].astype(str).tolist()
         return [{"type": "Feature", "id": i, "geometry": g, "properties": p}
                 for i, g, p in zip(ids, geometries, records, strict=True)]
+
+
+    def _cached_geojson(self, rows: pd.DataFrame, ctx: RequestContext, spec) -> list[Any]:
+        """GeoJSON geometries of ``rows``, converted once per frame and output CRS."""
+        full, derived = getattr(self, "_current", None) or self._entry(ctx)
+        key = "geojson:" + ("" if spec is None else spec.target_crs_wkt)
+        done = derived.get(key)
+        if done is None or len(done) != len(full):
+            done = derived[key] = _geojson(full["geometry"].to_numpy(dtype=object), spec)
+        return [done[i] for i in rows.index]
 
 
 def _geojson(geoms: np.ndarray, spec) -> list[Any]:
