@@ -1,0 +1,389 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The tactical document of a beat or neighbourhood policing area: a QGIS print layout.
+
+Page 1: the map of the recommended streets (graduated by score), the under-represented
+households (red) and where members already are (green cells), with a legend and a scale
+bar, beside the table of recommended streets and their reasons. Page 2: the area's local
+priorities (share and 95% interval) and its representation against the target, the profile
+used and the data attributions. Both pages carry the date.
+
+:func:`gather` asks spatial_core for the results (no analytics here), :func:`build_layout`
+lays them out, :func:`export_pdf` writes the PDF.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsLayoutExporter,
+    QgsLayoutFrame,
+    QgsLayoutItemLabel,
+    QgsLayoutItemLegend,
+    QgsLayoutItemMap,
+    QgsLayoutItemPage,
+    QgsLayoutItemScaleBar,
+    QgsLayoutItemTextTable,
+    QgsLayoutMultiFrame,
+    QgsLayoutPoint,
+    QgsLayoutSize,
+    QgsLayoutTable,
+    QgsLayoutTableColumn,
+    QgsLegendStyle,
+    QgsPrintLayout,
+    QgsProject,
+    QgsRectangle,
+    QgsTextFormat,
+    QgsUnitTypes,
+)
+from qgis.PyQt.QtCore import QRectF, QSize
+from qgis.PyQt.QtGui import QColor, QFont
+
+from .convert import frame_to_layer
+
+__all__ = ["TacticalData", "ATTRIBUTIONS", "DEMO_ATTRIBUTION", "gather", "build_layout",
+           "export_pdf", "render_page", "MAP_RECT", "PAGE_SIZE"]
+
+PAGE_SIZE = (297.0, 210.0)  # A4 landscape, mm
+MAP_RECT = (10.0, 28.0, 168.0, 150.0)  # x, y, width, height on page 1, mm
+LEVELS = ("beat", "npa", "ward", "force")
+
+ATTRIBUTIONS = {  # by kind of import; addresses and members are the force's own data
+    "crimes": "Crime: police.uk, contains public sector information licensed under the Open "
+              "Government Licence v3.0.",
+    "postcodes": "Postcodes: Code-Point Open, contains OS data © Crown copyright and database "
+                 "right; contains Royal Mail data © Royal Mail copyright and database right; "
+                 "contains National Statistics data © Crown copyright and database right.",
+    "boundaries": "Boundaries: Office for National Statistics / Ordnance Survey, contains "
+                  "National Statistics and OS data © Crown copyright and database right "
+                  "(OGL v3.0).",
+    "classification": "Output area classification: Office for National Statistics, contains "
+                      "National Statistics data © Crown copyright and database right (OGL "
+                      "v3.0).",
+    "streets": "Streets: © OpenStreetMap contributors, Open Database Licence (ODbL).",
+}
+DEMO_ATTRIBUTION = ("Synthetic demo data: a generated force; no real people, places or crimes "
+                    "(spatial_core.demo).",)
+
+
+@dataclass
+class TacticalData:
+    """What the document shows, as spatial_core gave it."""
+
+    area_id: str
+    area_name: str
+    level: str
+    area: object  # GeoDataFrame: the area polygon
+    streets: object  # GeoDataFrame: every scored street of the area
+    recommended: object  # GeoDataFrame: the recommended streets, best first
+    households: object  # GeoDataFrame: under-represented households without a member
+    members: object  # GeoDataFrame: members per H3 cell
+    priorities: object  # DataFrame: local_priorities rows of the area
+    representation: object  # DataFrame: representation rows of the area
+    profile: object  # spatial_core.profiles.Profile
+    as_of: str
+    target: float
+    demo: bool
+    kinds: tuple[str, ...] = tuple(ATTRIBUTIONS)
+    prepared: str = field(default_factory=lambda: _dt.date.today().isoformat())
+
+    @property
+    def attributions(self) -> tuple[str, ...]:
+        if self.demo:
+            return DEMO_ATTRIBUTION
+        return tuple(text for kind, text in ATTRIBUTIONS.items() if kind in self.kinds)
+
+
+def gather(store, area_id: str, profile, *, top: int = 10, period: str | None = None,
+           min_n: int = 10, target: float = 0.7, data: str = "detect",
+           progress=None) -> TacticalData:
+    """Ask spatial_core for the document's results (scores, priorities, representation)."""
+    import geopandas as gpd
+
+    from spatial_core.errors import InputError, NotFoundError
+    from spatial_core.population import area_table
+    from spatial_core.priorities import local_priorities
+    from spatial_core.representation import (
+        member_locations,
+        representation,
+        underrepresented_households,
+    )
+    from spatial_core.scoring import prepare_inputs, run_scores
+
+    from .processing._outputs import area_geometries, cell_polygons, street_geometries
+
+    say = progress or (lambda f, m: None)
+    areas = area_table(store)
+    row = areas[areas["area_id"] == area_id]
+    if not len(row):
+        raise NotFoundError(f"no area {area_id!r} in the store; beats look like "
+                            + ", ".join(areas.loc[areas["level"] == "beat", "area_id"].head(3)))
+    level = str(row["level"].iloc[0])
+    if level not in LEVELS:
+        raise InputError(f"a tactical document is made for a beat, npa, ward or force, not a "
+                         f"{level} ({area_id})")
+    name = str(row["name"].iloc[0] or area_id)
+    say(0.05, "scoring the area's streets")
+    inputs = prepare_inputs(store, area=area_id, scheme=profile.scheme, level=profile.level,
+                            crime_distance_m=profile.crime_distance_m,
+                            voice_radius_m=profile.voice_radius_m)
+    scores = run_scores(inputs, profile).scores
+    geoms = street_geometries(store, scores["street_id"]).reindex(scores["street_id"])
+    streets = gpd.GeoDataFrame(scores.reset_index(drop=True), geometry=geoms.to_numpy(),
+                               crs=27700)
+    recommended = streets[streets["score"] > 0].sort_values(
+        ["score", "street_id"], ascending=[False, True]).head(top).reset_index(drop=True)
+    recommended.insert(0, "rank", range(1, len(recommended) + 1))
+    say(0.5, "local priorities")
+    pri = local_priorities(store, level=level, period=period, min_n=min_n)
+    pri = pri[pri["area_id"] == area_id].reset_index(drop=True)
+    say(0.65, "representation")
+    rep = representation(store, scheme=profile.scheme, level=profile.level, area_level=level,
+                         target=target, period=period)
+    under = underrepresented_households(store, scheme=profile.scheme, level=profile.level,
+                                        area_level=level, target=target, areas=[area_id],
+                                        table=rep)
+    rep = rep[rep["area_id"] == area_id].reset_index(drop=True)
+    members = member_locations(store, by="cell", scheme=profile.scheme, level=profile.level)
+    area_geom = area_geometries(store, [area_id])
+    area = gpd.GeoDataFrame({"area_id": [area_id], "name": [name]},
+                            geometry=area_geom.reindex([area_id]).to_numpy(), crs=27700)
+    cells = gpd.GeoDataFrame(members.assign(cell=members["cell"].astype("int64")),
+                             geometry=cell_polygons(members["cell"]).to_numpy(), crs=27700)
+    cells = cells[cells.intersects(area.geometry.iloc[0])].reset_index(drop=True)
+    demo = data == "demo" or (data == "detect" and bool(areas["area_id"].eq("force:DEMO").any()))
+    kinds = tuple(sorted(set(store.read("lpt_imports", ["kind"])["kind"])))
+    say(0.9, "laying out")
+    return TacticalData(area_id=area_id, area_name=name, level=level, area=area,
+                        streets=streets, recommended=recommended, households=under,
+                        members=cells, priorities=pri, representation=rep, profile=profile,
+                        as_of=str(inputs.as_of), target=target, demo=demo, kinds=kinds)
+
+
+# -- layout -------------------------------------------------------------------------------------
+
+def _label(layout, text: str, page: int, x: float, y: float, w: float, h: float,
+           size: float = 9, bold: bool = False, html: bool = False) -> QgsLayoutItemLabel:
+    item = QgsLayoutItemLabel(layout)
+    item.setText(text)
+    if html:
+        item.setMode(QgsLayoutItemLabel.ModeHtml)
+    font = QFont("DejaVu Sans")
+    font.setBold(bold)
+    font.setPointSizeF(size)
+    item.setFont(font)  # QGIS 3.22 labels take a QFont (setTextFormat came in 3.24)
+    layout.addLayoutItem(item)
+    item.attemptResize(QgsLayoutSize(w, h, QgsUnitTypes.LayoutMillimeters))
+    item.attemptMove(QgsLayoutPoint(x, y, QgsUnitTypes.LayoutMillimeters), True, False, page)
+    return item
+
+
+def _table(layout, headings, widths, rows, page: int, x: float, y: float, w: float, h: float,
+           size: float = 7) -> QgsLayoutItemTextTable:
+    table = QgsLayoutItemTextTable(layout)
+    layout.addMultiFrame(table)
+    columns = []
+    for heading, width in zip(headings, widths, strict=True):
+        col = QgsLayoutTableColumn(heading)
+        col.setWidth(width)
+        columns.append(col)
+    table.setColumns(columns)
+    table.setContents([[str(v) for v in r] for r in rows] or [["none"] + [""] * (len(headings)
+                                                                            - 1)])
+    table.setWrapBehavior(QgsLayoutTable.WrapText)
+    table.setResizeMode(QgsLayoutMultiFrame.UseExistingFrames)
+    table.setEmptyTableBehavior(QgsLayoutTable.ShowMessage)
+    for kind, bold in (("Header", True), ("Content", False)):
+        font = QFont("DejaVu Sans")
+        font.setBold(bold)
+        font.setPointSizeF(size)
+        fmt = QgsTextFormat.fromQFont(font)
+        fmt.setSize(size)
+        getattr(table, f"set{kind}TextFormat")(fmt)
+    table.setCellMargin(0.8)
+    table.setGridStrokeWidth(0.1)
+    table.setGridColor(QColor("#888888"))
+    frame = QgsLayoutFrame(layout, table)
+    frame.attemptResize(QgsLayoutSize(w, h, QgsUnitTypes.LayoutMillimeters))
+    frame.attemptMove(QgsLayoutPoint(x, y, QgsUnitTypes.LayoutMillimeters), True, False, page)
+    table.addFrame(frame)
+    return table
+
+
+def _pct(v) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return ""
+    return "" if f != f else f"{100 * f:.0f}%"
+
+
+def _num(v, digits: int = 2) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return ""
+    return "" if f != f else f"{f:.{digits}f}"
+
+
+def _short(text, n: int = 150) -> str:
+    text = "" if text is None else str(text)
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def build_layout(data: TacticalData, project: QgsProject | None = None
+                 ) -> tuple[QgsPrintLayout, QgsProject]:
+    """The two-page print layout of ``data`` (layers added to ``project``, a new one by
+    default; keep the project alive as long as the layout)."""
+    from .layers import apply_style
+    from .processing._outputs import explain_scores
+
+    project = project or QgsProject()
+    project.setCrs(QgsCoordinateReferenceSystem("EPSG:27700"))
+    noun = {"beat": "Beat", "npa": "Neighbourhood policing area", "ward": "Ward",
+            "force": "Force"}[data.level]
+    layers = []
+    # Bottom to top; an empty result (no members stored, nothing recommended) is left out.
+    parts = ((data.members, "Members (per H3 cell)", "member_cells"),
+             (data.area, noun, "areas"),
+             (data.streets, "Other streets", "streets"),
+             (data.households, "Under-represented households, no member", "under_represented"),
+             (data.recommended, "Recommended streets (score)", "streets_by_score"))
+    for frame, title, style in parts:
+        if not len(frame):
+            continue
+        layer = frame_to_layer(frame, title, style)
+        if style in ("member_cells", "streets_by_score"):
+            apply_style(layer, style, classes=3)  # a short legend beside the map
+        if style == "streets_by_score":
+            explain_scores(layer)
+        layers.append(layer)
+    project.addMapLayers(layers)
+
+    layout = QgsPrintLayout(project)
+    layout.initializeDefaults()  # one A4 page
+    layout.setName(f"Tactical document {data.area_id}")
+    page = layout.pageCollection().page(0)
+    page.setPageSize(QgsLayoutSize(*PAGE_SIZE, QgsUnitTypes.LayoutMillimeters))
+    second = QgsLayoutItemPage(layout)
+    second.setPageSize(QgsLayoutSize(*PAGE_SIZE, QgsUnitTypes.LayoutMillimeters))
+    layout.pageCollection().addPage(second)
+
+    p = data.profile
+    title = f"Tactical document: {data.area_name} ({data.area_id})"
+    sub = (f"{noun} · prepared {data.prepared} · data as of {data.as_of} · profile "
+           f"{p.name} · target {data.target:g} of the proportionate share")
+    footer = "Sources: " + " ".join(data.attributions)
+
+    # page 1: map and recommended streets
+    _label(layout, title, 0, 10, 7, 277, 10, size=16, bold=True)
+    _label(layout, sub, 0, 10, 18, 277, 7, size=9)
+    x, y, w, h = MAP_RECT
+    m = QgsLayoutItemMap(layout)
+    m.attemptSetSceneRect(QRectF(x, y, w, h))
+    m.setFrameEnabled(True)
+    m.setCrs(project.crs())
+    m.setLayers(list(reversed(layers)))  # first = top
+    m.setKeepLayerSet(True)
+    # The map shows the streets and households of the area (an area polygon may take in
+    # empty moor or water), the whole area when it has none.
+    shown = [f for f in (data.streets, data.households) if len(f)]
+    bounds = (QgsRectangle(*shown[0].total_bounds) if shown
+              else QgsRectangle(*data.area.total_bounds))
+    for f in shown[1:]:
+        bounds.combineExtentWith(QgsRectangle(*f.total_bounds))
+    extent = bounds
+    extent.scale(1.1)
+    layout.addLayoutItem(m)
+    m.zoomToExtent(extent)
+    legend = QgsLayoutItemLegend(layout)
+    legend.setLinkedMap(m)
+    legend.setTitle("Legend")
+    legend.setAutoUpdateModel(True)
+    layout.addLayoutItem(legend)
+    legend.attemptMove(QgsLayoutPoint(183, 28, QgsUnitTypes.LayoutMillimeters), True, False, 0)
+    legend.setResizeToContents(True)
+    legend.setSymbolHeight(3)
+    legend.setSymbolWidth(5)
+    for style, size, bold in ((QgsLegendStyle.Title, 9, True), (QgsLegendStyle.Group, 7, True),
+                              (QgsLegendStyle.Subgroup, 7, True),
+                              (QgsLegendStyle.SymbolLabel, 6, False)):
+        font = QFont("DejaVu Sans")
+        font.setBold(bold)
+        font.setPointSizeF(size)
+        legend.setStyleFont(style, font)
+    legend.setColumnCount(2)
+    legend.setSplitLayer(True)
+    legend.adjustBoxSize()
+    bar = QgsLayoutItemScaleBar(layout)
+    bar.setStyle("Single Box")
+    bar.setLinkedMap(m)
+    bar.applyDefaultSize()
+    bar.setUnits(QgsUnitTypes.DistanceMeters)
+    bar.setNumberOfSegments(3)
+    bar.setUnitLabel("m")
+    layout.addLayoutItem(bar)
+    bar.attemptMove(QgsLayoutPoint(12, 180, QgsUnitTypes.LayoutMillimeters), True, False, 0)
+    rows = [(r.rank, _short(r.name or r.street_id, 40), _num(r.score), _short(r.reasons, 120))
+            for r in data.recommended.itertuples()]
+    _label(layout, f"Recommended streets (top {len(rows)} by score)", 0, 183, 92, 104, 6,
+           size=10, bold=True)
+    _table(layout, ["#", "Street", "Score", "Why"], [5, 24, 9, 62], rows, 0, 183, 99, 104, 92,
+           size=6)
+    _label(layout, footer, 0, 10, 193, 277, 12, size=6)
+
+    # page 2: priorities, representation, profile
+    _label(layout, f"{data.area_name}: local priorities and representation", 1, 10, 7, 277, 10,
+           size=14, bold=True)
+    _label(layout, sub, 1, 10, 18, 277, 7, size=9)
+    pri = data.priorities
+    n = int(pri["n"].max()) if len(pri) else 0
+    _label(layout, f"Local priorities ({n} respondents naming a priority)", 1, 10, 27, 135, 6,
+           size=10, bold=True)
+    rows = [(r.label, r.votes, _pct(r.share), f"{_pct(r.ci_low)}-{_pct(r.ci_high)}",
+             "yes" if r.is_priority else "")
+            for r in pri[pri["votes"] > 0].itertuples()]
+    if len(pri) and not bool(pri["enough"].iloc[0]):
+        rows.append((str(pri["note"].iloc[0]), "", "", "", ""))
+    _table(layout, ["Priority", "Votes", "Share", "95% interval", "Local priority"],
+           [50, 14, 14, 26, 22], rows, 1, 10, 34, 135, 110)
+    _label(layout, f"Representation against the target ({data.target:g})", 1, 152, 27, 135, 6,
+           size=10, bold=True)
+    rep = data.representation
+    rows = [(_short(f"{r.group} {r.group_name}", 30), _pct(r.population_share),
+             _pct(r.member_share), _num(r.member_ratio),
+             "below" if r.member_below is True or r.member_below == 1 else "",
+             _pct(r.respondent_share))
+            for r in rep.itertuples()]
+    _table(layout, ["Group", "Households", "Members", "Ratio", "Target", "Respondents"],
+           [40, 20, 18, 14, 14, 20], rows, 1, 152, 34, 135, 110)
+    weights = ", ".join(f"{k} {v:g}" for k, v in p.weights.items())
+    profile_text = (f"Profile used: {p.name}" + (f" ({p.description})" if p.description else "")
+                    + f". Weights: {weights}; scaled within the {p.scale_within}; harm half-life "
+                    f"{p.half_life_days:g} days; community voice within {p.voice_radius_m:g} m "
+                    f"(at least {p.voice_min_n} respondents); groups {p.scheme} level "
+                    f"{p.level}. Households shown in red belong to groups whose share of "
+                    f"members is below {data.target:g} times their share of households, and "
+                    f"have no member; green cells count members where they already are.")
+    _label(layout, profile_text, 1, 10, 150, 277, 28, size=8)
+    _label(layout, footer, 1, 10, 193, 277, 12, size=6)
+    return layout, project
+
+
+def export_pdf(layout: QgsPrintLayout, path: str, dpi: float = 150) -> None:
+    """Write the layout to a PDF (vector, text kept as text)."""
+    exporter = QgsLayoutExporter(layout)
+    settings = QgsLayoutExporter.PdfExportSettings()
+    settings.dpi = dpi
+    settings.rasterizeWholeImage = False
+    settings.forceVectorOutput = False
+    result = exporter.exportToPdf(path, settings)
+    if result != QgsLayoutExporter.Success:
+        raise RuntimeError(f"exporting the tactical document to {path} failed "
+                           f"({exporter.errorMessage() or result})")
+
+
+def render_page(layout: QgsPrintLayout, page: int = 0, dpi: float = 100):
+    """A page of the layout as a QImage."""
+    return QgsLayoutExporter(layout).renderPageToImage(page, QSize(), dpi)
