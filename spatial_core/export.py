@@ -19,7 +19,11 @@ before anything is written). Aggregates withhold small counts: every count of pe
 (members, respondents, votes) between 1 and ``k - 1`` (``k`` = 5) is withheld, with the shares,
 ratios and intervals computed from it, by :func:`spatial_core.disclosure.suppress_counts`
 (which also withholds a second count of an area's groups when one alone would be recoverable
-from the area's total); plain-words reasons say "<5" instead of such a count.
+from the area's total); plain-words reasons say "<5" instead of such a count, and notes
+say "n<5" where the n of an area is withheld. A street's representation reason gives the
+households of the group *without* a member when the households with one (all of the group's
+households minus ``representation_raw``) or the members number 1 to ``k - 1``, so that their
+count cannot be recovered by subtraction.
 
 GeoJSON is written in WGS84 (EPSG:4326, as RFC 7946 requires), GeoPackage in British
 National Grid (EPSG:27700); CSV has no geometry column (point layers keep ``x``, ``y``,
@@ -135,15 +139,51 @@ def _blank(frame: pd.DataFrame, mask: np.ndarray, columns: Sequence[str]) -> Non
         frame.loc[mask, c] = pd.NA if str(frame[c].dtype) in ("boolean", "Int64") else np.nan
 
 
-_SMALL = re.compile(r"\b([1-4]) (members?|respondents?)\b")
+_PEOPLE = re.compile(r"\b(\d+) (members?|respondents?)\b")
+_REPRESENTATION = re.compile(r"\b(\d+) households? in (an under-represented group|a target "
+                             r"group), (\d+) members?\b")
+_SMALL_N = re.compile(r"\bn=(\d+)\b")
 
 
-def _redact_reasons(text: pd.Series) -> pd.Series:
+def _redact_reasons(text: pd.Series, k: int = K) -> pd.Series:
+    """Counts of people ``1 .. k-1`` in plain-words reasons become ``<k``."""
     def one(m: re.Match) -> str:
+        if not 1 <= int(m.group(1)) < k:
+            return m.group(0)
         noun = m.group(2)
-        return f"<{K} {noun if noun.endswith('s') else noun + 's'}"
+        return f"<{k} {noun if noun.endswith('s') else noun + 's'}"
 
-    return text.fillna("").astype(str).str.replace(_SMALL, one, regex=True)
+    return text.fillna("").astype(str).str.replace(_PEOPLE, one, regex=True)
+
+
+def _redact_representation(reasons: pd.Series, without_member: np.ndarray,
+                           k: int = K) -> pd.Series:
+    """Rewrite "K households in <group>, m members" so that the households with a member
+    (``K - without_member``, with ``without_member`` published as ``representation_raw``)
+    cannot be recovered by subtraction when they, or the members, number ``1 .. k-1``: the
+    reason then gives the households *without* a member instead of all of them."""
+    text = reasons.fillna("").astype(str).tolist()
+    free = np.asarray(without_member, dtype="float64")
+    for i, t in enumerate(text):
+        m = _REPRESENTATION.search(t)
+        if m is None or not np.isfinite(free[i]):
+            continue
+        total, members = int(m.group(1)), int(m.group(3))
+        with_member = total - int(free[i])
+        if 1 <= with_member < k or 1 <= members < k:
+            r = int(free[i])
+            words = f"{r} {'household' if r == 1 else 'households'} in {m.group(2)} with no " \
+                    f"member, <{k} members"
+            text[i] = t[:m.start()] + words + t[m.end():]
+    return pd.Series(text, index=reasons.index, dtype=object)
+
+
+def _redact_n(notes: pd.Series, hidden: np.ndarray, k: int = K) -> pd.Series:
+    """Notes such as "too few respondents (n=3 < 10)" say ``n<k`` where n is withheld."""
+    out = notes.fillna("").astype(str).copy()
+    mask = np.asarray(hidden, dtype=bool)
+    out[mask] = out[mask].str.replace(_SMALL_N, f"n<{k}", regex=True)
+    return out
 
 
 # -- layers -------------------------------------------------------------------------------------
@@ -170,7 +210,7 @@ def _street_geoms(store, ids: Sequence[str]) -> pd.Series:
 
 
 def _street_scores(store, *, area: str | None, fresh: bool, profile, as_of: str | None,
-                   notes: list[str]) -> tuple[pd.DataFrame, pd.Series, int]:
+                   notes: list[str], k: int = K) -> tuple[pd.DataFrame, pd.Series, int]:
     from .scoring import load_scores, prepare_inputs, score_streets
 
     scores = None
@@ -206,8 +246,9 @@ def _street_scores(store, *, area: str | None, fresh: bool, profile, as_of: str 
     scores.insert(1, "street_name", scores["street_id"].map(names))
     if "name" in scores.columns:
         scores = scores.drop(columns=["name"])
-    scores, withheld = _suppress(scores, ["voice_n"])
-    scores["reasons"] = _redact_reasons(scores["reasons"])
+    scores, withheld = _suppress(scores, ["voice_n"], k=k)
+    scores["reasons"] = _redact_reasons(_redact_representation(
+        scores["reasons"], scores["representation_raw"].to_numpy(dtype="float64"), k), k)
     return scores, _street_geoms(store, scores["street_id"]).reindex(
         scores["street_id"]).to_numpy(), withheld
 
@@ -228,7 +269,7 @@ def layer_frame(store, layer: str, *, setup_id: str | None = None, area: str | N
         raise InputError(f"layer {name} needs a set-up: give --setup ID (lpt setup list)")
     if name == "street-scores":
         frame, geoms, withheld = _street_scores(store, area=area, fresh=fresh, profile=profile,
-                                                as_of=as_of, notes=notes)
+                                                as_of=as_of, notes=notes, k=k)
     elif name == "priorities":
         from .priorities import local_priorities
 
@@ -236,6 +277,7 @@ def layer_frame(store, layer: str, *, setup_id: str | None = None, area: str | N
         frame, withheld = _suppress(frame, ["votes", "n", "responses"], k=k)
         hidden = (frame["votes"].isna() | frame["n"].isna()).to_numpy()
         _blank(frame, hidden, ["share", "ci_low", "ci_high"])
+        frame["note"] = _redact_n(frame["note"], frame["n"].isna().to_numpy(), k)
         if area is not None:
             frame = frame[frame["area_id"] == area]
         geoms = _area_geoms(store, frame["area_id"]).reindex(frame["area_id"]).to_numpy()

@@ -124,3 +124,50 @@ def test_export_priorities_per_area_polygons(town, tmp_path):
     assert {"area_id", "priority", "votes", "n", "share", "is_priority"} <= set(got.columns)
     assert set(got["area_id"]) >= {"beat:B1", "beat:B2"}
     assert got.geom_type.dropna().unique().tolist() == ["MultiPolygon"]
+
+
+def test_redact_reasons_uses_the_export_k():
+    text = pd.Series(["9 households in a target group, 7 members; only 4 respondents nearby"])
+    assert _redact_reasons(text, k=10).tolist() == [
+        "9 households in a target group, <10 members; only <10 respondents nearby"]
+    assert _redact_reasons(text, k=5).tolist() == [
+        "9 households in a target group, 7 members; only <5 respondents nearby"]
+
+
+def test_redact_representation_stops_recovering_member_households_by_subtraction():
+    from spatial_core.export import _redact_representation
+
+    # 34 target households, 2 of them with a member: representation_raw = 32 is published,
+    # so "34 households ..." would give 34 - 32 = 2 member households.
+    text = pd.Series([
+        "1st in the beat for burglary harm; 34 households in an under-represented group, "
+        "2 members; 5 households not yet visited or registered",
+        "40 households in a target group, 6 members",      # 3 households with a member
+        "40 households in a target group, 12 members",     # 10 households with a member
+        "1 household in an under-represented group, 0 members",
+    ])
+    got = _redact_representation(text, [32, 37, 30, 1]).tolist()
+    assert got == [
+        "1st in the beat for burglary harm; 32 households in an under-represented group with "
+        "no member, <5 members; 5 households not yet visited or registered",
+        "37 households in a target group with no member, <5 members",
+        "40 households in a target group, 12 members",
+        "1 household in an under-represented group, 0 members",
+    ]
+
+
+def test_export_priorities_note_does_not_give_a_withheld_n(town, tmp_path, monkeypatch):
+    import spatial_core.priorities as pri
+
+    frame = pd.DataFrame({
+        "area_id": ["beat:B1", "beat:B1", "beat:B2"], "area_name": ["B1", "B1", "B2"],
+        "priority": ["asb", "drugs", "asb"], "label": ["ASB", "Drugs", "ASB"],
+        "votes": [3, 0, 8], "n": [3, 3, 12], "responses": [4, 4, 12],
+        "share": [1.0, 0.0, 8 / 12], "ci_low": [0.4, 0.0, 0.4], "ci_high": [1.0, 0.6, 0.9],
+        "rank": [1, 2, 1], "enough": [False, False, True], "is_priority": [False, False, True],
+        "note": ["too few respondents (n=3 < 10): no local priority"] * 2 + [""]})
+    monkeypatch.setattr(pri, "local_priorities", lambda store, **kw: frame.copy())
+    export_layer(town, "priorities", tmp_path / "p.csv")
+    got = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)
+    assert got["note"].tolist() == ["too few respondents (n<5 < 10): no local priority"] * 2 + [""]
+    assert "n=3" not in (tmp_path / "p.csv").read_text()
