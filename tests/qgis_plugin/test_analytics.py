@@ -290,3 +290,32 @@ def test_hotspots_on_leeds_harm_weighted_at_resolution_9(run, leeds):
         want = find_hotspots(store, resolution=9, weight="harm", months=["2017-07"])
     _check_hotspots(out, want)
     assert out["HOT"] > 0 and len(want) > 500
+
+
+# -- PostGIS ------------------------------------------------------------------------------------
+
+@pytest.mark.postgis
+def test_analytics_on_a_postgis_store_equal_spatial_core(run, postgis_url, tmp_path):
+    from spatial_core import open_store
+    from spatial_core.demo import build_demo
+    from spatial_core.hotspots import find_hotspots
+    from spatial_core.profiles import load_profile
+    from spatial_core.representation import underrepresented_households
+
+    store = open_store(postgis_url)
+    build_demo(store, tmp_path / "files", households=3_000, months=3)
+    store.close()
+    out = run("score_streets", {"STORE": postgis_url, "OUTPUT": "TEMPORARY_OUTPUT"})
+    _same_scores(out["OUTPUT"], _core_scores(postgis_url, load_profile("default")))
+    assert out["RUN_ID"]
+    out = run("representation", {"STORE": postgis_url, "TABLE": "TEMPORARY_OUTPUT",
+                                 "HOUSEHOLDS": "TEMPORARY_OUTPUT", "MEMBERS": "TEMPORARY_OUTPUT"})
+    out_hot = run("hotspots", {"STORE": postgis_url, "BY_MONTH": False,
+                               "OUTPUT": "TEMPORARY_OUTPUT"})
+    with open_store(postgis_url) as store:
+        assert out["HOUSEHOLDS"].featureCount() == len(underrepresented_households(store))
+        _check_hotspots(out_hot, find_hotspots(store))
+    pdf = tmp_path / "doc.pdf"
+    doc = run("tactical_document", {"STORE": postgis_url, "AREA": "beat:DM01B01", "MIN_N": 5,
+                                    "OUTPUT": str(pdf)})
+    assert doc["PAGES"] == 2 and pdf.stat().st_size > 10_000
