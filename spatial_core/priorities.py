@@ -261,8 +261,16 @@ def _sentence(label: str, k: int, enough: int, total: int, one: str, many: str,
               min_n: int) -> str:
     if total == 1 and enough == 1:
         return f"{label} is {'a' if k else 'not a'} local priority of the {one}"
+    if enough == 0:
+        return (f"{label}: no {one} has the {min_n} respondents needed to say (all {total} "
+                f"{one if total == 1 else many} had too few)")
     noun = one if enough == 1 else many
-    text = f"{label} is a local priority on {k} of our {enough} {noun}"
+    if k == 0:
+        # "a local priority on 0 of our 8 beats" reads as a claim; say it plainly.
+        text = (f"{label} is not a local priority on any of our {enough} {noun}" if enough > 1
+                else f"{label} is not a local priority on our {enough} {noun}")
+    else:
+        text = f"{label} is a local priority on {k} of our {enough} {noun}"
     if enough < total:
         rest = total - enough
         text += (f" with at least {min_n} respondents ({rest} more "

@@ -181,3 +181,30 @@ def test_cli_priorities_json(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Anti-social behaviour 75% (47%-91%)" in text
     assert "too few respondents (n=5 < 10)" in text
+
+
+def test_summary_says_not_a_local_priority_instead_of_on_0_beats():
+    beats = [f"beat:{i}" for i in range(8)]
+    marked = pd.DataFrame({
+        "area_id": beats * 2, "priority": ["asb"] * 8 + ["robbery"] * 8,
+        "label": ["Anti-social behaviour"] * 8 + ["Robbery"] * 8,
+        "votes": [10] * 8 + [1] * 8, "n": 20, "enough": [True] * 6 + [False] * 2 + [True] * 6
+        + [False] * 2, "is_priority": [True] * 4 + [False] * 4 + [False] * 8})
+    s = priority_summary(None, level="beat", min_n=10, priorities=marked).set_index("priority")
+    assert s.loc["asb", "sentence"] == (
+        "Anti-social behaviour is a local priority on 4 of our 6 beats with at least 10 "
+        "respondents (2 more beats had too few to say)")
+    assert s.loc["robbery", "sentence"] == (
+        "Robbery is not a local priority on any of our 6 beats with at least 10 respondents "
+        "(2 more beats had too few to say)")
+    assert s.loc["robbery", "areas"] == 0
+
+
+def test_summary_when_no_area_has_enough_respondents():
+    marked = pd.DataFrame({"area_id": ["beat:a", "beat:b"], "priority": "asb",
+                           "label": "Anti-social behaviour", "votes": 3, "n": 4,
+                           "enough": False, "is_priority": False})
+    s = priority_summary(None, level="beat", min_n=10, priorities=marked)
+    assert s.loc[0, "sentence"] == ("Anti-social behaviour: no beat has the 10 respondents "
+                                    "needed to say (all 2 beats had too few)")
+    assert pd.isna(s.loc[0, "share_of_areas"])
