@@ -2,6 +2,7 @@
 """Process ``create-setup``: a targeting set-up with its streets and walk lists."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..access import require_purpose
@@ -36,7 +37,7 @@ class CreateSetupProcessor(LptProcessor):
     METADATA = PROCESS_METADATA
     inputs_allowed = ("name", "area", "goal", "max_streets", "as_of")
 
-    def check(self, data: dict) -> dict:
+    def check(self, data: Mapping[str, Any]) -> dict:
         self.known_inputs(data)
         self.require_police()
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from ._base import LptProcessor, ProcessInputError, _metadata, int_input, text_input
@@ -32,7 +33,7 @@ class RepresentationProcessor(LptProcessor):
     METADATA = PROCESS_METADATA
     inputs_allowed = ("area", "by", "scheme", "level")
 
-    def check(self, data: dict) -> dict:
+    def check(self, data: Mapping[str, Any]) -> dict:
         self.known_inputs(data)
         self.require_police()
         by = data.get("by") or "class"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from ._base import LptProcessor, ProcessInputError, _metadata, int_input, text_input
@@ -34,7 +35,7 @@ class ScoreAreaProcessor(LptProcessor):
     METADATA = PROCESS_METADATA
     inputs_allowed = ("area", "profile", "as_of", "top")
 
-    def check(self, data: dict) -> dict:
+    def check(self, data: Mapping[str, Any]) -> dict:
         self.known_inputs(data)
         self.require_police()
         from spatial_core import NotFoundError
