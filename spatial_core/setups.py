@@ -936,8 +936,10 @@ def _visits(store, setup: Setup, uprns: set, stamp: str) -> pd.DataFrame:
     tv = schema.table("visits")
     v = store.read("visits", ["visit_id", "uprn", "visited_at", "outcome", "setup_id"],
                    where=or_(tv.c.setup_id == setup.setup_id,
-                             tv.c.visited_at >= setup.created_at))
-    on_list = v["uprn"].isin(uprns) & (v["visited_at"] >= setup.created_at)
+                             tv.c.visited_at > setup.created_at))
+    # Strictly after creation: a visit at ``created_at`` was known to the set-up (it decided
+    # suppression, as walk_list takes "recorded since" to be after ``created_at``).
+    on_list = v["uprn"].isin(uprns) & (v["visited_at"] > setup.created_at)
     v = v[((v["setup_id"] == setup.setup_id) | on_list) & (v["visited_at"] <= stamp)]
     return v.drop_duplicates("visit_id").sort_values(["visited_at", "visit_id"]).reset_index(
         drop=True)

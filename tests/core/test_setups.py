@@ -390,3 +390,17 @@ def test_setup_on_a_small_demo_force_from_create_to_rerun(demo_store, tmp_path):
     assert kept["totals"]["to_knock"] == rep["totals"]["to_knock"] + ("not_in" in outcomes[:n])
     assert [s["setup_id"] for s in json.loads(
         _lpt(demo_store, "setup", "list", "--json").stdout)] == ["other"]
+
+
+def test_setup_report_does_not_count_a_visit_at_the_creation_moment_as_progress(town):
+    # A visit stamped exactly at creation is one the set-up already knew (it holds 101 back
+    # at creation), so it is not progress made since; a tagged one still counts.
+    add_visits(town, [("101", NOW, "spoke")])
+    s = create_setup(town, "edge", areas=["beat:B1"], now=NOW)
+    hh = stored_recommendation(town, s.setup_id)[1].set_index("uprn")
+    assert hh.loc["101", "suppressed_until"] == "2026-12-18T10:00:00"
+    r = setup_report(town, s.setup_id, now="2026-11-21T09:00:00")
+    assert r.totals["visits"] == 0 and r.totals["households_visited"] == 0
+    add_visits(town, [("102", NOW, "registered", s.setup_id)])
+    r = setup_report(town, s.setup_id, now="2026-11-21T09:00:00")
+    assert r.totals["visits"] == 1 and r.totals["registered"] == 1
