@@ -418,7 +418,9 @@ def coverage(store, *, area_level: str = "beat", period: str | Period | None = N
     reason = np.full(len(out), "", dtype=object)
     for i in np.flatnonzero(few_m | few_r):
         parts = []
-        if few_m[i]:
+        if few_m[i] and out["households"].iat[i] == 0:
+            parts.append("no households stored in the area")
+        elif few_m[i]:
             parts.append(f"{out['members_per_100'].iat[i]:.1f} members per 100 households "
                          f"(< {min_members_per_100:g})")
         if few_r[i]:

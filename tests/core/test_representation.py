@@ -232,3 +232,20 @@ def test_demo_force_under_represents_some_supergroups(demo_store):
     cov = coverage(demo_store)
     assert cov["households"].sum() == 3000
     assert np.isfinite(cov["members_per_100"]).all()
+
+
+def test_coverage_reason_of_an_area_without_households_is_not_nan(monkeypatch):
+    import spatial_core.representation as rep
+
+    monkeypatch.setattr(rep, "households_per_area", lambda store, level: pd.Series(
+        {"beat:A": 100}))
+    monkeypatch.setattr(rep, "members_frame", lambda store, **kw: pd.DataFrame(
+        {"beat_id": ["beat:A"] * 3}))
+    monkeypatch.setattr(rep, "respondents_frame", lambda store, **kw: pd.DataFrame(
+        {"beat_id": ["beat:A"] * 12}))
+    monkeypatch.setattr(rep, "area_table", lambda store: pd.DataFrame(
+        {"area_id": ["beat:A", "beat:E"], "name": ["A", "Empty"], "level": ["beat", "beat"]}))
+    c = coverage(None).set_index("area_id")
+    assert c.loc["beat:A", "reason"] == "3.0 members per 100 households (< 5)"
+    assert c.loc["beat:E", "reason"] == "no households stored in the area; 0 responses (< 10)"
+    assert "nan" not in " ".join(c["reason"])
