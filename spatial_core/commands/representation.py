@@ -33,8 +33,9 @@ def _representation(args) -> int:
     below = table[table["member_below"] | table["respondent_below"]]
     groups = args.by if args.by != "class" else f"{args.scheme} level {args.level}"
     print(f"Representation by {groups} per {args.area_level}: groups below "
-          f"{args.target:.0%} of their share "
-          f"({len(below)} of {len(table)} area-group rows)")
+          f"{args.target:.0%} of their share among members or among respondents "
+          f"({len(below)} of {len(table)} area-group rows; "
+          f"{int(table['member_below'].sum())} below among members)")
     print(f"  {'area':<24}{'group':<30}{'pop.':>7}{'members':>9}{'ratio (95% CI)':>22}"
           f"{'respondents':>13}{'ratio':>7}")
     for r in below.itertuples():
