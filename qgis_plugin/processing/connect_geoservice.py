@@ -15,8 +15,6 @@ from qgis.core import (
 
 from ._base import LptAlgorithm
 
-NEEDS_CORE = False  # talks HTTP only
-
 AUTH = ("none (public)", "API key (X-API-Key)", "bearer token (Authorization)",
         "QGIS authentication configuration (e.g. OAuth2)")
 STYLES = {"streets": "streets", "areas": "areas", "visits": "visits"}

@@ -319,3 +319,20 @@ def test_analytics_on_a_postgis_store_equal_spatial_core(run, postgis_url, tmp_p
     doc = run("tactical_document", {"STORE": postgis_url, "AREA": "beat:DM01B01", "MIN_N": 5,
                                     "OUTPUT": str(pdf)})
     assert doc["PAGES"] == 2 and pdf.stat().st_size > 10_000
+
+
+# -- registration -------------------------------------------------------------------------------
+
+MINE = ("score_streets", "local_priorities", "representation", "hotspots", "setup_create",
+        "setup_report", "setup_archive", "export_walk_list", "tactical_document")
+# lpt:connect_geoservice has no STORE (it talks HTTP); tests/qgis_plugin/test_geoservice.py
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_analytics_algorithm_is_registered_and_takes_the_store_first(qgis_app, name):
+    from qgis.core import QgsApplication
+
+    alg = QgsApplication.processingRegistry().createAlgorithmById(f"lpt:{name}")
+    assert alg is not None, name
+    assert alg.parameterDefinitions()[0].name() == "STORE"
+    assert alg.shortHelpString() and alg.group()
