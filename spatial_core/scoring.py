@@ -45,6 +45,7 @@ import pandas as pd
 import shapely
 
 from . import schema
+from .data_version import bump_data_version
 from .errors import InputError, NotFoundError
 from .harm import CATEGORY_NAMES, category_weights, normalise_category, offence_code_weights
 from .index import assign_points_to_streets
@@ -691,6 +692,7 @@ def save_scores(store, run: ScoreRun) -> str:
     with store.begin() as conn:
         store.insert_new(conn, "score_runs", head)
         store.insert_new(conn, "street_scores", frame)
+        bump_data_version(store, conn)  # readers' caches (the geoservice) drop old results
     log.info("saved score run %s (%d streets, profile %s)", run_id, len(s), run.profile.name)
     return run_id
 
