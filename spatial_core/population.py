@@ -289,7 +289,7 @@ def classify_points(store, *, scheme: str = "oac2011", level: int | str = 1, upr
     lookup = _class_lookup(store, scheme, level)
     if not len(lookup):
         return code
-    if uprn is not None:
+    if uprn is not None and (lookup["key_type"] == "uprn").any():
         _fill(code, pd.Series(np.asarray(uprn, dtype=object)).astype(str), lookup, "uprn")
     pcs = None
     if postcode is not None:
@@ -322,9 +322,17 @@ def classify_points(store, *, scheme: str = "oac2011", level: int | str = 1, upr
 
 # -- households --------------------------------------------------------------------------------
 
-def _current_members(store, as_of: str | None) -> pd.DataFrame:
-    m = store.read("members", ["member_id", "uprn", "postcode", "x", "y", "cell", "gender",
-                               "age_band", "ethnicity", "joined", "left_on"])
+_MEMBER_COLUMNS = ["member_id", "uprn", "postcode", "x", "y", "cell", "gender", "age_band",
+                   "ethnicity", "joined", "left_on"]
+
+
+def _current_members(store, as_of: str | None, columns: Sequence[str] | None = None
+                     ) -> pd.DataFrame:
+    """Members current on ``as_of``; ``columns`` (besides ``joined`` and ``left_on``, always
+    read) default to all of :data:`_MEMBER_COLUMNS`."""
+    cols = _MEMBER_COLUMNS if columns is None else \
+        [c for c in _MEMBER_COLUMNS if c in set(columns) | {"joined", "left_on"}]
+    m = store.read("members", cols)
     day = as_of or date.today().isoformat()
     if as_of is not None:
         try:
@@ -377,19 +385,77 @@ def households(store, *, scheme: str = "oac2011", level: int | str = 1,
     h = _restrict(h, areas)
     h["group"] = classify_points(store, scheme=scheme, level=level, uprn=h["uprn"],
                                  postcode=h["postcode"], oa_code=h["oa_code"], x=h["x"], y=h["y"])
-    mem = _current_members(store, as_of)
-    counts = mem["uprn"].dropna().value_counts()
-    h["members"] = h["uprn"].map(counts).fillna(0).astype("int64")
+    uprn = _uprn_index(h["uprn"])
+    h["members"] = _member_counts(store, as_of, uprn, h["uprn"])
     h["is_member"] = h["members"] > 0
-    last = _last_visits(store).set_index("uprn")
+    last = _last_visits(store)
+    if uprn is not None:
+        at = uprn.get_indexer(last["uprn"].to_numpy(dtype=object)) if len(last) else \
+            np.zeros(0, dtype="int64")
     for col in ("last_visit", "last_outcome"):
-        got = h["uprn"].map(last[col]).to_numpy(dtype=object) if len(last) else \
-            np.full(len(h), None, dtype=object)
+        if uprn is not None:
+            got = np.full(len(h), None, dtype=object)
+            got[at[at >= 0]] = last[col].to_numpy(dtype=object)[at >= 0]
+        else:  # duplicated UPRNs (not possible in a store: uprn is its unique key)
+            lk = last.set_index("uprn")[col]
+            got = h["uprn"].map(lk).to_numpy(dtype=object) if len(last) else \
+                np.full(len(h), None, dtype=object)
         got[pd.isna(got)] = None
         h[col] = got
     return h[["uprn", "postcode", "x", "y", "lat", "lng", "cell", "street_id", "beat_id",
               "ward_id", "npa_id", "force_id", "oa_code", "group", "members", "is_member",
               "last_visit", "last_outcome"]]
+
+
+def _uprn_index(uprn: pd.Series) -> pd.Index | None:
+    """The households' UPRNs as an index to look others up in (one hash of 450k strings,
+    instead of one per lookup); None if they are not unique."""
+    idx = pd.Index(uprn.to_numpy(dtype=object))
+    return idx if idx.is_unique else None
+
+
+def _member_counts(store, as_of: str | None, uprn: pd.Index | None,
+                   households_uprn: pd.Series | None = None) -> np.ndarray:
+    """Current members per household, in the order of ``uprn`` (or ``households_uprn`` when
+    ``uprn`` is None)."""
+    mem = _current_members(store, as_of, columns=["uprn"])
+    if uprn is None:
+        counts = mem["uprn"].dropna().value_counts()
+        assert households_uprn is not None
+        return households_uprn.map(counts).fillna(0).astype("int64").to_numpy()
+    at = uprn.get_indexer(mem["uprn"].dropna().to_numpy(dtype=object))
+    return np.bincount(at[at >= 0], minlength=len(uprn)).astype("int64")
+
+
+def _street_households(store, *, scheme: str, level: int | str, as_of: str | None
+                       ) -> pd.DataFrame:
+    """``uprn``, ``street_id``, ``group`` and ``members`` of every household, as
+    :func:`households` gives them, without reading the columns scoring does not use.
+
+    Points are read only for addresses with no output area (the only ones
+    :func:`classify_points` places by point).
+    """
+    a = schema.table("addresses")
+    h = store.read("addresses", ["uprn", "postcode", "street_id", "oa_code"])
+    x = np.full(len(h), np.nan)
+    y = np.full(len(h), np.nan)
+    uprn = _uprn_index(h["uprn"])
+    if h["oa_code"].isna().any():
+        pts = store.read("addresses", ["uprn", "x", "y"], where=a.c.oa_code.is_(None))
+        if uprn is None:
+            pos = pd.Series(np.arange(len(h)), index=h["uprn"].to_numpy(dtype=object))
+            at = pts["uprn"].map(pos[~pos.index.duplicated()]).to_numpy(dtype="float64")
+            at = np.where(np.isnan(at), -1, at).astype("int64")
+        else:
+            at = uprn.get_indexer(pts["uprn"].to_numpy(dtype=object))
+        x[at[at >= 0]] = pts["x"].to_numpy(dtype="float64")[at >= 0]
+        y[at[at >= 0]] = pts["y"].to_numpy(dtype="float64")[at >= 0]
+    group = classify_points(store, scheme=scheme, level=level, uprn=h["uprn"],
+                            postcode=h["postcode"], oa_code=h["oa_code"], x=x, y=y)
+    return pd.DataFrame({"uprn": h["uprn"].to_numpy(dtype=object),
+                         "street_id": h["street_id"].to_numpy(dtype=object),
+                         "group": group,
+                         "members": _member_counts(store, as_of, uprn, h["uprn"])})
 
 
 def households_per_area(store, level: str) -> pd.Series:

@@ -190,11 +190,87 @@ def _area_streets(store, streets: pd.DataFrame, area: str | None) -> np.ndarray:
 
 
 def _households(store, as_of: date, scheme: str, level: int) -> pd.DataFrame:
-    """One row per address: uprn, street_id, group, members (current on ``as_of``)."""
-    from .population import households
+    """One row per address: uprn, street_id, group, members (current on ``as_of``): the
+    columns of :func:`spatial_core.population.households` that scoring uses, read without
+    the others (4.4 -> 1.9 CPU s on the 450k demo)."""
+    from .population import _street_households
 
-    h = households(store, scheme=scheme, level=level, as_of=as_of.isoformat())
-    return h[["uprn", "street_id", "group", "members"]]
+    return _street_households(store, scheme=scheme, level=level, as_of=as_of.isoformat())
+
+
+_BLOCK = 1 << 16
+
+
+def _segment_distance(px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray,
+                      bx: np.ndarray, by: np.ndarray) -> np.ndarray:
+    """Distance from points to segments, operation for operation as GEOS computes it
+    (``Distance::pointToSegment``), so the result is bit-identical to ``shapely.distance``."""
+    ex, ey = bx - ax, by - ay
+    len2 = ex * ex + ey * ey
+    dax, day = px - ax, py - ay
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (dax * ex + day * ey) / len2
+        d = np.abs(((ay - py) * ex - (ax - px) * ey) / len2) * np.sqrt(len2)
+    to_b = r >= 1.0
+    dbx, dby = px[to_b] - bx[to_b], py[to_b] - by[to_b]
+    d[to_b] = np.sqrt(dbx * dbx + dby * dby)
+    to_a = (r <= 0.0) | ((ax == bx) & (ay == by))  # a zero-length segment is its start point
+    d[to_a] = np.sqrt(dax[to_a] * dax[to_a] + day[to_a] * day[to_a])
+    return d
+
+
+def _pairs_within(geoms: np.ndarray, x: np.ndarray, y: np.ndarray, radius: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (point, line) pair within ``radius`` (``distance <= radius``) and its distance,
+    ordered by line then point: what ``STRtree.query(points, "dwithin")`` and
+    ``shapely.distance`` give, with the same distances to the bit, in a third of the time.
+
+    Candidates come from a hash join of points and line segments on a square grid of side
+    ``radius / 2`` (the segment boxes grown by ``radius``); distances to every candidate
+    segment are computed in numpy and the least per (point, line) kept.
+    """
+    empty = np.zeros(0, dtype="int64")
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    same = part[1:] == part[:-1]
+    if len(ok) == 0 or not same.any():
+        return empty, empty, np.zeros(0)
+    a, b, line = coords[:-1][same], coords[1:][same], owner[part[:-1][same]]
+    size = radius / 2.0
+    lo = np.floor((np.minimum(a, b) - radius) / size).astype("int64")
+    hi = np.floor((np.maximum(a, b) + radius) / size).astype("int64")
+    nx, ny = hi[:, 0] - lo[:, 0] + 1, hi[:, 1] - lo[:, 1] + 1
+    count = nx * ny
+    seg = np.repeat(np.arange(len(a)), count)
+    k = np.arange(len(seg)) - np.repeat(np.cumsum(count) - count, count)
+    key = (lo[seg, 0] + k % nx[seg]) * 4_000_003 + (lo[seg, 1] + k // nx[seg])
+    order = np.argsort(key, kind="stable")
+    key, seg = key[order], seg[order]
+    px, py = x[ok], y[ok]
+    pkey = np.floor(px / size).astype("int64") * 4_000_003 + np.floor(py / size).astype("int64")
+    left = np.searchsorted(key, pkey, side="left")
+    n = np.searchsorted(key, pkey, side="right") - left
+    pt = np.repeat(np.arange(len(px)), n)
+    sg = seg[np.arange(len(pt)) - np.repeat(np.cumsum(n) - n, n) + np.repeat(left, n)]
+    ax, ay = np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1])
+    bx, by = np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1])
+    # In blocks that stay in the CPU cache: the arithmetic is memory-bound (2x faster).
+    pairs, dists = [], []
+    for i in range(0, len(pt), _BLOCK):
+        p_, s_ = pt[i:i + _BLOCK], sg[i:i + _BLOCK]
+        d = _segment_distance(px[p_], py[p_], ax[s_], ay[s_], bx[s_], by[s_])
+        near = d <= radius
+        pairs.append(line[s_[near]] * len(px) + p_[near])
+        dists.append(d[near])
+    pair = np.concatenate(pairs) if pairs else empty
+    d = np.concatenate(dists) if dists else np.zeros(0)
+    order = np.argsort(pair, kind="stable")
+    pair, d = pair[order], d[order]
+    first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else empty
+    dist = np.minimum.reduceat(d, first) if len(first) else np.zeros(0)
+    pair = pair[first]
+    return ok[pair % len(px)], pair // len(px), dist
 
 
 def _fingerprint(parts: dict[str, object]) -> str:
@@ -251,7 +327,7 @@ def prepare_inputs(store, *, area: str | None = None, as_of: str | date | None =
     all_ids = st["street_id"].to_numpy(dtype=object)
     streets = st[in_area].reset_index(drop=True)
     S = len(streets)
-    pos_of = pd.Series(np.arange(S), index=streets["street_id"].to_numpy(dtype=object))
+    pos_of = pd.Index(streets["street_id"].to_numpy(dtype=object))  # street ids are unique
     beats = streets["beat_id"].fillna("").to_numpy(dtype=object)
     _, beat_code = np.unique(beats.astype(str), return_inverse=True)
     geoms = np.asarray(streets["geom"], dtype=object)
@@ -266,16 +342,20 @@ def prepare_inputs(store, *, area: str | None = None, as_of: str | date | None =
     # is not pulled onto a street inside it.
     sid = assign_points_to_streets(cx, cy, all_ids, st["geom"].to_numpy(),
                                    max_distance=crime_distance_m)
-    pos = pd.Series(sid, dtype=object).map(pos_of).to_numpy(dtype="float64")
+    pos = pos_of.get_indexer(sid).astype("float64")
+    pos[pos < 0] = np.nan
     age = np.maximum(_days_before(day, cr["month"]), 0.0)
     keep = np.isfinite(pos) & np.isfinite(age)
     crime_street = pos[keep].astype("int64")
     points = shapely.points(cx[keep], cy[keep])
     crime_distance = shapely.distance(points, geoms[crime_street]) if keep.any() else \
         np.zeros(0)
-    cat = cr["category"][keep].map(lambda c: CATEGORY_NAMES.index(normalise_category(c)
-                                                                  or "Other crime"))
-    crime_category = cat.to_numpy(dtype="int64")
+    # Normalised once per distinct category, not once per crime.
+    cat_code, cat_values = pd.factorize(cr["category"][keep].to_numpy(dtype=object),
+                                        use_na_sentinel=False)
+    lut = np.array([CATEGORY_NAMES.index(normalise_category(c) or "Other crime")
+                    for c in cat_values], dtype="int64")
+    crime_category = lut[cat_code] if len(cat_code) else np.zeros(0, dtype="int64")
     crime_code_days = offence_code_weights(cr["offence_code"][keep].to_numpy(dtype=object))
     crime_age = age[keep]
 
@@ -286,12 +366,7 @@ def prepare_inputs(store, *, area: str | None = None, as_of: str | date | None =
                     order_by=["response_id"])
     rx, ry = sv["x"].to_numpy(dtype="float64"), sv["y"].to_numpy(dtype="float64")
     if len(sv) and S:
-        tree = shapely.STRtree(geoms)
-        rp = shapely.points(rx, ry)
-        pr, ps = tree.query(rp, predicate="dwithin", distance=voice_radius_m)
-        order = np.lexsort((pr, ps))
-        pr, ps = pr[order], ps[order]
-        pd_ = shapely.distance(rp[pr], geoms[ps])
+        pr, ps, pd_ = _pairs_within(geoms, rx, ry, voice_radius_m)
     else:
         pr = ps = np.zeros(0, dtype="int64")
         pd_ = np.zeros(0)
@@ -306,9 +381,9 @@ def prepare_inputs(store, *, area: str | None = None, as_of: str | date | None =
 
     say(0.6, "households, members and visits")
     hh = _households(store, day, scheme, level)
-    hpos = hh["street_id"].map(pos_of)
-    on = hpos.notna().to_numpy()
-    h_street = hpos[on].to_numpy(dtype="int64")
+    hpos = pos_of.get_indexer(hh["street_id"].to_numpy(dtype=object))
+    on = hpos >= 0
+    h_street = hpos[on].astype("int64")
     grp = hh["group"][on].astype(object)
     known = grp.notna().to_numpy()
     groups = tuple(sorted(str(g) for g in grp[known].unique()))
