@@ -173,6 +173,10 @@ def _source_crs(file: str, file_crs, geoms: np.ndarray, crs: int | None) -> int 
         raise InputError("the file says longitude/latitude (WGS84, the GeoJSON default when "
                          "there is no 'crs' member) but its coordinates are metres, as in "
                          "British National Grid; pass --crs 27700", file=file)
+    if file_crs.is_projected and looks_like_lnglat(xs, ys):
+        raise InputError(f"the file says {file_crs.name} (metres) but its coordinates look like "
+                         "longitude/latitude degrees: expected metres; pass --crs 4326",
+                         file=file)
     epsg = file_crs.to_epsg()
     if epsg == WGS84 or (epsg is None and file_crs.is_geographic and "84" in file_crs.name):
         return WGS84
@@ -449,7 +453,7 @@ def import_boundaries(store, paths: Sequence[str | Path], *, crs: int | None = N
     """
     level = _check_level(level)
     valid_from = _check_valid_from(valid_from)
-    files = expand_paths(paths, SPATIAL_PATTERNS)
+    files = list(dict.fromkeys(expand_paths(paths, SPATIAL_PATTERNS)))  # a file given twice
     report = ImportReport("boundaries", files=[str(f) for f in files])
     polys = []
     for i, f in enumerate(files):

@@ -381,7 +381,8 @@ def _police_uk(table: CsvTable, crs: int | None) -> pd.DataFrame:
     _check_length(table, "Crime ID", ids, _KEY_MAX - len("id:2025-02:"))
     explicit = crs is not None
     src = int(crs) if crs is not None else _crs.WGS84
-    lng, lat, x, y = _coordinates(table, "Longitude", "Latitude", src, explicit=explicit)
+    lng, lat, x, y = _coordinates(table, "Longitude", "Latitude", src, explicit=explicit,
+                                  zero_is_missing=True)
     frame = pd.DataFrame({
         "crime_id": ids,
         "month": month,
@@ -534,6 +535,13 @@ def _coordinates(table: CsvTable, xcol: str, ycol: str, src: int, *, explicit: b
                 position=pos, column=xcol, value=table.column(xcol).iloc[pos])
         parse_float(table, xcol, lo=-180, hi=180, what="a longitude in degrees")
         parse_float(table, ycol, lo=-90, hi=90, what="a latitude in degrees")
+        swapped = _crs.lnglat_swapped(xs, ys)
+        if swapped.any():
+            pos = int(np.flatnonzero(swapped)[0])
+            raise table.error(
+                f"expected a latitude in Great Britain (49 to 61); the longitude and latitude "
+                f"look swapped ({int(swapped.sum())} row(s))", position=pos, column=ycol,
+                value=table.column(ycol).iloc[pos])
         lng, lat = xs, ys
         x, y = _crs.lnglat_to_bng(lng, lat)
     elif src == _crs.STORE_SRID:

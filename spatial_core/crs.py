@@ -14,7 +14,7 @@ import numpy as np
 from pyproj import Transformer
 
 __all__ = ["STORE_SRID", "WGS84", "lnglat_to_bng", "bng_to_lnglat", "transform_xy",
-           "looks_like_bng", "looks_like_lnglat"]
+           "looks_like_bng", "looks_like_lnglat", "lnglat_swapped"]
 
 STORE_SRID = 27700
 WGS84 = 4326
@@ -66,6 +66,18 @@ def looks_like_bng(x, y) -> bool:
     x, y = x[ok], y[ok]
     inside = (x >= _BNG_X[0]) & (x <= _BNG_X[1]) & (y >= _BNG_Y[0]) & (y <= _BNG_Y[1])
     return bool(inside.all() and (np.abs(x) > 180).any())
+
+
+def lnglat_swapped(lng, lat) -> np.ndarray:
+    """Rows whose longitude and latitude look swapped for Great Britain.
+
+    True where the latitude is within Great Britain's longitudes (-9 to 3) and the longitude
+    within its latitudes (49 to 61): a point in the Indian Ocean that was meant for Britain.
+    """
+    lng = np.asarray(lng, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+    with np.errstate(invalid="ignore"):
+        return (lat >= -9.0) & (lat <= 3.0) & (lng >= 49.0) & (lng <= 61.0)
 
 
 def looks_like_lnglat(x, y) -> bool:

@@ -29,7 +29,7 @@ import shapely
 from sqlalchemy.engine import Connection
 
 from . import schema
-from .crs import WGS84, looks_like_bng, transform_xy
+from .crs import WGS84, lnglat_swapped, looks_like_bng, transform_xy
 from .errors import InputError
 from .imports import ImportReport, Progress, record_import
 from .locations import locate, normalise_uprns
@@ -393,7 +393,14 @@ def coordinates(t: CsvTable, lat_col: str, lng_col: str, crs: int | None
             pos = int(np.flatnonzero(bad)[0])
             raise t.error(f"expected degrees between -{limit:g} and {limit:g}", position=pos,
                           column=col, value=t.column(col).iloc[pos])
-    return lat, lng
+    swapped = lnglat_swapped(lng, lat)
+    if swapped.any():
+        pos = int(np.flatnonzero(swapped)[0])
+        raise t.error("expected a latitude in Great Britain (49 to 61); the latitude and "
+                      "longitude look swapped", position=pos, column=lat_col,
+                      value=t.column(lat_col).iloc[pos])
+    zero = (lat == 0) & (lng == 0)  # a spreadsheet's 0,0 means no location, not Null Island
+    return np.where(zero, np.nan, lat), np.where(zero, np.nan, lng)
 
 
 def check_unique(frame: pd.DataFrame, key: str, what: str) -> None:

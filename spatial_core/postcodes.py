@@ -28,7 +28,15 @@ import pandas as pd
 import shapely
 
 from .cells import points_to_cells
-from .crs import STORE_SRID, WGS84, bng_to_lnglat, lnglat_to_bng, looks_like_bng, transform_xy
+from .crs import (
+    STORE_SRID,
+    WGS84,
+    bng_to_lnglat,
+    lnglat_swapped,
+    lnglat_to_bng,
+    looks_like_bng,
+    transform_xy,
+)
 from .errors import InputError
 from .imports import ImportReport, Progress, record_import
 from .sources import (
@@ -134,6 +142,7 @@ def _coordinates(table: CsvTable, crs: int | None) -> tuple[np.ndarray, ...]:
         flng = parse_float(table, "lng", what="a longitude in degrees")
         # ONSPD writes latitude 99.999999, longitude 0 for postcodes without a grid reference.
         none = ~np.isfinite(flat) | ~np.isfinite(flng) | ((flat > 99.99) & (flat < 100.0))
+        none |= (flat == 0) & (flng == 0)  # 0,0 is "no location", not Null Island
         flat = np.where(none, np.nan, flat)
         flng = np.where(none, np.nan, flng)
         if x is None:
@@ -148,6 +157,12 @@ def _coordinates(table: CsvTable, crs: int | None) -> tuple[np.ndarray, ...]:
                 i = int(np.flatnonzero(bad)[0])
                 raise table.error("expected a latitude within ±90 degrees",
                                   position=i, column="lat", value=table.column("lat").iloc[i])
+            swapped = lnglat_swapped(flng, flat)
+            if swapped.any():
+                i = int(np.flatnonzero(swapped)[0])
+                raise table.error("expected a latitude in Great Britain (49 to 61); the latitude "
+                                  "and longitude look swapped", position=i, column="lat",
+                                  value=table.column("lat").iloc[i])
             lat, lng = flat, flng
             x, y = lnglat_to_bng(lng, lat)
         else:  # both: grid references win, lat/lng fill the gaps

@@ -103,7 +103,8 @@ class CsvTable:
                         names = " or ".join(repr(a) for a in (canonical, *aliases))
                         found = ", ".join(repr(c) for c in self.columns)
                         raise InputError(
-                            f"missing column {names}; the header has {found}",
+                            f"missing column {names}; expected it in the header, which has "
+                            f"{found}",
                             file=self.file, row=1 if self.has_header else None,
                         )
         self.mapping.update(mapping)
@@ -159,7 +160,8 @@ def _decode(raw: bytes, path: Path, encoding: str) -> str:
         bad = raw[exc.start:exc.start + 4]
         hint = (" The file is probably a spreadsheet export in Windows-1252: pass --encoding cp1252."
                 if encoding.lower().replace("-", "").startswith("utf") else "")
-        raise InputError(f"byte {bad!r} at offset {exc.start} is not valid {encoding}.{hint}",
+        raise InputError(f"byte {bad!r} at offset {exc.start} is not valid {encoding}: expected "
+                         f"text in {encoding}.{hint}",
                          file=str(path), row=line) from None
     except LookupError:
         raise InputError(f"unknown text encoding {encoding!r}", file=str(path)) from None
@@ -233,12 +235,15 @@ def _read_fast(text: str, path: Path, columns: list[str], header: bool, delimite
         columns[:] = list(frame.columns)
     frame = frame.astype(object)
     width = len(columns)
-    for pos, line_no in enumerate(data_lines):  # pandas pads short rows silently
+    # pandas pads short rows silently, and a first row with one field too many makes it take
+    # the first column as the index (every value shifts one column): count each line's fields.
+    for pos, line_no in enumerate(data_lines):
         line = physical[line_no - 1]
         n = (next(csv.reader([line], delimiter=delimiter)) if '"' in line
              else line.split(delimiter))
-        if len(n) < width:
-            raise InputError(f"{len(n)} fields, expected {width} (a truncated line?)",
+        if len(n) != width:
+            hint = " (a truncated line?)" if len(n) < width else " (an unquoted comma?)"
+            raise InputError(f"{len(n)} fields, expected {width}{hint}",
                              file=str(path), row=int(line_no))
     # Leading blanks went with skipinitialspace; strip trailing ones only when a field ends
     # with a blank somewhere in the file (one regex pass instead of a pass per value).

@@ -201,6 +201,10 @@ def _to_bng(gdf: gpd.GeoDataFrame, path: Path, crs: int | None, report: ImportRe
                          f"({gdf.crs.to_string()}) but they are metres, probably British "
                          "National Grid (a GeoJSON without a 'crs' member): pass --crs 27700",
                          file=str(path))
+    elif gdf.crs.is_projected and len(x) and looks_like_lnglat(x, y):
+        raise InputError(f"the file says its coordinates are metres ({gdf.crs.to_string()}) but "
+                         "they look like longitude/latitude degrees: expected metres; pass "
+                         "--crs 4326", file=str(path))
     out = gdf.to_crs(STORE_SRID).geometry.to_numpy() if gdf.crs.to_epsg() != STORE_SRID \
         else gdf.geometry.to_numpy()
     bounds = shapely.bounds(out)
