@@ -117,6 +117,9 @@ def create_app(config: str | os.PathLike | None = None):
     if app.config.get("LPT_WRAPPED"):
         return app
     _wrap(app, cfg)
+    from .cache import install as install_cache
+
+    install_cache(app, cfg)  # non-personal collections answered from memory: cache.py
     app.config["LPT_WRAPPED"] = True
     log.info("geoservice ready", extra={"fields": {"store": _safe(cfg.store),
                                                    "collections": list(COLLECTIONS)}})

@@ -16,7 +16,7 @@ import pandas as pd
 
 from spatial_core import Store, open_store
 
-__all__ = ["store", "area_tree", "cached", "clear"]
+__all__ = ["store", "area_tree", "cached", "forget_cached", "clear"]
 
 _lock = threading.Lock()
 _stores: dict[str, Store] = {}
@@ -55,6 +55,12 @@ def area_tree(location: str, ttl: float = 60.0) -> pd.DataFrame:
         return a[["area_id", "level", "parent_id"]].reset_index(drop=True)
 
     return cached(("area_tree", location), ttl, compute)
+
+
+def forget_cached() -> None:
+    """Forget every cached value (the stores stay open): the data changed."""
+    with _lock:
+        _cache.clear()
 
 
 def clear() -> None:

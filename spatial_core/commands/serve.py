@@ -42,11 +42,15 @@ def _serve(args) -> int:
         Path(config_path).write_text(yaml.safe_dump({
             "store": cfg.store, "audit": {"path": cfg.audit_path}}), encoding="utf-8")
     url = cfg.url or f"http://{args.host}:{args.port}"
-    print(f"serving {url} (store {cfg.store}, {args.workers} workers); health: {url}/health",
+    threads = args.threads if args.worker_class == "gthread" else 1
+    print(f"serving {url} (store {cfg.store}, {args.workers} {args.worker_class} workers"
+          f"{f' x {threads} threads' if threads > 1 else ''}); health: {url}/health",
           flush=True)
     env = dict(os.environ, **{ENV_CONFIG: config_path, ENV_RUNTIME: str(runtime)})
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
-            "--workers", str(args.workers), "--worker-class", "sync", "--preload",
+            "--workers", str(args.workers), "--worker-class", args.worker_class,
+            *(["--threads", str(threads)] if args.worker_class == "gthread" else []),
+            "--preload",
             "--timeout", str(args.timeout), "--graceful-timeout", "10",
             "--error-logfile", "-", "--log-level", "warning",
             "geoservice.app:create_app()"]
@@ -61,5 +65,10 @@ def register(sub) -> None:
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=5000)
     sv.add_argument("--workers", type=int, default=2)
+    sv.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread",
+                    help="gunicorn worker class (default gthread: a cached answer does not "
+                         "wait behind a slow one; see benchmarks/README.md)")
+    sv.add_argument("--threads", type=int, default=8,
+                    help="threads per gthread worker (default 8)")
     sv.add_argument("--timeout", type=int, default=60, help="worker timeout, seconds")
     sv.set_defaults(func=_serve)

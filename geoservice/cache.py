@@ -1,0 +1,404 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A response cache for the collections that hold no personal data (WSGI middleware).
+
+A beat officer's map asks for the same layer again and again, and building it (pygeoapi's
+pipeline, 175 features of GeoJSON with reasons) costs ~20 ms of CPU; at 32 concurrent
+clients on two cores that is a queue, not a response time. This middleware, wrapped around
+the Flask app by :func:`install`, answers a repeated ``GET`` from memory.
+
+What is cached
+    ``GET`` of ``/collections/{id}``, ``/collections/{id}/items``,
+    ``/collections/{id}/items/{item}``, ``/collections/{id}/queryables`` and
+    ``/collections/{id}/schema`` for the collections in :data:`CACHEABLE` (``street_scores``,
+    ``streets``, ``areas``, ``area_profiles``, ``crime_cells``), and only ``200`` answers
+    without ``Set-Cookie``. Personal collections (``visits``, ``walk_lists``,
+    ``key_contacts``, members), set-ups, processes and jobs are never looked at: they pass
+    through untouched, so every read of them is still authorised and audited by the app.
+
+The key
+    path, the query string (parameters sorted by name, order of repeated ones kept), the
+    ``Accept`` and ``Accept-Language`` headers (the format and language pygeoapi negotiates;
+    ``f=`` is in the query), and the caller's **scope**: their role and the area ids their
+    role allows (:func:`geoservice.access.area_scope`: a beat officer's beats, a supervisor's
+    npas and beats, ``all`` for a force analyst, nothing for partner and public). Never the
+    token or API key itself. The caller is authenticated on every request (a bad token is
+    passed to the app, which answers 401), so a hit is served only to a caller whose scope
+    is the one the answer was computed for: two officers of the same beat share an entry, an
+    officer of another beat never does.
+
+Freshness
+    Each entry is stored under the store's data version (:class:`StoreVersion`: the
+    ``data_version`` token in ``lpt_meta``, which visit creation, set-up creation and every
+    saved score run bump, plus, for a GeoPackage, the file's modification time and size, so
+    any write to the file counts). The version is checked on every cacheable request (~20 µs
+    for a GeoPackage whose file has not changed: two ``stat`` calls; one ``lpt_meta`` query
+    otherwise, ~0.3 ms, and always on PostGIS). When it changes, the worker drops its
+    responses and its computed frames (:func:`geoservice.stores.forget_cached`), so every
+    worker serves the new data on its next request. Entries also expire after
+    ``counts_ttl_s`` seconds, the bound that applies to writes that bump nothing (``lpt
+    import`` into PostGIS).
+
+Size
+    An LRU bounded by bytes (identity + gzip bodies), ``$LPT_RESPONSE_CACHE_MB`` per worker
+    process (default 64; ``0`` turns the cache off). The gzip body is made once when the
+    entry is stored and served when ``Accept-Encoding`` allows it (``Vary: Accept-Encoding``).
+    Concurrent misses on one key wait for the first to finish instead of all computing it.
+"""
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from spatial_core.data_version import data_version
+
+from . import stores
+from .access import area_scope
+from .auth import Authenticator, AuthError
+from .context import Principal
+
+__all__ = ["CACHEABLE", "ResponseCache", "StoreVersion", "install", "ENV_CACHE_MB"]
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("geoservice.access")
+
+CACHEABLE = frozenset({"street_scores", "streets", "areas", "area_profiles", "crime_cells"})
+"""Collections whose answers may be cached: aggregates and non-personal layers only."""
+
+ENV_CACHE_MB = "LPT_RESPONSE_CACHE_MB"
+
+_PATH = re.compile(
+    r"^/collections/(?P<cid>[^/]+)(?:/(?:items(?:/[^/]+)?|queryables|schema))?/?$")
+# Headers that belong to one response, not to the cached representation.
+_DROP = frozenset({"content-length", "content-encoding", "date", "server", "x-request-id",
+                   "x-cache", "connection", "transfer-encoding", "vary"})
+
+StartResponse = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    status: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    gz: bytes
+    version: tuple
+    created: float
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gz) + 64 * (len(self.headers) + 4)
+
+
+class StoreVersion:
+    """The store's data version as seen by this process (see the module docstring).
+
+    Parameters
+    ----------
+    location : str
+        The store location served (GeoPackage path or ``postgresql://`` URL).
+    racy_s : float
+        A GeoPackage modified less than this many seconds ago has its ``lpt_meta`` token
+        re-read on every check (a file time can miss two writes within one clock tick).
+    """
+
+    def __init__(self, location: str, *, racy_s: float = 2.0) -> None:
+        self.location = location
+        self.path = None if "://" in location else location
+        self.racy_ns = int(racy_s * 1e9)
+        self._state: tuple[tuple, str] | None = None
+
+    def _signature(self) -> tuple:
+        assert self.path is not None
+        sig: list[int] = []
+        for p in (self.path, self.path + "-wal"):
+            try:
+                st = os.stat(p)
+            except FileNotFoundError:
+                sig += [0, 0]
+                continue
+            sig += [st.st_mtime_ns, st.st_size]
+        return tuple(sig)
+
+    def current(self) -> tuple:
+        """A value that changes whenever the store's data may have changed."""
+        if self.path is None:
+            return (data_version(stores.store(self.location)),)
+        sig = self._signature()
+        state = self._state
+        racy = time.time_ns() - max(sig[0], sig[2]) < self.racy_ns
+        if state is None or state[0] != sig or racy:
+            state = (sig, data_version(stores.store(self.location)))
+            self._state = state
+        return (state[1], *sig)
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() not in ("gzip", "*"):
+            continue
+        q = 1.0
+        for p in params.split(";"):
+            k, _, v = p.strip().partition("=")
+            if k.strip().lower() == "q":
+                try:
+                    q = float(v)
+                except ValueError:
+                    q = 0.0
+        return q > 0
+    return False
+
+
+class ResponseCache:
+    """WSGI middleware caching ``200`` answers of :data:`CACHEABLE` collections.
+
+    Parameters
+    ----------
+    app : WSGI application
+        The Flask app's ``wsgi_app``.
+    location : str
+        The store location (for the caller's scope and the data version).
+    authenticator : geoservice.auth.Authenticator
+        Turns the request's credentials into a principal (the same rules as the app).
+    max_bytes : int
+        Bound of the cache (identity and gzip bodies together).
+    ttl : float
+        Seconds an entry may be served at most.
+    max_entry_bytes : int, optional
+        Larger answers are not cached (default an eighth of ``max_bytes``).
+    """
+
+    def __init__(self, app: Callable, location: str, authenticator: Authenticator, *,
+                 max_bytes: int = 64 << 20, ttl: float = 60.0,
+                 max_entry_bytes: int | None = None,
+                 collections: Iterable[str] = CACHEABLE) -> None:
+        self.app = app
+        self.location = location
+        self.authenticator = authenticator
+        self.max_bytes = int(max_bytes)
+        self.max_entry_bytes = int(max_entry_bytes or self.max_bytes // 8)
+        self.ttl = float(ttl)
+        self.collections = frozenset(collections)
+        self.version = StoreVersion(location)
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._bytes = 0
+        self._seen_version: tuple | None = None
+        self._inflight: dict[tuple, threading.Event] = {}
+        self._scopes: dict[tuple, tuple[str, ...]] = {}
+        self.stats = {"hits": 0, "misses": 0, "stored": 0, "evicted": 0, "invalidated": 0}
+
+    # -- public helpers ----------------------------------------------------------------
+    def clear(self) -> None:
+        """Drop every entry."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+            self._scopes.clear()
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # -- the key -----------------------------------------------------------------------
+    def _scope(self, p: Principal) -> tuple[str, ...]:
+        tree = stores.area_tree(self.location)
+        memo = (id(tree), p.role, p.areas)
+        scope = self._scopes.get(memo)
+        if scope is None:
+            allowed = area_scope(self.location, p)
+            scope = ("*all*",) if allowed is None else tuple(sorted(allowed))
+            self._scopes[memo] = scope
+        return scope
+
+    def _key(self, environ: dict, p: Principal) -> tuple:
+        pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True,
+                          errors="surrogateescape")
+        query = tuple(sorted(pairs, key=lambda kv: kv[0]))  # stable: repeats keep order
+        return (environ.get("PATH_INFO", "").rstrip("/"), query,
+                " ".join(environ.get("HTTP_ACCEPT", "").split()),
+                " ".join(environ.get("HTTP_ACCEPT_LANGUAGE", "").split()),
+                p.role, self._scope(p))
+
+    # -- WSGI --------------------------------------------------------------------------
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        if self.max_bytes <= 0 or environ.get("REQUEST_METHOD") != "GET":
+            return self.app(environ, start_response)
+        m = _PATH.match(environ.get("PATH_INFO", ""))
+        if m is None or m.group("cid") not in self.collections:
+            return self.app(environ, start_response)
+        headers = {"Authorization": environ.get("HTTP_AUTHORIZATION"),
+                   "X-API-Key": environ.get("HTTP_X_API_KEY")}
+        try:
+            principal = self.authenticator.authenticate(headers)
+        except AuthError:
+            return self.app(environ, start_response)  # the app answers 401 and logs it
+        try:
+            version = self._check_version()
+            key = self._key(environ, principal)
+        except Exception as exc:  # noqa: BLE001 - the cache must never break a request
+            log.warning("response cache bypassed", extra={"fields": {"error": str(exc)}})
+            return self.app(environ, start_response)
+        gz_ok = _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        started = time.perf_counter()
+        entry = self._get(key, version)
+        if entry is not None:
+            return self._respond(environ, start_response, entry, gz_ok, "HIT", principal,
+                                 started)
+        entry, (status, hdrs, body) = self._compute(environ, key, version)
+        if entry is None:  # not cacheable (an error, a cookie): the app's answer as it was
+            start_response(status, hdrs)
+            return [body]
+        if not status:  # another thread computed it while this one waited
+            return self._respond(environ, start_response, entry, gz_ok, "WAIT", principal,
+                                 started)
+        rid = [v for k, v in hdrs if k.lower() == "x-request-id"]
+        return self._respond(environ, start_response, entry, gz_ok, "MISS", None, None,
+                             request_id=rid[0] if rid else None)
+
+    def _check_version(self) -> tuple:
+        version = self.version.current()
+        if version != self._seen_version:
+            with self._lock:
+                if version != self._seen_version:
+                    if self._seen_version is not None:
+                        self._entries.clear()
+                        self._bytes = 0
+                        self._scopes.clear()
+                        stores.forget_cached()  # computed frames of the old data too
+                        self.stats["invalidated"] += 1
+                    self._seen_version = version
+        return version
+
+    def _get(self, key: tuple, version: tuple) -> _Entry | None:
+        now = time.monotonic()
+        with self._lock:
+            e = self._entries.get(key)
+            if e is None:
+                return None
+            if e.version != version or now - e.created >= self.ttl:
+                self._bytes -= e.size
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            self.stats["hits"] += 1
+            return e
+
+    def _compute(self, environ: dict, key: tuple,
+                 version: tuple) -> tuple[_Entry | None, tuple[str, list, bytes]]:
+        with self._lock:
+            waiting = self._inflight.get(key)
+            if waiting is None:
+                mine = self._inflight[key] = threading.Event()
+        if waiting is not None:  # another thread is computing this key: use its answer
+            waiting.wait(timeout=60)
+            e = self._get(key, version)
+            if e is not None:
+                return e, ("", [], b"")
+            mine = None
+        try:
+            with self._lock:
+                self.stats["misses"] += 1
+            status, headers, body = self._call(environ)
+            entry = self._store(key, version, status, headers, body)
+            return entry, (status, headers, body)
+        finally:
+            if mine is not None:
+                with self._lock:
+                    self._inflight.pop(key, None)
+                mine.set()
+
+    def _call(self, environ: dict) -> tuple[str, list, bytes]:
+        captured: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        def capture(status: str, headers: list, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return chunks.append
+
+        result = self.app(environ, capture)
+        try:
+            for chunk in result:
+                chunks.append(chunk)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return captured["status"], list(captured["headers"]), b"".join(chunks)
+
+    def _store(self, key: tuple, version: tuple, status: str, headers: list,
+               body: bytes) -> _Entry | None:
+        names = {k.lower() for k, _ in headers}
+        if (not status.startswith("200") or "set-cookie" in names
+                or "content-encoding" in names or len(body) > self.max_entry_bytes):
+            return None
+        kept = tuple((k, v) for k, v in headers if k.lower() not in _DROP)
+        entry = _Entry(status=status, headers=kept, body=body,
+                       gz=gzip.compress(body, compresslevel=6, mtime=0), version=version,
+                       created=time.monotonic())
+        with self._lock:
+            if self._seen_version != version:
+                return entry  # the data changed while this was computed: serve, don't keep
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
+            self._entries[key] = entry
+            self._bytes += entry.size
+            self.stats["stored"] += 1
+            while self._bytes > self.max_bytes and self._entries:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= dropped.size
+                self.stats["evicted"] += 1
+        return entry
+
+    def _respond(self, environ: dict, start_response: StartResponse, e: _Entry, gz_ok: bool,
+                 how: str, principal: Principal | None, started: float | None,
+                 request_id: str | None = None) -> list[bytes]:
+        body = e.gz if gz_ok else e.body
+        headers = list(e.headers)
+        if gz_ok:
+            headers.append(("Content-Encoding", "gzip"))
+        headers += [("Content-Length", str(len(body))), ("Vary", "Accept-Encoding"),
+                    ("X-Cache", how)]
+        request_id = request_id or environ.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex[:16]
+        headers.append(("X-Request-ID", request_id))
+        if how != "MISS":  # the app logged the miss
+            if access_log.isEnabledFor(logging.INFO) and principal is not None:
+                ms = round(1000 * (time.perf_counter() - started), 1) if started else None
+                access_log.info("request", extra={"fields": {
+                    "request_id": request_id, "method": "GET",
+                    "path": environ.get("PATH_INFO"), "query": environ.get("QUERY_STRING"),
+                    "status": int(e.status[:3]), "ms": ms, "sub": principal.sub,
+                    "role": principal.role, "cache": how.lower()}})
+        start_response(e.status, headers)
+        return [body] if environ.get("REQUEST_METHOD") != "HEAD" else [b""]
+
+
+def install(app, cfg) -> ResponseCache | None:
+    """Wrap a Flask app's ``wsgi_app`` in a :class:`ResponseCache` for ``cfg``.
+
+    The size comes from ``$LPT_RESPONSE_CACHE_MB`` (default 64, per worker process; 0: no
+    cache), the time bound from ``cfg.counts_ttl_s``. Returns the cache (None when off).
+    """
+    mb = float(os.environ.get(ENV_CACHE_MB, "64") or 0)
+    if mb <= 0:
+        log.info("response cache off ($%s=0)", ENV_CACHE_MB)
+        return None
+    cache = ResponseCache(app.wsgi_app, cfg.store, Authenticator(cfg),
+                          max_bytes=int(mb * (1 << 20)), ttl=cfg.counts_ttl_s)
+    app.wsgi_app = cache
+    app.extensions["lpt_response_cache"] = cache
+    return cache
