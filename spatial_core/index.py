@@ -71,17 +71,27 @@ def current_areas(store, level: str, conn: Connection | None = None) -> pd.DataF
                          "geom": frame.geometry.to_numpy()})
 
 
-def _points_in_polygons(x: np.ndarray, y: np.ndarray, polygons: np.ndarray) -> np.ndarray:
-    """Index of the polygon holding each point (-1 when none; the lowest index on a
-    shared edge)."""
-    out = np.full(len(x), -1, dtype="int64")
+def _point_tree(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, shapely.STRtree | None]:
+    """The mask of points with coordinates and a tree of them (None when there are none)."""
     ok = np.isfinite(x) & np.isfinite(y)
-    if len(polygons) == 0 or not ok.any():
+    return ok, (shapely.STRtree(shapely.points(x[ok], y[ok])) if ok.any() else None)
+
+
+def _points_in_polygons(x: np.ndarray, y: np.ndarray, polygons: np.ndarray,
+                        tree: tuple[np.ndarray, shapely.STRtree | None] | None = None
+                        ) -> np.ndarray:
+    """Index of the polygon holding each point (-1 when none; the lowest index on a
+    shared edge). ``tree``: :func:`_point_tree` of the same points, when the caller tests
+    them against several sets of polygons (building it is most of the cost)."""
+    out = np.full(len(x), -1, dtype="int64")
+    if len(polygons) == 0:
+        return out
+    ok, points = tree if tree is not None else _point_tree(x, y)
+    if points is None:
         return out
     # Polygons as the query side: each is prepared once and tested against the points
     # its box holds (about twice as fast as querying a polygon tree with every point).
-    poly, pt = shapely.STRtree(shapely.points(x[ok], y[ok])).query(polygons,
-                                                                    predicate="intersects")
+    poly, pt = points.query(polygons, predicate="intersects")
     if len(pt):
         # Several hits only on shared edges: keep the lowest polygon index (sorted area_id).
         order = np.lexsort((poly, pt))
@@ -265,8 +275,9 @@ def _assign_addresses(store, conn, x, y, postcode, given_oa, *, streets, areas_b
     out: dict[str, np.ndarray] = {}
     oa_areas = areas_by_level["oa"]
     given = np.asarray(given_oa, dtype=object)
+    tree = _point_tree(x, y)  # one tree of the points for the three levels
     if len(oa_areas):
-        idx = _points_in_polygons(x, y, np.asarray(oa_areas["geom"], dtype=object))
+        idx = _points_in_polygons(x, y, np.asarray(oa_areas["geom"], dtype=object), tree)
         codes = np.asarray(oa_areas["code"], dtype=object)
         oa = given.copy()
         oa[idx >= 0] = codes[idx[idx >= 0]]
@@ -279,8 +290,11 @@ def _assign_addresses(store, conn, x, y, postcode, given_oa, *, streets, areas_b
     out["oa_code"] = oa
     out["street_id"] = assign_points_to_streets(x, y, streets["street_id"], streets["geom"])
     for level in ("beat", "ward"):
-        out[f"{level}_id"] = assign_points_to_areas(store, x, y, level, conn,
-                                                    areas=areas_by_level[level])
+        areas = areas_by_level[level]
+        ids = np.full(len(x), None, dtype=object)
+        idx = _points_in_polygons(x, y, np.asarray(areas["geom"], dtype=object), tree)
+        ids[idx >= 0] = np.asarray(areas["area_id"], dtype=object)[idx[idx >= 0]]
+        out[f"{level}_id"] = ids
     return out
 
 

@@ -367,6 +367,26 @@ def _clusters(geoms: np.ndarray, group: np.ndarray) -> np.ndarray:
     return labels
 
 
+def _sources(pieces: pd.DataFrame) -> pd.Series:
+    """Per group, its distinct (kind, file) as ``kind:file-name``, sorted and joined with
+    "; " (a Python join only for the few groups with several; a groupby with a lambda took
+    1.3 s on 25k groups)."""
+    d = pieces.drop_duplicates(["group", "kind", "file"])
+    files = pd.unique(d["file"].to_numpy(dtype=object))
+    names = pd.Series([Path(f).name for f in files], index=files, dtype=object)
+    d = pd.DataFrame({"group": d["group"].to_numpy(),
+                      "label": d["kind"].to_numpy(dtype=object) + ":"
+                      + names.loc[d["file"].to_numpy(dtype=object)].to_numpy(dtype=object)})
+    d = d.sort_values(["group", "label"], kind="stable")
+    g, lab = d["group"].to_numpy(), d["label"].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, "int64")
+    ends = np.r_[starts[1:], len(g)].astype("int64")
+    out = lab[starts].copy()
+    for i in np.flatnonzero(ends - starts > 1):
+        out[i] = "; ".join(lab[starts[i]:ends[i]])
+    return pd.Series(out, index=pd.Index(g[starts], name="group"), name="label", dtype=object)
+
+
 def _units(ways: pd.DataFrame, pieces: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Street units and the (way, street_id) pairs that made them."""
     norm = normalise_street_names(ways["name"])
@@ -418,9 +438,7 @@ def _units(ways: pd.DataFrame, pieces: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
         return s.drop_duplicates("group").set_index("group")[col]
 
     names, highways = top("name"), top("highway")
-    src = (pieces.drop_duplicates(["group", "kind", "file"]).assign(
-        label=lambda d: d["kind"] + ":" + d["file"].map(lambda f: Path(f).name))
-        .groupby("group")["label"].agg(lambda v: "; ".join(sorted(v))))
+    src = _sources(pieces)
     units = pd.DataFrame({
         "street_id": per["street_id"].to_numpy(dtype=object),
         "name": names.loc[per["group"]].to_numpy(dtype=object),

@@ -236,3 +236,17 @@ def test_unreadable_street_file_is_an_input_error(store, tmp_path):
 def test_normalise_street_names_matches_spellings():
     got = normalise_street_names(["St. Mark's Rd", "ST MARKS ROAD", "Bath & Wells Ave", ""])
     assert got.tolist() == ["st marks road", "st marks road", "bath and wells avenue", None]
+
+
+def test_sources_join_each_groups_distinct_kind_and_file_names_sorted():
+    from spatial_core.streets import _sources
+
+    pieces = pd.DataFrame({
+        "group": [0, 0, 0, 1, 1, 2],
+        "kind": ["osm", "osm", "usrn", "osm", "osm", "usrn"],
+        "file": ["/a/x.gpkg", "/a/x.gpkg", "/b/r.csv", "/a/x.gpkg", "/c/x.gpkg", "/b/r.csv"],
+    })
+    got = _sources(pieces)
+    # Same name in two folders: listed twice, as the files differ.
+    assert got.to_dict() == {0: "osm:x.gpkg; usrn:r.csv", 1: "osm:x.gpkg; osm:x.gpkg",
+                             2: "usrn:r.csv"}
