@@ -180,7 +180,7 @@ def import_members(store, paths: Sequence[str | Path], *, crs: int | None = None
         Members without a usable location are skipped and listed; so are members already
         stored (the member id is the key).
     """
-    files = expand_paths(paths)
+    files = list(dict.fromkeys(expand_paths(paths)))  # a file given twice is read once
     report = ImportReport("members", files=[str(f) for f in files])
     frames, lists = [], []
     for i, f in enumerate(files):
@@ -411,7 +411,8 @@ def check_unique(frame: pd.DataFrame, key: str, what: str) -> None:
         rows = frame.loc[frame[key] == first_key]
         a, b = rows.iloc[0], rows.iloc[1]
         where = f"row {a['_line']}" + ("" if a["_file"] == b["_file"] else f" of {a['_file']}")
-        raise InputError(f"duplicate {what}: the same as {where}", file=b["_file"],
+        raise InputError(f"duplicate {what}: the same as {where}; expected each {what} once",
+                         file=b["_file"],
                          row=int(b["_line"]), column=key, value=first_key)
 
 

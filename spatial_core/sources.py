@@ -237,7 +237,7 @@ def _read_fast(text: str, path: Path, columns: list[str], header: bool, delimite
     width = len(columns)
     # pandas pads short rows silently, and a first row with one field too many makes it take
     # the first column as the index (every value shifts one column): count each line's fields.
-    for pos, line_no in enumerate(data_lines):
+    for line_no in data_lines:
         line = physical[line_no - 1]
         n = (next(csv.reader([line], delimiter=delimiter)) if '"' in line
              else line.split(delimiter))

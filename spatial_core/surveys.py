@@ -178,7 +178,7 @@ def import_surveys(store, paths: Sequence[str | Path], *, crs: int | None = None
         Responses are located by coordinates, else UPRN, else postcode, else the stored point
         of the member who answered; responses with no location are skipped and listed.
     """
-    files = expand_paths(paths)
+    files = list(dict.fromkeys(expand_paths(paths)))  # a file given twice is read once
     report = ImportReport("surveys", files=[str(f) for f in files])
     frames, prios = [], []
     for i, f in enumerate(files):

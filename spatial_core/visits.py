@@ -111,7 +111,7 @@ def import_visits(store, paths: Sequence[str | Path], *, crs: int | None = None,
         Visits to UPRNs that are not in ``addresses`` are skipped with reason
         :data:`UNKNOWN_ADDRESS` and their rows listed.
     """
-    files = expand_paths(paths)
+    files = list(dict.fromkeys(expand_paths(paths)))  # a file given twice is read once
     report = ImportReport("visits", files=[str(f) for f in files])
     frames = []
     for i, f in enumerate(files):

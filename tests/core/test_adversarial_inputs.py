@@ -20,10 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
 from spatial_core import InputError
+from spatial_core.cells import points_to_cells
+from spatial_core.crs import bng_to_lnglat
 from spatial_core.imports import import_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,12 +163,6 @@ VISITS = CsvKind(
 
 
 def _seed_addresses(store, uprns) -> None:
-    import numpy as np
-    import pandas as pd
-
-    from spatial_core.cells import points_to_cells
-    from spatial_core.crs import bng_to_lnglat
-
     x = 430000.0 + 10.0 * np.arange(len(uprns))
     y = np.full(len(uprns), 433500.0)
     lng, lat = bng_to_lnglat(x, y)
@@ -271,6 +269,9 @@ def csv_cases(spec: CsvKind) -> dict[str, Case]:
                                      fragments=("no files",)),
         "missing file": Case(make=lambda tmp: [tmp / "no_such_file.csv"],
                              fragments=("not found",)),
+        "same file given twice in one call": Case(
+            make=lambda tmp, s=spec: [_write(tmp / s.file, _enc(s.text_())), tmp / s.file],
+            ok=True, check=_keys_are(spec.keys)),
     }
     text_col = spec.text[0] if spec.text else "remarks"
     quoted = spec.with_value(0, text_col, '"Line one, and\nline two"')
@@ -453,12 +454,9 @@ def _line(coords):
 
 
 def _degrees(ring):
-    from spatial_core.crs import bng_to_lnglat
-    import numpy as np
-
     xy = np.asarray(ring, float)
     lng, lat = bng_to_lnglat(xy[:, 0], xy[:, 1])
-    return [[round(a, 7), round(b, 7)] for a, b in zip(lng, lat)]
+    return [[round(a, 7), round(b, 7)] for a, b in zip(lng, lat, strict=True)]
 
 
 @dataclass(frozen=True)
