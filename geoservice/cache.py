@@ -207,7 +207,7 @@ class ResponseCache:
             self._scopes.clear()
 
     @property
-    def bytes(self) -> int:
+    def size_bytes(self) -> int:
         return self._bytes
 
     def __len__(self) -> int:
@@ -240,8 +240,9 @@ class ResponseCache:
         m = _PATH.match(environ.get("PATH_INFO", ""))
         if m is None or m.group("cid") not in self.collections:
             return self.app(environ, start_response)
-        headers = {"Authorization": environ.get("HTTP_AUTHORIZATION"),
-                   "X-API-Key": environ.get("HTTP_X_API_KEY")}
+        headers = {name: environ[var] for name, var in (
+            ("Authorization", "HTTP_AUTHORIZATION"), ("X-API-Key", "HTTP_X_API_KEY"))
+            if environ.get(var)}
         try:
             principal = self.authenticator.authenticate(headers)
         except AuthError:
@@ -299,6 +300,7 @@ class ResponseCache:
 
     def _compute(self, environ: dict, key: tuple,
                  version: tuple) -> tuple[_Entry | None, tuple[str, list, bytes]]:
+        mine: threading.Event | None = None
         with self._lock:
             waiting = self._inflight.get(key)
             if waiting is None:

@@ -187,7 +187,7 @@ def test_cache_unit_lru_bounded_by_bytes(unit):
     c, app = unit(max_bytes=20_000, max_entry_bytes=10_000)
     for i in range(20):
         _call(c, "/collections/areas/items", f"offset={i}", x_api_key="a")
-    assert c.bytes <= 20_000 and 0 < len(c) < 20 and c.stats["evicted"] > 0
+    assert c.size_bytes <= 20_000 and 0 < len(c) < 20 and c.stats["evicted"] > 0
     calls = app.calls
     _call(c, "/collections/areas/items", "offset=19", x_api_key="a")  # newest: kept
     assert app.calls == calls
@@ -232,10 +232,9 @@ def test_cache_unit_concurrent_misses_compute_once(unit):
 
 
 def test_store_version_changes_with_every_write(tmp_path):
+    from geoservice import stores
     from spatial_core import open_store
     from spatial_core.data_version import bump_data_version, data_version
-
-    from geoservice import stores
 
     path = str(tmp_path / "v.gpkg")
     open_store(path).close()
