@@ -36,8 +36,30 @@ def _demo(args) -> int:
     print(f"store: {location}")
     if not args.no_job:
         _print_main_job(location, args.top)
+    if args.serve:
+        return _serve_demo(args, location)
     return 0
 
+
+def _serve_demo(args, location: str) -> int:
+    """Serve the demo store with a demo sign-in; prints the officer page's address."""
+    import sys
+    from argparse import Namespace
+
+    try:
+        from geoservice.demo_idp import write_demo_service
+    except ImportError as exc:
+        print(f"lpt demo: the service extras are missing ({exc.name}); install them with "
+              "pip install -e '.[service]' (or bash scripts/setup.sh)", file=sys.stderr)
+        return 1
+    from .serve import _serve
+
+    config = write_demo_service(os.path.join(args.out, "service"), location)
+    url = f"http://{args.host}:{args.port}"
+    print(f"\nofficer map page: {url}/app/  (demo sign-in: pick a beat officer)")
+    print(f"OGC API: {url}/collections  (Ctrl-C stops the service)", flush=True)
+    return _serve(Namespace(config=str(config), store=location, host=args.host, port=args.port,
+                            workers=2, worker_class="gthread", threads=8, timeout=120))
 
 def _print_main_job(location: str, top: int) -> None:
     from ..mainjob import run_main_job
@@ -76,6 +98,10 @@ def register(sub) -> None:
     demo.add_argument("--out", default="demo_data", help="folder for the generated files")
     demo.add_argument("--keep", action="store_true", help="add to an existing demo store")
     demo.add_argument("--top", type=int, default=3, help="streets shown per beat")
+    demo.add_argument("--serve", action="store_true",
+                      help="then serve the demo force (OGC API and the officer map page)")
+    demo.add_argument("--host", default="127.0.0.1", help="with --serve (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=5000, help="with --serve (default 5000)")
     demo.add_argument("--no-job", dest="no_job", action="store_true",
                       help="only build and load the demo force")
     demo.set_defaults(func=_demo)
