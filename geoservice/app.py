@@ -153,6 +153,10 @@ def _wrap(app, cfg: ServiceConfig) -> None:
 
     app.add_url_rule("/health", "lpt_health", health, methods=["GET"])
 
+    from .page import register as register_page
+
+    register_page(app, cfg)  # the officer map page (/app/) and the demo sign-in
+
     @app.before_request
     def _authenticate():
         g.lpt_started = time.perf_counter()

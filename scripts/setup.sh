@@ -112,6 +112,9 @@ for dir in "${NPM_DIRS[@]}"; do
         (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 \
             npm ci --no-audit --no-fund --loglevel=error)
         printf '%s\n' "$want" >"$npm_stamp"
+    elif [ -f "$dir/vendor.js" ] && [ ! -f "$dir/static/vendor/versions.json" ]; then
+        say "copying npm packages' browser files into $dir/static/vendor"
+        (cd "$dir" && npm run --silent vendor)
     else
         say "npm packages in $dir: up to date"
     fi

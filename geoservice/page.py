@@ -1,0 +1,183 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The officer map page: its files, its configuration and the demo sign-in.
+
+Routes added to the service's Flask app by :func:`register`:
+
+- ``GET /app/`` — the page (``geoservice/static/index.html``), and ``GET /app/<file>`` its
+  scripts, styles and the vendored npm packages (``static/vendor/``, copied from
+  ``node_modules`` at build time by ``npm ci``). Every asset comes from the service; the
+  Content-Security-Policy allows nothing else, so a stray CDN reference fails loudly;
+- ``GET /app/config.json`` — what the page needs to know: how to sign in (demo users, or the
+  force's OpenID Connect endpoints for the authorisation-code + PKCE flow), the visit outcome
+  vocabulary and the attributions of the data shown;
+- ``GET /auth/demo/users`` and ``POST /auth/demo-login`` — only when the service YAML has an
+  ``auth.demo_idp`` section (:mod:`geoservice.demo_idp`); 404 otherwise.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import ServiceConfig, _expand
+
+__all__ = ["register", "attributions", "STATIC", "ATTRIBUTION_LINES"]
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+ATTRIBUTION_LINES = {
+    "ogl": "Contains public sector information licensed under the Open Government Licence v3.0",
+    "os": "Contains OS data © Crown copyright and database right",
+    "royal_mail": "Contains Royal Mail data © Royal Mail copyright and database right",
+    "ons": "Contains National Statistics data © Crown copyright and database right",
+    "osm": "© OpenStreetMap contributors (ODbL)",
+    "demo": "Synthetic demo data: no real people, places or crimes",
+}
+"""The attribution lines the data's licences ask for (``shared/data/real/SOURCES.md``)."""
+
+_BY_KIND = {
+    "crimes": ("ogl",),
+    "boundaries": ("ogl", "os", "ons"),
+    "classification": ("ogl", "ons", "os"),
+    "postcodes": ("ogl", "os", "royal_mail", "ons"),
+    "streets": ("osm",),
+}
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+       "base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
+
+
+def attributions(store: Any) -> list[str]:
+    """Attribution lines for the data in ``store``, from the kinds of file imported into it.
+
+    The demo force (area ``force:DEMO``) is synthetic: one line says so and nothing else is
+    claimed (its "OSM-like" streets are generated, and no base map is drawn).
+    """
+    from sqlalchemy import and_
+
+    from spatial_core import schema
+
+    a = schema.table("areas")
+    demo = store.read("areas", ["area_id"],
+                      where=and_(a.c.area_id == "force:DEMO", a.c.level == "force"))
+    if len(demo):
+        return [ATTRIBUTION_LINES["demo"]]
+    kinds = set(store.read("lpt_imports", ["kind"])["kind"])
+    keys: list[str] = []
+    for kind in sorted(kinds):
+        for k in _BY_KIND.get(kind, ()):
+            if k not in keys:
+                keys.append(k)
+    order = list(ATTRIBUTION_LINES)
+    return [ATTRIBUTION_LINES[k] for k in sorted(keys, key=order.index)]
+
+
+def _raw_yaml(cfg: ServiceConfig) -> dict[str, Any]:
+    if not cfg.source:
+        return {}
+    raw = yaml.safe_load(Path(cfg.source).read_text(encoding="utf-8")) or {}
+    return _expand(raw, "config") if isinstance(raw, dict) else {}
+
+
+def _page_settings(cfg: ServiceConfig) -> tuple[list[str] | None, dict[str, Any] | None]:
+    """``server.page.attributions`` and ``auth.oidc.page`` (the browser client) from the YAML."""
+    raw = _raw_yaml(cfg)
+    page = (raw.get("server") or {}).get("page") or {}
+    lines = page.get("attributions")
+    client = ((raw.get("auth") or {}).get("oidc") or {}).get("page")
+    if client:
+        missing = [k for k in ("authorization_endpoint", "token_endpoint", "client_id")
+                   if not client.get(k)]
+        if missing:
+            from .config import ConfigError
+
+            raise ConfigError(f"auth.oidc.page: {missing} required for the page's sign-in "
+                              "(authorisation code with PKCE)")
+        client = {"authorization_endpoint": client["authorization_endpoint"],
+                  "token_endpoint": client["token_endpoint"],
+                  "client_id": client["client_id"],
+                  "scope": client.get("scope", "openid"),
+                  "end_session_endpoint": client.get("end_session_endpoint")}
+    return ([str(x) for x in lines] if lines else None), (client or None)
+
+
+def register(app: Any, cfg: ServiceConfig) -> None:
+    """Add the page, its configuration and (when configured) the demo sign-in to ``app``."""
+    from flask import jsonify, redirect, request, send_from_directory
+
+    from spatial_core.visits import VISIT_OUTCOMES
+
+    from . import stores
+    from .demo_idp import load_demo_idp
+
+    idp = load_demo_idp(cfg)
+    configured_lines, client = _page_settings(cfg)
+    csp = CSP
+    if client:  # the page posts the authorisation code to the provider's token endpoint
+        from urllib.parse import urlsplit
+
+        u = urlsplit(client["token_endpoint"])
+        csp = CSP.replace("connect-src 'self'", f"connect-src 'self' {u.scheme}://{u.netloc}")
+
+    def page_config():
+        lines = configured_lines
+        if lines is None:
+            lines = stores.cached(("attributions", cfg.store), 300,
+                                  lambda: attributions(stores.store(cfg.store)))
+        body = {
+            "title": cfg.title,
+            "auth": {"demo": idp is not None, "oidc": client,
+                     "role_claim": cfg.oidc.role_claim if cfg.oidc else "role",
+                     "areas_claim": cfg.oidc.areas_claim if cfg.oidc else "areas"},
+            "outcomes": VISIT_OUTCOMES,
+            "require_purpose": cfg.require_purpose,
+            "attributions": lines,
+        }
+        resp = jsonify(body)
+        resp.headers["Cache-Control"] = "no-cache"
+        return resp
+
+    def index():
+        return _file("index.html")
+
+    def asset(name: str):
+        return _file(name)
+
+    def _file(name: str):
+        resp = send_from_directory(STATIC, name, max_age=0 if name.endswith(".html") else 300)
+        resp.headers["Content-Security-Policy"] = csp
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        return resp
+
+    app.add_url_rule("/app", "lpt_page_root", lambda: redirect("/app/", 308))
+    app.add_url_rule("/app/", "lpt_page", index, methods=["GET"])
+    app.add_url_rule("/app/config.json", "lpt_page_config", page_config, methods=["GET"])
+    app.add_url_rule("/app/<path:name>", "lpt_page_asset", asset, methods=["GET"])
+
+    def demo_users():
+        if idp is None:
+            return jsonify({"code": "NotFound", "description": "no demo sign-in here"}), 404
+        return jsonify({"users": [u.public() for u in idp.users.values()]})
+
+    def demo_login():
+        if idp is None:
+            return jsonify({"code": "NotFound", "description": "no demo sign-in here"}), 404
+        data = request.get_json(silent=True) if request.is_json else request.form
+        sub = str((data or {}).get("sub") or "")
+        if sub not in idp.users:
+            return jsonify({"code": "InvalidParameterValue",
+                            "description": f"no demo user {sub!r}; choose one of "
+                                           f"{sorted(idp.users)}"}), 400
+        log.info("demo sign-in", extra={"fields": {"sub": sub}})
+        resp = jsonify(idp.issue(sub))
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    app.add_url_rule("/auth/demo/users", "lpt_demo_users", demo_users, methods=["GET"])
+    app.add_url_rule("/auth/demo-login", "lpt_demo_login", demo_login, methods=["POST"])

@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Officer map page: sign in, my beat's recommended streets coloured by score with reasons,
+// walk lists of targeting set-ups, recording a visit, local priorities and "who we are not
+// hearing", and the data's attributions. Talks only to this service (OGC API Features).
+'use strict';
+
+(function () {
+  const TOKEN_KEY = 'lpt.token';
+  const PKCE_KEY = 'lpt.pkce';
+  const SCORE_COLLECTIONS = ['street_scores', 'street-scores', 'scores'];
+  const SETUP_COLLECTIONS = ['setups', 'targeting_setups', 'set-ups'];
+  const WALK_COLLECTIONS = ['walk_lists', 'walklists', 'walk-lists', 'setup_households'];
+  // Colour-blind-safe sequential ramp (low → high priority).
+  const RAMP = ['#fee391', '#fec44f', '#fe9929', '#d95f0e', '#993404'];
+
+  const $ = (id) => document.getElementById(id);
+  const state = {
+    config: null, token: null, claims: null, collections: new Set(), beats: [], beat: null,
+    streets: [], scoreField: null, scoreSource: null, map: null, beatLayer: null,
+    streetLayer: null, streetById: new Map(), setups: [], walk: [], ready: false,
+  };
+  window.lptState = state; // for the browser test and for debugging
+
+  // ---------------------------------------------------------------- helpers
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c);
+    return e;
+  }
+
+  function message(node, text, kind) {
+    node.textContent = text || '';
+    node.classList.toggle('error', kind === 'error');
+    node.classList.toggle('ok', kind === 'ok');
+  }
+
+  function b64urlDecode(s) {
+    s = s.replace(/-/g, '+').replace(/_/g, '/');
+    while (s.length % 4) s += '=';
+    return decodeURIComponent(Array.prototype.map.call(atob(s),
+      (c) => '%' + ('00' + c.charCodeAt(0).toString(16)).slice(-2)).join(''));
+  }
+
+  function b64url(bytes) {
+    let s = '';
+    for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  function claimsOf(token) {
+    try { return JSON.parse(b64urlDecode(token.split('.')[1])); } catch (e) { return null; }
+  }
+
+  function claim(claims, path) {
+    let v = claims;
+    for (const p of path.split('.')) { if (!v || typeof v !== 'object') return undefined; v = v[p]; }
+    return v;
+  }
+
+  class HttpError extends Error {
+    constructor(status, text) { super(text); this.status = status; }
+  }
+
+  async function api(path, opts) {
+    opts = opts || {};
+    const headers = Object.assign({ Accept: 'application/geo+json, application/json' },
+      opts.headers || {});
+    if (state.token) headers.Authorization = 'Bearer ' + state.token;
+    const resp = await fetch(path, Object.assign({}, opts, { headers }));
+    if (resp.status === 401 && state.token) {
+      signOut('Your sign-in has expired or was refused; please sign in again.');
+      throw new HttpError(401, 'signed out');
+    }
+    if (!resp.ok) {
+      let text = resp.statusText;
+      try { const b = await resp.json(); text = b.description || b.detail || JSON.stringify(b); }
+      catch (e) { /* not JSON */ }
+      throw new HttpError(resp.status, text);
+    }
+    return resp;
+  }
+
+  async function getJson(path) { return (await api(path)).json(); }
+
+  // Every feature of a query, following the OGC API 'next' links.
+  async function features(collection, params) {
+    const q = new URLSearchParams(Object.assign({ f: 'json', limit: '5000' }, params || {}));
+    let url = `/collections/${encodeURIComponent(collection)}/items?${q}`;
+    const out = [];
+    for (let guard = 0; url && guard < 50; guard++) {
+      const page = await getJson(url);
+      out.push(...(page.features || []));
+      const next = (page.links || []).find((l) => l.rel === 'next');
+      url = next && (page.features || []).length ? sameOrigin(next.href) : null;
+    }
+    return out;
+  }
+
+  function sameOrigin(href) {
+    const u = new URL(href, location.href);
+    return u.pathname + u.search; // the service may advertise another host name
+  }
+
+  // ---------------------------------------------------------------- sign in
+  function currentToken() {
+    const t = sessionStorage.getItem(TOKEN_KEY);
+    if (!t) return null;
+    const c = claimsOf(t);
+    if (!c || (c.exp && c.exp * 1000 < Date.now())) { sessionStorage.removeItem(TOKEN_KEY); return null; }
+    return t;
+  }
+
+  function signOut(text) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    state.token = null; state.claims = null;
+    showSignIn(text);
+  }
+
+  function showSignIn(text) {
+    $('main').hidden = true; $('who').hidden = true; $('signout').hidden = true;
+    $('signin').hidden = false;
+    message($('signin-message'), text || '', text ? 'error' : null);
+  }
+
+  async function setupSignIn() {
+    const auth = state.config.auth;
+    if (auth.oidc) $('signin-oidc').hidden = false;
+    if (auth.demo) {
+      const { users } = await getJson('/auth/demo/users');
+      const sel = $('demo-user');
+      sel.replaceChildren(...users.map((u) => el('option', { value: u.sub,
+        text: `${u.name} — ${u.role.replace('_', ' ')}${u.areas.length ? ' ' + u.areas.join(', ') : ''}` })));
+      $('signin-demo').hidden = false;
+    }
+    $('signin-demo').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        const resp = await fetch('/auth/demo-login', { method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ sub: $('demo-user').value }) });
+        const body = await resp.json();
+        if (!resp.ok) throw new Error(body.description || resp.statusText);
+        await signedIn(body.access_token);
+      } catch (e) { message($('signin-message'), 'Sign-in failed: ' + e.message, 'error'); }
+    });
+    $('token-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const t = $('token-input').value.trim().replace(/^Bearer\s+/i, '');
+      if (!claimsOf(t)) { message($('signin-message'), 'That is not a JWT.', 'error'); return; }
+      await signedIn(t);
+    });
+    $('oidc-start').addEventListener('click', startPkce);
+    $('signout').addEventListener('click', () => signOut(''));
+  }
+
+  // Authorisation code + PKCE with the force's OpenID Connect provider (production).
+  async function startPkce() {
+    const o = state.config.auth.oidc;
+    const verifier = b64url(crypto.getRandomValues(new Uint8Array(48)));
+    const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+    const st = b64url(crypto.getRandomValues(new Uint8Array(16)));
+    sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state: st }));
+    const q = new URLSearchParams({ response_type: 'code', client_id: o.client_id,
+      redirect_uri: location.origin + location.pathname, scope: o.scope, state: st,
+      code_challenge: challenge, code_challenge_method: 'S256' });
+    location.assign(o.authorization_endpoint + '?' + q);
+  }
+
+  async function finishPkce() {
+    const q = new URLSearchParams(location.search);
+    if (!q.has('code') && !q.has('error')) return null;
+    history.replaceState(null, '', location.pathname);
+    const saved = JSON.parse(sessionStorage.getItem(PKCE_KEY) || 'null');
+    sessionStorage.removeItem(PKCE_KEY);
+    if (q.has('error')) throw new Error(q.get('error_description') || q.get('error'));
+    if (!saved || saved.state !== q.get('state')) throw new Error('sign-in state did not match; try again');
+    const o = state.config.auth.oidc;
+    const resp = await fetch(o.token_endpoint, { method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: q.get('code'),
+        redirect_uri: location.origin + location.pathname, client_id: o.client_id,
+        code_verifier: saved.verifier }) });
+    const body = await resp.json();
+    if (!resp.ok || !body.access_token) throw new Error(body.error_description || body.error || resp.statusText);
+    return body.access_token;
+  }
+
+  async function signedIn(token) {
+    const claims = claimsOf(token);
+    sessionStorage.setItem(TOKEN_KEY, token);
+    state.token = token; state.claims = claims;
+    $('signin').hidden = true; $('main').hidden = false;
+    const role = claim(claims, state.config.auth.role_claim);
+    $('who').textContent = `${claims.name || claims.sub} · ${String(role || '').replace('_', ' ')}`;
+    $('who').hidden = false; $('signout').hidden = false;
+    try {
+      await loadBeats();
+    } catch (e) {
+      if (e.status !== 401) showSignIn('Could not load your beat: ' + e.message);
+    }
+  }
+
+  // ---------------------------------------------------------------- map and beats
+  function ensureMap() {
+    if (state.map) return;
+    state.map = L.map('map', { zoomControl: true, attributionControl: true, preferCanvas: false });
+    state.map.attributionControl.setPrefix(false);
+    for (const line of state.config.attributions) state.map.attributionControl.addAttribution(escapeHtml(line));
+    state.beatLayer = L.geoJSON(null, { style: { color: '#0b4f8a', weight: 2, fill: true,
+      fillOpacity: 0.04, dashArray: '6 4', className: 'lpt-beat' }, interactive: false }).addTo(state.map);
+    state.streetLayer = L.geoJSON(null, {
+      style: (f) => ({ color: colourOf(f), weight: 5, opacity: 0.95, className: 'lpt-street' }),
+      onEachFeature: (f, layer) => {
+        state.streetById.set(f.id, layer);
+        layer.on('click', () => selectStreet(f.id, false));
+      },
+    }).addTo(state.map);
+  }
+
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+  }
+
+  async function loadBeats() {
+    const cols = await getJson('/collections?f=json');
+    state.collections = new Set((cols.collections || []).map((c) => c.id));
+    const beats = await features('areas', { level: 'beat' });
+    beats.sort((a, b) => String(a.id).localeCompare(String(b.id)));
+    state.beats = beats;
+    const sel = $('beat-select');
+    sel.replaceChildren(...beats.map((b) => el('option', { value: b.id,
+      text: b.properties.name ? `${b.properties.name} (${b.properties.code})` : b.id })));
+    sel.onchange = () => showBeat(sel.value);
+    ensureMap();
+    if (!beats.length) {
+      message($('walk-message'), 'You have no beat in this service.', 'error');
+      return;
+    }
+    await showBeat(beats[0].id);
+    await loadSetups();
+  }
+
+  async function showBeat(beatId) {
+    state.beat = state.beats.find((b) => b.id === beatId);
+    $('beat-select').value = beatId;
+    state.beatLayer.clearLayers();
+    state.beatLayer.addData(state.beat);
+    $('visit-purpose').value = $('visit-purpose').value ||
+      `Door-knocking in beat ${state.beat.properties.code || beatId}`;
+    await loadStreets(beatId);
+    showBeatFacts();
+  }
+
+  // ---------------------------------------------------------------- streets
+  async function loadStreets(beatId) {
+    const scores = SCORE_COLLECTIONS.find((c) => state.collections.has(c));
+    let streets;
+    if (scores) {
+      streets = await features(scores, { beat_id: beatId });
+      state.scoreField = 'score';
+      state.scoreSource = 'Street scores';
+    } else {
+      // Provisional until the street-score collection is published: households per street.
+      streets = await features('streets', { beat_id: beatId });
+      state.scoreField = 'households';
+      state.scoreSource = 'Provisional: households per street (street scores not published yet)';
+    }
+    streets = streets.filter((f) => !f.properties.beat_id || f.properties.beat_id === beatId);
+    const val = (f) => Number(f.properties[state.scoreField]);
+    streets.sort((a, b) => (a.properties.rank_in_beat ?? 0) - (b.properties.rank_in_beat ?? 0) ||
+      (val(b) || 0) - (val(a) || 0));
+    const values = streets.map(val).filter((v) => Number.isFinite(v));
+    state.range = [Math.min(...values), Math.max(...values)];
+    state.streets = streets;
+    $('score-source').textContent = state.scoreSource;
+    state.streetById.clear();
+    state.streetLayer.clearLayers();
+    state.streetLayer.addData(streets.filter((f) => f.geometry));
+    // Frame the streets to visit (the beat outline when it has none).
+    const frame = streets.some((f) => f.geometry) ? state.streetLayer : state.beatLayer;
+    try { state.map.fitBounds(frame.getBounds(), { padding: [12, 12] }); } catch (e) { /* no geometry */ }
+    renderLegend();
+    renderStreetList();
+  }
+
+  function classOf(v) {
+    const [lo, hi] = state.range || [0, 0];
+    if (!Number.isFinite(v)) return -1;
+    if (!(hi > lo)) return RAMP.length - 1;
+    return Math.min(RAMP.length - 1, Math.floor(((v - lo) / (hi - lo)) * RAMP.length));
+  }
+
+  function colourOf(f) {
+    const k = classOf(Number(f.properties[state.scoreField]));
+    return k < 0 ? '#9aa3ad' : RAMP[k];
+  }
+
+  function fmt(v) {
+    const n = Number(v);
+    if (!Number.isFinite(n)) return '–';
+    return Math.abs(n) >= 100 || Number.isInteger(n) ? String(Math.round(n)) : n.toFixed(2);
+  }
+
+  function reasonsOf(p) {
+    let r = p.reasons;
+    if (typeof r === 'string') {
+      try { const j = JSON.parse(r); if (Array.isArray(j)) r = j; } catch (e) { /* plain text */ }
+    }
+    if (Array.isArray(r)) return r.map((x) => (typeof x === 'string' ? x : x.text || JSON.stringify(x))).join('; ');
+    if (r) return String(r);
+    const bits = [];
+    if (p.households !== undefined) bits.push(`${p.households} households`);
+    if (p.length_m) bits.push(`${Math.round(p.length_m)} m`);
+    if (p.highway) bits.push(p.highway);
+    return bits.join(' · ');
+  }
+
+  function renderLegend() {
+    const [lo, hi] = state.range;
+    const label = state.scoreField === 'score' ? 'score' : 'households';
+    $('legend').replaceChildren(el('span', { text: `${label}: low ${fmt(lo)}` }),
+      ...RAMP.map((c) => el('span', { class: 'swatch', style: `background:${c}` })),
+      el('span', { text: `high ${fmt(hi)}` }));
+  }
+
+  function renderStreetList() {
+    const list = $('street-list');
+    list.dataset.count = String(state.streets.length);
+    list.replaceChildren(...state.streets.map((f) => {
+      const p = f.properties;
+      return el('li', { 'data-street-id': f.id, onclick: () => selectStreet(f.id, true) },
+        el('span', { class: 'swatch', style: `background:${colourOf(f)}` }),
+        el('div', null, el('div', { class: 'name', text: p.name || f.id }),
+          el('div', { class: 'reasons', text: reasonsOf(p) })),
+        el('span', { class: 'score', text: fmt(p[state.scoreField]) }));
+    }));
+    if (!state.streets.length) list.append(el('li', { class: 'empty', text: 'No streets in this beat.' }));
+  }
+
+  function selectStreet(id, zoom) {
+    for (const li of document.querySelectorAll('#street-list li.selected')) li.classList.remove('selected');
+    const li = document.querySelector(`#street-list li[data-street-id="${CSS.escape(String(id))}"]`);
+    if (li) { li.classList.add('selected'); if (!zoom) li.scrollIntoView({ block: 'nearest' }); }
+    const layer = state.streetById.get(id);
+    if (layer) {
+      state.streetLayer.resetStyle();
+      layer.setStyle({ weight: 9 });
+      layer.bringToFront();
+      if (zoom) state.map.fitBounds(layer.getBounds(), { maxZoom: 17, padding: [20, 20] });
+    }
+  }
+
+  // ---------------------------------------------------------------- walk lists
+  async function loadSetups() {
+    const setupsC = SETUP_COLLECTIONS.find((c) => state.collections.has(c));
+    const walkC = WALK_COLLECTIONS.find((c) => state.collections.has(c));
+    if (!setupsC || !walkC) {
+      message($('walk-message'), 'Walk lists are not published by this service yet. ' +
+        'Record visits by address (UPRN) in "Record visit".');
+      return;
+    }
+    try {
+      state.setups = (await features(setupsC, {})).filter((s) => (s.properties.status || 'live') === 'live');
+    } catch (e) {
+      message($('walk-message'), 'Could not read targeting set-ups: ' + e.message, 'error');
+      return;
+    }
+    const sel = $('setup-select');
+    if (!state.setups.length) { message($('walk-message'), 'No live targeting set-up covers your beats.'); return; }
+    sel.replaceChildren(...state.setups.map((s) => el('option', { value: s.properties.setup_id || s.id,
+      text: s.properties.name ? `${s.properties.name} (${s.properties.setup_id || s.id})` : s.id })));
+    sel.hidden = false; sel.previousElementSibling.hidden = false;
+    sel.onchange = () => loadWalk(walkC, sel.value);
+    message($('walk-message'), '');
+    await loadWalk(walkC, sel.value);
+  }
+
+  async function loadWalk(walkC, setupId) {
+    let rows;
+    try {
+      rows = await features(walkC, { setup_id: setupId });
+    } catch (e) {
+      message($('walk-message'), 'Could not read the walk list: ' + e.message, 'error');
+      return;
+    }
+    rows.sort((a, b) => String(a.properties.street_id).localeCompare(String(b.properties.street_id)) ||
+      (a.properties.walk_order ?? 0) - (b.properties.walk_order ?? 0));
+    state.walk = rows;
+    const names = new Map(state.streets.map((f) => [f.properties.street_id || f.id, f.properties.name]));
+    const list = $('walk-list');
+    list.dataset.count = String(rows.length);
+    list.replaceChildren(...rows.map((f, i) => {
+      const p = f.properties;
+      return el('li', { 'data-uprn': p.uprn },
+        el('span', { class: 'score', text: String(i + 1) }),
+        el('div', null,
+          el('div', { class: 'name', text: `${p.address || p.uprn}${p.postcode ? ', ' + p.postcode : ''}` }),
+          el('div', { class: 'reasons', text: [names.get(p.street_id) || p.street_id,
+            Number(p.is_target) ? 'target' : null, p.reason,
+            p.suppressed_until ? `not before ${p.suppressed_until}` : null].filter(Boolean).join(' · ') })),
+        el('button', { type: 'button', text: 'Visit', onclick: () => startVisit(p.uprn, setupId) }));
+    }));
+    if (!rows.length) list.append(el('li', { text: 'This walk list is empty.' }));
+  }
+
+  // ---------------------------------------------------------------- visits
+  function localNow() {
+    const d = new Date(Date.now() - new Date().getTimezoneOffset() * 60000);
+    return d.toISOString().slice(0, 16);
+  }
+
+  function startVisit(uprn, setupId) {
+    $('visit-uprn').value = uprn || '';
+    $('visit-setup').value = setupId || '';
+    $('visit-when').value = localNow();
+    message($('visit-result'), '');
+    selectTab('visit');
+  }
+
+  async function recordVisit(ev) {
+    ev.preventDefault();
+    const props = { uprn: $('visit-uprn').value.trim(), outcome: $('visit-outcome').value,
+      visited_at: $('visit-when').value };
+    if ($('visit-setup').value.trim()) props.setup_id = $('visit-setup').value.trim();
+    if ($('visit-notes').value.trim()) props.notes = $('visit-notes').value.trim();
+    const result = $('visit-result');
+    message(result, 'Saving…');
+    try {
+      const resp = await api('/collections/visits/items', { method: 'POST',
+        headers: { 'Content-Type': 'application/geo+json', 'X-Purpose': $('visit-purpose').value.trim() },
+        body: JSON.stringify({ type: 'Feature', geometry: null, properties: props }) });
+      const loc = resp.headers.get('Location') || '';
+      const id = decodeURIComponent(loc.split('/').pop() || '');
+      result.dataset.visitId = id;
+      message(result, `Visit recorded (${id}).`, 'ok');
+      const li = document.querySelector(`#walk-list li[data-uprn="${CSS.escape(props.uprn)}"]`);
+      if (li) li.classList.add('selected');
+      $('visit-notes').value = '';
+    } catch (e) {
+      if (e.status === 401) return;
+      delete result.dataset.visitId;
+      message(result, e.status === 404
+        ? `Not recorded: address ${props.uprn} is not in your beats.`
+        : `Not recorded: ${e.message}`, 'error');
+    }
+  }
+
+  // ---------------------------------------------------------------- beat facts
+  function parseMaybeJson(v) {
+    if (typeof v !== 'string') return v;
+    const t = v.trim();
+    if (!(t.startsWith('[') || t.startsWith('{'))) return v;
+    try { return JSON.parse(t); } catch (e) { return v; }
+  }
+
+  function describe(v) {
+    v = parseMaybeJson(v);
+    if (v === null || v === undefined || v === '') return null;
+    if (Array.isArray(v)) {
+      return el('ul', null, ...v.map((x) => el('li', { text: typeof x === 'object'
+        ? Object.entries(x).map(([k, y]) => `${k.replace(/_/g, ' ')}: ${y}`).join(', ') : String(x) })));
+    }
+    if (typeof v === 'object') {
+      return el('ul', null, ...Object.entries(v).map(([k, y]) => el('li', { text: `${k.replace(/_/g, ' ')}: ${typeof y === 'object' ? JSON.stringify(y) : y}` })));
+    }
+    return el('p', { text: String(v) });
+  }
+
+  function showBeatFacts() {
+    const p = state.beat.properties;
+    const keys = Object.keys(p);
+    const pick = (re) => keys.filter((k) => re.test(k));
+    const fill = (node, ks, empty) => {
+      const parts = ks.map((k) => describe(p[k])).filter(Boolean);
+      node.replaceChildren(...(parts.length ? parts : [el('p', { class: 'hint', text: empty })]));
+    };
+    fill($('priorities'), pick(/priorit/i),
+      'No local priorities published for this beat yet.');
+    fill($('not-hearing'), pick(/under|not_hearing|represent/i),
+      'No representation figures published for this beat yet.');
+    const counts = pick(/^(households|members|crimes)/i);
+    $('beat-counts').replaceChildren(counts.length ? el('ul', null, ...counts.map((k) =>
+      el('li', { text: `${k.replace(/_/g, ' ')}: ${p[k] === null ? 'withheld' : p[k]}` }))) :
+      el('p', { class: 'hint', text: '–' }));
+  }
+
+  // ---------------------------------------------------------------- tabs and start
+  function selectTab(name) {
+    for (const b of document.querySelectorAll('.tabs button')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
+    for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== 'tab-' + name;
+  }
+
+  function renderAttributions() {
+    $('attribution').replaceChildren(el('p', { text: 'Data:' }),
+      ...state.config.attributions.map((a) => el('p', { text: a })),
+      el('p', { text: 'Map: Leaflet (BSD-2-Clause). No base map: streets and areas only.' }));
+  }
+
+  async function start() {
+    state.config = await (await fetch('/app/config.json')).json();
+    document.title = `My beat · ${state.config.title}`;
+    renderAttributions();
+    $('visit-outcome').replaceChildren(...Object.entries(state.config.outcomes).map(([k, v]) =>
+      el('option', { value: k, text: v })));
+    $('visit-when').value = localNow();
+    for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => selectTab(b.dataset.tab));
+    $('visit-form').addEventListener('submit', recordVisit);
+    await setupSignIn();
+    let token = null;
+    try { token = await finishPkce(); } catch (e) { showSignIn('Sign-in failed: ' + e.message); }
+    token = token || currentToken();
+    if (token) await signedIn(token); else if ($('main').hidden) showSignIn($('signin-message').textContent);
+    state.ready = true;
+    document.body.dataset.ready = '1';
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    start().catch((e) => { showSignIn('The page could not start: ' + e.message); document.body.dataset.ready = '1'; });
+  });
+})();

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Copy the browser files of our npm dependencies into static/vendor/ (gitignored), so the
+// officer page is served entirely by the service: nothing is loaded from a CDN.
+// Run by `npm ci` (postinstall) and `npm run vendor`.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const here = __dirname;
+const out = path.join(here, 'static', 'vendor');
+const copies = [
+  // [package, file inside the package, target under static/vendor]
+  ['leaflet', 'dist/leaflet.js', 'leaflet/leaflet.js'],
+  ['leaflet', 'dist/leaflet.css', 'leaflet/leaflet.css'],
+  ['leaflet', 'LICENSE', 'leaflet/LICENSE'],
+  ['leaflet', 'dist/images/marker-icon.png', 'leaflet/images/marker-icon.png'],
+  ['leaflet', 'dist/images/marker-icon-2x.png', 'leaflet/images/marker-icon-2x.png'],
+  ['leaflet', 'dist/images/marker-shadow.png', 'leaflet/images/marker-shadow.png'],
+  ['leaflet', 'dist/images/layers.png', 'leaflet/images/layers.png'],
+  ['leaflet', 'dist/images/layers-2x.png', 'leaflet/images/layers-2x.png'],
+];
+const versions = {};
+for (const [pkg, file, target] of copies) {
+  const src = path.join(here, 'node_modules', pkg, file);
+  if (!fs.existsSync(src)) {
+    console.error(`vendor: ${src} is missing; run 'npm ci' in ${here}`);
+    process.exit(1);
+  }
+  const dst = path.join(out, target);
+  fs.mkdirSync(path.dirname(dst), { recursive: true });
+  fs.copyFileSync(src, dst);
+  versions[pkg] = require(path.join(here, 'node_modules', pkg, 'package.json')).version;
+}
+fs.writeFileSync(path.join(out, 'versions.json'), JSON.stringify(versions, null, 2) + '\n');
+console.log(`vendor: copied ${copies.length} files into ${path.relative(process.cwd(), out) || out}`);
