@@ -10,6 +10,7 @@
   const SCORE_COLLECTIONS = ['street_scores', 'street-scores', 'scores'];
   const SETUP_COLLECTIONS = ['setups', 'targeting_setups', 'set-ups'];
   const WALK_COLLECTIONS = ['walk_lists', 'walklists', 'walk-lists', 'setup_households'];
+  const PROFILE_COLLECTIONS = ['area_profiles', 'area-profiles'];
   // Colour-blind-safe sequential ramp (low → high priority).
   const RAMP = ['#fee391', '#fec44f', '#fe9929', '#d95f0e', '#993404'];
 
@@ -87,15 +88,23 @@
     return resp;
   }
 
-  async function getJson(path) { return (await api(path)).json(); }
+  async function getJson(path, headers) { return (await api(path, { headers })).json(); }
+
+  function purpose() {
+    return $('visit-purpose').value.trim() || `Door-knocking in beat ${beatCode()}`;
+  }
+
+  function beatCode() {
+    return state.beat ? (state.beat.properties.code || state.beat.id) : '';
+  }
 
   // Every feature of a query, following the OGC API 'next' links.
-  async function features(collection, params) {
+  async function features(collection, params, headers) {
     const q = new URLSearchParams(Object.assign({ f: 'json', limit: '5000' }, params || {}));
     let url = `/collections/${encodeURIComponent(collection)}/items?${q}`;
     const out = [];
     for (let guard = 0; url && guard < 50; guard++) {
-      const page = await getJson(url);
+      const page = await getJson(url, headers);
       out.push(...(page.features || []));
       const next = (page.links || []).find((l) => l.rel === 'next');
       url = next && (page.features || []).length ? sameOrigin(next.href) : null;
@@ -200,8 +209,10 @@
     const role = claim(claims, state.config.auth.role_claim);
     $('who').textContent = `${claims.name || claims.sub} · ${String(role || '').replace('_', ' ')}`;
     $('who').hidden = false; $('signout').hidden = false;
+    delete document.body.dataset.loaded;
     try {
       await loadBeats();
+      document.body.dataset.loaded = '1'; // streets, beat facts and walk list are shown
     } catch (e) {
       if (e.status !== 401) showSignIn('Could not load your beat: ' + e.message);
     }
@@ -244,7 +255,6 @@
       return;
     }
     await showBeat(beats[0].id);
-    await loadSetups();
   }
 
   async function showBeat(beatId) {
@@ -255,7 +265,8 @@
     $('visit-purpose').value = $('visit-purpose').value ||
       `Door-knocking in beat ${state.beat.properties.code || beatId}`;
     await loadStreets(beatId);
-    showBeatFacts();
+    await showBeatFacts();
+    await loadSetups();
   }
 
   // ---------------------------------------------------------------- streets
@@ -359,6 +370,9 @@
 
   // ---------------------------------------------------------------- walk lists
   async function loadSetups() {
+    $('walk-list').replaceChildren();
+    delete $('walk-list').dataset.count;
+    $('setup-select').hidden = true; $('setup-select').previousElementSibling.hidden = true;
     const setupsC = SETUP_COLLECTIONS.find((c) => state.collections.has(c));
     const walkC = WALK_COLLECTIONS.find((c) => state.collections.has(c));
     if (!setupsC || !walkC) {
@@ -367,13 +381,14 @@
       return;
     }
     try {
-      state.setups = (await features(setupsC, {})).filter((s) => (s.properties.status || 'live') === 'live');
+      state.setups = (await features(setupsC, {})).filter((s) => (s.properties.status || 'live') === 'live' &&
+        (!Array.isArray(s.properties.beats) || s.properties.beats.includes(state.beat.id)));
     } catch (e) {
       message($('walk-message'), 'Could not read targeting set-ups: ' + e.message, 'error');
       return;
     }
     const sel = $('setup-select');
-    if (!state.setups.length) { message($('walk-message'), 'No live targeting set-up covers your beats.'); return; }
+    if (!state.setups.length) { message($('walk-message'), 'No live targeting set-up covers this beat.'); return; }
     sel.replaceChildren(...state.setups.map((s) => el('option', { value: s.properties.setup_id || s.id,
       text: s.properties.name ? `${s.properties.name} (${s.properties.setup_id || s.id})` : s.id })));
     sel.hidden = false; sel.previousElementSibling.hidden = false;
@@ -385,12 +400,15 @@
   async function loadWalk(walkC, setupId) {
     let rows;
     try {
-      rows = await features(walkC, { setup_id: setupId });
+      // Walk lists are personal data: the service audits the read with our purpose.
+      rows = await features(walkC, { setup_id: setupId }, { 'X-Purpose': purpose() });
     } catch (e) {
       message($('walk-message'), 'Could not read the walk list: ' + e.message, 'error');
       return;
     }
-    rows.sort((a, b) => String(a.properties.street_id).localeCompare(String(b.properties.street_id)) ||
+    rows = rows.filter((f) => !f.properties.beat_id || f.properties.beat_id === state.beat.id);
+    rows.sort((a, b) => (a.properties.street_rank ?? 0) - (b.properties.street_rank ?? 0) ||
+      String(a.properties.street_id).localeCompare(String(b.properties.street_id)) ||
       (a.properties.walk_order ?? 0) - (b.properties.walk_order ?? 0));
     state.walk = rows;
     const names = new Map(state.streets.map((f) => [f.properties.street_id || f.id, f.properties.name]));
@@ -402,8 +420,8 @@
         el('span', { class: 'score', text: String(i + 1) }),
         el('div', null,
           el('div', { class: 'name', text: `${p.address || p.uprn}${p.postcode ? ', ' + p.postcode : ''}` }),
-          el('div', { class: 'reasons', text: [names.get(p.street_id) || p.street_id,
-            Number(p.is_target) ? 'target' : null, p.reason,
+          el('div', { class: 'reasons', text: [p.street_name || names.get(p.street_id) || p.street_id,
+            p.is_target === true || Number(p.is_target) ? 'target household' : null, p.reason,
             p.suppressed_until ? `not before ${p.suppressed_until}` : null].filter(Boolean).join(' · ') })),
         el('button', { type: 'button', text: 'Visit', onclick: () => startVisit(p.uprn, setupId) }));
     }));
@@ -460,34 +478,51 @@
     try { return JSON.parse(t); } catch (e) { return v; }
   }
 
-  function describe(v) {
-    v = parseMaybeJson(v);
-    if (v === null || v === undefined || v === '') return null;
-    if (Array.isArray(v)) {
-      return el('ul', null, ...v.map((x) => el('li', { text: typeof x === 'object'
-        ? Object.entries(x).map(([k, y]) => `${k.replace(/_/g, ' ')}: ${y}`).join(', ') : String(x) })));
+  async function showBeatFacts() {
+    let p = Object.assign({}, state.beat.properties);
+    const profiles = PROFILE_COLLECTIONS.find((c) => state.collections.has(c));
+    if (profiles) {
+      try {
+        const f = await getJson(`/collections/${profiles}/items/${encodeURIComponent(state.beat.id)}?f=json`);
+        p = Object.assign(p, f.properties || {});
+      } catch (e) {
+        if (e.status === 401) return;
+        p.priority_note = 'Could not read priorities: ' + e.message;
+      }
     }
-    if (typeof v === 'object') {
-      return el('ul', null, ...Object.entries(v).map(([k, y]) => el('li', { text: `${k.replace(/_/g, ' ')}: ${typeof y === 'object' ? JSON.stringify(y) : y}` })));
+    state.profile = p;
+    const pri = parseMaybeJson(p.priorities);
+    const priNodes = [];
+    if (Array.isArray(pri) && pri.length) {
+      priNodes.push(el('ol', null, ...pri.map((x) => el('li', { text: String(x) }))));
     }
-    return el('p', { text: String(v) });
-  }
+    if (p.respondents !== undefined && p.respondents !== null) {
+      priNodes.push(el('p', { class: 'hint', text: `From ${p.respondents} survey respondents in the beat.` }));
+    }
+    if (p.priority_note) priNodes.push(el('p', { class: 'hint', text: String(p.priority_note) }));
+    $('priorities').replaceChildren(...(priNodes.length ? priNodes
+      : [el('p', { class: 'hint', text: 'No local priorities published for this beat yet.' })]));
 
-  function showBeatFacts() {
-    const p = state.beat.properties;
-    const keys = Object.keys(p);
-    const pick = (re) => keys.filter((k) => re.test(k));
-    const fill = (node, ks, empty) => {
-      const parts = ks.map((k) => describe(p[k])).filter(Boolean);
-      node.replaceChildren(...(parts.length ? parts : [el('p', { class: 'hint', text: empty })]));
-    };
-    fill($('priorities'), pick(/priorit/i),
-      'No local priorities published for this beat yet.');
-    fill($('not-hearing'), pick(/under|not_hearing|represent/i),
-      'No representation figures published for this beat yet.');
-    const counts = pick(/^(households|members|crimes)/i);
+    const under = parseMaybeJson(p.under_represented);
+    const table = parseMaybeJson(p.representation);
+    const hearNodes = [];
+    if (Array.isArray(under)) {
+      hearNodes.push(under.length
+        ? el('ul', null, ...under.map((g) => {
+          const row = Array.isArray(table) ? table.find((r) => r.group_name === g) : null;
+          const ratio = row && row.member_ratio !== null && Number.isFinite(Number(row.member_ratio))
+            ? ` (members at ${Math.round(100 * Number(row.member_ratio))}% of a fair share)` : '';
+          return el('li', { text: `${g}${ratio}` });
+        }))
+        : el('p', { text: 'No group is under-represented among members here.' }));
+      hearNodes.push(el('p', { class: 'hint', text: 'Groups whose share of members is well below their share of households.' }));
+    }
+    $('not-hearing').replaceChildren(...(hearNodes.length ? hearNodes
+      : [el('p', { class: 'hint', text: 'No representation figures published for this beat yet.' })]));
+
+    const counts = ['households', 'members', 'respondents', 'crimes'].filter((k) => k in p);
     $('beat-counts').replaceChildren(counts.length ? el('ul', null, ...counts.map((k) =>
-      el('li', { text: `${k.replace(/_/g, ' ')}: ${p[k] === null ? 'withheld' : p[k]}` }))) :
+      el('li', { text: `${k}: ${p[k] === null ? 'withheld' : p[k]}` }))) :
       el('p', { class: 'hint', text: '–' }));
   }
 

@@ -27,6 +27,7 @@ async function main() {
   try {
     const context = await browser.newContext({
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+      locale: 'en-GB', timezoneId: 'Europe/London',
     });
     const page = await context.newPage();
     page.setDefaultTimeout(30000);
@@ -43,8 +44,7 @@ async function main() {
     await page.screenshot({ path: path.join(shots, '01-sign-in.png') });
     await page.click('#signin-demo button[type=submit]');
 
-    await page.waitForSelector('#street-list[data-count]');
-    await page.waitForFunction(() => document.body.dataset.ready === '1');
+    await page.waitForSelector('body[data-loaded="1"]');
     out.who = await page.textContent('#who');
     out.beats = await page.$$eval('#beat-select option', (os) => os.map((o) => o.value));
     out.score_source = await page.textContent('#score-source');
@@ -72,7 +72,18 @@ async function main() {
     await page.waitForSelector('#visit-result.error');
     out.outside_message = await page.textContent('#visit-result');
 
-    await page.fill('#visit-uprn', env('LPT_UPRN'));
+    // The visit itself: from the walk list when there is one (UPRN and set-up filled in),
+    // else typed.
+    if (out.walk_count > 0) {
+      await page.click('.tabs button[data-tab=walk]');
+      out.walk_uprn = await page.getAttribute('#walk-list li[data-uprn]', 'data-uprn');
+      await page.click('#walk-list li[data-uprn] button');
+      await page.waitForSelector('#tab-visit:not([hidden])');
+    } else {
+      await page.fill('#visit-uprn', env('LPT_UPRN'));
+    }
+    out.visit_uprn = await page.inputValue('#visit-uprn');
+    out.visit_setup = await page.inputValue('#visit-setup');
     await page.selectOption('#visit-outcome', 'spoke');
     await page.fill('#visit-notes', 'talked about parking (browser test)');
     await page.click('#visit-form button[type=submit]');
