@@ -85,18 +85,18 @@ def _raw_yaml(cfg: ServiceConfig) -> dict[str, Any]:
 
 
 def _page_settings(cfg: ServiceConfig) -> tuple[list[str] | None, dict[str, Any] | None]:
-    """``server.page.attributions`` and ``auth.oidc.page`` (the browser client) from the YAML."""
+    """``server.page.attributions`` and ``auth.page_client`` (the browser client) from the YAML."""
     raw = _raw_yaml(cfg)
     page = (raw.get("server") or {}).get("page") or {}
     lines = page.get("attributions")
-    client = ((raw.get("auth") or {}).get("oidc") or {}).get("page")
+    client = (raw.get("auth") or {}).get("page_client")
     if client:
         missing = [k for k in ("authorization_endpoint", "token_endpoint", "client_id")
                    if not client.get(k)]
         if missing:
             from .config import ConfigError
 
-            raise ConfigError(f"auth.oidc.page: {missing} required for the page's sign-in "
+            raise ConfigError(f"auth.page_client: {missing} required for the page's sign-in "
                               "(authorisation code with PKCE)")
         client = {"authorization_endpoint": client["authorization_endpoint"],
                   "token_endpoint": client["token_endpoint"],

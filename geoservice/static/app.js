@@ -372,6 +372,7 @@
   async function loadSetups() {
     $('walk-list').replaceChildren();
     delete $('walk-list').dataset.count;
+    delete $('walk-list').dataset.setup;
     $('setup-select').hidden = true; $('setup-select').previousElementSibling.hidden = true;
     const setupsC = SETUP_COLLECTIONS.find((c) => state.collections.has(c));
     const walkC = WALK_COLLECTIONS.find((c) => state.collections.has(c));
@@ -414,6 +415,7 @@
     const names = new Map(state.streets.map((f) => [f.properties.street_id || f.id, f.properties.name]));
     const list = $('walk-list');
     list.dataset.count = String(rows.length);
+    list.dataset.setup = setupId;
     list.replaceChildren(...rows.map((f, i) => {
       const p = f.properties;
       return el('li', { 'data-uprn': p.uprn },

@@ -222,7 +222,7 @@ def test_officer_page_in_chromium_signs_in_sees_only_their_beat_and_records_a_vi
     before = _store_frame(page_server.store, "visits", ["visit_id"])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, LPT_BASE_URL=page_server.url, LPT_OFFICER=OFFICER,
-               LPT_UPRN=inside, LPT_UPRN_OUTSIDE=outside, LPT_SHOTS=str(ARTIFACTS),
+               LPT_UPRN=inside, LPT_UPRN_OUTSIDE=outside, LPT_SETUP=SETUP, LPT_SHOTS=str(ARTIFACTS),
                LPT_NODE_MODULES=str(NODE_MODULES), LPT_CHROMIUM=str(CHROMIUM))
     run = subprocess.run(["node", str(E2E)], env=env, capture_output=True, text=True,
                          timeout=180, cwd=ROOT)
@@ -251,6 +251,7 @@ def test_officer_page_in_chromium_signs_in_sees_only_their_beat_and_records_a_vi
     # A visit outside the beat is refused; one inside is recorded and is in the store.
     assert "not in your beats" in out["outside_message"]
     walk = _store_frame(page_server.store, "setup_households", ["setup_id", "uprn"])
+    assert SETUP in out["setups"]
     assert out["walk_count"] == int((walk["setup_id"] == SETUP).sum()) > 0
     assert out["visit_setup"] == SETUP and out["visit_uprn"] == out["walk_uprn"]
     assert out["visit_uprn"] in set(addresses.loc[addresses["beat_id"] == BEAT, "uprn"])
@@ -272,3 +273,76 @@ def test_officer_page_in_chromium_signs_in_sees_only_their_beat_and_records_a_vi
     assert walk_reads and all(e["sub"] == OFFICER and e["purpose"] for e in walk_reads)
     for shot in ("01-sign-in", "02-streets", "03-beat", "04-walk-list", "05-visit-recorded"):
         assert (ARTIFACTS / f"{shot}.png").stat().st_size > 5_000
+
+
+# -- configuration: production sign-in client and attributions ---------------------------
+_PROD = """
+store: demo.gpkg
+auth:
+  oidc:
+    issuer: https://login.force.invalid/realms/police
+    audience: lpt-geoservice
+    jwks_url: https://login.force.invalid/realms/police/certs
+  page_client:
+    client_id: lpt-officer-page
+    authorization_endpoint: https://login.force.invalid/realms/police/auth
+    token_endpoint: https://login.force.invalid/realms/police/token
+server:
+  page:
+    attributions: ["Contains force gazetteer data"]
+"""
+
+
+def test_page_settings_read_the_pkce_client_and_configured_attributions(tmp_path):
+    from geoservice.config import load_config
+    from geoservice.page import _page_settings
+
+    (tmp_path / "service.yml").write_text(_PROD)
+    lines, client = _page_settings(load_config(tmp_path / "service.yml"))
+    assert lines == ["Contains force gazetteer data"]
+    assert client == {"authorization_endpoint": "https://login.force.invalid/realms/police/auth",
+                      "token_endpoint": "https://login.force.invalid/realms/police/token",
+                      "client_id": "lpt-officer-page", "scope": "openid",
+                      "end_session_endpoint": None}
+
+
+def test_page_settings_refuse_a_pkce_client_without_token_endpoint(tmp_path):
+    from geoservice.config import ConfigError, load_config
+    from geoservice.page import _page_settings
+
+    (tmp_path / "service.yml").write_text(
+        _PROD.replace("    token_endpoint: https://login.force.invalid/realms/police/token\n", ""))
+    with pytest.raises(ConfigError, match=r"auth.page_client: \['token_endpoint'\] required"):
+        _page_settings(load_config(tmp_path / "service.yml"))
+
+
+class _StubStore:
+    def __init__(self, areas: list[str], kinds: list[str]) -> None:
+        self.areas, self.kinds = areas, kinds
+
+    def read(self, table, columns, where=None):
+        import pandas as pd
+
+        if table == "areas":
+            return pd.DataFrame({"area_id": [a for a in self.areas if a == "force:DEMO"]})
+        return pd.DataFrame({"kind": self.kinds})
+
+
+@pytest.mark.parametrize(("kinds", "expected"), [
+    (["crimes"], ["ogl"]),
+    (["crimes", "streets"], ["ogl", "osm"]),
+    (["postcodes", "boundaries"], ["ogl", "os", "royal_mail", "ons"]),
+    (["addresses"], []),
+])
+def test_attributions_follow_the_kinds_imported(kinds, expected):
+    from geoservice.page import ATTRIBUTION_LINES, attributions
+
+    got = attributions(_StubStore(["force:WYP"], kinds))
+    assert got == [ATTRIBUTION_LINES[k] for k in expected]
+
+
+def test_attributions_of_the_demo_force_say_synthetic_only():
+    from geoservice.page import attributions
+
+    got = attributions(_StubStore(["force:DEMO"], ["streets", "crimes"]))
+    assert got == ["Synthetic demo data: no real people, places or crimes"]

@@ -4,7 +4,7 @@
 // visit (and tries one outside the beat), saves screenshots and prints one JSON object.
 //
 // Environment: LPT_BASE_URL, LPT_OFFICER (demo user sub), LPT_UPRN (an address in the beat),
-// LPT_UPRN_OUTSIDE (an address in another beat), LPT_SHOTS (screenshot folder),
+// LPT_UPRN_OUTSIDE (an address in another beat), LPT_SETUP (the set-up whose walk list to use), LPT_SHOTS (screenshot folder),
 // LPT_NODE_MODULES (folder holding playwright-core), LPT_CHROMIUM (default /usr/bin/chromium).
 'use strict';
 const path = require('path');
@@ -60,6 +60,12 @@ async function main() {
     await page.screenshot({ path: path.join(shots, '03-beat.png') });
 
     await page.click('.tabs button[data-tab=walk]');
+    const setup = env('LPT_SETUP');
+    if (setup) {
+      await page.selectOption('#setup-select', setup);
+      await page.waitForSelector(`#walk-list[data-setup="${setup}"]`);
+    }
+    out.setups = await page.$$eval('#setup-select option', (os) => os.map((o) => o.value));
     out.walk_text = await page.textContent('#tab-walk');
     out.walk_count = await page.$$eval('#walk-list li[data-uprn]', (ls) => ls.length);
     await page.screenshot({ path: path.join(shots, '04-walk-list.png') });
