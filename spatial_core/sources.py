@@ -83,7 +83,8 @@ class CsvTable:
         col = self.mapping.get(column, column) if column else None
         return InputError(message, file=self.file, row=row, column=col, value=value)
 
-    def require(self, wanted: dict[str, Sequence[str]], optional: dict[str, Sequence[str]] | None = None
+    def require(self, wanted: dict[str, Sequence[str]],
+                optional: dict[str, Sequence[str]] | None = None
                 ) -> dict[str, str]:
         """Map canonical names to the file's columns, matching case- and space-insensitively.
 
@@ -158,7 +159,8 @@ def _decode(raw: bytes, path: Path, encoding: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         bad = raw[exc.start:exc.start + 4]
-        hint = (" The file is probably a spreadsheet export in Windows-1252: pass --encoding cp1252."
+        hint = (" The file is probably a spreadsheet export in Windows-1252: "
+                "pass --encoding cp1252."
                 if encoding.lower().replace("-", "").startswith("utf") else "")
         raise InputError(f"byte {bad!r} at offset {exc.start} is not valid {encoding}: expected "
                          f"text in {encoding}.{hint}",
@@ -329,7 +331,8 @@ _MONTH_PATTERNS = [
     # Spreadsheets rewrite 2025-02 as Feb-25, Feb 2025 or 25-Feb.
     (re.compile(r"^([A-Za-z]{3})[a-z]*[-\s/](\d{2}|\d{4})$"),
      lambda m: (_year(m[2]), _MONTHS.get(m[1].lower(), 0))),
-    (re.compile(r"^(\d{2})-([A-Za-z]{3})[a-z]*$"), lambda m: (_year(m[1]), _MONTHS.get(m[2].lower(), 0))),
+    (re.compile(r"^(\d{2})-([A-Za-z]{3})[a-z]*$"),
+     lambda m: (_year(m[1]), _MONTHS.get(m[2].lower(), 0))),
 ]
 
 

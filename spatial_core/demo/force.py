@@ -434,37 +434,9 @@ def generate_demo(
     # visits, then members (door-knock registrations become members), then surveys
     quarters = _quarters(month_list)
     end = quarters[-1][1]
-    res = _people.residents(hh_sg, rngs[3])
-    hh_per_beat = np.bincount(hh_beat, minlength=n_beats)
-    rate = beat_counts.sum(axis=1) / np.maximum(hh_per_beat, 1)
-    engaged = np.bincount(
-        hh_beat, weights=np.vectorize(_people.SUPERGROUP_FACTOR.get)(hh_sg), minlength=n_beats
-    ) / np.maximum(hh_per_beat, 1)
-    target = np.log(np.maximum(rate, 1e-6)) - np.log(np.maximum(engaged, 1e-6))
-    vis = _people.visits(quarters, hh_beat, areas.beat.code, target, hh, rngs[4])
-    forced = np.zeros(households, dtype=bool)
-    forced_joined = np.full(households, np.datetime64("NaT"), dtype="datetime64[D]")
-    reg = vis["outcome"].to_numpy() == "Registered"
-    forced[vis["_hh"].to_numpy()[reg]] = True
-    forced_joined[vis["_hh"].to_numpy()[reg]] = vis["_when"].to_numpy()[reg]
-    mem = _people.members(hh, res, hh_sg, forced, forced_joined, end, rngs[5])
-    surveyed = vis["outcome"].to_numpy() == "Surveyed"
-    beat_rates = pd.DataFrame(beat_counts / np.maximum(hh_per_beat, 1)[:, None], columns=cats)
-    outlier = np.zeros(n_beats, dtype=bool)
-    low = np.argsort(rate)[: max(1, n_beats // 4)]
-    outlier[rngs[6].choice(low, max(1, n_beats // 20), replace=False)] = True
-    sur = _people.surveys(
-        quarters,
-        mem,
-        hh,
-        res,
-        hh_beat,
-        beat_rates,
-        outlier,
-        layout.street_name[layout.hh_street],
-        (vis["_hh"].to_numpy()[surveyed], vis["_when"].to_numpy()[surveyed]),
-        rngs[7],
-    )
+    res, vis, mem, sur = _people.simulate_people(
+        quarters, end, hh, hh_beat, areas.beat.code, hh_sg, beat_counts, cats,
+        layout.street_name[layout.hh_street], rngs)
     step("people", 0.85)
 
     mem_out = mem.copy()

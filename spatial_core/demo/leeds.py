@@ -212,37 +212,9 @@ def add_synthetic_people(
         progress(0.2, f"synthetic people: {n} households placed")
 
     # the demo force's model, step for step (spatial_core/demo/force.py)
-    res = _people.residents(sg, rngs[3])
-    hh_per_beat = np.bincount(hh_beat, minlength=n_beats)
-    rate = beat_counts.sum(axis=1) / np.maximum(hh_per_beat, 1)
-    engaged = np.bincount(
-        hh_beat, weights=np.vectorize(_people.SUPERGROUP_FACTOR.get)(sg), minlength=n_beats
-    ) / np.maximum(hh_per_beat, 1)
-    target = np.log(np.maximum(rate, 1e-6)) - np.log(np.maximum(engaged, 1e-6))
-    vis = _people.visits(quarters, hh_beat, beat_codes, target, hh, rngs[4])
-    forced = np.zeros(n, dtype=bool)
-    forced_joined = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    reg = vis["outcome"].to_numpy() == "Registered"
-    forced[vis["_hh"].to_numpy()[reg]] = True
-    forced_joined[vis["_hh"].to_numpy()[reg]] = vis["_when"].to_numpy()[reg]
-    mem = _people.members(hh, res, sg, forced, forced_joined, end, rngs[5])
-    surveyed = vis["outcome"].to_numpy() == "Surveyed"
-    beat_rates = pd.DataFrame(beat_counts / np.maximum(hh_per_beat, 1)[:, None], columns=cats)
-    outlier = np.zeros(n_beats, dtype=bool)
-    low = np.argsort(rate)[: max(1, n_beats // 4)]
-    outlier[rngs[6].choice(low, max(1, n_beats // 20), replace=False)] = True
-    sur = _people.surveys(
-        quarters,
-        mem,
-        hh,
-        res,
-        hh_beat,
-        beat_rates,
-        outlier,
-        streets["name"].to_numpy(dtype=object)[st],
-        (vis["_hh"].to_numpy()[surveyed], vis["_when"].to_numpy()[surveyed]),
-        rngs[7],
-    )
+    res, vis, mem, sur = _people.simulate_people(
+        quarters, end, hh, hh_beat, beat_codes, sg, beat_counts, cats,
+        streets["name"].to_numpy(dtype=object)[st], rngs)
     if progress:
         progress(0.4, "synthetic people drawn")
 

@@ -497,3 +497,35 @@ def visits(
             "_when": v["visited_at"].to_numpy().astype("datetime64[D]"),
         }
     )
+
+
+def simulate_people(quarters, end, hh, hh_beat, beat_codes, hh_sg, beat_counts, cats,
+                    hh_street_names, rngs):
+    """The demo's people model, in order: residents, door-knock visits (more where crime is
+    high and engagement low), members (door-knock registrations become members), surveys
+    whose priorities follow each beat's crime. Returns ``(residents, visits, members,
+    surveys)``; the random streams ``rngs[3]`` to ``rngs[7]`` are used in that order."""
+    n_beats = len(beat_codes)
+    res = residents(hh_sg, rngs[3])
+    hh_per_beat = np.bincount(hh_beat, minlength=n_beats)
+    rate = beat_counts.sum(axis=1) / np.maximum(hh_per_beat, 1)
+    engaged = np.bincount(
+        hh_beat, weights=np.vectorize(SUPERGROUP_FACTOR.get)(hh_sg), minlength=n_beats
+    ) / np.maximum(hh_per_beat, 1)
+    target = np.log(np.maximum(rate, 1e-6)) - np.log(np.maximum(engaged, 1e-6))
+    vis = visits(quarters, hh_beat, beat_codes, target, hh, rngs[4])
+    n = len(hh_beat)
+    forced = np.zeros(n, dtype=bool)
+    forced_joined = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    reg = vis["outcome"].to_numpy() == "Registered"
+    forced[vis["_hh"].to_numpy()[reg]] = True
+    forced_joined[vis["_hh"].to_numpy()[reg]] = vis["_when"].to_numpy()[reg]
+    mem = members(hh, res, hh_sg, forced, forced_joined, end, rngs[5])
+    surveyed = vis["outcome"].to_numpy() == "Surveyed"
+    beat_rates = pd.DataFrame(beat_counts / np.maximum(hh_per_beat, 1)[:, None], columns=cats)
+    outlier = np.zeros(n_beats, dtype=bool)
+    low = np.argsort(rate)[: max(1, n_beats // 4)]
+    outlier[rngs[6].choice(low, max(1, n_beats // 20), replace=False)] = True
+    sur = surveys(quarters, mem, hh, res, hh_beat, beat_rates, outlier, hh_street_names,
+                  (vis["_hh"].to_numpy()[surveyed], vis["_when"].to_numpy()[surveyed]), rngs[7])
+    return res, vis, mem, sur

@@ -28,8 +28,9 @@ def _load(store, real):
         "postcodes": import_files(store, "postcodes",
                                   [leeds / "postcodes/codepoint_open_2014_ls.csv"]),
         "streets": import_files(store, "streets", [leeds / "streets/leeds_central_osm_2022.gpkg"]),
-        "crimes": import_files(store, "crimes", [leeds / "crime/2016-07-west-yorkshire-street.csv",
-                                                 leeds / "crime/2017-07-west-yorkshire-street.csv"]),
+        "crimes": import_files(store, "crimes", [
+            leeds / "crime/2016-07-west-yorkshire-street.csv",
+            leeds / "crime/2017-07-west-yorkshire-street.csv"]),
     }
     return reports
 
