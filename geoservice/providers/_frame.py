@@ -30,7 +30,7 @@ from .. import stores
 from ..access import require_purpose
 from ..context import RequestContext, current
 from ..filters import filter_mask
-from ._store import _transformer
+from ._store import _transformer, typed_value
 
 __all__ = ["FrameProvider"]
 
@@ -114,18 +114,7 @@ class FrameProvider(BaseProvider):
                          remote_addr=ctx.remote_addr, **{"outcome": "ok", **entry})
 
     def _typed(self, name: str, value: Any) -> Any:
-        kind = self.field_types.get(name)
-        try:
-            if kind == "integer":
-                return int(value)
-            if kind == "number":
-                return float(value)
-            if kind == "boolean":
-                return str(value).lower() in ("1", "true", "yes")
-        except (TypeError, ValueError):
-            raise ProviderInvalidQueryError(
-                user_msg=f"property {name!r} is a {kind}; {value!r} is not") from None
-        return str(value)
+        return typed_value(name, self.field_types.get(name), value)
 
     # -- querying -----------------------------------------------------------------------
     def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",

@@ -49,6 +49,21 @@ def _json_type(column) -> str:
     return "string"
 
 
+
+def typed_value(name: str, kind: str | None, value: Any) -> Any:
+    """A query-string property value as the field's type; a clear 400 when it is not."""
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return float(value)
+        if kind == "boolean":
+            return str(value).lower() in ("1", "true", "yes")
+    except (TypeError, ValueError):
+        raise ProviderInvalidQueryError(
+            user_msg=f"property {name!r} is a {kind}; {value!r} is not") from None
+    return str(value)
+
 class StoreProvider(BaseProvider):
     """A feature collection over one spatial_core table."""
 
@@ -106,16 +121,7 @@ class StoreProvider(BaseProvider):
         return where
 
     def _typed(self, name: str, value: Any) -> Any:
-        kind = self.fields.get(name, {}).get("type")
-        try:
-            if kind == "integer":
-                return int(value)
-            if kind == "number":
-                return float(value)
-        except (TypeError, ValueError):
-            raise ProviderInvalidQueryError(
-                user_msg=f"property {name!r} is a {kind}; {value!r} is not") from None
-        return str(value)
+        return typed_value(name, self.fields.get(name, {}).get("type"), value)
 
     def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
               bbox: list | None = None, datetime_: str | None = None,
