@@ -22,7 +22,8 @@ fi
 
 # --- 1. Debian packages -------------------------------------------------------------------
 # QGIS and its Python bindings come from Debian (QGIS is never a pip dependency); the tests
-# start a real PostgreSQL with PostGIS; Xvfb and Chromium drive the plugin and browser tests.
+# start a real PostgreSQL with PostGIS; Xvfb and Chromium drive the plugin and browser tests;
+# wrk is the service benchmark's load generator (benchmarks/bench_service.py).
 APT_PACKAGES=(
     python3-venv
     python3-qgis
@@ -36,6 +37,7 @@ APT_PACKAGES=(
     chromium
     chromium-driver
     fonts-liberation
+    wrk
 )
 # Use the machine's node/npm when it has them (they may live in /usr/local); install
 # Debian's only when there are none.
