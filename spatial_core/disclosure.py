@@ -11,13 +11,23 @@ table of counts per area:
    one term of such an equation is withheld, the smallest other child (a non-zero one when
    there is one; the parent when there is no other child) is withheld too. The rules repeat
    until nothing changes, so a count withheld by rule 2 is protected in turn.
+3. *residuals*: when the children do not add up to their parent (points with no ward, a
+   ward tree that does not cover the force), the difference ``parent - sum(children)`` is an
+   unpublished count anyone can work out. It is a term of the equation like a child: in
+   ``1 .. k-1`` it counts as withheld, so rule 2 withholds another term beside it.
+4. *overlapping geographies* (``overlaps``): beats and npas on one side, wards on the other,
+   cut across each other. For a pair ``(a, b)`` whose overlap is known, ``a - b`` is
+   ``(a outside b) - (b outside a)``; when one side is empty, the difference gives away the
+   other. Whenever both are published, one part is empty and the other lies in
+   ``1 .. k-1``, ``b`` is withheld (then rules 2 and 3 again): the policing areas (beats,
+   npas) stay published and the ward, the second geography, gives way.
+   Pairs only: a union of beats against a union of wards is not checked.
 
-Zero is published: a zero tells nothing about a person. Differences between *overlapping*
-geographies (a beat minus the part of it in a ward) are not protected here; the published
-levels form trees (force > npa > beat, force > ward), which is what this function checks.
+Zero is published: a zero tells nothing about a person.
 
 :func:`disclosed_area_counts` counts households, current members and crimes per beat, npa,
-ward and force from the store and applies :func:`suppress_counts`.
+ward and force from the store, with the overlap of every beat and npa with every ward, and
+applies :func:`suppress_counts`.
 """
 from __future__ import annotations
 
@@ -31,7 +41,8 @@ import pandas as pd
 from . import schema
 from .errors import InputError
 
-__all__ = ["DEFAULT_K", "COUNT_COLUMNS", "suppress_counts", "area_counts", "disclosed_area_counts"]
+__all__ = ["DEFAULT_K", "COUNT_COLUMNS", "suppress_counts", "area_counts", "overlap_counts",
+           "counts_and_overlaps", "disclosed_area_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +57,8 @@ _LEVELS = ("force", "npa", "beat", "ward")
 
 def suppress_counts(frame: pd.DataFrame, columns: Sequence[str], *, k: int = DEFAULT_K,
                     id_column: str = "area_id", parent_column: str = "parent_id",
-                    level_column: str | None = "level") -> pd.DataFrame:
+                    level_column: str | None = "level",
+                    overlaps: pd.DataFrame | None = None) -> pd.DataFrame:
     """A copy of ``frame`` with small counts withheld (None), primary and secondary.
 
     Parameters
@@ -61,6 +73,11 @@ def suppress_counts(frame: pd.DataFrame, columns: Sequence[str], *, k: int = DEF
     level_column : str or None
         Children of one parent at one level add up to the parent (the npas of a force, and
         separately its wards); None when the frame has a single tree.
+    overlaps : pandas.DataFrame, optional
+        Pairs of areas of different trees that overlap: ``area_a``, ``area_b`` (ids in
+        ``frame``) and, per count column, the count in both (rule 4 of the module
+        docstring); count columns it does not have are checked by rules 1-3 only. Pairs
+        naming an area not in ``frame`` are ignored.
 
     Returns
     -------
@@ -93,20 +110,67 @@ def suppress_counts(frame: pd.DataFrame, columns: Sequence[str], *, k: int = DEF
     keys = pd.Series(list(zip(parent.tolist(), level.tolist(), strict=True)))
     groups = [(p, np.asarray(idx, dtype="int64"))
               for (p, _), idx in keys[parent >= 0].groupby(keys[parent >= 0]).groups.items()]
+    pairs = None
+    if overlaps is not None and len(overlaps):
+        missing = [c for c in ("area_a", "area_b") if c not in overlaps.columns]
+        if missing:
+            raise InputError(f"suppress_counts: overlaps has no column(s) {missing}")
+        ia = overlaps["area_a"].map(pos)
+        ib = overlaps["area_b"].map(pos)
+        ok = (ia.notna() & ib.notna()).to_numpy(dtype=bool)
+        pairs = (ia[ok].to_numpy("int64"), ib[ok].to_numpy("int64"), overlaps[ok])
+    n = len(out)
     for col in columns:
         values = out[col].fillna(0).to_numpy(dtype="int64")
-        hidden = (values >= 1) & (values < k)
-        _secondary(values, hidden, groups)
+        # Residual terms (rule 3) go after the areas; they can never be withheld themselves.
+        extra: list[int] = []
+        terms = []
+        for p, children in groups:
+            residual = int(values[p] - values[children].sum())
+            if residual > 0:
+                children = np.append(children, n + len(extra))
+                extra.append(residual)
+            terms.append((p, children))
+        allv = np.concatenate([values, np.asarray(extra, dtype="int64")])
+        hidden = (allv >= 1) & (allv < k)
+        selectable = np.arange(len(allv)) < n
+        _secondary(allv, hidden, terms, selectable)
+        while (pairs is not None and col in pairs[2].columns
+               and _overlaps(allv, hidden, pairs, col, k)):
+            _secondary(allv, hidden, terms, selectable)
         shown = values.astype(object)
-        shown[hidden] = None
+        shown[hidden[:n]] = None
         out[col] = shown
     return out
 
 
+def _overlaps(values: np.ndarray, hidden: np.ndarray,
+              pairs: tuple[np.ndarray, np.ndarray, pd.DataFrame], col: str, k: int) -> bool:
+    """Withhold ``area_b`` of each published pair whose difference gives a part away
+    (rule 4); True when something was withheld."""
+    ia, ib, frame = pairs
+    both = frame[col].fillna(0).to_numpy("int64")
+    a_only = values[ia] - both
+    b_only = values[ib] - both
+    shown = ~hidden[ia] & ~hidden[ib]
+    leak = shown & (((b_only == 0) & (a_only >= 1) & (a_only < k))
+                    | ((a_only == 0) & (b_only >= 1) & (b_only < k)))
+    if not leak.any():
+        return False
+    for i in np.flatnonzero(leak):
+        a, b = ia[i], ib[i]
+        if hidden[a] or hidden[b]:  # an earlier pair of this pass withheld one already
+            continue
+        hidden[b] = True
+    return True
+
+
 def _secondary(values: np.ndarray, hidden: np.ndarray,
-               groups: list[tuple[int, np.ndarray]]) -> None:
+               groups: list[tuple[int, np.ndarray]],
+               selectable: np.ndarray | None = None) -> None:
     """Withhold more counts (in place) until no equation ``parent = sum(children)`` has
-    exactly one withheld term (which it would give away)."""
+    exactly one withheld term (which it would give away). Only ``selectable`` terms are
+    withheld by this rule (residuals are terms that cannot be)."""
     changed = True
     while changed:
         changed = False
@@ -115,6 +179,8 @@ def _secondary(values: np.ndarray, hidden: np.ndarray,
             if n_hidden != 1:
                 continue
             others = children[~hidden[children]]
+            if selectable is not None:
+                others = others[selectable[others]]
             if len(others) == 0:
                 hidden[p] = True  # a lone withheld child: its parent would equal it
             else:
@@ -136,6 +202,19 @@ def area_counts(store, *, as_of: str | None = None) -> pd.DataFrame:
         ``area_id``, ``level``, ``parent_id`` (a ward's and an orphan npa's parent is the
         force), ``households``, ``members``, ``crimes``.
     """
+    return counts_and_overlaps(store, as_of=as_of)[0]
+
+
+def overlap_counts(store, *, as_of: str | None = None) -> pd.DataFrame:
+    """The overlap of every beat and every npa with every ward, counted as
+    :func:`area_counts` counts: ``area_a`` (beat or npa), ``area_b`` (ward), ``households``,
+    ``members``, ``crimes``; pairs with nothing in common in all three are left out."""
+    return counts_and_overlaps(store, as_of=as_of)[1]
+
+
+def counts_and_overlaps(store, *, as_of: str | None = None
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`area_counts` and :func:`overlap_counts` from one pass over the store."""
     from .index import assign_points_to_areas
 
     t = schema.table("areas")
@@ -150,37 +229,44 @@ def area_counts(store, *, as_of: str | None = None) -> pd.DataFrame:
     a.loc[orphan, "parent_id"] = force
     beat_npa = a[a["level"] == "beat"].set_index("area_id")["parent_id"]
 
-    def per_area(beat: np.ndarray, ward: np.ndarray, located: np.ndarray) -> pd.Series:
+    def per_area(beat: np.ndarray, ward: np.ndarray,
+                 located: np.ndarray) -> tuple[pd.Series, pd.Series]:
         beat_s = pd.Series(beat, dtype=object)
-        ids = pd.concat([beat_s, beat_s.map(beat_npa), pd.Series(ward, dtype=object)])
-        counts = ids.dropna().value_counts()
+        ward_s = pd.Series(ward, dtype=object)
+        npa_s = beat_s.map(beat_npa)
+        counts = pd.concat([beat_s, npa_s, ward_s]).dropna().value_counts()
         if force is not None:
             counts[force] = int(located.sum())
-        return counts
+        both = pd.concat([pd.DataFrame({"a": beat_s, "b": ward_s}),
+                          pd.DataFrame({"a": npa_s, "b": ward_s})]).dropna()
+        return counts, both.groupby(["a", "b"]).size()
 
     h = store.read("addresses", ["beat_id", "ward_id", "x"])
-    hh = per_area(h["beat_id"].to_numpy(object), h["ward_id"].to_numpy(object),
-                  np.ones(len(h), dtype=bool))
+    per: dict[str, tuple[pd.Series, pd.Series]] = {}
+    per["households"] = per_area(h["beat_id"].to_numpy(object), h["ward_id"].to_numpy(object),
+                                 np.ones(len(h), dtype=bool))
     day = (as_of or date.today().isoformat())[:10]
     m = store.read("members", ["x", "y", "joined", "left_on"])
     joined = m["joined"].fillna("").str.slice(0, 10)
     left = m["left_on"].fillna("").str.slice(0, 10)
     m = m[((joined <= day) & ((left == "") | (left > day))).to_numpy(dtype=bool)]
     c = store.read("crimes", ["x", "y"], where=schema.table("crimes").c.is_outlier == 0)
-    out = a.copy()
-    out["households"] = out["area_id"].map(hh)
     for name, pts in (("members", m), ("crimes", c)):
         x = pts["x"].to_numpy(dtype="float64")
         y = pts["y"].to_numpy(dtype="float64")
-        counts = per_area(assign_points_to_areas(store, x, y, "beat"),
-                          assign_points_to_areas(store, x, y, "ward"), np.isfinite(x))
-        out[name] = out["area_id"].map(counts)
+        per[name] = per_area(assign_points_to_areas(store, x, y, "beat"),
+                             assign_points_to_areas(store, x, y, "ward"), np.isfinite(x))
+    out = a.copy()
     for col in COUNT_COLUMNS:
-        out[col] = out[col].fillna(0).astype("int64")
-    return out
+        out[col] = out["area_id"].map(per[col][0]).fillna(0).astype("int64")
+    pairs = pd.concat({col: per[col][1] for col in COUNT_COLUMNS}, axis=1)
+    pairs = pairs.fillna(0).astype("int64").rename_axis(["area_a", "area_b"]).reset_index()
+    return out, pairs[["area_a", "area_b", *COUNT_COLUMNS]]
 
 
 def disclosed_area_counts(store, *, k: int = DEFAULT_K, as_of: str | None = None
                           ) -> pd.DataFrame:
-    """:func:`area_counts` with :func:`suppress_counts` applied: safe to publish."""
-    return suppress_counts(area_counts(store, as_of=as_of), COUNT_COLUMNS, k=k)
+    """:func:`area_counts` with :func:`suppress_counts` applied, overlaps of beats and npas
+    with wards included: safe to publish."""
+    counts, pairs = counts_and_overlaps(store, as_of=as_of)
+    return suppress_counts(counts, COUNT_COLUMNS, k=k, overlaps=pairs)

@@ -6,7 +6,9 @@
 Police roles see their own areas (as in ``areas``) with vote counts and the per-group table
 (population, members, respondents, ratios). Partners and the public see every area as
 aggregates only: the respondent count passes through
-:func:`spatial_core.disclosure.suppress_counts` over the area tree; priorities are published
+:func:`spatial_core.disclosure.suppress_counts` over the area tree (households, members and
+crimes also against the overlaps of beats and npas with wards, as in ``areas``; respondents
+against the tree only); priorities are published
 only where that count is published and the area had enough respondents; the
 under-represented groups are published only where the area's member count is (from
 :func:`~spatial_core.disclosure.disclosed_area_counts`); votes per priority and the
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from spatial_core.disclosure import area_counts, suppress_counts
+from spatial_core.disclosure import counts_and_overlaps, suppress_counts
 
 from ..access import AGGREGATE_ROLES, area_scope
 from ..context import RequestContext
@@ -34,7 +36,7 @@ def area_profiles(store, *, k: int | None = None, min_n: int = 10) -> pd.DataFra
     from spatial_core.priorities import local_priorities
     from spatial_core.representation import representation
 
-    counts = area_counts(store)
+    counts, overlaps = counts_and_overlaps(store)
     a = store.read("areas", ["area_id", "level", "name", "boundary_set", "valid_from", "geom"],
                    where=None)
     a = a[a["level"].isin(LEVELS).to_numpy(dtype=bool)]
@@ -72,7 +74,8 @@ def area_profiles(store, *, k: int | None = None, min_n: int = 10) -> pd.DataFra
     if k is not None:
         safe = suppress_counts(out[["area_id", "level", "parent_id", "respondents",
                                     "members", "households"]],
-                               ["respondents", "members", "households"], k=k)
+                               ["respondents", "members", "households"], k=k,
+                               overlaps=overlaps)
         out["respondents"] = safe["respondents"].to_numpy(object)
         out["members"] = safe["members"].to_numpy(object)
         out["households"] = safe["households"].to_numpy(object)
@@ -92,7 +95,8 @@ def area_profiles(store, *, k: int | None = None, min_n: int = 10) -> pd.DataFra
     if k is not None:
         out["crimes"] = suppress_counts(out[["area_id", "level", "parent_id", "crimes"]]
                                         .assign(crimes=out["crimes"].astype("int64")),
-                                        ["crimes"], k=k)["crimes"].to_numpy(object)
+                                        ["crimes"], k=k, overlaps=overlaps
+                                        )["crimes"].to_numpy(object)
     out["geometry"] = [g if isinstance(g, shapely.Geometry) else None for g in out["geometry"]]
     return out.reset_index(drop=True)
 
