@@ -11,7 +11,8 @@ Hooks on the Flask app:
 
 - ``before_request``: authenticate (401 with ``WWW-Authenticate`` for bad credentials; none is
   the public caller) and activate a :class:`~geoservice.context.RequestContext`;
-- ``after_request``: one JSON log line per request (method, path, status, ms, sub, role);
+- ``after_request``: HTTP caching headers (:func:`cache_control`) and one JSON log line per
+  request (method, path, status, ms, sub, role);
 - ``GET /health``: 200 with the store's back end and schema version, 503 when it cannot be
   read.
 """
@@ -34,13 +35,46 @@ from .auth import Authenticator, AuthError
 from .config import COLLECTIONS, ServiceConfig, load_config, pygeoapi_config
 from .context import RequestContext, activate, deactivate
 
-__all__ = ["create_app", "prepare_runtime", "JsonFormatter"]
+__all__ = ["create_app", "prepare_runtime", "JsonFormatter", "cache_control", "PERSONAL",
+           "VARY"]
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("geoservice.access")
 
 ENV_CONFIG = "LPT_SERVICE_CONFIG"
 ENV_RUNTIME = "LPT_SERVICE_RUNTIME"
+
+
+PERSONAL = frozenset({"visits", "walk_lists", "key_contacts", "setups"})
+"""Collections holding personal data (or pointing at it): never stored by a browser."""
+
+VARY = ("Authorization", "X-API-Key")
+"""Request headers every answer depends on (the caller decides what they see)."""
+
+
+def cache_control(path: str, status: int, authenticated: bool) -> str:
+    """The ``Cache-Control`` of an answer the app did not give one.
+
+    - personal collections, jobs and processes (results are the caller's), and every 4xx/5xx:
+      ``no-store`` (nothing personal stays on a shared phone or in a proxy);
+    - any other answer to an authenticated caller: ``private, no-cache`` (the browser may
+      keep it but asks again; shared caches never keep it);
+    - public answers: ``public, max-age=60`` (the same for every anonymous caller; the
+      service's own cache is invalidated by data changes, a proxy's within a minute).
+
+    >>> cache_control("/collections/visits/items", 200, True)
+    'no-store'
+    >>> cache_control("/collections/street_scores/items", 200, True)
+    'private, no-cache'
+    >>> cache_control("/collections/areas/items", 200, False)
+    'public, max-age=60'
+    """
+    parts = path.strip("/").split("/")
+    personal = (parts[0] in ("jobs", "processes")
+                or (parts[0] == "collections" and len(parts) > 1 and parts[1] in PERSONAL))
+    if personal or status >= 400:
+        return "no-store"
+    return "private, no-cache" if authenticated else "public, max-age=60"
 
 
 class JsonFormatter(logging.Formatter):
@@ -186,6 +220,12 @@ def _wrap(app, cfg: ServiceConfig) -> None:
         if response.status_code == 401 and "WWW-Authenticate" not in response.headers:
             response.headers["WWW-Authenticate"] = 'Bearer realm="lpt"'
         response.headers["X-Request-ID"] = getattr(g, "lpt_request_id", "")
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = cache_control(
+                request.path, response.status_code, bool(p and not p.is_anonymous))
+        vary = [v.strip() for v in response.headers.get("Vary", "").split(",") if v.strip()]
+        response.headers["Vary"] = ", ".join(
+            vary + [h for h in VARY if h.lower() not in {v.lower() for v in vary}])
         access_log.info("request", extra={"fields": {
             "request_id": getattr(g, "lpt_request_id", None), "method": request.method,
             "path": request.path, "query": request.query_string.decode("latin-1"),
