@@ -8,12 +8,14 @@ the Flask app by :func:`install`, answers a repeated ``GET`` from memory.
 
 What is cached
     ``GET`` of ``/collections/{id}``, ``/collections/{id}/items``,
-    ``/collections/{id}/items/{item}``, ``/collections/{id}/queryables`` and
-    ``/collections/{id}/schema`` for the collections in :data:`CACHEABLE` (``street_scores``,
-    ``streets``, ``areas``, ``area_profiles``, ``crime_cells``), and only ``200`` answers
-    without ``Set-Cookie``. Personal collections (``visits``, ``walk_lists``,
-    ``key_contacts``, members), set-ups, processes and jobs are never looked at: they pass
-    through untouched, so every read of them is still authorised and audited by the app.
+    ``/collections/{id}/items/{item}``, ``/collections/{id}/queryables``,
+    ``/collections/{id}/schema`` and the vector tiles (``/collections/{id}/tiles``, its tile
+    set metadata and each ``/tiles/{tms}/{z}/{y}/{x}`` tile, a binary body kept as it is)
+    for the collections in :data:`CACHEABLE` (``street_scores``, ``streets``, ``areas``,
+    ``area_profiles``, ``crime_cells``), and only ``200`` answers without ``Set-Cookie``.
+    Personal collections (``visits``, ``walk_lists``, ``key_contacts``, members), set-ups,
+    processes and jobs are never looked at: they pass through untouched, so every read of
+    them is still authorised and audited by the app.
 
 The key
     path, the query string (parameters sorted by name, order of repeated ones kept), the
@@ -77,7 +79,10 @@ CACHEABLE = frozenset({"street_scores", "streets", "areas", "area_profiles", "cr
 ENV_CACHE_MB = "LPT_RESPONSE_CACHE_MB"
 
 _PATH = re.compile(
-    r"^/collections/(?P<cid>[^/]+)(?:/(?:items(?:/[^/]+)?|queryables|schema))?/?$")
+    r"^/collections/(?P<cid>[^/]+)(?:/(?:items(?:/[^/]+)?|queryables|schema"
+    r"|tiles(?:/[^/]+(?:/metadata|/[^/]+/[^/]+/[^/]+)?)?))?/?$")
+# ``…/tiles``, ``…/tiles/{tms}``, ``…/tiles/{tms}/metadata`` and ``…/tiles/{tms}/{z}/{y}/{x}``
+# too: a tile is an answer like the items (binary; see providers/tiles.py)
 # Headers that belong to one response, not to the cached representation.
 _DROP = frozenset({"content-length", "content-encoding", "date", "server", "x-request-id",
                    "x-cache", "connection", "transfer-encoding", "vary"})

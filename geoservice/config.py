@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 __all__ = ["ServiceConfig", "OidcConfig", "ApiKey", "ConfigError", "load_config",
-           "parse_config", "pygeoapi_config", "ROLES", "COLLECTIONS", "PROCESSES"]
+           "parse_config", "pygeoapi_config", "ROLES", "COLLECTIONS", "PROCESSES", "TILES",
+           "MVT"]
 
 ROLES = ("force_analyst", "supervisor", "beat_officer", "partner", "public")
 """The roles a token or API key can carry, most privileged first."""
@@ -93,6 +94,32 @@ COLLECTIONS: dict[str, dict[str, Any]] = {
     },
 }
 """The collections we publish: title, provider class (dotted path) and id field."""
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+TILES: dict[str, dict[str, Any]] = {
+    "street_scores": {
+        "zoom": {"min": 10, "max": 15}, "detail_zoom": 14, "geometry_dimension": 1,
+        "properties": ["street_id", "name", "beat_id", "score", "rank_in_beat"],
+        "detail_properties": ["ward_id", "households", "harm", "voice", "representation",
+                              "coverage", "fatigue", "voice_n", "reasons", "profile",
+                              "run_id", "as_of"],
+    },
+    "streets": {
+        "zoom": {"min": 10, "max": 15}, "detail_zoom": 14, "geometry_dimension": 1,
+        "properties": ["street_id", "name", "beat_id", "highway"],
+        "detail_properties": ["ward_id", "length_m", "households"],
+    },
+    "crime_cells": {
+        "zoom": {"min": 8, "max": 14}, "detail_zoom": 8, "geometry_dimension": 2,
+        "id_property": "cell_id",
+        "properties": ["cell_id", "resolution", "crimes", "harm_days", "first_month",
+                       "last_month", "disclosure"],
+    },
+}
+"""Collections offered as vector tiles (WebMercatorQuad, MVT; ``providers/tiles.py``): the
+zooms served, the zoom from which the ``detail_properties`` are added, and which properties
+a tile feature carries. Never a personal collection (visits, walk lists, key contacts)."""
 
 PROCESSES: dict[str, str] = {
     "score-area": "geoservice.processes.score_area.ScoreAreaProcessor",
@@ -312,6 +339,18 @@ def pygeoapi_config(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 
                             "cell_resolution": cfg.cell_resolution},
             }],
         }
+        if cid in TILES:
+            resources[cid]["providers"].append({
+                "type": "tile",
+                "name": "geoservice.providers.tiles.VectorTileProvider",
+                "data": cfg.store,
+                "options": {"layer": cid, "features": c["provider"],
+                            "id_field": c["id_field"], "k": cfg.k,
+                            "counts_ttl_s": cfg.counts_ttl_s,
+                            "cell_resolution": cfg.cell_resolution, "bounds": bbox,
+                            **TILES[cid]},
+                "format": {"name": "mvt", "mimetype": MVT},
+            })
     for pid, name in PROCESSES.items():
         resources[pid] = {"type": "process",
                           "processor": {"name": name, "data": cfg.store,
@@ -334,7 +373,7 @@ def pygeoapi_config(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 
             "identification": {
                 "title": cfg.title,
                 "description": "Street scores, policing areas and visits for neighbourhood "
-                               "policing (OGC API Features).",
+                               "policing (OGC API Features, vector tiles).",
                 "keywords": ["policing", "neighbourhood", "targeting"],
                 "keywords_type": "theme",
                 "terms_of_service": "https://www.nationalarchives.gov.uk/doc/open-government-licence/",
