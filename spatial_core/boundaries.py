@@ -32,6 +32,13 @@ from . import schema
 from .cells import polygons_to_cells
 from .crs import STORE_SRID, WGS84, looks_like_bng, looks_like_lnglat
 from .errors import InputError
+from .features import (
+    EXPECTED_POLYGON,
+    POLYGON_KINDS,
+    check_geometries,
+    check_store_bounds,
+    read_features,
+)
 from .imports import ImportReport, Progress, record_import
 from .sources import expand_paths, file_sha256
 
@@ -96,9 +103,6 @@ def read_polygons(path: str | Path, *, crs: int | None = None, encoding: str | N
     name = str(path)
     if not path.exists():
         raise InputError("file not found", file=name)
-    kwargs: dict = {}
-    if encoding:
-        kwargs["encoding"] = encoding
     try:
         if layer is None:
             layers = pyogrio.list_layers(path)
@@ -110,30 +114,24 @@ def read_polygons(path: str | Path, *, crs: int | None = None, encoding: str | N
                     names = ", ".join(str(n) for n, _ in layers)
                     raise InputError(f"the file has several layers ({names}); say which one "
                                      "with layer=", file=name)
-        frame = pyogrio.read_dataframe(path, layer=layer, **kwargs)
+        frame = read_features(path, expected=EXPECTED_POLYGON, layer=layer, encoding=encoding)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - GDAL reports damaged files in many ways
         raise InputError(f"cannot read the file as GeoJSON, GeoPackage, Shapefile or KML: {exc}",
                          file=name) from None
+    check_geometries(frame, name, kinds=POLYGON_KINDS, expected=EXPECTED_POLYGON,
+                     wrong_kind=("a polygon", "a boundary file holds polygons only"))
     is_kml = path.suffix.lower() == ".kml"
     rows = np.arange(1, len(frame) + 1, dtype="int64")
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    present = ~(pd.isna(geoms) | shapely.is_empty(geoms))
-    kinds = shapely.get_type_id(geoms)
-    # 3 Polygon, 6 MultiPolygon, 7 GeometryCollection (accepted when it holds polygons)
-    wrong = present & ~np.isin(kinds, [3, 6, 7])
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        raise InputError(f"expected a polygon, found a {geoms[i].geom_type}; a boundary file "
-                         "holds polygons only", file=name, row=int(rows[i]), column="geometry")
-    geoms = geoms.copy()
-    geoms[~present] = None
+    present = pd.notna(geoms)
     geoms = shapely.force_2d(geoms)
     src = _source_crs(name, frame.crs, geoms[present], crs)
     series = gpd.GeoSeries(geoms, index=frame.index, crs=src)
     if src != STORE_SRID:
         series = series.to_crs(STORE_SRID)
+    check_store_bounds(series.to_numpy(), frame, name, crs_name=str(CRS.from_user_input(src).name))
     frame = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=series,
                              crs=STORE_SRID)
     return Polygons(name, frame, rows, is_kml)
@@ -305,7 +303,8 @@ def _text(s: pd.Series) -> np.ndarray:
     return out
 
 
-def _multipolygons(geoms: np.ndarray, files: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def _multipolygons(geoms: np.ndarray, files: np.ndarray, rows: np.ndarray,
+                   codes: np.ndarray | None = None) -> np.ndarray:
     """Valid MultiPolygons: repaired with make_valid, keeping only polygonal parts."""
     geoms = np.asarray(geoms, dtype=object)
     bad = ~shapely.is_valid(geoms)
@@ -326,8 +325,10 @@ def _multipolygons(geoms: np.ndarray, files: np.ndarray, rows: np.ndarray) -> np
     broken = pd.isna(out) | ~(shapely.area(out) > 0)
     if broken.any():
         i = int(np.flatnonzero(broken)[0])
-        raise InputError("the polygon has no area, even after repair (a broken ring?)",
-                         file=str(files[i]), row=int(rows[i]), column="geometry")
+        raise InputError(f"expected {EXPECTED_POLYGON} and an area; the polygon has no area, "
+                         "even after repair (a broken ring?)", file=str(files[i]),
+                         row=int(rows[i]), column="geometry",
+                         feature=None if codes is None else f"code {codes[i]!r}")
     return out
 
 
@@ -336,7 +337,8 @@ def prepare_areas(store, areas: AreaRows, report: ImportReport, *, level: str,
                   conn: Connection | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows for ``areas`` and ``area_cells`` (nothing written yet)."""
     f = areas.frame
-    geoms = _multipolygons(np.asarray(f.geometry.values, dtype=object), areas.files, areas.rows)
+    geoms = _multipolygons(np.asarray(f.geometry.values, dtype=object), areas.files, areas.rows,
+                           f["code"].to_numpy(dtype=object))
     bounds = shapely.bounds(geoms) if len(geoms) else np.empty((0, 4))
     area_ids = np.array([f"{level}:{c}" for c in f["code"]], dtype=object)
     parent_level = _PARENT_LEVEL.get(level)

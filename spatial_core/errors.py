@@ -31,7 +31,10 @@ class InputError(SpatialCoreError, ValueError):
         What was wrong and what was expected.
     file, row, column, value : optional
         Where the problem is. ``row`` is the 1-based line number in the file (the header,
-        when there is one, is line 1), so an analyst can open the file at that line.
+        when there is one, is line 1), so an analyst can open the file at that line; in a
+        vector file it is the 1-based feature number in the layer.
+    feature : str, optional
+        The feature's id or name attribute (``"code 'B2'"``), shown after the row.
 
     Examples
     --------
@@ -39,6 +42,9 @@ class InputError(SpatialCoreError, ValueError):
     ...                  value="53,8")
     >>> str(err)
     "crimes.csv, row 12, column 'Latitude': value '53,8': expected a number"
+    >>> str(InputError("expected a line", file="ways.gpkg", row=3, feature="osm_id '42'",
+    ...                column="geometry"))
+    "ways.gpkg, row 3 (osm_id '42'), column 'geometry': expected a line"
     """
 
     def __init__(
@@ -49,8 +55,10 @@ class InputError(SpatialCoreError, ValueError):
         row: int | None = None,
         column: str | None = None,
         value: object = None,
+        feature: str | None = None,
     ) -> None:
         self.message = message
+        self.feature = feature
         self.file = file
         self.row = row
         self.column = column
@@ -62,7 +70,7 @@ class InputError(SpatialCoreError, ValueError):
         if self.file is not None:
             where.append(str(self.file))
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"row {self.row}" + (f" ({self.feature})" if self.feature else ""))
         if self.column is not None:
             where.append(f"column {self.column!r}")
         text = ", ".join(where)

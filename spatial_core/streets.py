@@ -40,6 +40,13 @@ import shapely
 from .cells import lines_to_cells
 from .crs import STORE_SRID, looks_like_bng, looks_like_lnglat
 from .errors import InputError
+from .features import (
+    EXPECTED_LINE,
+    LINE_KINDS,
+    check_geometries,
+    check_store_bounds,
+    read_features,
+)
 from .imports import ImportReport, record_import
 from .index import current_areas, refresh_index
 from .sources import expand_paths, file_sha256
@@ -159,13 +166,16 @@ def _pick_layer(path: Path) -> str | None:
 
 def _read(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
     layer = _pick_layer(path)
-    kwargs = {"layer": layer} if layer else {}
-    if encoding:
-        kwargs["encoding"] = encoding
     try:
-        return pyogrio.read_dataframe(path, **kwargs)
+        gdf = read_features(path, expected=EXPECTED_LINE, layer=layer, encoding=encoding)
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - GDAL errors of every kind
         raise InputError(f"cannot read as a vector file: {exc}", file=str(path)) from None
+    # Points and polygons are skipped as "not a line" (an OSM export mixes them in); an empty
+    # line or a coordinate that is not a number is a broken file.
+    check_geometries(gdf, str(path), kinds=LINE_KINDS, expected=EXPECTED_LINE)
+    return gdf
 
 
 def _column(frame: pd.DataFrame, aliases: Sequence[str]) -> str | None:
@@ -207,16 +217,7 @@ def _to_bng(gdf: gpd.GeoDataFrame, path: Path, crs: int | None, report: ImportRe
                          "--crs 4326", file=str(path))
     out = gdf.to_crs(STORE_SRID).geometry.to_numpy() if gdf.crs.to_epsg() != STORE_SRID \
         else gdf.geometry.to_numpy()
-    bounds = shapely.bounds(out)
-    with np.errstate(invalid="ignore"):
-        bad = ((bounds[:, 0] < -100_000) | (bounds[:, 2] > 800_000) | (bounds[:, 1] < -100_000)
-               | (bounds[:, 3] > 1_300_000))
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise InputError(f"the line lies outside Great Britain in British National Grid "
-                         f"({', '.join(f'{v:.0f}' for v in bounds[pos])}); is the CRS "
-                         f"{gdf.crs.to_string()} right? Pass --crs EPSG otherwise",
-                         file=str(path), row=pos + 1, column="geometry")
+    check_store_bounds(out, gdf, str(path), crs_name=gdf.crs.to_string())
     return out
 
 

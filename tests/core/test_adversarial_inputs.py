@@ -427,10 +427,6 @@ def _write(path: Path, data: bytes) -> Path:
 # -- geo files ------------------------------------------------------------------------------
 
 X0, Y0 = 430000.0, 433000.0
-# Rings that are not closed and lines of one point fail inside GDAL/shapely while the whole
-# file is read, so the message names the file and the problem but not the feature's row
-# (a known gap, see the report of this test's commit).
-GDAL_NO_ROW = None
 
 
 def _square(x0, y0, size=1000.0):
@@ -534,8 +530,9 @@ def geo_cases(spec: GeoKind) -> dict[str, Case]:
     }
     if spec.kind == "streets":
         cases["one-point line"] = Case(_feature_collection(_features(spec, geoms={
-            1: _line([[X0, Y0 + 300]])})), name="x.geojson", row=GDAL_NO_ROW,
-            fragments=("x.geojson", "cannot read"))
+            1: _line([[X0, Y0 + 300]])})), name="x.geojson", row=2, column="geometry",
+            fragments=("x.geojson", "row 2 (osm_id '2')", "expected a line of at least 2 "
+                       "points; the line has only 1 point"))
         cases["line with NaN coordinate text"] = Case(valid.replace(
             f"[{X0 + 120}, {Y0 + 300}]".encode(), b'["NaN", "NaN"]'), name="x.geojson",
             fragments=("x.geojson",), allow_skip=True)
@@ -545,11 +542,13 @@ def geo_cases(spec: GeoKind) -> dict[str, Case]:
             _feature_collection(_features(spec, geoms={0: _polygon(bowtie)})),
             name="x.geojson", ok=True, check=keys)
         cases["unclosed ring"] = Case(_feature_collection(_features(spec, geoms={
-            1: _polygon(_square(X0 + 1000, Y0)[:-1])})), name="x.geojson", row=GDAL_NO_ROW,
-            fragments=("x.geojson", "cannot read", "closed"))
+            1: _polygon(_square(X0 + 1000, Y0)[:-1])})), name="x.geojson", row=2,
+            column="geometry", fragments=("x.geojson", "expected a polygon with at least 4 points",
+                                          "a ring is not closed"))
         cases["ring of two points"] = Case(_feature_collection(_features(spec, geoms={
-            1: _polygon([[X0, Y0], [X0 + 10, Y0]])})), name="x.geojson", row=GDAL_NO_ROW,
-            fragments=("x.geojson", "cannot read"))
+            1: _polygon([[X0, Y0], [X0 + 10, Y0]])})), name="x.geojson", row=2,
+            column="geometry", fragments=("x.geojson", "expected a polygon with at least 4 points",
+                                          "a ring is not closed"))
         cases["polygon at 0,0 labelled WGS84"] = Case(_feature_collection(_features(spec, geoms={
             1: _polygon([[0, 0], [0.001, 0], [0.001, 0.001], [0, 0.001], [0, 0]])}),
             crs=4326), name="x.geojson", fragments=("x.geojson",))

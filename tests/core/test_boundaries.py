@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import struct
 
 import geopandas as gpd
 import pytest
@@ -166,7 +167,8 @@ def test_self_intersecting_polygon_is_repaired(store, tmp_path):
     ([({"fid_x": 1, "area": 3.5}, _square(430000, 433000))], {},
      r"cannot tell which field holds the area code; pass --id-field .* 'fid_x', 'area'"),
     ([({"code": "B1"}, [[430000, 433000], [430000, 433000], [430000, 433000], [430000, 433000]])],
-     {}, r"row 1, column 'geometry': the polygon has no area"),
+     {}, r"row 1 \(code 'B1'\), column 'geometry': expected a polygon .*; the polygon has no "
+         r"area"),
     ([({"code": "B1"}, _square(430000, 433000))], {"level": "district"}, r"unknown area level"),
     ([({"code": "B1"}, _square(430000, 433000))], {"id_field": "beat"}, r"no field 'beat'"),
     ([({"code": "B1"}, _square(430000, 433000))], {"crs": 4326}, r"--crs 4326 is geographic"),
@@ -185,7 +187,8 @@ def test_bad_boundary_file_is_rejected_and_store_unchanged(store, tmp_path, feat
     ('{"type": "FeatureCollection", "features": [', r"cannot read the file"),
     ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"code": "P"},'
      ' "geometry": {"type": "Point", "coordinates": [430000, 433000]}}]}',
-     r"row 1, column 'geometry': expected a polygon, found a Point"),
+     r"row 1 \(code 'P'\), column 'geometry': expected a polygon, found a point; a boundary "
+     r"file holds polygons only"),
 ])
 def test_damaged_or_non_polygon_file_is_rejected(store, tmp_path, text, message):
     path = tmp_path / "bad.geojson"
@@ -214,3 +217,102 @@ def test_import_boundaries_integer_code_field_is_read_as_text(store, tmp_path):
     report = import_boundaries(store, [path], level="beat")
     assert report.imported == 2
     assert sorted(store.read("areas", ["area_id"])["area_id"]) == ["beat:1", "beat:2"]
+
+
+EXPECTED_POLYGON = ("expected a polygon with at least 4 points in each ring, the last point "
+                    "repeating")
+NOT_FINITE = "expected coordinates within the CRS's bounds; a coordinate is not a finite number"
+
+
+def _raw_collection(path, geometries):
+    """A GeoJSON FeatureCollection written as text, so it can hold NaN and Infinity tokens."""
+    crs = '{"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}'
+    feats = ", ".join(
+        f'{{"type": "Feature", "properties": {{"code": "B{i + 1}", "name": "Beat {i + 1}"}}, '
+        f'"geometry": {g}}}' for i, g in enumerate(geometries))
+    path.write_text(f'{{"type": "FeatureCollection", "crs": {crs}, "features": [{feats}]}}')
+    return path
+
+
+def _ring_text(ring):
+    return "[" + ", ".join(f"[{x}, {y}]" for x, y in ring) + "]"
+
+
+GOOD = '{"type": "Polygon", "coordinates": [' + _ring_text(_square(431000, 433000)) + ']}'
+
+
+@pytest.mark.parametrize("geometry, cause", [
+    ('{"type": "Polygon", "coordinates": [' + _ring_text(_square(433000, 433000)[:-1]) + ']}',
+     EXPECTED_POLYGON + " the first; a ring is not closed (its last point is not its first)"),
+    ('{"type": "Polygon", "coordinates": [[[433000, 433000], [433010, 433000]]]}',
+     EXPECTED_POLYGON + " the first; a ring is not closed"),
+    ('{"type": "Polygon", "coordinates": []}',
+     EXPECTED_POLYGON + " the first; the geometry is empty (it has no points)"),
+    ('{"type": "MultiPolygon", "coordinates": [[[]]]}',
+     EXPECTED_POLYGON + " the first; the geometry is empty"),
+    ('{"type": "Point", "coordinates": [433000, 433000]}',
+     "expected a polygon, found a point; a boundary file holds polygons only"),
+    ('{"type": "LineString", "coordinates": [[433000, 433000], [433100, 433000]]}',
+     "expected a polygon, found a line; a boundary file holds polygons only"),
+    ('{"type": "Polygon", "coordinates": [[[433000, 433000], [NaN, 433000], [433010, 433010], '
+     '[433000, 433000]]]}', NOT_FINITE),
+    ('{"type": "Polygon", "coordinates": [[[433000, 433000], [Infinity, 433000], '
+     '[433010, 433010], [433000, 433000]]]}', NOT_FINITE),
+    ('{"type": "Polygon", "coordinates": [' + _ring_text(_square(9e6, 433000)) + ']}',
+     "expected coordinates within the CRS's bounds: the geometry lies outside Great Britain"),
+], ids=["unclosed-ring", "ring-of-two-points", "empty-polygon", "empty-multipolygon", "point",
+        "line", "nan", "infinity", "off-the-grid"])
+def test_malformed_geometry_names_file_feature_and_expectation_store_unchanged(
+        store, tmp_path, geometry, cause):
+    import_boundaries(store, [_geojson(tmp_path / "good.geojson",
+                                       [({"code": "G1"}, _square(420000, 433000))])])
+    before = store.fingerprint()
+    path = _raw_collection(tmp_path / "beats.geojson", [GOOD, geometry, GOOD])
+    with pytest.raises(InputError) as info:
+        import_boundaries(store, [path])
+    err = info.value
+    assert (err.file, err.row, err.column, err.feature) == (str(path), 2, "geometry", "code 'B2'")
+    assert str(err).startswith(f"{path}, row 2 (code 'B2'), column 'geometry': {cause}")
+    assert store.fingerprint() == before
+    assert store.read("areas")["area_id"].tolist() == ["beat:G1"]
+
+
+def _gpkg_with_blob(path, wkb):
+    """A three-beat GeoPackage written by GDAL whose second feature holds ``wkb``."""
+    import sqlite3
+
+    frame = gpd.GeoDataFrame({"beat_code": ["B1", "B2", "B3"]},
+                             geometry=[shapely.Polygon(_square(430000 + 2000 * i, 433000))
+                                       for i in range(3)], crs=27700)
+    frame.to_file(path, driver="GPKG", layer="beats", SPATIAL_INDEX="NO")
+    blob = b"GP\x00\x01" + struct.pack("<i", 27700) + wkb  # GeoPackage header, no envelope
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE beats SET geom = ? WHERE beat_code = 'B2'", (blob,))
+    return path
+
+
+def _polygon_wkb(ring):
+    return (b"\x01" + struct.pack("<III", 3, 1, len(ring))
+            + b"".join(struct.pack("<dd", x, y) for x, y in ring))
+
+
+@pytest.mark.parametrize("wkb, cause", [
+    (_polygon_wkb(_square(432000, 433000)[:-1]),
+     EXPECTED_POLYGON + " the first; a ring is not closed"),
+    (struct.pack("<BII", 1, 3, 0), EXPECTED_POLYGON + " the first; the geometry is empty"),
+    (b"\x01\x01\x00\x00\x00" + struct.pack("<dd", 432000, 433000),
+     "expected a polygon, found a point"),
+    (_polygon_wkb([(432000, 433000), (float("nan"), 433000), (432010, 433010),
+                   (432000, 433000)]), NOT_FINITE),
+], ids=["unclosed-ring", "empty", "point", "nan"])
+def test_malformed_geometry_in_a_geopackage_names_its_feature(store, tmp_path, wkb, cause):
+    path = _gpkg_with_blob(tmp_path / "beats.gpkg", wkb)
+    before = store.fingerprint()
+    with pytest.raises(InputError) as info:
+        import_boundaries(store, [path])
+    err = info.value
+    assert (err.file, err.row, err.column, err.feature) == (str(path), 2, "geometry",
+                                                            "beat_code 'B2'")
+    assert cause in str(err)
+    assert store.fingerprint() == before
+    assert store.count("areas") == 0

@@ -193,6 +193,7 @@ def test_polygons_with_a_broken_geometry_are_rejected(store, tmp_path):
                     '{"type": "Polygon", "coordinates": [[[430000, 433000], [430000, 433000], '
                     '[430000, 433000], [430000, 433000]]]}}]}')
     before = store.fingerprint()
-    with pytest.raises(InputError, match=r"row 1, column 'geometry': the polygon has no area"):
+    with pytest.raises(InputError, match=r"row 1 \(code 'E00000001'\), column 'geometry': "
+                                         r"expected a polygon .*; the polygon has no area"):
         import_classification(store, [path], scheme="oac2011")
     assert store.fingerprint() == before

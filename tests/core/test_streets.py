@@ -250,3 +250,80 @@ def test_sources_join_each_groups_distinct_kind_and_file_names_sorted():
     # Same name in two folders: listed twice, as the files differ.
     assert got.to_dict() == {0: "osm:x.gpkg; usrn:r.csv", 1: "osm:x.gpkg; osm:x.gpkg",
                              2: "usrn:r.csv"}
+
+
+def _raw_ways(path, geometries):
+    """OSM-style ways written as GeoJSON text, so a coordinate can be a NaN or Infinity token."""
+    crs = '{"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}'
+    feats = ", ".join(
+        f'{{"type": "Feature", "properties": {{"osm_id": {100 + i}, "name": "Road {i + 1}", '
+        f'"highway": "residential"}}, "geometry": {g}}}' for i, g in enumerate(geometries))
+    path.write_text(f'{{"type": "FeatureCollection", "crs": {crs}, "features": [{feats}]}}')
+    return path
+
+
+GOOD_WAY = f'{{"type": "LineString", "coordinates": [[{X0}, {Y0}], [{X0 + 100}, {Y0}]]}}'
+LINE_FINITE = "expected coordinates within the CRS's bounds; a coordinate is not a finite number"
+
+
+@pytest.mark.parametrize("geometry, cause", [
+    (f'{{"type": "LineString", "coordinates": [[{X0}, {Y0 + 50}]]}}',
+     "expected a line of at least 2 points; the line has only 1 point"),
+    ('{"type": "LineString", "coordinates": []}',
+     "expected a line of at least 2 points; the geometry is empty (it has no points)"),
+    ('{"type": "MultiLineString", "coordinates": []}',
+     "expected a line of at least 2 points; the geometry is empty"),
+    (f'{{"type": "LineString", "coordinates": [[{X0}, {Y0 + 50}], [NaN, {Y0 + 50}]]}}',
+     LINE_FINITE),
+    (f'{{"type": "LineString", "coordinates": [[{X0}, {Y0 + 50}], [{X0}, -Infinity]]}}',
+     LINE_FINITE),
+    (f'{{"type": "LineString", "coordinates": [[{X0}, 9000000], [{X0 + 100}, 9000000]]}}',
+     "expected coordinates within the CRS's bounds: the geometry lies outside Great Britain"),
+], ids=["one-point", "empty-line", "empty-multiline", "nan", "minus-infinity", "off-the-grid"])
+def test_malformed_way_names_file_feature_and_expectation_store_unchanged(store, tmp_path,
+                                                                          geometry, cause):
+    import_streets(store, [write_osm_geojson(tmp_path / "first.geojson", [
+        (1, "Kirkgate", "residential", [(X0, Y0 + 900), (X0 + 120, Y0 + 900)])])])
+    before = store.fingerprint()
+    path = _raw_ways(tmp_path / "ways.geojson", [GOOD_WAY, geometry, GOOD_WAY])
+    with pytest.raises(InputError) as info:
+        import_streets(store, [path])
+    err = info.value
+    assert (err.file, err.row, err.column, err.feature) == (str(path), 2, "geometry",
+                                                            "osm_id '101'")
+    assert str(err).startswith(f"{path}, row 2 (osm_id '101'), column 'geometry': {cause}")
+    assert store.fingerprint() == before
+    assert store.read("streets")["street_id"].tolist() == ["all/kirkgate"]
+
+
+def test_points_and_polygons_in_a_street_file_are_skipped_as_not_a_line(store, tmp_path):
+    path = _raw_ways(tmp_path / "ways.geojson", [
+        GOOD_WAY, f'{{"type": "Point", "coordinates": [{X0}, {Y0}]}}',
+        f'{{"type": "Polygon", "coordinates": [[[{X0}, {Y0}], [{X0 + 9}, {Y0}], '
+        f'[{X0 + 9}, {Y0 + 9}], [{X0}, {Y0}]]]}}'])
+    report = import_streets(store, [path])
+    assert (report.read, report.imported) == (3, 1)
+    assert report.reasons["not a line"] == {"count": 2, "rows": [2, 3]}
+    assert store.read("streets")["street_id"].tolist() == ["all/road-1"]
+
+
+def test_one_point_line_in_a_geopackage_names_its_feature(store, tmp_path):
+    import sqlite3
+    import struct
+
+    path = tmp_path / "ways.gpkg"
+    gpd.GeoDataFrame({"osm_id": [7, 8], "name": ["Oak Road", "Elm Road"],
+                      "highway": ["residential", "residential"]},
+                     geometry=[shapely.LineString([(X0, Y0), (X0 + 100, Y0)]),
+                               shapely.LineString([(X0, Y0 + 90), (X0 + 100, Y0 + 90)])],
+                     crs=27700).to_file(path, driver="GPKG", layer="lines", SPATIAL_INDEX="NO")
+    one_point = b"\x01" + struct.pack("<II", 2, 1) + struct.pack("<dd", X0, Y0 + 90)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE lines SET geom = ? WHERE osm_id = 8",
+                     (b"GP\x00\x01" + struct.pack("<i", 27700) + one_point,))
+    before = store.fingerprint()
+    with pytest.raises(InputError) as info:
+        import_streets(store, [path])
+    assert str(info.value) == (f"{path}, row 2 (osm_id '8'), column 'geometry': expected a line "
+                               "of at least 2 points; the line has only 1 point")
+    assert store.fingerprint() == before
