@@ -91,13 +91,16 @@ def _page_settings(cfg: ServiceConfig) -> tuple[list[str] | None, dict[str, Any]
     lines = page.get("attributions")
     client = (raw.get("auth") or {}).get("page_client")
     if client:
+        from .config import ConfigError
+
         missing = [k for k in ("authorization_endpoint", "token_endpoint", "client_id")
                    if not client.get(k)]
         if missing:
-            from .config import ConfigError
-
             raise ConfigError(f"auth.page_client: {missing} required for the page's sign-in "
                               "(authorisation code with PKCE)")
+        if cfg.oidc is None:
+            raise ConfigError("auth.page_client needs auth.oidc (issuer, audience, jwks_url "
+                              "or jwks_file): the service verifies the tokens the page gets")
         client = {"authorization_endpoint": client["authorization_endpoint"],
                   "token_endpoint": client["token_endpoint"],
                   "client_id": client["client_id"],
@@ -124,6 +127,10 @@ def register(app: Any, cfg: ServiceConfig) -> None:
         u = urlsplit(client["token_endpoint"])
         csp = CSP.replace("connect-src 'self'", f"connect-src 'self' {u.scheme}://{u.netloc}")
 
+    # The page checks the issuer named in the authorisation response (RFC 9207).
+    oidc_client = ({**client, "issuer": cfg.oidc.issuer if cfg.oidc else None}
+                   if client else None)
+
     def page_config():
         lines = configured_lines
         if lines is None:
@@ -131,7 +138,7 @@ def register(app: Any, cfg: ServiceConfig) -> None:
                                   lambda: attributions(stores.store(cfg.store)))
         body = {
             "title": cfg.title,
-            "auth": {"demo": idp is not None, "oidc": client,
+            "auth": {"demo": idp is not None, "oidc": oidc_client,
                      "role_claim": cfg.oidc.role_claim if cfg.oidc else "role",
                      "areas_claim": cfg.oidc.areas_claim if cfg.oidc else "areas"},
             "outcomes": VISIT_OUTCOMES,

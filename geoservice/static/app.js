@@ -6,6 +6,7 @@
 
 (function () {
   const TOKEN_KEY = 'lpt.token';
+  const ID_TOKEN_KEY = 'lpt.id_token'; // kept only to end the session at the provider
   const PKCE_KEY = 'lpt.pkce';
   const SCORE_COLLECTIONS = ['street_scores', 'street-scores', 'scores'];
   const SETUP_COLLECTIONS = ['setups', 'targeting_setups', 'set-ups'];
@@ -76,7 +77,9 @@
     if (state.token) headers.Authorization = 'Bearer ' + state.token;
     const resp = await fetch(path, Object.assign({}, opts, { headers }));
     if (resp.status === 401 && state.token) {
-      signOut('Your sign-in has expired or was refused; please sign in again.');
+      let why = '';
+      try { why = (await resp.json()).description || ''; } catch (e) { /* not JSON */ }
+      signOut(`The service refused your sign-in${why ? ` (${why})` : ''}; please sign in again.`);
       throw new HttpError(401, 'signed out');
     }
     if (!resp.ok) {
@@ -128,8 +131,23 @@
 
   function signOut(text) {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(ID_TOKEN_KEY);
     state.token = null; state.claims = null;
     showSignIn(text);
+  }
+
+  // The sign-out button: also ends the session at the provider when it has an
+  // end_session_endpoint (RP-initiated logout), else the next "Sign in" on a shared device
+  // would be let straight through by the provider's session.
+  function signOutEverywhere() {
+    const o = state.config.auth.oidc;
+    const idToken = sessionStorage.getItem(ID_TOKEN_KEY);
+    signOut('');
+    if (o && o.end_session_endpoint && idToken) {
+      const q = new URLSearchParams({ id_token_hint: idToken, client_id: o.client_id,
+        post_logout_redirect_uri: redirectUri() });
+      location.assign(o.end_session_endpoint + (o.end_session_endpoint.includes('?') ? '&' : '?') + q);
+    }
   }
 
   function showSignIn(text) {
@@ -166,20 +184,26 @@
       await signedIn(t);
     });
     $('oidc-start').addEventListener('click', startPkce);
-    $('signout').addEventListener('click', () => signOut(''));
+    $('signout').addEventListener('click', signOutEverywhere);
   }
 
   // Authorisation code + PKCE with the force's OpenID Connect provider (production).
+  // The redirect URI is the page's folder (<server>/app/), whatever address the page was
+  // opened at (/app/index.html, /app/?…): it must be exactly the URI registered at the provider.
+  function redirectUri() {
+    return location.origin + location.pathname.replace(/[^/]*$/, '');
+  }
+
   async function startPkce() {
     const o = state.config.auth.oidc;
     const verifier = b64url(crypto.getRandomValues(new Uint8Array(48)));
     const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
     const st = b64url(crypto.getRandomValues(new Uint8Array(16)));
-    sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state: st }));
+    sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state: st, redirect_uri: redirectUri() }));
     const q = new URLSearchParams({ response_type: 'code', client_id: o.client_id,
-      redirect_uri: location.origin + location.pathname, scope: o.scope, state: st,
+      redirect_uri: redirectUri(), scope: o.scope, state: st,
       code_challenge: challenge, code_challenge_method: 'S256' });
-    location.assign(o.authorization_endpoint + '?' + q);
+    location.assign(o.authorization_endpoint + (o.authorization_endpoint.includes('?') ? '&' : '?') + q);
   }
 
   async function finishPkce() {
@@ -191,13 +215,25 @@
     if (q.has('error')) throw new Error(q.get('error_description') || q.get('error'));
     if (!saved || saved.state !== q.get('state')) throw new Error('sign-in state did not match; try again');
     const o = state.config.auth.oidc;
+    // RFC 9207: a provider that names itself in the response must be ours (mix-up defence).
+    if (q.has('iss') && o.issuer && q.get('iss') !== o.issuer) {
+      throw new Error(`the sign-in response came from ${q.get('iss')}, not ${o.issuer}`);
+    }
     const resp = await fetch(o.token_endpoint, { method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'authorization_code', code: q.get('code'),
-        redirect_uri: location.origin + location.pathname, client_id: o.client_id,
+        redirect_uri: saved.redirect_uri || redirectUri(), client_id: o.client_id,
         code_verifier: saved.verifier }) });
-    const body = await resp.json();
+    let body = {};
+    try { body = await resp.json(); } catch (e) { /* not JSON */ }
     if (!resp.ok || !body.access_token) throw new Error(body.error_description || body.error || resp.statusText);
+    // The service verifies JWTs only; an opaque token means the provider is not set up to
+    // issue JWT access tokens for the service's audience.
+    if (!claimsOf(body.access_token)) {
+      throw new Error('the provider returned an access token that is not a JWT; ' +
+        'this service needs JWT access tokens for its audience');
+    }
+    if (body.id_token) sessionStorage.setItem(ID_TOKEN_KEY, body.id_token);
     return body.access_token;
   }
 
@@ -207,7 +243,9 @@
     state.token = token; state.claims = claims;
     $('signin').hidden = true; $('main').hidden = false;
     const role = claim(claims, state.config.auth.role_claim);
-    $('who').textContent = `${claims.name || claims.sub} · ${String(role || '').replace('_', ' ')}`;
+    const idClaims = claimsOf(sessionStorage.getItem(ID_TOKEN_KEY) || '') || {};
+    const name = claims.name || (idClaims.sub === claims.sub && idClaims.name) || claims.sub;
+    $('who').textContent = `${name} · ${String(role || '').replace('_', ' ')}`;
     $('who').hidden = false; $('signout').hidden = false;
     delete document.body.dataset.loaded;
     try {
