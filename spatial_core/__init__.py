@@ -25,7 +25,8 @@ __version__ = "0.1.0"
 # stays light for the fronts.
 _PUBLIC_MODULES = (
     "imports", "status", "index", "cells", "crs", "sources", "crimes", "postcodes",
-    "features", "boundaries", "classification", "streets", "addresses", "locations", "members", "surveys",
+    "features", "boundaries", "classification", "streets", "addresses", "locations",
+    "record_imports", "members", "surveys",
     "visits", "population", "harm", "profiles", "scoring", "priorities", "representation",
     "confidence", "hotspots", "change", "evaluation", "setups", "walklists", "fairness",
     "export", "disclosure", "cell_aggregates", "mainjob", "demo",

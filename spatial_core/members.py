@@ -25,15 +25,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import shapely
-from sqlalchemy.engine import Connection
 
 from . import schema
 from .crs import WGS84, lnglat_swapped, looks_like_bng, transform_xy
 from .errors import InputError
-from .imports import ImportReport, Progress, record_import
+from .imports import ImportReport, Progress
 from .locations import locate, normalise_uprns
-from .sources import CsvTable, expand_paths, file_sha256, parse_date, parse_float, read_csv_table
+from .record_imports import import_records, located_columns, note_rows, skip_rows
+from .sources import CsvTable, parse_date, parse_float, read_csv_table
 
 __all__ = [
     "import_members",
@@ -155,7 +154,6 @@ _LOCATION_COLUMNS = ("uprn", "postcode", "latitude", "longitude")
 NO_LOCATION = "no location (UPRN, postcode or coordinates)"
 NOT_FOUND = ("location not found: UPRN and postcode not in the store "
              "(import addresses or postcodes first)")
-ALREADY = "already in the store"
 
 
 def import_members(store, paths: Sequence[str | Path], *, crs: int | None = None,
@@ -180,36 +178,17 @@ def import_members(store, paths: Sequence[str | Path], *, crs: int | None = None
         Members without a usable location are skipped and listed; so are members already
         stored (the member id is the key).
     """
-    files = list(dict.fromkeys(expand_paths(paths)))  # a file given twice is read once
-    report = ImportReport("members", files=[str(f) for f in files])
-    frames, lists = [], []
-    for i, f in enumerate(files):
-        _progress(progress, 0.5 * i / len(files), f"reading {f.name}")
-        frame, exploded = _read_members(f, crs=crs, encoding=encoding, report=report)
-        frames.append(frame)
-        lists.append(exploded)
-    frame = pd.concat(frames, ignore_index=True)
-    check_unique(frame, "member_id", "member id")
-    report.read = len(frame)
-    shas = [file_sha256(f) for f in files]
-    _progress(progress, 0.5, "locating members")
-    with store.begin() as conn:
+    def read(path: Path, report: ImportReport):
+        return _read_members(path, crs=crs, encoding=encoding, report=report)
+
+    def place(conn, frame: pd.DataFrame, report: ImportReport):
         loc = locate(store, conn, uprn=frame["uprn"], postcode=frame["postcode"],
                      lat=frame["lat"], lng=frame["lng"])
-        keep = note_locations(report, frame, loc)
-        stored = stored_keys(store, conn, "members", "member_id", frame["member_id"].to_numpy())
-        skip_rows(report, ALREADY, frame, keep & stored)
-        new = keep & ~stored
-        rows = _member_rows(frame, loc, new)
-        _progress(progress, 0.7, f"writing {len(rows)} members")
-        report.imported = store.insert_new(conn, "members", rows)
-        for name in ("member_groups", "member_consents"):
-            e = pd.concat([x[name] for x in lists], ignore_index=True)
-            store.insert_new(conn, name, e[e["member_id"].isin(rows["member_id"])])
-        record_import(store, conn, report, shas)
-    _progress(progress, 1.0, report.summary().splitlines()[0])
-    log.info("%s", report.summary())
-    return report
+        return loc, note_locations(report, frame, loc)
+
+    return import_records(store, paths, kind="members", table="members", key="member_id",
+                          what="member id", noun="members", read=read, place=place,
+                          rows=_member_rows, placing="locating members", progress=progress)
 
 
 def _read_members(path: Path, *, crs: int | None, encoding: str | None,
@@ -268,23 +247,15 @@ def _member_rows(frame: pd.DataFrame, loc: pd.DataFrame, mask: np.ndarray) -> pd
         "name": f["name"].to_numpy(),
         "uprn": g["uprn"].to_numpy(),
         "postcode": g["postcode"].to_numpy(),
-        "lat": g["lat"].to_numpy(), "lng": g["lng"].to_numpy(),
-        "x": g["x"].to_numpy(), "y": g["y"].to_numpy(),
-        "cell": g["cell"].to_numpy("int64"),
+        **located_columns(g),
         "location_source": g["location_source"].to_numpy(),
         "gender": f["gender"].to_numpy(), "age_band": f["age_band"].to_numpy(),
         "ethnicity": f["ethnicity"].to_numpy(),
         "joined": f["joined"].to_numpy(), "left_on": f["left_on"].to_numpy(),
-        "geom": shapely.points(g["x"].to_numpy(float), g["y"].to_numpy(float)),
     })
 
 
 # -- shared by the member, survey and visit importers -------------------------------------
-
-def _progress(progress: Progress | None, fraction: float, message: str) -> None:
-    if progress is not None:
-        progress(fraction, message)
-
 
 def slugs(values) -> np.ndarray:
     """Lower-case slugs: runs of anything but letters and digits become one ``_``.
@@ -401,55 +372,6 @@ def coordinates(t: CsvTable, lat_col: str, lng_col: str, crs: int | None
                       value=t.column(lat_col).iloc[pos])
     zero = (lat == 0) & (lng == 0)  # a spreadsheet's 0,0 means no location, not Null Island
     return np.where(zero, np.nan, lat), np.where(zero, np.nan, lng)
-
-
-def check_unique(frame: pd.DataFrame, key: str, what: str) -> None:
-    """An error naming both rows when a key appears twice (across all files of an import)."""
-    dup = frame[key].duplicated(keep=False).to_numpy() & frame[key].notna().to_numpy()
-    if dup.any():
-        first_key = frame[key].to_numpy()[np.flatnonzero(dup)[0]]
-        rows = frame.loc[frame[key] == first_key]
-        a, b = rows.iloc[0], rows.iloc[1]
-        where = f"row {a['_line']}" + ("" if a["_file"] == b["_file"] else f" of {a['_file']}")
-        raise InputError(f"duplicate {what}: the same as {where}; expected each {what} once",
-                         file=b["_file"],
-                         row=int(b["_line"]), column=key, value=first_key)
-
-
-def stored_keys(store, conn: Connection, table: str, key: str, values: np.ndarray) -> np.ndarray:
-    """Which of ``values`` are already stored as ``table.key``."""
-    t = schema.table(table)
-    wanted = pd.unique(pd.Series(values, dtype=object).dropna())
-    found: set = set()
-    stored = store.count(table, conn=conn) if len(wanted) else 0
-    if stored == 0:
-        return np.zeros(len(values), dtype=bool)
-    if stored <= 4 * len(wanted):  # reading the whole key column beats many IN (…) queries
-        found.update(store.read(table, [key], conn=conn)[key].tolist())
-        wanted = wanted[:0]
-    for i in range(0, len(wanted), 5000):
-        chunk = [str(v) for v in wanted[i:i + 5000]]
-        got = store.read(table, [key], where=t.c[key].in_(chunk), conn=conn)
-        found.update(got[key].tolist())
-    return pd.Series(values, dtype=object).isin(found).to_numpy()
-
-
-def skip_rows(report: ImportReport, reason: str, frame: pd.DataFrame, mask: np.ndarray) -> None:
-    """``report.skip`` for the rows of ``frame`` under ``mask``, file by file."""
-    _by_file(report.skip, reason, frame, mask)
-
-
-def note_rows(report: ImportReport, what: str, frame: pd.DataFrame, mask: np.ndarray) -> None:
-    _by_file(report.note, what, frame, mask)
-
-
-def _by_file(fn, reason: str, frame: pd.DataFrame, mask: np.ndarray) -> None:
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return
-    sel = frame.loc[mask, ["_file", "_line"]]
-    for file, lines in sel.groupby("_file", sort=False)["_line"]:
-        fn(reason, lines.to_numpy(), file)
 
 
 def note_locations(report: ImportReport, frame: pd.DataFrame, loc: pd.DataFrame) -> np.ndarray:

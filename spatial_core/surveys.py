@@ -21,34 +21,28 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from . import schema
-from .imports import ImportReport, Progress, record_import
+from .imports import ImportReport, Progress
 from .locations import locate
 from .members import (
-    ALREADY,
     _key,
-    _progress,
     _vocab_column,
     check_length,
-    check_unique,
     column_width,
     coordinates,
     normalise_age_bands,
     normalise_ethnicities,
     normalise_genders,
     note_locations,
-    note_rows,
     required_ids,
-    skip_rows,
     slugs,
     split_lists,
-    stored_keys,
     text_column,
     uprn_column,
 )
-from .sources import CsvTable, expand_paths, file_sha256, parse_choice, parse_date, read_csv_table
+from .record_imports import import_records, located_columns, note_rows, stored_keys
+from .sources import CsvTable, parse_choice, parse_date, read_csv_table
 
 __all__ = [
     "import_surveys",
@@ -178,20 +172,11 @@ def import_surveys(store, paths: Sequence[str | Path], *, crs: int | None = None
         Responses are located by coordinates, else UPRN, else postcode, else the stored point
         of the member who answered; responses with no location are skipped and listed.
     """
-    files = list(dict.fromkeys(expand_paths(paths)))  # a file given twice is read once
-    report = ImportReport("surveys", files=[str(f) for f in files])
-    frames, prios = [], []
-    for i, f in enumerate(files):
-        _progress(progress, 0.5 * i / len(files), f"reading {f.name}")
-        frame, p = _read_surveys(f, crs=crs, encoding=encoding, report=report)
-        frames.append(frame)
-        prios.append(p)
-    frame = pd.concat(frames, ignore_index=True)
-    check_unique(frame, "response_id", "response id")
-    report.read = len(frame)
-    shas = [file_sha256(f) for f in files]
-    _progress(progress, 0.5, "locating responses")
-    with store.begin() as conn:
+    def read(path: Path, report: ImportReport):
+        frame, priorities = _read_surveys(path, crs=crs, encoding=encoding, report=report)
+        return frame, {"survey_priorities": priorities}
+
+    def place(conn, frame: pd.DataFrame, report: ImportReport):
         member = frame["member_id"].where(frame["member_id"] != "", None).to_numpy(dtype=object)
         loc = locate(store, conn, uprn=frame["uprn"], postcode=frame["postcode"],
                      lat=frame["lat"], lng=frame["lng"], member_id=member)
@@ -201,17 +186,11 @@ def import_surveys(store, paths: Sequence[str | Path], *, crs: int | None = None
                   keep & pd.notna(member) & ~known_member)
         note_rows(report, "located at the member's stored point", frame,
                   (loc["location_source"] == "member").to_numpy())
-        stored = stored_keys(store, conn, "surveys", "response_id", frame["response_id"].to_numpy())
-        skip_rows(report, ALREADY, frame, keep & stored)
-        rows = _survey_rows(frame, loc, keep & ~stored)
-        _progress(progress, 0.7, f"writing {len(rows)} responses")
-        report.imported = store.insert_new(conn, "surveys", rows)
-        p = pd.concat(prios, ignore_index=True)
-        store.insert_new(conn, "survey_priorities", p[p["response_id"].isin(rows["response_id"])])
-        record_import(store, conn, report, shas)
-    _progress(progress, 1.0, report.summary().splitlines()[0])
-    log.info("%s", report.summary())
-    return report
+        return loc, keep
+
+    return import_records(store, paths, kind="surveys", table="surveys", key="response_id",
+                          what="response id", noun="responses", read=read, place=place,
+                          rows=_survey_rows, placing="locating responses", progress=progress)
 
 
 def _read_surveys(path: Path, *, crs: int | None, encoding: str | None,
@@ -250,14 +229,11 @@ def _survey_rows(frame: pd.DataFrame, loc: pd.DataFrame, mask: np.ndarray) -> pd
         "channel": f["channel"].to_numpy(),
         "member_id": f["member_id"].to_numpy(),
         "postcode": g["postcode"].to_numpy(),
-        "lat": g["lat"].to_numpy(), "lng": g["lng"].to_numpy(),
-        "x": g["x"].to_numpy(), "y": g["y"].to_numpy(),
-        "cell": g["cell"].to_numpy("int64"),
+        **located_columns(g),
         "confidence": _ints(f["confidence"]), "feel_safe": _ints(f["feel_safe"]),
         "free_text": f["free_text"].to_numpy(),
         "gender": f["gender"].to_numpy(), "age_band": f["age_band"].to_numpy(),
         "ethnicity": f["ethnicity"].to_numpy(),
-        "geom": shapely.points(g["x"].to_numpy(float), g["y"].to_numpy(float)),
     })
 
 

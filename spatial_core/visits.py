@@ -19,31 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from . import schema
 from .errors import InputError, NotFoundError
-from .imports import ImportReport, Progress, record_import
+from .imports import ImportReport, Progress
 from .locations import locate, normalise_uprns
-from .members import (
-    ALREADY,
-    _progress,
-    check_length,
-    check_unique,
-    column_width,
-    skip_rows,
-    stored_keys,
-    text_column,
-    uprn_column,
-)
-from .sources import (
-    CsvTable,
-    expand_paths,
-    file_sha256,
-    parse_choice,
-    parse_datetime,
-    read_csv_table,
-)
+from .members import check_length, column_width, text_column, uprn_column
+from .record_imports import import_records, located_columns, skip_rows
+from .sources import CsvTable, parse_choice, parse_datetime, read_csv_table
 
 __all__ = ["import_visits", "record_visit", "VISIT_COLUMNS", "VISIT_OUTCOMES", "UNKNOWN_ADDRESS"]
 
@@ -111,30 +94,19 @@ def import_visits(store, paths: Sequence[str | Path], *, crs: int | None = None,
         Visits to UPRNs that are not in ``addresses`` are skipped with reason
         :data:`UNKNOWN_ADDRESS` and their rows listed.
     """
-    files = list(dict.fromkeys(expand_paths(paths)))  # a file given twice is read once
-    report = ImportReport("visits", files=[str(f) for f in files])
-    frames = []
-    for i, f in enumerate(files):
-        _progress(progress, 0.5 * i / len(files), f"reading {f.name}")
-        frames.append(_read_visits(f, encoding=encoding, report=report))
-    frame = pd.concat(frames, ignore_index=True)
-    check_unique(frame, "visit_id", "visit")
-    report.read = len(frame)
-    shas = [file_sha256(f) for f in files]
-    _progress(progress, 0.5, "placing visits at their addresses")
-    with store.begin() as conn:
+    def read(path: Path, report: ImportReport):
+        return _read_visits(path, encoding=encoding, report=report), {}
+
+    def place(conn, frame: pd.DataFrame, report: ImportReport):
         loc = locate(store, conn, uprn=frame["uprn"])
         found = loc["uprn_found"].to_numpy()
         skip_rows(report, UNKNOWN_ADDRESS, frame, ~found)
-        stored = stored_keys(store, conn, "visits", "visit_id", frame["visit_id"].to_numpy())
-        skip_rows(report, ALREADY, frame, found & stored)
-        rows = _visit_rows(frame, loc, found & ~stored)
-        _progress(progress, 0.7, f"writing {len(rows)} visits")
-        report.imported = store.insert_new(conn, "visits", rows)
-        record_import(store, conn, report, shas)
-    _progress(progress, 1.0, report.summary().splitlines()[0])
-    log.info("%s", report.summary())
-    return report
+        return loc, found
+
+    return import_records(store, paths, kind="visits", table="visits", key="visit_id",
+                          what="visit", noun="visits", read=read, place=place,
+                          rows=_visit_rows, placing="placing visits at their addresses",
+                          progress=progress)
 
 
 def _read_visits(path: Path, *, encoding: str | None, report: ImportReport) -> pd.DataFrame:
@@ -189,10 +161,7 @@ def _visit_rows(frame: pd.DataFrame, loc: pd.DataFrame, mask: np.ndarray) -> pd.
         "outcome": f["outcome"].to_numpy(),
         "setup_id": f["setup_id"].to_numpy(),
         "notes": f["notes"].to_numpy(),
-        "lat": g["lat"].to_numpy(), "lng": g["lng"].to_numpy(),
-        "x": g["x"].to_numpy(), "y": g["y"].to_numpy(),
-        "cell": g["cell"].to_numpy("int64"),
-        "geom": shapely.points(g["x"].to_numpy(float), g["y"].to_numpy(float)),
+        **located_columns(g),
     })
 
 
