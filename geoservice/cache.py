@@ -85,7 +85,7 @@ _PATH = re.compile(
 # too: a tile is an answer like the items (binary; see providers/tiles.py)
 # Headers that belong to one response, not to the cached representation.
 _DROP = frozenset({"content-length", "content-encoding", "date", "server", "x-request-id",
-                   "x-cache", "connection", "transfer-encoding", "vary"})
+                   "x-cache", "connection", "transfer-encoding"})
 
 StartResponse = Callable[..., Any]
 
@@ -375,10 +375,14 @@ class ResponseCache:
                  how: str, principal: Principal | None, started: float | None,
                  request_id: str | None = None) -> list[bytes]:
         body = e.gz if gz_ok else e.body
-        headers = list(e.headers)
+        vary = [v.strip() for k, val in e.headers if k.lower() == "vary"
+                for v in val.split(",") if v.strip()]  # the app's (the caller's headers)
+        if "accept-encoding" not in {v.lower() for v in vary}:
+            vary.append("Accept-Encoding")
+        headers = [(k, v) for k, v in e.headers if k.lower() != "vary"]
         if gz_ok:
             headers.append(("Content-Encoding", "gzip"))
-        headers += [("Content-Length", str(len(body))), ("Vary", "Accept-Encoding"),
+        headers += [("Content-Length", str(len(body))), ("Vary", ", ".join(vary)),
                     ("X-Cache", how)]
         request_id = request_id or environ.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex[:16]
         headers.append(("X-Request-ID", request_id))

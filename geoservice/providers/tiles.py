@@ -133,7 +133,7 @@ class VectorTileProvider(BaseMVTProvider):
 
     def __init__(self, provider_def: dict) -> None:
         super().__init__(provider_def)
-        opts = self.options or {}
+        opts: dict[str, Any] = provider_def.get("options") or {}
         self.options = opts
         self.layer = str(opts["layer"])
         zoom = opts.get("zoom") or {}
@@ -329,8 +329,9 @@ class VectorTileProvider(BaseMVTProvider):
                 features.append(f)
         return mapbox_vector_tile.encode(
             [{"name": self.layer, "features": features}],
-            default_options={"extents": EXTENT, "y_coord_down": True,
-                             "quantize_bounds": None, "check_winding_order": True})
+            default_options={"extents": EXTENT, "y_coord_down": True, "quantize_bounds": None,
+                             # rings are oriented (MVT 2) for polygons only; lines need none
+                             "check_winding_order": self.options.get("geometry_dimension") != 1})
 
     def _rows(self, ctx: RequestContext, box: tuple) -> tuple[pd.DataFrame, np.ndarray]:
         """The caller's rows meeting the EPSG:3857 ``box``, and their EPSG:3857 geometry."""

@@ -397,6 +397,8 @@ def test_tiles_are_cached_per_scope_byte_identical(service, callers, facts):
         status, h, body = service.get(path, **callers["beat_officer"])
         assert status == 200
         seen.append((h["X-Cache"], body))
+        vary = {v.strip() for v in h["Vary"].split(",")}
+        assert {"Authorization", "Accept-Encoding"} <= vary  # a hit keeps the app's Vary
     assert {b for _, b in seen} == {seen[0][1]}
     assert "HIT" in {c for c, _ in seen}
     status, h, gz = service.get(path, headers={"Accept-Encoding": "gzip"},
