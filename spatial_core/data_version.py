@@ -10,8 +10,10 @@ version they cached it under. The value is an opaque token (time and a random pa
 counter, so two writers bumping at the same moment cannot lose an update by both writing
 ``n + 1``.
 
-Writes that do not bump (``lpt import``) are caught by the readers' time bound (the
-geoservice's ``counts_ttl_s``) and, for a GeoPackage, by the file's modification time.
+A member import that inserts or updates members bumps it in its own transaction (members
+change in place: they move, leave, withdraw consent). Other imports do not bump; they are
+caught by the readers' time bound (the geoservice's ``counts_ttl_s``) and, for a
+GeoPackage, by the file's modification time.
 """
 from __future__ import annotations
 

@@ -9,7 +9,9 @@ same contract:
    :class:`~spatial_core.errors.InputError` naming file, row, column and value);
 2. write all its rows in one transaction (:meth:`Store.begin`); rows whose natural key is
    already stored are counted as skipped ("already in the store"), so importing the same
-   file twice changes nothing;
+   file twice changes nothing. The member importer alone updates stored rows whose fields
+   changed (a member export is a snapshot); it counts them in ``updated`` and the rows
+   found identical in ``unchanged`` (which are also skipped);
 3. record the import in ``lpt_imports`` in the same transaction and return the report.
 """
 from __future__ import annotations
@@ -53,6 +55,10 @@ class ImportReport:
     read: int = 0
     imported: int = 0
     skipped: int = 0
+    updated: int | None = None
+    """Stored rows this import changed; None for kinds that never update."""
+    unchanged: int | None = None
+    """Stored rows this import found identical (also counted in ``skipped``); None as above."""
     reasons: dict[str, dict] = field(default_factory=dict)
     notes: dict[str, dict] = field(default_factory=dict)
 
@@ -86,17 +92,22 @@ class ImportReport:
         return json.dumps(self.to_dict(), indent=2)
 
     def summary(self) -> str:
-        lines = [f"{self.kind}: read {self.read}, imported {self.imported}, skipped {self.skipped}"]
+        first = f"{self.kind}: read {self.read}, imported {self.imported}"
+        if self.updated is not None:
+            first += f", updated {self.updated}, unchanged {self.unchanged or 0}"
+        lines = [f"{first}, skipped {self.skipped}"]
         for reason, entry in self.reasons.items():
-            lines.append(f"  skipped {entry['count']}: {reason} (rows {_rows(entry['rows'])})")
+            lines.append(f"  skipped {entry['count']}: {reason}{_rows(entry['rows'])}")
         for what, entry in self.notes.items():
-            lines.append(f"  note {entry['count']}: {what} (rows {_rows(entry['rows'])})")
+            lines.append(f"  note {entry['count']}: {what}{_rows(entry['rows'])}")
         return "\n".join(lines)
 
 
 def _rows(rows: list) -> str:
+    if not rows:  # a count without rows (members no longer in a full snapshot)
+        return ""
     shown = ", ".join(str(r) for r in rows[:8])
-    return shown + (", …" if len(rows) > 8 else "")
+    return f" (rows {shown}" + (", …)" if len(rows) > 8 else ")")
 
 
 def record_import(store, conn: Connection, report: ImportReport, shas: Sequence[str]) -> None:

@@ -181,9 +181,10 @@ def _fill(out: pd.DataFrame, mask: np.ndarray, lat, lng, x, y, cell, source: str
 def _fill_from(out: pd.DataFrame, mask: np.ndarray, found: pd.DataFrame, source: str) -> None:
     if mask.any():
         f = found.loc[mask]
+        cells = f["cell"].to_numpy(dtype=object)  # exact 64-bit ints, never through float
+        cells[pd.isna(cells)] = 0
         _fill(out, mask, f["lat"].to_numpy(float), f["lng"].to_numpy(float),
-              f["x"].to_numpy(float), f["y"].to_numpy(float),
-              f["cell"].fillna(0).to_numpy("int64"), source)
+              f["x"].to_numpy(float), f["y"].to_numpy(float), cells.astype("int64"), source)
 
 
 def _lookup(store, conn: Connection, table: str, key: str, values: np.ndarray,
@@ -207,7 +208,9 @@ def _lookup(store, conn: Connection, table: str, key: str, values: np.ndarray,
     ok = pos >= 0
     result = stored.iloc[np.where(ok, pos, 0)].reset_index(drop=True) if len(stored) else (
         pd.DataFrame({c: np.full(len(values), None, dtype=object) for c in columns}))
-    result = result[columns].copy()
+    # Object columns, so that None for the rows not found does not turn the 64-bit cells into
+    # floats (which round them to another, invalid, H3 index).
+    result = result[columns].astype(object)
     result.loc[~ok, :] = None
     for c in ("lat", "lng", "x", "y"):
         if c in result:

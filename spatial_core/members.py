@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +29,20 @@ import pandas as pd
 
 from . import schema
 from .crs import WGS84, lnglat_swapped, looks_like_bng, transform_xy
+from .data_version import bump_data_version
 from .errors import InputError
 from .imports import ImportReport, Progress
 from .locations import locate, normalise_uprns
-from .record_imports import import_records, located_columns, note_rows, skip_rows
+from .record_imports import (
+    ALREADY,
+    import_records,
+    insert_new_records,
+    located_columns,
+    note_rows,
+    read_by_keys,
+    skip_rows,
+    stored_keys,
+)
 from .sources import CsvTable, parse_date, parse_float, read_csv_table
 
 __all__ = [
@@ -156,8 +167,23 @@ NOT_FOUND = ("location not found: UPRN and postcode not in the store "
              "(import addresses or postcodes first)")
 
 
+_OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "first_name", "last_name"),
+    "gender": ("gender",), "age_band": ("age_band",), "ethnicity": ("ethnicity",),
+    "joined": ("joined",), "left_on": ("left",),
+}
+"""Stored member fields a file may lack, and the file columns that give each. A re-import
+updates a field only when the member's file has one of its columns."""
+_LISTS = {"member_groups": "groups", "member_consents": "consents"}
+_TEXT_FIELDS = ("name", "uprn", "postcode", "location_source", "gender", "age_band",
+                "ethnicity", "joined", "left_on")
+_FLOAT_FIELDS = {"lat": 1e-9, "lng": 1e-9, "x": 1e-6, "y": 1e-6}  # tolerance: far below 1 mm
+LEFT_SNAPSHOT = "not in the full snapshot: marked as left on {date}"
+
+
 def import_members(store, paths: Sequence[str | Path], *, crs: int | None = None,
-                   encoding: str | None = None, progress: Progress | None = None) -> ImportReport:
+                   encoding: str | None = None, progress: Progress | None = None,
+                   full_snapshot: bool = False) -> ImportReport:
     """Import member exports (CSV) into ``members``, ``member_groups`` and ``member_consents``.
 
     Parameters
@@ -171,12 +197,26 @@ def import_members(store, paths: Sequence[str | Path], *, crs: int | None = None
         Text encoding (default UTF-8; spreadsheet exports are often ``cp1252``).
     progress : callable, optional
         ``progress(fraction_done, message)``.
+    full_snapshot : bool
+        The files are the whole current export: stored members missing from them, and not
+        marked as left yet, get ``left_on`` = today (UTC). Without it they are left alone.
 
     Returns
     -------
     ImportReport
-        Members without a usable location are skipped and listed; so are members already
-        stored (the member id is the key).
+        ``imported`` counts new members; ``updated`` stored members whose location, status,
+        consents, groups, demographics or name changed (members no longer in a full
+        snapshot included); ``unchanged`` stored members found identical, also skipped as
+        "already in the store". Members without a usable location are skipped and listed
+        (a stored one keeps what it had).
+
+    Notes
+    -----
+    A re-import updates only the fields the file has a column for: an export without an
+    ``ethnicity`` column leaves stored ethnicities as they are, while an empty cell in a
+    column that is there clears the value. Contacts are never stored, so never compared.
+    Anything new or updated gives the store a new data version
+    (:func:`~spatial_core.data_version.bump_data_version`) in the same transaction.
     """
     def read(path: Path, report: ImportReport):
         return _read_members(path, crs=crs, encoding=encoding, report=report)
@@ -186,9 +226,103 @@ def import_members(store, paths: Sequence[str | Path], *, crs: int | None = None
                      lat=frame["lat"], lng=frame["lng"])
         return loc, note_locations(report, frame, loc)
 
+    def write(conn, frame, loc, keep, children, report) -> None:
+        stored = stored_keys(store, conn, "members", "member_id", frame["member_id"].to_numpy())
+        insert_new_records(store, conn, frame, loc, keep, children, report, table="members",
+                           key="member_id", rows=_member_rows, noun="members",
+                           progress=progress, stored=stored)
+        report.updated = _update_members(store, conn, frame, loc, keep & stored, children,
+                                         report)
+        if full_snapshot:
+            report.updated += _mark_left(store, conn, frame, report)
+        if report.imported or report.updated:
+            bump_data_version(store, conn)
+
     return import_records(store, paths, kind="members", table="members", key="member_id",
                           what="member id", noun="members", read=read, place=place,
-                          rows=_member_rows, placing="locating members", progress=progress)
+                          rows=_member_rows, placing="locating members", write=write,
+                          progress=progress)
+
+
+def _update_members(store, conn, frame: pd.DataFrame, loc: pd.DataFrame, mask: np.ndarray,
+                    children: Mapping[str, pd.DataFrame], report: ImportReport) -> int:
+    """Update the stored members under ``mask`` whose fields or lists changed; returns how
+    many. The others are skipped as "already in the store" and counted as unchanged."""
+    positions = np.flatnonzero(mask)
+    report.unchanged = 0
+    if not len(positions):
+        return 0
+    f = frame.iloc[positions].reset_index(drop=True)
+    incoming = _member_rows(frame, loc, mask).reset_index(drop=True)
+    ids = incoming["member_id"]
+    old = read_by_keys(store, conn, "members", "member_id", ids,
+                       ["member_id", "cell", *_TEXT_FIELDS, *_FLOAT_FIELDS])
+    old = old.set_index("member_id").reindex(ids).reset_index(drop=True)
+    for field in _OPTIONAL_FIELDS:  # a column the file lacks keeps what is stored
+        absent = ~f[f"_has_{field}"].to_numpy(dtype=bool)
+        incoming.loc[absent, field] = old.loc[absent, field].to_numpy()
+    changed = incoming["cell"].to_numpy("int64") != old["cell"].to_numpy("int64")
+    for field in _TEXT_FIELDS:
+        changed |= _texts(incoming[field]) != _texts(old[field])
+    for field, tolerance in _FLOAT_FIELDS.items():
+        changed |= ~np.isclose(incoming[field].to_numpy(float), old[field].to_numpy(float),
+                               rtol=0, atol=tolerance, equal_nan=True)
+    relisted = {}
+    for table, _column in _LISTS.items():
+        given = ids[f[f"_has_{table}"].to_numpy(dtype=bool)]
+        relisted[table] = _changed_lists(store, conn, table, given, children[table])
+        changed |= ids.isin(relisted[table]).to_numpy()
+    rows = incoming[changed]
+    store.update_by_key(conn, "members", "member_id", rows)
+    for table, which in relisted.items():
+        for i in range(0, len(which), 5000):
+            chunk = list(which[i:i + 5000])
+            store.delete_where(conn, table, schema.table(table).c.member_id.in_(chunk))
+        child = children[table]
+        store.insert_new(conn, table, child[child["member_id"].isin(which)])
+    at = np.zeros(len(frame), dtype=bool)
+    at[positions[changed]] = True
+    note_rows(report, "updated: changed since the stored export", frame, at)
+    at[:] = False
+    at[positions[~changed]] = True
+    skip_rows(report, ALREADY, frame, at)
+    report.unchanged = int((~changed).sum())
+    return int(changed.sum())
+
+
+def _texts(values: pd.Series) -> np.ndarray:
+    """Text as the store keeps it: empty and missing are both None."""
+    out = values.astype(object).to_numpy(dtype=object).copy()
+    missing = pd.isna(out)
+    out[~missing] = [str(v) for v in out[~missing]]
+    out[missing | (out == "")] = None
+    return out
+
+
+def _changed_lists(store, conn, table: str, ids: pd.Series, given: pd.DataFrame) -> np.ndarray:
+    """The members of ``ids`` whose stored list (groups, consents) differs from ``given``."""
+    if not len(ids):
+        return np.array([], dtype=object)
+    value = schema.table(table).c.keys()[1]
+    old = read_by_keys(store, conn, table, "member_id", ids, ["member_id", value])
+    new = given.loc[given["member_id"].isin(ids), ["member_id", value]]
+    both = pd.concat([old.assign(_side=0), new.assign(_side=1)], ignore_index=True)
+    differ = both.drop_duplicates(["member_id", value], keep=False)
+    return pd.unique(differ["member_id"].to_numpy(dtype=object))
+
+
+def _mark_left(store, conn, frame: pd.DataFrame, report: ImportReport) -> int:
+    """Members stored as current but missing from a full snapshot leave today."""
+    m = schema.members.c
+    current = store.read("members", ["member_id"], where=m.left_on.is_(None), conn=conn)
+    gone = current.loc[~current["member_id"].isin(frame["member_id"]), "member_id"]
+    if not len(gone):
+        return 0
+    today = datetime.now(UTC).date().isoformat()
+    store.update_by_key(conn, "members", "member_id",
+                        pd.DataFrame({"member_id": gone.to_numpy(), "left_on": today}))
+    report.notes[LEFT_SNAPSHOT.format(date=today)] = {"count": len(gone), "rows": []}
+    return len(gone)
 
 
 def _read_members(path: Path, *, crs: int | None, encoding: str | None,
@@ -204,6 +338,10 @@ def _read_members(path: Path, *, crs: int | None, encoding: str | None,
     if t.has("email") or t.has("phone"):
         log.info("%s: contact details (email, phone) are read but not stored", t.file)
     out = pd.DataFrame({"_file": t.file, "_line": t.lines})
+    for field, columns in _OPTIONAL_FIELDS.items():
+        out[f"_has_{field}"] = any(t.has(c) for c in columns)
+    for table, column in _LISTS.items():
+        out[f"_has_{table}"] = t.has(column)
     out["member_id"] = required_ids(t, "member_id", column_width(schema.members.c.member_id),
                                     "a member id")
     out["name"] = _names(t)

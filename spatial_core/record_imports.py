@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
+from sqlalchemy import false
 from sqlalchemy.engine import Connection
 
 from . import schema
@@ -32,6 +33,7 @@ __all__ = [
     "report_progress",
     "check_unique",
     "stored_keys",
+    "read_by_keys",
     "skip_rows",
     "note_rows",
 ]
@@ -115,14 +117,17 @@ def insert_new_records(store, conn: Connection, frame: pd.DataFrame, loc: pd.Dat
                        keep: np.ndarray, children: Mapping[str, pd.DataFrame],
                        report: ImportReport, *, table: str, key: str,
                        rows: Callable[[pd.DataFrame, pd.DataFrame, np.ndarray], pd.DataFrame],
-                       noun: str, progress: Progress | None = None) -> pd.DataFrame:
+                       noun: str, progress: Progress | None = None,
+                       stored: np.ndarray | None = None) -> pd.DataFrame:
     """Insert the kept rows whose ``key`` is new (and their children); returns them.
 
-    Kept rows already stored are skipped as :data:`ALREADY`; ``rows(frame, loc, mask)``
-    builds the table's rows.
+    ``rows(frame, loc, mask)`` builds the table's rows. Kept rows already stored are skipped
+    as :data:`ALREADY`, unless the caller passes ``stored`` (which rows are stored) and
+    deals with them itself.
     """
-    stored = stored_keys(store, conn, table, key, frame[key].to_numpy())
-    skip_rows(report, ALREADY, frame, keep & stored)
+    if stored is None:
+        stored = stored_keys(store, conn, table, key, frame[key].to_numpy())
+        skip_rows(report, ALREADY, frame, keep & stored)
     new = rows(frame, loc, keep & ~stored)
     report_progress(progress, 0.7, f"writing {len(new)} {noun}")
     report.imported = store.insert_new(conn, table, new)
@@ -171,6 +176,18 @@ def stored_keys(store, conn: Connection, table: str, key: str, values: np.ndarra
         got = store.read(table, [key], where=t.c[key].in_(chunk), conn=conn)
         found.update(got[key].tolist())
     return pd.Series(values, dtype=object).isin(found).to_numpy()
+
+
+def read_by_keys(store, conn: Connection, table: str, key: str, values,
+                 columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The stored rows of ``table`` whose ``key`` is one of ``values`` (read in chunks)."""
+    t = schema.table(table)
+    wanted = [str(v) for v in pd.unique(pd.Series(values, dtype=object).dropna())]
+    if not wanted:
+        return store.read(table, columns, where=false(), conn=conn)
+    parts = [store.read(table, columns, where=t.c[key].in_(wanted[i:i + 5000]), conn=conn)
+             for i in range(0, len(wanted), 5000)]
+    return pd.concat(parts, ignore_index=True)
 
 
 def skip_rows(report: ImportReport, reason: str, frame: pd.DataFrame, mask: np.ndarray) -> None:

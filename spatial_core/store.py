@@ -214,14 +214,17 @@ class Store:
 
     def update_by_key(self, conn: Connection, name: str, key: str | Sequence[str],
                       frame: pd.DataFrame) -> int:
-        """Set the other columns of ``frame`` on the rows matching its ``key`` column(s)."""
+        """Set the other columns of ``frame`` on the rows matching its ``key`` column(s).
+
+        Geometry columns hold shapely geometries, as for :meth:`insert_new`.
+        """
         if frame is None or len(frame) == 0:
             return 0
         t = schema.table(name)
         keys = [key] if isinstance(key, str) else list(key)
         cols = self._check_columns(t, frame)
         setcols = [c for c in cols if c not in keys]
-        rows = _rows(frame, setcols + keys, t)
+        rows = _rows(frame, setcols + keys, t, geometry_as_wkb=self.backend == "postgis")
         if self.backend == "geopackage":
             assign = ", ".join(f'"{c}" = ?' for c in setcols)
             where = " AND ".join(f'"{c}" = ?' for c in keys)

@@ -10,7 +10,7 @@ from ..errors import InputError
 from ._common import open_from_args, print_json, progress_bar
 
 _OPTIONS = ("crs", "encoding", "level", "scheme", "key_type", "id_field", "name_field",
-            "parent_field", "boundary_set", "valid_from", "layer")
+            "parent_field", "boundary_set", "valid_from", "layer", "full_snapshot")
 
 
 def _import(args) -> int:
@@ -83,6 +83,9 @@ def register(sub) -> None:
     imp.add_argument("--boundary-set", dest="boundary_set", help="boundaries: name of a dated set")
     imp.add_argument("--valid-from", dest="valid_from", help="boundaries: date the set starts")
     imp.add_argument("--layer", help="boundaries: layer of a GeoPackage holding several")
+    imp.add_argument("--full-snapshot", dest="full_snapshot", action="store_true", default=None,
+                     help="members: the files are the whole current export; stored members "
+                          "missing from them are marked as left today")
     imp.add_argument("--json", action="store_true", help="print the import report as JSON")
     imp.set_defaults(func=_import)
 

@@ -252,3 +252,199 @@ def test_normalisers_slug_unknown_values_and_flag_them():
     assert a.tolist() == ["0-17", "65+", "18-24", "teen"] and au.tolist() == [False] * 3 + [True]
     e, eu = normalise_ethnicities(["Martian"])
     assert e.tolist() == ["martian"] and eu.tolist() == [True]
+
+
+# -- re-importing a newer export ---------------------------------------------------------------
+
+NEWER = HEADER + (
+    # M1 moved house (postcode, no UPRN) and withdrew fire and council consent
+    "M1,Alice Smith,alice.smith@example.com,07700 900123,,LS2 2BB,,,Female,18-24,White British,"
+    "Key Individual Network;Neighbourhood Watch,police,2024-01-02,\n"
+    # M2 had left; rejoined (no left date), is now 75+, and joined a watch scheme
+    "M2,Bob Jones,bob.jones@example.org,07700900456,,ls11aa,,,M,75+,W9,IAG;NHW,police,"
+    "02/03/2023,\n"
+    "M3,Carol King,,,,LS2 2BB,,,,,,Farm Watch,,,\n"
+    "M4,Dan Lee,,,,,53.79,-1.54,Prefer not to say,,,,,,\n"
+    "M7,Gil Ray,gil@example.com,,,LS1 1AA,,,Man,25-34,,,police,2025-03-01,\n"
+)
+MEMBER_FIELDS = ["member_id", "name", "uprn", "postcode", "lat", "lng", "x", "y", "cell",
+                 "location_source", "gender", "age_band", "ethnicity", "joined", "left_on"]
+
+
+def _members(store):
+    return store.read("members", MEMBER_FIELDS, order_by=["member_id"]).set_index("member_id")
+
+
+def _pairs(store, table, column):
+    got = store.read(table).sort_values(["member_id", column])
+    return list(got[["member_id", column]].itertuples(index=False, name=None))
+
+
+def test_reimport_of_a_newer_export_updates_changed_members_only(store, tmp_path):
+    from spatial_core.data_version import data_version
+
+    seed(store)
+    import_members(store, [_write(tmp_path, CANONICAL, "january.csv")])
+    before = _members(store)
+    version = data_version(store)
+    report = import_members(store, [_write(tmp_path, NEWER, "march.csv")])
+    assert (report.read, report.imported, report.updated, report.unchanged) == (5, 1, 2, 2)
+    assert report.skipped == 2
+    assert report.reasons == {"already in the store": {"count": 2, "rows": [4, 5]}}
+    assert report.notes["updated: changed since the stored export"]["rows"] == [2, 3]
+    assert report.summary().splitlines()[0] == (
+        "members: read 5, imported 1, updated 2, unchanged 2, skipped 2")
+    got = _members(store)
+    assert got.index.tolist() == ["M1", "M2", "M3", "M4", "M7"]
+    m1 = got.loc["M1"]
+    assert (m1["uprn"], m1["postcode"], m1["location_source"]) == (None, "LS2 2BB", "postcode")
+    assert (m1["x"], m1["y"]) == (429000.0, 434500.0)
+    ls2_2bb = _points([429000.0], [434500.0], store)
+    assert got["cell"].loc["M1"] == ls2_2bb["cell"][0] != before["cell"].loc["M1"]
+    assert (m1["lat"], m1["lng"]) == (ls2_2bb["lat"][0], ls2_2bb["lng"][0])
+    assert (got.loc["M2", "left_on"], got.loc["M2", "age_band"]) == (None, "75+")
+    assert got.loc["M2", "joined"] == "2023-03-02"
+    pd.testing.assert_frame_equal(got.loc[["M3", "M4"]], before.loc[["M3", "M4"]])
+    assert _pairs(store, "member_consents", "organisation") == [
+        ("M1", "police"), ("M2", "police"), ("M7", "police")]
+    assert _pairs(store, "member_groups", "grp") == [
+        ("M1", "key_individual"), ("M1", "neighbourhood_watch"), ("M2", "iag"),
+        ("M2", "neighbourhood_watch"), ("M3", "farm_watch")]
+    assert data_version(store) != version  # caches see the change
+    for table in ("members", "member_groups", "member_consents", "lpt_imports"):
+        text = store.read(table).astype(str).to_csv()
+        assert "@example" not in text and "900123" not in text
+
+
+def test_reimporting_the_same_newer_export_twice_changes_nothing(store, tmp_path):
+    from spatial_core.data_version import data_version
+
+    seed(store)
+    import_members(store, [_write(tmp_path, CANONICAL, "january.csv")])
+    march = _write(tmp_path, NEWER, "march.csv")
+    import_members(store, [march])
+    tables = {t: store.read(t).drop(columns=["fid"], errors="ignore").astype(str)
+              for t in ("members", "member_groups", "member_consents")}
+    version = data_version(store)
+    again = import_members(store, [march])
+    assert (again.imported, again.updated, again.unchanged, again.skipped) == (0, 0, 5, 5)
+    assert again.reasons["already in the store"]["rows"] == [2, 3, 4, 5, 6]
+    assert "updated: changed since the stored export" not in again.notes
+    for t, frame in tables.items():
+        pd.testing.assert_frame_equal(
+            store.read(t).drop(columns=["fid"], errors="ignore").astype(str), frame)
+    assert data_version(store) == version
+
+
+def test_reimport_updates_only_the_fields_the_file_has(store, tmp_path):
+    seed(store)
+    import_members(store, [_write(tmp_path, CANONICAL)])
+    before = _members(store)
+    report = import_members(store, [_write(tmp_path, "member_id,postcode\nM1,LS2 2BB\n"
+                                                     "M3,LS2 2BB\n", "postcodes_only.csv")])
+    assert (report.updated, report.unchanged) == (1, 1)
+    got = _members(store)
+    assert (got.loc["M1", "postcode"], got.loc["M1", "x"]) == ("LS2 2BB", 429000.0)
+    kept = ["name", "gender", "age_band", "ethnicity", "joined", "left_on"]
+    assert got.loc["M1", kept].tolist() == before.loc["M1", kept].tolist()
+    assert got.loc["M1", "name"] == "Alice Smith" and got.loc["M1", "gender"] == "female"
+    assert ("M1", "fire") in _pairs(store, "member_consents", "organisation")
+    assert ("M1", "key_individual") in _pairs(store, "member_groups", "grp")
+    pd.testing.assert_frame_equal(got.drop(index="M1"), before.drop(index="M1"))
+
+
+def test_reimport_keeps_a_stored_member_whose_new_row_cannot_be_located(store, tmp_path):
+    seed(store)
+    import_members(store, [_write(tmp_path, CANONICAL)])
+    before = _members(store)
+    report = import_members(store, [_write(tmp_path, "member_id,postcode,gender\n"
+                                                     "M1,ZZ9 9ZZ,Male\n", "lost.csv")])
+    assert (report.imported, report.updated, report.unchanged) == (0, 0, 0)
+    assert [r for r in report.reasons if r.startswith("location not found")]
+    pd.testing.assert_frame_equal(_members(store), before)
+
+
+def test_full_snapshot_marks_missing_members_as_left_and_default_leaves_them(store, tmp_path):
+    from datetime import UTC, datetime
+
+    seed(store)
+    import_members(store, [_write(tmp_path, CANONICAL)])
+    snapshot = _write(tmp_path, HEADER + (
+        "M1,Alice Smith,,,1001,,,,Female,18-24,White British,"
+        "Key Individual Network;Neighbourhood Watch,police;fire;council,2024-01-02,\n"), "all.csv")
+    plain = import_members(store, [snapshot])
+    assert (plain.updated, plain.unchanged) == (0, 1)
+    assert _members(store)["left_on"].tolist() == [None, "2024-01-01", None, None]
+    today = datetime.now(UTC).date().isoformat()
+    full = import_members(store, [snapshot], full_snapshot=True)
+    assert (full.imported, full.updated, full.unchanged) == (0, 2, 1)
+    assert full.notes[f"not in the full snapshot: marked as left on {today}"] == {
+        "count": 2, "rows": []}
+    assert f"note 2: not in the full snapshot: marked as left on {today}\n" in (
+        full.summary() + "\n")
+    # M2 had already left: its date stays; M3 and M4 leave today; M1 is in the snapshot
+    assert _members(store)["left_on"].tolist() == [None, "2024-01-01", today, today]
+    again = import_members(store, [snapshot], full_snapshot=True)
+    assert (again.updated, again.unchanged) == (0, 1)
+    assert store.count("members") == 4  # nobody is deleted
+
+
+def test_failed_reimport_leaves_members_as_they_were(store, tmp_path, monkeypatch):
+    from spatial_core import members as members_module
+    from spatial_core.data_version import data_version
+
+    seed(store)
+    import_members(store, [_write(tmp_path, CANONICAL)])
+    tables = {t: store.read(t).astype(str) for t in ("members", "member_groups",
+                                                     "member_consents")}
+    before, version = store.fingerprint(), data_version(store)
+    bad = _write(tmp_path, "member_id,postcode,joined\nM9,LS1 1AA,31/31/2024\n", "bad.csv")
+    with pytest.raises(InputError, match="bad.csv, row 2"):  # the newer file is fine
+        import_members(store, [_write(tmp_path, NEWER, "march.csv"), bad])
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(members_module, "bump_data_version", fail)  # after every write
+    with pytest.raises(RuntimeError):
+        import_members(store, [_write(tmp_path, NEWER, "march.csv")], full_snapshot=True)
+    assert store.fingerprint() == before and data_version(store) == version
+    for t, frame in tables.items():
+        pd.testing.assert_frame_equal(store.read(t).astype(str), frame)
+
+
+def test_cli_import_members_reports_updates_and_takes_full_snapshot(tmp_path):
+    import subprocess
+    import sys
+
+    store = tmp_path / "cli.gpkg"
+    first = _write(tmp_path, "member_id,latitude,longitude,gender\nA1,53.79,-1.54,F\n"
+                             "A2,53.80,-1.55,M\n", "first.csv")
+    second = _write(tmp_path, "member_id,latitude,longitude,gender\nA1,53.79,-1.54,Male\n",
+                    "second.csv")
+
+    def lpt(*args):
+        return subprocess.run([sys.executable, "-m", "spatial_core.cli", "--store", str(store),
+                               "import", "members", *map(str, args)],
+                              capture_output=True, text=True, check=True).stdout
+
+    assert lpt(first).splitlines()[0] == ("members: read 2, imported 2, updated 0, unchanged 0, "
+                                          "skipped 0")
+    out = lpt(second, "--full-snapshot")
+    assert out.splitlines()[0] == "members: read 1, imported 0, updated 2, unchanged 0, skipped 0"
+    assert "marked as left on" in out
+    report = json.loads(lpt(second, "--full-snapshot", "--json"))
+    assert (report["imported"], report["updated"], report["unchanged"]) == (0, 0, 1)
+
+
+def test_members_located_by_lookup_keep_the_exact_64_bit_cell(store, tmp_path):
+    """A row not found must not turn the looked-up cells into floats (which rounds them to
+    another, invalid, H3 index)."""
+    seed(store)
+    import_members(store, [_write(tmp_path, CANONICAL)])
+    stored = dict(zip(*store.read("postcodes", ["postcode", "cell"]).to_dict("list").values(),
+                      strict=True))
+    address = store.read("addresses", ["cell"])["cell"].iloc[0]
+    got = store.read("members", ["member_id", "cell"]).set_index("member_id")["cell"]
+    assert got.loc["M1"] == address  # by UPRN
+    assert (got.loc["M2"], got.loc["M3"]) == (stored["LS1 1AA"], stored["LS2 2BB"])

@@ -53,6 +53,17 @@ def test_update_by_key_sets_columns(store):
     assert got["ward_code"].tolist() == [None, "E05001420"]
 
 
+def test_update_by_key_sets_geometry_on_both_backends(store):
+    with store.begin() as conn:
+        store.insert_new(conn, "postcodes", _postcodes(["LS1 1AZ", "LS1 1BA"]))
+        n = store.update_by_key(conn, "postcodes", "postcode", pd.DataFrame({
+            "postcode": ["LS1 1BA"], "x": [431234.5], "geom": [shapely.Point(431234.5, 433000)]}))
+    assert n == 1
+    got = store.read("postcodes", ["postcode", "x", "geom"], order_by=["postcode"])
+    assert got["x"].tolist() == [430000.0, 431234.5]
+    assert [(p.x, p.y) for p in got.geometry] == [(430000.0, 433000.0), (431234.5, 433000.0)]
+
+
 def test_geopackage_is_a_real_geopackage(gpkg_store):
     with gpkg_store.begin() as conn:
         gpkg_store.insert_new(conn, "postcodes", _postcodes(["LS1 1AZ"]))
