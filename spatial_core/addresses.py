@@ -27,7 +27,7 @@ from .cells import points_to_cells
 from .crs import STORE_SRID, bng_to_lnglat, looks_like_lnglat, transform_xy
 from .errors import InputError
 from .imports import ImportReport, record_import
-from .index import _assign_addresses, _context, refresh_index
+from .index import assign_addresses, assignment_context, refresh_index
 from .sources import (
     CsvTable,
     expand_paths,
@@ -266,7 +266,7 @@ def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = No
         rows = rows[~old].reset_index(drop=True)
         x = rows["x"].to_numpy(dtype="float64")
         y = rows["y"].to_numpy(dtype="float64")
-        ctx = _context(store, conn)
+        ctx = assignment_context(store, conn)
         missing = np.isnan(x)
         if missing.any():
             pcs = store.read("postcodes", ["postcode", "x", "y"], conn=conn).dropna()
@@ -286,7 +286,7 @@ def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = No
         geom = np.full(len(rows), None, dtype=object)
         geom[located] = shapely.points(x[located], y[located])
         say(0.65, "assigning streets and areas")
-        derived = _assign_addresses(store, conn, x, y, rows["postcode"].to_numpy(dtype=object),
+        derived = assign_addresses(store, conn, x, y, rows["postcode"].to_numpy(dtype=object),
                                     rows["oa_code"].to_numpy(dtype=object), **ctx)
         frame = pd.DataFrame({
             "uprn": rows["uprn"].to_numpy(dtype=object),

@@ -42,7 +42,8 @@ from .features import (
 from .imports import ImportReport, Progress, record_import
 from .sources import expand_paths, file_sha256
 
-__all__ = ["DEFAULT_BOUNDARY_SET", "LEVELS", "import_boundaries", "read_polygons"]
+__all__ = ["DEFAULT_BOUNDARY_SET", "LEVELS", "import_boundaries", "read_polygons",
+           "areas_already_stored", "attribute_text"]
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ def polygons_to_areas(polys: Sequence[Polygons], report: ImportReport, *, level:
         if p.is_kml and id_field is None and len(f) == 1:
             codes = np.array([Path(p.file).stem], dtype=object)
             name_col = _find_field(cols, name_field, level, "name", p.file)
-            names = _text(f[name_col]) if name_col else np.array([None], dtype=object)
+            names = attribute_text(f[name_col]) if name_col else np.array([None], dtype=object)
             if names[0] == codes[0]:
                 names = np.array([None], dtype=object)
         else:
@@ -246,8 +247,8 @@ def polygons_to_areas(polys: Sequence[Polygons], report: ImportReport, *, level:
                         "cannot tell which field holds the area code; pass --id-field (and "
                         f"--name-field) naming one of the fields {', '.join(map(repr, cols))}",
                         file=p.file)
-            codes = _text(f[code_col])
-            names = _text(f[name_col]) if name_col else np.full(len(f), None, dtype=object)
+            codes = attribute_text(f[code_col])
+            names = attribute_text(f[name_col]) if name_col else np.full(len(f), None, dtype=object)
             nocode = pd.isna(codes) & ~empty
             if nocode.any():
                 i = int(np.flatnonzero(nocode)[0])
@@ -256,7 +257,7 @@ def polygons_to_areas(polys: Sequence[Polygons], report: ImportReport, *, level:
         parents = np.full(len(f), None, dtype=object)
         if parent_field:
             pcol = _find_field(cols, parent_field, level, "code", p.file)
-            parents = _text(f[pcol])
+            parents = attribute_text(f[pcol])
         if empty.any():
             report.skip("no geometry", p.rows[empty], p.file)
         keep = ~empty
@@ -281,7 +282,7 @@ def polygons_to_areas(polys: Sequence[Polygons], report: ImportReport, *, level:
     return AreaRows(geo, frame["file"].to_numpy(), frame["row"].to_numpy())
 
 
-def _text(s: pd.Series) -> np.ndarray:
+def attribute_text(s: pd.Series) -> np.ndarray:
     """Attribute values as stripped text; empty and missing become None, 12.0 becomes '12'."""
     if pd.api.types.is_float_dtype(s):
         num = s.to_numpy(dtype="float64")
@@ -475,7 +476,7 @@ def import_boundaries(store, paths: Sequence[str | Path], *, crs: int | None = N
     if progress:
         progress(0.9, "writing areas")
     with store.begin() as conn:
-        stored = _already_stored(store, conn, frame)
+        stored = areas_already_stored(store, conn, frame)
         if stored.any():
             _skip_by_file(report, "already in the store", areas.files[stored], areas.rows[stored])
         report.imported = write_areas(store, conn, frame, cells)
@@ -486,7 +487,7 @@ def import_boundaries(store, paths: Sequence[str | Path], *, crs: int | None = N
     return report
 
 
-def _already_stored(store, conn: Connection, frame: pd.DataFrame) -> np.ndarray:
+def areas_already_stored(store, conn: Connection, frame: pd.DataFrame) -> np.ndarray:
     """Which rows of ``frame`` are already in the store (read before writing)."""
     t = schema.table("areas")
     sets = sorted(set(frame["boundary_set"]))

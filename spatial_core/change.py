@@ -149,7 +149,7 @@ def _crime_by_area(store, level: str, quarters: list[str],
                    harm_overrides: Mapping[str, float] | None) -> pd.DataFrame:
     from .harm import crimes_to_harm
     from .index import assign_points_to_areas
-    from .population import _add_area_columns, area_table
+    from .population import add_area_columns, area_table
 
     t = schema.crimes
     months = sorted({f"{q[:4]}-{m:02d}" for q in quarters
@@ -167,7 +167,7 @@ def _crime_by_area(store, level: str, quarters: list[str],
         frame["area_id"] = assign_points_to_areas(store, x, y, level)
     else:
         frame["beat_id"] = assign_points_to_areas(store, x, y, "beat")
-        _add_area_columns(frame, area_table(store))
+        add_area_columns(frame, area_table(store))
         frame["area_id"] = frame[f"{level}_id"]
     frame = frame[frame["area_id"].notna()]
     return (frame.assign(crimes=1).groupby(["area_id", "quarter"], as_index=False)

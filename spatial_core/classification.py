@@ -46,8 +46,8 @@ from . import schema
 from .boundaries import (
     DEFAULT_BOUNDARY_SET,
     Polygons,
-    _already_stored,
-    _text,
+    areas_already_stored,
+    attribute_text,
     polygons_to_areas,
     prepare_areas,
     read_polygons,
@@ -65,6 +65,7 @@ __all__ = [
     "classify_households",
     "class_names",
     "builtin_codes",
+    "class_level_column",
 ]
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,8 @@ class _Source:
 
 
 def _table_from_frame(file: str, frame: pd.DataFrame, rows: np.ndarray) -> CsvTable:
-    text = pd.DataFrame({c: _text(frame[c]) for c in frame.columns}, index=range(len(frame)))
+    text = pd.DataFrame({c: attribute_text(frame[c]) for c in frame.columns},
+                        index=range(len(frame)))
     text = text.fillna("").astype(object) if len(text) else text
     return CsvTable(file, [str(c) for c in frame.columns], text, np.asarray(rows, dtype="int64"))
 
@@ -600,7 +602,7 @@ def import_classification(store, paths: Sequence[str | Path], *, crs: int | None
             seen = pd.concat([p.names for p in items], ignore_index=True)
             _load_codes(store, conn, sch, seen)
         for p, areas, frame, cells in prepared:
-            old = _already_stored(store, conn, frame)
+            old = areas_already_stored(store, conn, frame)
             write_areas(store, conn, frame, cells)
             report.note(f"{p.key_type} areas created", areas.rows[~old], p.file)
         record_import(store, conn, report, shas)
@@ -613,7 +615,9 @@ def import_classification(store, paths: Sequence[str | Path], *, crs: int | None
 # -- reading classes back -------------------------------------------------------------
 
 
-def _level_column(scheme: str, level: int | str) -> str:
+def class_level_column(scheme: str, level: int | str) -> str:
+    """The ``classifications`` column (``l1``, ``l2``, ``l3``) of a scheme's level, given as a
+    number or a name (``"supergroup"``)."""
     names = LEVEL_NAMES.get(scheme, ("l1", "l2", "l3"))
     if isinstance(level, str) and not level.isdigit():
         low = level.lower()
@@ -631,7 +635,7 @@ def _level_column(scheme: str, level: int | str) -> str:
 
 def class_names(store, scheme: str, level: int | str = 1) -> dict[str, str | None]:
     """Code → name for one level of a scheme, from ``class_codes``."""
-    lv = int(_level_column(scheme, level)[1])
+    lv = int(class_level_column(scheme, level)[1])
     t = schema.table("class_codes")
     rows = store.read("class_codes", ["code", "name"],
                       where=(t.c.scheme == scheme) & (t.c.level == lv))
@@ -658,7 +662,7 @@ def classify_households(store, scheme: str, level: int | str = 1) -> pd.DataFram
         ``uprn``, ``code`` (None when unknown) and ``source`` (``uprn``, ``postcode``,
         ``oa``, ``lsoa`` or None), one row per address. Empty when no addresses are stored.
     """
-    col = _level_column(scheme, level)
+    col = class_level_column(scheme, level)
     t = schema.table("classifications")
     cls = store.read("classifications", ["key_type", "key", col], where=t.c.scheme == scheme)
     cls = cls[cls[col].notna()]

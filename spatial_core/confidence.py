@@ -157,7 +157,7 @@ def _means(r: pd.DataFrame, col: str, key: str, answers: str) -> pd.DataFrame:
 def _crime_counts(store, level: str, crime_period: Period | None) -> tuple[pd.DataFrame, int]:
     from .harm import crimes_to_harm
     from .index import assign_points_to_areas
-    from .population import _add_area_columns
+    from .population import add_area_columns
 
     c = store.read("crimes", ["month", "category", "offence_code", "x", "y", "is_outlier"])
     c = c[(c["is_outlier"].fillna(0) == 0) & c["x"].notna()]
@@ -169,7 +169,7 @@ def _crime_counts(store, level: str, crime_period: Period | None) -> tuple[pd.Da
     y = c["y"].to_numpy(dtype="float64")
     if level in ("beat", "npa", "force"):
         c["beat_id"] = assign_points_to_areas(store, x, y, "beat") if len(c) else []
-        _add_area_columns(c, area_table(store))
+        add_area_columns(c, area_table(store))
     else:
         c["ward_id"] = assign_points_to_areas(store, x, y, "ward") if len(c) else []
     key = f"{level}_id"

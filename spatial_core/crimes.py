@@ -57,6 +57,7 @@ __all__ = [
     "read_police_uk",
     "read_force_extract",
     "import_crimes",
+    "ho_code_candidates",
 ]
 
 log = logging.getLogger(__name__)
@@ -319,7 +320,7 @@ def _ho_table() -> dict[str, str]:
     return dict(zip(frame["code"].str.upper(), frame["category"], strict=True))
 
 
-def _ho_candidates(code: str) -> list[str]:
+def ho_code_candidates(code: str) -> list[str]:
     """Lookup keys for one code, most specific first: 28E/01 -> 28E/1, 28E, 28."""
     m = _HO_CODE.match(code.strip().upper().replace(" ", ""))
     if not m:
@@ -359,7 +360,7 @@ def offence_codes_to_categories(codes) -> tuple[np.ndarray, np.ndarray]:
     values = pd.Series(codes, dtype=object).fillna("").astype(str)
     lookup: dict[str, str | None] = {}
     for code in values.unique():  # a force uses a few hundred distinct codes at most
-        lookup[code] = next((table[c] for c in _ho_candidates(code) if c in table), None)
+        lookup[code] = next((table[c] for c in ho_code_candidates(code) if c in table), None)
     found = values.map(lookup).to_numpy(dtype=object)
     known = pd.notna(found)
     found[~known] = _OTHER_CRIME

@@ -225,12 +225,12 @@ def _street_scores(store, *, area: str | None, fresh: bool, profile, as_of: str 
                          f"as of {head['as_of']})")
             scores = scores.assign(run_id=head["run_id"], as_of=head["as_of"])
             if area is not None and head.get("area") != area:
-                from .scoring import _area_streets
+                from .scoring import streets_in_area
 
                 st = store.read("streets", ["street_id", "beat_id", "ward_id", "geom"])
                 st = pd.DataFrame({c: st[c].to_numpy() for c in st.columns if c != "geom"}
                                   | {"geom": st.geometry.to_numpy()})
-                keep = set(st.loc[_area_streets(store, st, area), "street_id"])
+                keep = set(st.loc[streets_in_area(store, st, area), "street_id"])
                 scores = scores[scores["street_id"].isin(keep)]
     if scores is None:
         from .profiles import load_profile

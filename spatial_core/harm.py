@@ -32,7 +32,7 @@ from io import StringIO
 import numpy as np
 import pandas as pd
 
-from .crimes import CATEGORIES, _ho_candidates
+from .crimes import CATEGORIES, ho_code_candidates
 from .errors import InputError
 
 __all__ = [
@@ -138,7 +138,7 @@ def offence_code_weights(codes) -> np.ndarray:
     values = pd.Series(codes, dtype=object).fillna("").astype(str)
     lookup: dict[str, float] = {}
     for code in values.unique():  # a force uses a few hundred distinct codes at most
-        lookup[code] = next((table[c] for c in _ho_candidates(code) if c in table), np.nan)
+        lookup[code] = next((table[c] for c in ho_code_candidates(code) if c in table), np.nan)
     return values.map(lookup).to_numpy(dtype="float64")
 
 

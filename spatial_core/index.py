@@ -39,6 +39,8 @@ __all__ = [
     "assign_points_to_areas",
     "assign_points_to_streets",
     "current_areas",
+    "assign_addresses",
+    "assignment_context",
 ]
 
 log = logging.getLogger(__name__)
@@ -267,7 +269,7 @@ def _changed(old: pd.Series, new: np.ndarray) -> np.ndarray:
     return ~same
 
 
-def _assign_addresses(store, conn, x, y, postcode, given_oa, *, streets, areas_by_level,
+def assign_addresses(store, conn, x, y, postcode, given_oa, *, streets, areas_by_level,
                       postcode_oa: dict) -> dict[str, np.ndarray]:
     """Derived columns for address points (shared by :func:`refresh_index` and the importer)."""
     x = np.asarray(x, dtype="float64")
@@ -298,7 +300,7 @@ def _assign_addresses(store, conn, x, y, postcode, given_oa, *, streets, areas_b
     return out
 
 
-def _context(store, conn) -> dict:
+def assignment_context(store, conn) -> dict:
     """What the assignments need from the store, read once."""
     streets = store.read("streets", ["street_id", "geom"], conn=conn)
     streets = pd.DataFrame({"street_id": streets["street_id"].to_numpy(dtype=object),
@@ -342,7 +344,7 @@ def refresh_index(store, conn: Connection | None = None,
     started = time.perf_counter()
     say = progress or (lambda f, m: None)
     say(0.0, "reading streets and areas")
-    ctx = _context(store, conn)
+    ctx = assignment_context(store, conn)
     streets = ctx["streets"]
     say(0.2, "assigning addresses")
     if "addresses" in tables:
@@ -351,7 +353,7 @@ def refresh_index(store, conn: Connection | None = None,
     else:
         addr = store.read("addresses", ["street_id"], conn=conn)
     if len(addr) and "addresses" in tables:
-        new = _assign_addresses(store, conn, addr["x"].to_numpy(dtype="float64"),
+        new = assign_addresses(store, conn, addr["x"].to_numpy(dtype="float64"),
                                 addr["y"].to_numpy(dtype="float64"), addr["postcode"],
                                 addr["oa_code"], **ctx)
         changed = np.zeros(len(addr), dtype=bool)

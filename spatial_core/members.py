@@ -56,6 +56,8 @@ __all__ = [
     "normalise_genders",
     "normalise_age_bands",
     "normalise_ethnicities",
+    "vocabulary_keys",
+    "vocabulary_column",
 ]
 
 log = logging.getLogger(__name__)
@@ -348,9 +350,9 @@ def _read_members(path: Path, *, crs: int | None, encoding: str | None,
     out["uprn"] = uprn_column(t)
     out["postcode"] = text_column(t, "postcode")
     out["lat"], out["lng"] = coordinates(t, "latitude", "longitude", crs)
-    out["gender"] = _vocab_column(t, "gender", normalise_genders, report)
-    out["age_band"] = _vocab_column(t, "age_band", normalise_age_bands, report)
-    out["ethnicity"] = _vocab_column(t, "ethnicity", normalise_ethnicities, report)
+    out["gender"] = vocabulary_column(t, "gender", normalise_genders, report)
+    out["age_band"] = vocabulary_column(t, "age_band", normalise_age_bands, report)
+    out["ethnicity"] = vocabulary_column(t, "ethnicity", normalise_ethnicities, report)
     lists = {
         "member_groups": _list_column(t, "groups", out["member_id"].to_numpy(), _GROUP_ALIASES,
                                       64, "grp", report),
@@ -407,7 +409,7 @@ def slugs(values) -> np.ndarray:
     return s.str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_").to_numpy(dtype=object)
 
 
-def _key(values) -> pd.Series:
+def vocabulary_keys(values) -> pd.Series:
     """Text for matching vocabularies: lower case, words separated by one space."""
     s = pd.Series(values, dtype=object).fillna("").astype(str).str.lower()
     s = s.str.replace("&", " and ", regex=False)
@@ -529,7 +531,9 @@ def note_locations(report: ImportReport, frame: pd.DataFrame, loc: pd.DataFrame)
     return located
 
 
-def _vocab_column(t: CsvTable, column: str, normalise, report: ImportReport) -> np.ndarray:
+def vocabulary_column(t: CsvTable, column: str, normalise, report: ImportReport) -> np.ndarray:
+    """A demographic column normalised by ``normalise`` and cut to the store's width; values
+    outside the vocabulary are kept as slugs and noted in ``report``."""
     if not t.has(column):
         return np.full(len(t), None, dtype=object)
     raw = t.column(column).to_numpy(dtype=object)
@@ -550,7 +554,7 @@ def _list_column(t: CsvTable, column: str, ids: np.ndarray, aliases: dict[str, s
         return pd.DataFrame({"member_id": pd.Series([], dtype=object),
                              value_name: pd.Series([], dtype=object)})
     rows, which, items = split_lists(t.column(column).to_numpy(dtype=object), _LIST_SPLIT)
-    keys = _key(items).to_numpy(dtype=object)
+    keys = vocabulary_keys(items).to_numpy(dtype=object)
     known = pd.Series(keys, dtype=object).map(aliases).to_numpy(dtype=object)
     is_known = pd.notna(known)
     slug = pd.Series(slugs(items), dtype=object).str.slice(0, limit).to_numpy(dtype=object)
@@ -605,7 +609,7 @@ def normalise_genders(raw) -> tuple[np.ndarray, np.ndarray]:
     ['male', 'female', 'not_stated', 'agender']
     """
     def one(text: str):
-        k = _key([text]).iloc[0]
+        k = vocabulary_keys([text]).iloc[0]
         if k in _NOT_STATED:
             return "not_stated", True
         if k in _GENDER_ALIASES:
@@ -625,7 +629,7 @@ def normalise_age_bands(raw) -> tuple[np.ndarray, np.ndarray]:
     ['18-24', '65+', '0-17', '35-44', '25-34']
     """
     def one(text: str):
-        k = _key([text.replace("\u2013", "-").replace("-", " to ")]).iloc[0]
+        k = vocabulary_keys([text.replace("\u2013", "-").replace("-", " to ")]).iloc[0]
         k = re.sub(r"\b(years?|yrs|year olds?|aged|age)\b", " ", k)
         k = re.sub(r"\s+", " ", k).strip()
         if k in _NOT_STATED:
@@ -661,7 +665,7 @@ def normalise_ethnicities(raw) -> tuple[np.ndarray, np.ndarray]:
 'white_other', 'white', 'not_stated']
     """
     def one(text: str):
-        k = _key([text]).iloc[0]
+        k = vocabulary_keys([text]).iloc[0]
         if k in _NOT_STATED:
             return "not_stated", True
         if k in _POLICE_ETHNIC_CODES:
@@ -674,9 +678,9 @@ def normalise_ethnicities(raw) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ethnicity(text: str) -> str | None:
-    words = set(_key([text]).iloc[0].split())
+    words = set(vocabulary_keys([text]).iloc[0].split())
     parts = re.split(r":| - | – |/", text)
-    detail = set(_key([parts[-1]]).iloc[0].split()) if len(parts) > 1 else words
+    detail = set(vocabulary_keys([parts[-1]]).iloc[0].split()) if len(parts) > 1 else words
     if {"mixed", "multiple"} & words or ("white" in words and {"black", "asian"} & words):
         group = "mixed"
     elif {"asian", "indian", "pakistani", "bangladeshi", "chinese"} & words:

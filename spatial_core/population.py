@@ -47,6 +47,9 @@ __all__ = [
     "respondents_frame",
     "classify_points",
     "households_per_area",
+    "add_area_columns",
+    "restrict_to_areas",
+    "street_households",
 ]
 
 log = logging.getLogger(__name__)
@@ -205,7 +208,7 @@ def _parents(areas: pd.DataFrame) -> tuple[pd.Series, str | None]:
     return parent, (forces[0] if len(forces) == 1 else None)
 
 
-def _add_area_columns(frame: pd.DataFrame, areas: pd.DataFrame) -> None:
+def add_area_columns(frame: pd.DataFrame, areas: pd.DataFrame) -> None:
     """Add ``npa_id`` and ``force_id`` from ``beat_id`` (in place)."""
     beat_npa, one_force = _parents(areas)
     frame["npa_id"] = frame["beat_id"].map(beat_npa).astype(object)
@@ -218,7 +221,8 @@ def _add_area_columns(frame: pd.DataFrame, areas: pd.DataFrame) -> None:
         frame.loc[frame["force_id"].isna(), "force_id"] = None
 
 
-def _restrict(frame: pd.DataFrame, areas: Sequence[str] | None) -> pd.DataFrame:
+def restrict_to_areas(frame: pd.DataFrame, areas: Sequence[str] | None) -> pd.DataFrame:
+    """The rows of ``frame`` inside any of ``areas`` (``"<level>:<code>"`` ids); all when None."""
     if areas is None:
         return frame
     if isinstance(areas, str):
@@ -244,9 +248,9 @@ def _restrict(frame: pd.DataFrame, areas: Sequence[str] | None) -> pd.DataFrame:
 # -- classes -----------------------------------------------------------------------------------
 
 def _class_lookup(store, scheme: str, level: int | str) -> pd.DataFrame:
-    from .classification import _level_column
+    from .classification import class_level_column
 
-    col = _level_column(scheme, level)
+    col = class_level_column(scheme, level)
     t = schema.table("classifications")
     cls = store.read("classifications", ["key_type", "key", col], where=t.c.scheme == scheme)
     cls = cls[cls[col].notna()].rename(columns={col: "code"})
@@ -381,8 +385,8 @@ def households(store, *, scheme: str = "oac2011", level: int | str = 1,
     """
     h = store.read("addresses", ["uprn", "postcode", "x", "y", "lat", "lng", "cell",
                                  "street_id", "beat_id", "ward_id", "oa_code"])
-    _add_area_columns(h, area_table(store))
-    h = _restrict(h, areas)
+    add_area_columns(h, area_table(store))
+    h = restrict_to_areas(h, areas)
     h["group"] = classify_points(store, scheme=scheme, level=level, uprn=h["uprn"],
                                  postcode=h["postcode"], oa_code=h["oa_code"], x=h["x"], y=h["y"])
     uprn = _uprn_index(h["uprn"])
@@ -427,7 +431,7 @@ def _member_counts(store, as_of: str | None, uprn: pd.Index | None,
     return np.bincount(at[at >= 0], minlength=len(uprn)).astype("int64")
 
 
-def _street_households(store, *, scheme: str, level: int | str, as_of: str | None
+def street_households(store, *, scheme: str, level: int | str, as_of: str | None
                        ) -> pd.DataFrame:
     """``uprn``, ``street_id``, ``group`` and ``members`` of every household, as
     :func:`households` gives them, without reading the columns scoring does not use.
@@ -464,7 +468,7 @@ def households_per_area(store, level: str) -> pd.Series:
         raise InputError(f"level {level!r} is not one of {', '.join(AREA_LEVELS)}")
     h = store.read("addresses", ["ward_id"] if level == "ward" else ["beat_id"])
     if level != "ward":
-        _add_area_columns(h, area_table(store))
+        add_area_columns(h, area_table(store))
     return h[f"{level}_id"].value_counts()
 
 
@@ -509,7 +513,7 @@ def _place_and_classify(store, frame: pd.DataFrame, uprn, *, scheme: str, level:
         if len(todo):
             value[todo] = assign_points_to_areas(store, x[todo], y[todo], level_)
         frame[f"{level_}_id"] = value
-    _add_area_columns(frame, area_table(store))
+    add_area_columns(frame, area_table(store))
     frame["group"] = classify_points(
         store, scheme=scheme, level=level, uprn=uprn.to_numpy(dtype=object),
         postcode=pick(frame["postcode"], "postcode"),

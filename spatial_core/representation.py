@@ -39,12 +39,12 @@ from .errors import InputError
 from .population import (
     AREA_LEVELS,
     Period,
-    _restrict,
     area_table,
     households,
     households_per_area,
     members_frame,
     respondents_frame,
+    restrict_to_areas,
 )
 from .priorities import wilson_interval
 
@@ -255,7 +255,7 @@ def underrepresented_households(store, *, scheme: str = "oac2011", level: int | 
         table = representation(store, scheme=scheme, level=level, area_level=area_level,
                                target=target, as_of=as_of, households_frame=h)
     below = table[table["member_below"] & (table["population"] > 0)]
-    h = _restrict(h, areas)
+    h = restrict_to_areas(h, areas)
     h = h[~h["is_member"] & h["group"].notna()]
     h = h.merge(below[["area_id", "group", "member_ratio"]].rename(columns={"area_id": col}),
                 on=[col, "group"], how="inner")

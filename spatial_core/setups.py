@@ -206,10 +206,10 @@ class RerunResult:
 
 def _ensure_tables(store, conn) -> None:
     """Create the set-up tables in a version-2 store made before they were added."""
-    if not store._has_table(conn, "setups"):
-        from .store import _add_new_tables
+    if not store.has_table(conn, "setups"):
+        from .store import add_new_tables
 
-        _add_new_tables(store, conn)
+        add_new_tables(store, conn)
 
 
 def _row_to_setup(row: Mapping[str, Any]) -> Setup:
@@ -358,14 +358,14 @@ def _resolve_areas(store, areas: Sequence[Any] | str, crs: int | None
 def _area_street_mask(store, streets: pd.DataFrame, ids: Sequence[str], polygon) -> np.ndarray:
     """Streets of the set-up area: those of each area id, and those whose midpoint is in the
     drawn polygon."""
-    from .scoring import _area_streets
+    from .scoring import streets_in_area
 
     mask = np.zeros(len(streets), dtype=bool)
     for area in ids:
         if area == "force:all":
             mask[:] = True
         else:
-            mask |= _area_streets(store, streets, area)
+            mask |= streets_in_area(store, streets, area)
     if polygon is not None and len(streets):
         mids = shapely.line_interpolate_point(np.asarray(streets["geom"], dtype=object), 0.5,
                                               normalized=True)

@@ -34,13 +34,13 @@ from .crs import STORE_SRID
 from .errors import SchemaVersionError, StoreError
 from .geometry_type import Geometry, from_gpkg_blobs
 
-__all__ = ["Store", "open_store", "DEFAULT_STORE"]
+__all__ = ["Store", "open_store", "DEFAULT_STORE", "add_new_tables"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STORE = "lpt.gpkg"
 
-def _add_new_tables(store: Store, conn: Connection) -> None:
+def add_new_tables(store: Store, conn: Connection) -> None:
     """Create the tables (and their GeoPackage registration or GiST index) a version added."""
     schema.metadata.create_all(conn, checkfirst=True)
     if store.backend == "geopackage":
@@ -51,7 +51,7 @@ def _add_new_tables(store: Store, conn: Connection) -> None:
 
 # Versions migrate one step at a time: MIGRATIONS[n] takes a store at version n to n + 1.
 # Version 2 added the analytics tables (score runs, targeting set-ups …).
-MIGRATIONS: dict[int, Callable[[Store, Connection], None]] = {1: _add_new_tables}
+MIGRATIONS: dict[int, Callable[[Store, Connection], None]] = {1: add_new_tables}
 
 
 def open_store(location: str | os.PathLike | None = None, *, create: bool = True,
@@ -114,7 +114,7 @@ class Store:
 
     def _ensure_schema(self, *, create: bool, h3_resolution: int | None) -> None:
         with self.begin() as conn:
-            present = self._has_table(conn, "lpt_meta")
+            present = self.has_table(conn, "lpt_meta")
             if not present:
                 if not create:
                     raise StoreError(f"{self.location} is not a local priority targeting store")
@@ -135,9 +135,9 @@ class Store:
             # before one was added gets it here.
             tables = set(inspect(conn).get_table_names())
             if any(name not in tables for name in schema.metadata.tables):
-                _add_new_tables(self, conn)
+                add_new_tables(self, conn)
 
-    def _has_table(self, conn: Connection, name: str) -> bool:
+    def has_table(self, conn: Connection, name: str) -> bool:
         return self.engine.dialect.has_table(conn, name)
 
     def _create(self, conn: Connection, h3_resolution: int | None) -> None:

@@ -26,8 +26,6 @@ from . import schema
 from .imports import ImportReport, Progress
 from .locations import locate
 from .members import (
-    _key,
-    _vocab_column,
     check_length,
     column_width,
     coordinates,
@@ -40,6 +38,8 @@ from .members import (
     split_lists,
     text_column,
     uprn_column,
+    vocabulary_column,
+    vocabulary_keys,
 )
 from .record_imports import import_records, located_columns, note_rows, stored_keys
 from .sources import CsvTable, parse_choice, parse_date, read_csv_table
@@ -214,9 +214,9 @@ def _read_surveys(path: Path, *, crs: int | None, encoding: str | None,
     out["confidence"] = _likert(t, "confidence", CONFIDENCE_SCALE)
     out["feel_safe"] = _likert(t, "feel_safe", FEEL_SAFE_SCALE)
     out["free_text"] = text_column(t, "comments")
-    out["gender"] = _vocab_column(t, "gender", normalise_genders, report)
-    out["age_band"] = _vocab_column(t, "age_band", normalise_age_bands, report)
-    out["ethnicity"] = _vocab_column(t, "ethnicity", normalise_ethnicities, report)
+    out["gender"] = vocabulary_column(t, "gender", normalise_genders, report)
+    out["age_band"] = vocabulary_column(t, "age_band", normalise_age_bands, report)
+    out["ethnicity"] = vocabulary_column(t, "ethnicity", normalise_ethnicities, report)
     return out, _priorities(t, out["response_id"].to_numpy(), report)
 
 
@@ -260,7 +260,7 @@ def likert_to_scores(values, scale: dict[str, int]) -> tuple[np.ndarray, np.ndar
     bad = np.zeros(len(raw), dtype=bool)
     for text in pd.unique(raw):
         m = (raw == text).to_numpy()
-        k = _key([text]).iloc[0]
+        k = vocabulary_keys([text]).iloc[0]
         num = re.fullmatch(r"([1-5])(?:\.0+)?(?: .*)?", k)
         if text == "" or k in _NO_ANSWER:
             continue
@@ -300,7 +300,7 @@ def priorities_to_slugs(values) -> tuple[np.ndarray, np.ndarray]:
     >>> s.tolist(), known.tolist()
     (['asb', 'road_safety', 'environmental', 'noisy_neighbours'], [True, True, True, False])
     """
-    keys = _key(values)
+    keys = vocabulary_keys(values)
     known = keys.map(_PRIORITY_ALIASES)
     limit = column_width(schema.survey_priorities.c.priority)
     slug = pd.Series(slugs(values)).str.slice(0, limit)

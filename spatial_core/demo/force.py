@@ -23,7 +23,7 @@ from .areas import Areas, make_areas
 from .layout import Layout, make_layout
 from .writers import write_csv, write_geojson, write_rows
 
-__all__ = ["DemoFiles", "generate_demo", "BOUNDARY_LEVELS"]
+__all__ = ["DemoFiles", "generate_demo", "BOUNDARY_LEVELS", "format_numbers", "quarter_spans"]
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,9 @@ def _months(end_month: str, months: int) -> list[str]:
     return [str(end - k) for k in range(months - 1, -1, -1)]
 
 
-def _quarters(months: list[str]) -> list[tuple[np.datetime64, np.datetime64]]:
+def quarter_spans(months: list[str]) -> list[tuple[np.datetime64, np.datetime64]]:
+    """The calendar quarters the ``YYYY-MM`` months span, as ``(start, end)`` days (end
+    exclusive), cut to the first and last month."""
     first = np.datetime64(months[0] + "-01")
     after = (pd.Period(months[-1], freq="M") + 1).start_time.to_datetime64().astype("datetime64[D]")
     qs = sorted({str(pd.Period(m, freq="Q")) for m in months})
@@ -198,7 +200,8 @@ def _postcodes(layout: Layout, areas: Areas):
     return pc, text, middle
 
 
-def _fmt(values: np.ndarray, decimals: int) -> np.ndarray:
+def format_numbers(values: np.ndarray, decimals: int) -> np.ndarray:
+    """Numbers as text with ``decimals`` places; NaN becomes an empty string (a CSV blank)."""
     values = np.asarray(values, dtype="float64")
     out = np.full(len(values), "", dtype=object)
     ok = np.isfinite(values)
@@ -385,7 +388,8 @@ def generate_demo(
         rngs[2],
     )
     snap_lng, snap_lat = bng_to_lnglat(layout.snap_x, layout.snap_y)
-    snap_lng_s, snap_lat_s = _fmt(snap_lng, 6), _fmt(snap_lat, 6)  # once, not per crime
+    # once, not per crime
+    snap_lng_s, snap_lat_s = format_numbers(snap_lng, 6), format_numbers(snap_lat, 6)
     cats = list(_crime.CATEGORIES)
     n_beats = len(areas.beat.code)
     beat_counts = np.zeros((n_beats, len(cats)))
@@ -432,7 +436,7 @@ def generate_demo(
     step("crime", 0.7)
 
     # visits, then members (door-knock registrations become members), then surveys
-    quarters = _quarters(month_list)
+    quarters = quarter_spans(month_list)
     end = quarters[-1][1]
     res, vis, mem, sur = _people.simulate_people(
         quarters, end, hh, hh_beat, areas.beat.code, hh_sg, beat_counts, cats,
@@ -440,8 +444,8 @@ def generate_demo(
     step("people", 0.85)
 
     mem_out = mem.copy()
-    mem_out["latitude"] = _fmt(mem["latitude"].to_numpy(), 6)
-    mem_out["longitude"] = _fmt(mem["longitude"].to_numpy(), 6)
+    mem_out["latitude"] = format_numbers(mem["latitude"].to_numpy(), 6)
+    mem_out["longitude"] = format_numbers(mem["longitude"].to_numpy(), 6)
     paths["members"] = write_csv(out / "members.csv", mem_out)
     paths["surveys"] = write_csv(out / "surveys.csv", sur)
     paths["visits"] = write_csv(out / "visits.csv", vis)

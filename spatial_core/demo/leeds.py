@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..imports import ImportReport, Progress, import_files
 from . import people as _people
 from .crime import CATEGORIES
-from .force import _fmt, _quarters
+from .force import format_numbers, quarter_spans
 from .writers import write_csv, write_rows
 
 __all__ = ["SyntheticPeople", "add_synthetic_people", "HIGHWAY_WEIGHT"]
@@ -206,7 +206,7 @@ def add_synthetic_people(
         months = sorted(crimes["month"].unique())
     else:
         months = [str(pd.Period("2017-09", freq="M") - k) for k in range(11, -1, -1)]
-    quarters = _quarters(months)
+    quarters = quarter_spans(months)
     end = quarters[-1][1]
     if progress:
         progress(0.2, f"synthetic people: {n} households placed")
@@ -227,8 +227,8 @@ def add_synthetic_people(
         )
     }
     mem_out = mem.copy()
-    mem_out["latitude"] = _fmt(mem["latitude"].to_numpy(), 6)
-    mem_out["longitude"] = _fmt(mem["longitude"].to_numpy(), 6)
+    mem_out["latitude"] = format_numbers(mem["latitude"].to_numpy(), 6)
+    mem_out["longitude"] = format_numbers(mem["longitude"].to_numpy(), 6)
     files["members"] = write_csv(out / "members.csv", mem_out)
     files["surveys"] = write_csv(out / "surveys.csv", sur)
     files["visits"] = write_csv(out / "visits.csv", vis)

@@ -107,7 +107,7 @@ def test_households_group_matches_classify_households(gpkg_store):
 def test_street_households_equal_the_households_columns_scoring_uses(store):
     """The lean read for scoring gives what households() gives, including an address with
     no output area (classified by the OA polygon holding its point)."""
-    from spatial_core.population import _street_households
+    from spatial_core.population import street_households
 
     build_store(store)
     with store.begin() as conn:
@@ -116,7 +116,7 @@ def test_street_households_equal_the_households_columns_scoring_uses(store):
             "lat": [52.5], "lng": [-1.5], "cell": [0], "oa_code": [None], "street_id": ["s2"],
             "beat_id": ["beat:B"], "ward_id": ["ward:W"]}))
     want = households(store, as_of="2026-03-01")[["uprn", "street_id", "group", "members"]]
-    got = _street_households(store, scheme="oac2011", level=1, as_of="2026-03-01")
+    got = street_households(store, scheme="oac2011", level=1, as_of="2026-03-01")
     assert want.set_index("uprn").loc["9", "group"] == "2"
     pd.testing.assert_frame_equal(got.sort_values("uprn").reset_index(drop=True),
                                   want.sort_values("uprn").reset_index(drop=True))
