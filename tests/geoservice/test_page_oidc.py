@@ -206,7 +206,7 @@ audit:
 
 
 SCENARIOS = [
-    {"name": "officer", "login": OFFICER, "visit": True, "signout": True},
+    {"name": "officer", "login": OFFICER, "visit": True, "signout": True, "setup": SETUP},
     {"name": "tampered-state", "login": OFFICER, "tamper": "state", "expect_failure": True},
     {"name": "wrong-verifier", "login": OFFICER, "tamper": "verifier", "expect_failure": True},
     {"name": "other-issuer", "login": OFFICER, "tamper": "iss", "expect_failure": True},

@@ -118,6 +118,11 @@ async function scenario(browser, sc, out) {
   if (sc.visit) {
     await page.click('.tabs button[data-tab=walk]');
     await page.waitForSelector('#walk-list[data-setup]');
+    // The shared store may hold other live set-ups of this beat: choose the test's own.
+    if (sc.setup) {
+      await page.selectOption('#setup-select', sc.setup);
+      await page.waitForSelector(`#walk-list[data-setup="${sc.setup}"]`);
+    }
     out.walk_count = await page.$$eval('#walk-list li[data-uprn]', (ls) => ls.length);
     out.walk_uprn = await page.getAttribute('#walk-list li[data-uprn]', 'data-uprn');
     await page.click('#walk-list li[data-uprn] button');
