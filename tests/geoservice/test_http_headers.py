@@ -48,7 +48,7 @@ def test_an_officers_layer_is_private_and_varies_by_credentials(service, officer
             break
     assert second[0] == 200 and second[1].get("X-Cache") == "HIT"
     assert _features(first[2]) == _features(second[2])
-    for status, headers, _ in (first, second):
+    for _, headers, _ in (first, second):
         assert headers["Cache-Control"] == "private, no-cache"
         assert {"authorization", "x-api-key"} <= _vary(headers), headers.get("Vary")
 
