@@ -42,7 +42,7 @@ from . import schema
 from .errors import InputError
 
 __all__ = ["DEFAULT_K", "COUNT_COLUMNS", "suppress_counts", "area_counts", "overlap_counts",
-           "counts_and_overlaps", "disclosed_area_counts"]
+           "counts_and_overlaps", "pair_counts", "disclosed_area_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -237,9 +237,7 @@ def counts_and_overlaps(store, *, as_of: str | None = None
         counts = pd.concat([beat_s, npa_s, ward_s]).dropna().value_counts()
         if force is not None:
             counts[force] = int(located.sum())
-        both = pd.concat([pd.DataFrame({"a": beat_s, "b": ward_s}),
-                          pd.DataFrame({"a": npa_s, "b": ward_s})]).dropna()
-        return counts, both.groupby(["a", "b"]).size()
+        return counts, pair_counts(beat_s, npa_s, ward_s)
 
     h = store.read("addresses", ["beat_id", "ward_id", "x"])
     per: dict[str, tuple[pd.Series, pd.Series]] = {}
@@ -260,8 +258,25 @@ def counts_and_overlaps(store, *, as_of: str | None = None
     for col in COUNT_COLUMNS:
         out[col] = out["area_id"].map(per[col][0]).fillna(0).astype("int64")
     pairs = pd.concat({col: per[col][1] for col in COUNT_COLUMNS}, axis=1)
-    pairs = pairs.fillna(0).astype("int64").rename_axis(["area_a", "area_b"]).reset_index()
+    pairs = pairs.fillna(0).astype("int64").reset_index()
     return out, pairs[["area_a", "area_b", *COUNT_COLUMNS]]
+
+
+def pair_counts(beat: pd.Series, npa: pd.Series, ward: pd.Series) -> pd.Series:
+    """How many things (one a row) lie in each (beat, ward) and (npa, ward) pair: the
+    ``overlaps`` of :func:`suppress_counts` for one count column, indexed by ``(area_a,
+    area_b)``. Rows with no beat (npa) or no ward count in no pair.
+
+    >>> pair_counts(pd.Series(["b1", "b1", "b2", None]), pd.Series(["n1", "n1", "n1", None]),
+    ...             pd.Series(["w1", "w2", "w2", "w2"])).to_dict()
+    {('b1', 'w1'): 1, ('b1', 'w2'): 1, ('b2', 'w2'): 1, ('n1', 'w1'): 1, ('n1', 'w2'): 2}
+    """
+    both = pd.concat([pd.DataFrame({"a": pd.Series(beat, dtype=object).to_numpy(object),
+                                    "b": pd.Series(ward, dtype=object).to_numpy(object)}),
+                      pd.DataFrame({"a": pd.Series(npa, dtype=object).to_numpy(object),
+                                    "b": pd.Series(ward, dtype=object).to_numpy(object)})])
+    both = both.dropna()
+    return both.groupby(["a", "b"]).size().rename_axis(["area_a", "area_b"])
 
 
 def disclosed_area_counts(store, *, k: int = DEFAULT_K, as_of: str | None = None

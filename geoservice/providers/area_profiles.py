@@ -7,8 +7,8 @@ Police roles see their own areas (as in ``areas``) with vote counts and the per-
 (population, members, respondents, ratios). Partners and the public see every area as
 aggregates only: the respondent count passes through
 :func:`spatial_core.disclosure.suppress_counts` over the area tree (households, members and
-crimes also against the overlaps of beats and npas with wards, as in ``areas``; respondents
-against the tree only); priorities are published
+crimes also against the overlaps of beats and npas with wards, as in ``areas``, and
+respondents against the same overlaps); priorities are published
 only where that count is published and the area had enough respondents; the
 under-represented groups are published only where the area's member count is (from
 :func:`~spatial_core.disclosure.disclosed_area_counts`); votes per priority and the
@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from spatial_core.disclosure import counts_and_overlaps, suppress_counts
+from spatial_core.disclosure import counts_and_overlaps, pair_counts, suppress_counts
+from spatial_core.population import respondents_frame
 
 from ..access import AGGREGATE_ROLES, area_scope
 from ..context import RequestContext
@@ -47,8 +48,9 @@ def area_profiles(store, *, k: int | None = None, min_n: int = 10) -> pd.DataFra
                       "geometry": a.geometry.to_numpy(object) if len(a) else []})
     a = a.sort_values(["area_id", "_v", "_b"]).drop_duplicates("area_id", keep="last")
     out = counts.merge(a[["area_id", "name", "geometry"]], on="area_id", how="left")
-    votes = pd.concat([local_priorities(store, level=lv, min_n=min_n) for lv in LEVELS],
-                      ignore_index=True)
+    respondents = respondents_frame(store)
+    votes = pd.concat([local_priorities(store, level=lv, min_n=min_n, respondents=respondents)
+                       for lv in LEVELS], ignore_index=True)
     n = votes.groupby("area_id")["n"].max()
     out["respondents"] = out["area_id"].map(n).fillna(0).astype("int64")
     pri = votes[votes["is_priority"].astype(bool)].sort_values(["area_id", "rank", "priority"])
@@ -72,6 +74,15 @@ def area_profiles(store, *, k: int | None = None, min_n: int = 10) -> pd.DataFra
     for c in ("priorities", "under_represented"):
         out[c] = [x if isinstance(x, list) else [] for x in out[c]]
     if k is not None:
+        # The respondent count (respondents naming a priority, as local_priorities counts
+        # them) in every beat-ward and npa-ward overlap, so that a ward minus a beat inside
+        # it cannot give away a small count of respondents either.
+        named = store.read("survey_priorities", ["response_id"])["response_id"]
+        r = respondents[respondents["response_id"].isin(set(named))]
+        overlaps = overlaps.merge(
+            pair_counts(r["beat_id"], r["npa_id"], r["ward_id"]).rename("respondents")
+            .reset_index(), on=["area_a", "area_b"], how="outer")
+        overlaps = overlaps.fillna(0)
         safe = suppress_counts(out[["area_id", "level", "parent_id", "respondents",
                                     "members", "households"]],
                                ["respondents", "members", "households"], k=k,
@@ -83,7 +94,9 @@ def area_profiles(store, *, k: int | None = None, min_n: int = 10) -> pd.DataFra
         no_m = pd.isna(out["members"]).to_numpy(dtype=bool)
         out["priorities"] = [None if w else p for p, w in zip(out["priorities"], no_n,
                                                               strict=True)]
-        out.loc[no_n, "priority_note"] = f"withheld: fewer than {k} respondents"
+        out.loc[no_n, "priority_note"] = (
+            f"withheld: fewer than {k} respondents here, or withheld so that a small count "
+            "elsewhere cannot be worked out from this one")
         out["under_represented"] = [None if w else u for u, w in
                                     zip(out["under_represented"], no_m, strict=True)]
         out["votes"] = None
