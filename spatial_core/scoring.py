@@ -670,7 +670,8 @@ def score_streets(inputs: ScoringInputs, profile: Profile) -> pd.DataFrame:
     rank = _rank_desc(score, inputs.beat_code, ties_share=False)
 
     reasons = _reasons(
-        profile, where_word, group_word, harm_raw=harm_raw, top_cat=top_cat,
+        profile, where_word, group_word,
+        **{f"weight_{c}": w[c] * scaled[c] for c in COMPONENTS}, harm_raw=harm_raw, top_cat=top_cat,
         top_rank=top_rank, rep_raw=rep_raw, target_hh=target_hh, target_members=target_members,
         n=n, enough=enough, top_p=top_p, top_share=top_share, low_safe_share=low_safe_share,
         low_conf_share=low_conf_share, uncovered=inputs.uncovered, since=since,
@@ -691,22 +692,35 @@ def score_streets(inputs: ScoringInputs, profile: Profile) -> pd.DataFrame:
 
 
 def _reasons(profile: Profile, where_word: str, group_word: str, **a: np.ndarray) -> np.ndarray:
-    """Plain-words reasons per street, in a fixed order: harm; representation; voice;
-    coverage; fatigue. A component with weight 0 says nothing."""
+    """Plain-words reasons per street, the component that adds most to its score first (ties
+    and components that add nothing in a fixed order: harm; representation; voice; coverage),
+    fatigue, which takes away, last. A component with weight 0 says nothing.
+
+    ``a`` holds each component's part of the score (``weight_harm`` … : weight × scaled
+    value) and the raw figures the words quote."""
     w, mix = profile.weights, profile.voice_mix
     S = len(a["harm_raw"])
     lst = {k: np.asarray(v).tolist() for k, v in a.items()}  # Python scalars: faster per row
-    parts: list[list[str]] = [[] for _ in range(S)]
+    parts: list[list[tuple[float, int, str]]] = [[] for _ in range(S)]
+    order = ("harm", "representation", "voice", "coverage", "fatigue")
+    shares = {c: lst[f"weight_{c}"] for c in order}
+
+    def add(component: str, i: int, text: str) -> None:
+        """File ``text`` under its part of street ``i``'s score (fatigue takes away)."""
+        part = shares[component][i] * (-1.0 if component == "fatigue" else 1.0)
+        parts[i].append((-part, order.index(component), text))
+
     if w["harm"] > 0:
         cats = [c.lower() for c in CATEGORY_NAMES]
         for i in np.flatnonzero(a["harm_raw"] > 0).tolist():
-            parts[i].append(f"{_ordinal(lst['top_rank'][i])} in {where_word} for "
-                            f"{cats[lst['top_cat'][i]]} harm")
+            add("harm", i, f"{_ordinal(lst['top_rank'][i])} in {where_word} for "
+                           f"{cats[lst['top_cat'][i]]} harm")
     if w["representation"] > 0:
         for i in np.flatnonzero(a["rep_raw"] > 0).tolist():
             k, m = lst["target_hh"][i], lst["target_members"][i]
-            parts[i].append(f"{k} {'household' if k == 1 else 'households'} in {group_word}, "
-                            f"{m} {'member' if m == 1 else 'members'}")
+            add("representation", i,
+                f"{k} {'household' if k == 1 else 'households'} in {group_word}, "
+                f"{m} {'member' if m == 1 else 'members'}")
     if w["voice"] > 0:
         labels = [_SHORT_LABELS.get(p, PRIORITIES[p]) for p in PRIORITY_SLUGS]
         n, enough, top_p = lst["n"], lst["enough"], lst["top_p"]
@@ -715,8 +729,9 @@ def _reasons(profile: Profile, where_word: str, group_word: str, **a: np.ndarray
         for i in np.flatnonzero(a["n"] > 0).tolist():
             k = n[i]
             if not enough[i]:
-                parts[i].append(f"only {k} {'respondent' if k == 1 else 'respondents'} nearby "
-                                f"(fewer than {profile.voice_min_n}): community voice not counted")
+                add("voice", i, f"only {k} {'respondent' if k == 1 else 'respondents'} "
+                                f"nearby (fewer than {profile.voice_min_n}): community voice "
+                                "not counted")
                 continue
             text = (f"{labels[top_p[i]]} named by {share[i]}% of {k} respondents"
                     if share[i] > 0 and mix["priority"] > 0 else f"{k} respondents nearby")
@@ -724,19 +739,19 @@ def _reasons(profile: Profile, where_word: str, group_word: str, **a: np.ndarray
                 text += f", {unsafe[i]}% feel unsafe"
             if unconf[i] > 0 and mix["low_confidence"] > 0:
                 text += f", {unconf[i]}% lack confidence in the police"
-            parts[i].append(text)
+            add("voice", i, text)
     if w["coverage"] > 0:
         u = lst["uncovered"]
         for i in np.flatnonzero(a["uncovered"] > 0).tolist():
-            parts[i].append(f"{u[i]} {'household' if u[i] == 1 else 'households'} not yet "
-                            "visited or registered")
+            add("coverage", i, f"{u[i]} {'household' if u[i] == 1 else 'households'} "
+                               "not yet visited or registered")
     if w["fatigue"] > 0:
         for i in np.flatnonzero(a["fatigue_raw"] > 0).tolist():
             d = int(lst["since"][i])
             when = "today" if d == 0 else f"{d} {'day' if d == 1 else 'days'} ago"
-            parts[i].append(f"visited {when} (held back)")
+            add("fatigue", i, f"visited {when} (held back)")
     out = np.empty(S, dtype=object)
-    out[:] = ["; ".join(p) for p in parts]
+    out[:] = ["; ".join(t for _, _, t in sorted(p)) for p in parts]
     return out
 
 

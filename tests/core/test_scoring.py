@@ -176,12 +176,30 @@ def test_score_streets_reasons_in_plain_words(built):
         "respondents, 40% feel unsafe; 9 households not yet visited or registered")
     assert _row(scores, "b1/b")["reasons"] == (
         "1st in the beat for burglary harm; 5 households not yet visited or registered")
+    # Coverage adds to b1/a's score; too few respondents add nothing; fatigue takes away.
     assert _row(scores, "b1/a")["reasons"] == (
-        "only 2 respondents nearby (fewer than 5): community voice not counted; "
-        "4 households not yet visited or registered; visited 7 days ago (held back)")
+        "4 households not yet visited or registered; only 2 respondents nearby (fewer than "
+        "5): community voice not counted; visited 7 days ago (held back)")
     c = _row(scores, "b1/c")
     assert c["representation_raw"] == 7.0  # 8 in group 2, one of them a member
     assert c["coverage_raw"] == 9.0
+
+
+def test_score_streets_reasons_lead_with_what_adds_most(built):
+    inputs = prepare_inputs(built, as_of=AS_OF)
+    rep = "8 households in an under-represented group, 1 member"
+    voice = "ASB named by 60% of 5 respondents, 40% feel unsafe"
+    cover = "9 households not yet visited or registered"
+    for weights, first in [({"representation": 1, "voice": 0.2, "coverage": 0.1}, rep),
+                           ({"representation": 0.1, "voice": 1, "coverage": 0.2}, voice),
+                           ({"representation": 0.2, "voice": 0.1, "coverage": 1}, cover)]:
+        c = _row(score_streets(inputs, _only(**weights)), "b1/c")
+        parts = c["reasons"].split("; ")
+        assert sorted(parts) == sorted([rep, voice, cover])
+        assert parts[0] == first
+        shares = {rep: weights["representation"] * c["representation"],
+                  voice: weights["voice"] * c["voice"], cover: weights["coverage"] * c["coverage"]}
+        assert [shares[p] for p in parts] == sorted(shares.values(), reverse=True)
 
 
 def test_score_streets_explicit_target_groups_and_unknown_codes(built):
