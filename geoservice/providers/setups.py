@@ -3,7 +3,11 @@
 household walk lists; police roles only, in their beats.
 
 A set-up is visible to a caller when at least one of its recommended streets is in the
-caller's beats. A walk-list row (an address to knock: UPRN, postcode, walk order, class
+caller's beats. Decision: a set-up is one shared operation, so a visible set-up shows its
+whole summary (name, goal, areas and beats, outline, streets and households to knock in all
+its beats): an officer on a two-beat operation knows whom they share it with. That summary is
+operational, not personal; what is personal, the addresses to knock, is cut to the caller's
+beats. A walk-list row (an address to knock: UPRN, postcode, walk order, class
 group, target flag, reason, suppressed-until) is visible only when its street is in the
 caller's beats. Walk lists are address-level targeting data: every read is audited and
 needs an ``X-Purpose``, as for visits. Stored walk lists never hold names or contacts.
