@@ -11,6 +11,11 @@ Hooks on the Flask app:
 
 - ``before_request``: authenticate (401 with ``WWW-Authenticate`` for bad credentials; none is
   the public caller) and activate a :class:`~geoservice.context.RequestContext`;
+- ``before_request``, next: ``PUT``/``PATCH``/``DELETE`` of a collection item is **405**
+  with ``Allow`` (401 for an anonymous caller) before pygeoapi is reached: no provider
+  updates or deletes (visits are an append-only record; a correction is a new visit), and
+  pygeoapi would answer 500 for an ``editable`` collection (``OPTIONS`` on an item is
+  answered here too, so ``Allow`` never lists them); see :func:`item_write_refusal`;
 - ``after_request``: HTTP caching headers (:func:`cache_control`) and one JSON log line per
   request (method, path, status, ms, sub, role);
 - ``GET /health``: 200 with the store's back end and schema version, 503 when it cannot be
@@ -36,7 +41,7 @@ from .config import COLLECTIONS, ServiceConfig, load_config, pygeoapi_config
 from .context import RequestContext, activate, deactivate
 
 __all__ = ["create_app", "prepare_runtime", "JsonFormatter", "cache_control", "PERSONAL",
-           "VARY"]
+           "VARY", "ITEM_ALLOW", "item_write_refusal"]
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("geoservice.access")
@@ -75,6 +80,44 @@ def cache_control(path: str, status: int, authenticated: bool) -> str:
     if personal or status >= 400:
         return "no-store"
     return "private, no-cache" if authenticated else "public, max-age=60"
+
+
+ITEM_ALLOW = "GET, HEAD, OPTIONS"
+"""The methods of ``/collections/{id}/items/{item}`` (no collection updates or deletes)."""
+
+_ITEM_WRITES = frozenset({"PUT", "PATCH", "DELETE"})
+
+
+def item_write_refusal(method: str, path: str) -> str | None:
+    """The collection whose item ``method path`` would update or delete (None: another
+    request). Only our collections: any other path is left to pygeoapi (404).
+
+    >>> item_write_refusal("DELETE", "/collections/visits/items/V1000001")
+    'visits'
+    >>> item_write_refusal("PUT", "/collections/walk_lists/items/s1/100023")
+    'walk_lists'
+    >>> item_write_refusal("GET", "/collections/visits/items/V1000001") is None
+    True
+    >>> item_write_refusal("POST", "/collections/visits/items") is None
+    True
+    """
+    if method.upper() not in _ITEM_WRITES:
+        return None
+    parts = path.strip("/").split("/")
+    if (len(parts) >= 4 and parts[0] == "collections" and parts[1] in COLLECTIONS
+            and parts[2] == "items" and any(parts[3:])):
+        return parts[1]
+    return None
+
+
+def _drop_item_writes(oas: dict) -> dict:
+    """The OpenAPI document without PUT/DELETE on items (pygeoapi documents them for an
+    ``editable`` collection, meaning only POST here)."""
+    for name, ops in (oas.get("paths") or {}).items():
+        if "/items/" in name and isinstance(ops, dict):
+            for method in ("put", "patch", "delete"):
+                ops.pop(method, None)
+    return oas
 
 
 class JsonFormatter(logging.Formatter):
@@ -124,7 +167,7 @@ def prepare_runtime(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 
     ensure_score_run(stores.store(cfg.store))  # once, before workers: see providers/scores.py
     config_path = folder / "pygeoapi-config.yml"
     config_path.write_text(yaml.safe_dump(pg, sort_keys=False), encoding="utf-8")
-    oas = get_oas(pg)
+    oas = _drop_item_writes(get_oas(pg))
     stores.clear()  # OpenAPI generation opened the store; workers open their own
     (folder / "openapi.json").write_text(json.dumps(oas), encoding="utf-8")
     return folder
@@ -190,6 +233,8 @@ def _wrap(app, cfg: ServiceConfig) -> None:
     from .page import register as register_page
 
     register_page(app, cfg)  # the officer map page (/app/) and the demo sign-in
+    from .html_assets import install as install_html_assets
+    install_html_assets(app, cfg)  # pygeoapi's HTML pages: our vendored assets only, CSP
 
     @app.before_request
     def _authenticate():
@@ -211,6 +256,43 @@ def _wrap(app, cfg: ServiceConfig) -> None:
                              remote_addr=request.remote_addr, audit=audit, config=cfg)
         g.lpt_token = activate(ctx)
         return None
+
+    @app.before_request
+    def _no_item_writes():
+        """405 for PUT/PATCH/DELETE of an item (401 when anonymous), before pygeoapi."""
+        parts = request.path.strip("/").split("/")
+        if (request.method == "OPTIONS" and len(parts) >= 4 and parts[0] == "collections"
+                and parts[1] in COLLECTIONS and parts[2] == "items"):
+            resp = app.response_class(status=200)
+            resp.headers["Allow"] = ITEM_ALLOW
+            return resp
+        collection = item_write_refusal(request.method, request.path)
+        if collection is None:
+            return None
+        p = g.lpt_principal
+        if p.is_anonymous:
+            resp = jsonify({"code": "Unauthorized", "description": (
+                f"sign in first; and {request.method} is not allowed for any caller: items "
+                f"of {collection} are never changed or deleted through this service")})
+            resp.status_code = 401
+        else:
+            why = ("visits are an append-only record: a visit is never changed or deleted; "
+                   "record a correction as a new visit (POST /collections/visits/items)"
+                   if collection == "visits" else
+                   f"items of {collection} are not changed or deleted through this service")
+            resp = jsonify({"code": "MethodNotAllowed",
+                            "description": f"{request.method} is not allowed: {why}"})
+            resp.status_code = 405
+        resp.headers["Allow"] = ITEM_ALLOW
+        if collection in PERSONAL:  # a refusal on personal data is part of the record
+            audit.append(request_id=g.lpt_request_id, sub=p.sub, role=p.role, via=p.via,
+                         action="denied", collection=collection,
+                         query=request.path, ids=["/".join(parts[3:])],
+                         purpose=request.headers.get("X-Purpose") or p.default_purpose,
+                         remote_addr=request.remote_addr,
+                         outcome=f"{request.method} refused ({resp.status_code}): "
+                                 "items are never updated or deleted")
+        return resp
 
     @app.after_request
     def _log(response):

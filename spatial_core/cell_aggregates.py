@@ -8,8 +8,9 @@ publish: every cell's crime count passes through
 :func:`spatial_core.disclosure.suppress_counts` in the tree *cell -> force* (the force total
 is the sum of all cells, and is itself published by the area counts), so no count in
 ``1 .. k-1`` is published and no withheld cell can be recovered as the force total minus the
-published cells. A cell's harm is withheld whenever its count is (harm would tell that
-crimes happened there).
+published cells. A cell's harm and its first and last month are withheld whenever its count
+is (harm would tell that crimes happened there; a first month tells "at least one crime", a
+last month different from it "at least two").
 """
 from __future__ import annotations
 
@@ -81,6 +82,12 @@ def disclosed_crime_cells(store, res: int = 7, *, k: int = DEFAULT_K) -> pd.Data
     >>> t = pd.DataFrame({"cell_id": ["a", "b", "c"], "crimes": [3, 9, 20]})
     >>> _suppress(t, 5)["crimes"].tolist()
     [None, None, 20]
+
+    The months of a withheld cell are withheld with its count:
+
+    >>> t["first_month"], t["last_month"] = ["2025-01", "2025-01", "2025-02"], "2025-03"
+    >>> _suppress(t, 5)[["first_month", "last_month"]].values.tolist()
+    [[None, None], [None, None], ['2025-02', '2025-03']]
     """
     return _suppress(crime_cells(store, res), k)
 
@@ -96,8 +103,9 @@ def _suppress(cells: pd.DataFrame, k: int) -> pd.DataFrame:
     out["crimes"] = safe["crimes"].to_numpy(object)
     withheld = pd.isna(out["crimes"]).to_numpy(dtype=bool)
     out["crimes"] = out["crimes"].astype(object)
-    if "harm_days" in out.columns:
-        out["harm_days"] = out["harm_days"].astype(object)
-        out.loc[withheld, "harm_days"] = None
+    for name in ("harm_days", "first_month", "last_month"):  # they tell crimes happened
+        if name in out.columns:
+            out[name] = out[name].astype(object)
+            out.loc[withheld, name] = None
     out.loc[withheld, "crimes"] = None
     return out

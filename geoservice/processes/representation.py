@@ -27,6 +27,33 @@ PROCESS_METADATA = _metadata(
     example={"area": "beat:DM01B01"}, asynchronous=False)
 
 
+def _level(value: Any) -> int:
+    """The ``level`` input: a whole number in the declared range (default 1), else a 400.
+
+    >>> _level(None), _level(2), _level("3"), _level(2.0)
+    (1, 2, 3, 2)
+    >>> _level("two")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoservice.processes._base.ProcessInputError: input 'level' must be ... got 'two'
+    """
+    schema = PROCESS_METADATA["inputs"]["level"]["schema"]
+    low, high = schema["minimum"], schema["maximum"]
+    if value is None or value == "":
+        return low
+    level = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        level = value
+    elif isinstance(value, float) and value.is_integer():
+        level = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        level = int(value.strip())
+    if level is None or not low <= level <= high:
+        raise ProcessInputError(user_msg=f"input 'level' must be a whole number from {low} to "
+                                         f"{high} (1 = coarsest), got {value!r}")
+    return level
+
+
 class RepresentationProcessor(LptProcessor):
     """``spatial_core.representation.representation`` for the area's level, that area only."""
 
@@ -39,9 +66,10 @@ class RepresentationProcessor(LptProcessor):
         by = data.get("by") or "class"
         if by not in BY:
             raise ProcessInputError(user_msg=f"by must be one of {BY}, got {by!r}")
+        level = _level(data.get("level"))
         area = self.area(data.get("area"))
         return {"area": area, "by": by, "scheme": str(data.get("scheme") or "oac2011"),
-                "level": int(data.get("level") or 1)}
+                "level": level}
 
     def run(self, args: dict) -> tuple[str, Any]:
         from spatial_core.representation import representation

@@ -4,7 +4,9 @@
 Everyone may read it. Police roles see exact counts of the crimes placed in their beats
 (a force analyst: every crime); partners and the public see the whole force with
 disclosure control (:func:`spatial_core.cell_aggregates.disclosed_crime_cells`: no count in
-``1 .. k-1``, secondary suppression against the force total; harm withheld with the count).
+``1 .. k-1``, secondary suppression against the force total; harm, ``first_month`` and
+``last_month`` withheld with the count). Vector tiles of ``crime_cells`` read this frame
+(``tiles.py``), so they withhold the same values.
 """
 from __future__ import annotations
 

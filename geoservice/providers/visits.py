@@ -4,6 +4,13 @@
 Scoped by the beat of the visited address; every read, write and refusal is audited, with the
 purpose the caller gave (``X-Purpose``). ``POST /collections/visits/items`` (OGC API Features
 Part 4) records a visit through :func:`spatial_core.visits.record_visit`.
+
+The service assigns every visit id: a posted ``visit_id`` is a 400 (a client-chosen id would
+be checked against the whole store, so its answer would tell whether that id exists in
+another beat). A posted ``setup_id`` must name a set-up the caller may see (the ``setups``
+rule: one of its streets in the caller's beats); one that does not exist and one outside the
+caller's beats get the same 400. Visits are an append-only record: there is no update or
+delete (``geoservice.app`` answers PUT/PATCH/DELETE with 405); a correction is a new visit.
 """
 from __future__ import annotations
 
@@ -27,7 +34,21 @@ from ._store import StoreProvider
 
 __all__ = ["VisitProvider"]
 
-_ACCEPTED = ("uprn", "outcome", "visited_at", "setup_id", "notes", "visit_id")
+_ACCEPTED = ("uprn", "outcome", "visited_at", "setup_id", "notes")
+
+ASSIGNED_ID = ("visit_id is assigned by the service; leave it out (the new visit's id is in "
+               "the Location header of the 201 answer)")
+"""The 400 for a posted ``visit_id``."""
+
+UNKNOWN_SETUP = ("setup_id does not name a set-up you may see; expected the id of a set-up "
+                 "with a street in your beats (GET /collections/setups/items), or leave "
+                 "setup_id out")
+"""The 400 for a ``setup_id`` that does not exist *or* is outside the caller's beats (one
+message for both, so the answer does not tell which)."""
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
 
 
 class VisitProvider(StoreProvider):
@@ -80,22 +101,34 @@ class VisitProvider(StoreProvider):
             raise ProviderInvalidQueryError(
                 user_msg="expected a GeoJSON Feature with properties uprn, outcome, "
                          "visited_at (and optionally setup_id, notes)")
-        unknown = sorted(set(props) - set(_ACCEPTED) - {"officer"})
+        if not _blank(props.get("visit_id")):  # null or "": no id (a client sending all fields)
+            self._audit(ctx, "create", outcome="rejected: visit_id given by the client")
+            raise ProviderInvalidQueryError(user_msg=f"invalid visit: {ASSIGNED_ID}")
+        unknown = sorted(set(props) - set(_ACCEPTED) - {"officer", "visit_id"})
         if unknown:
             self._audit(ctx, "create", outcome=f"rejected: unknown properties {unknown}")
             raise ProviderInvalidQueryError(
-                user_msg=f"unknown properties {unknown}; a visit has {list(_ACCEPTED)}")
+                user_msg=f"unknown properties {unknown}; a visit has {list(_ACCEPTED)} "
+                         "(visit_id and officer are set by the service)")
         beats = beat_scope(self.data, ctx.principal)
+        setup_id = props.get("setup_id")
+        setup_id = None if _blank(setup_id) else str(setup_id).strip()
+        if setup_id is not None and not self._setup_visible(setup_id, beats):
+            self._audit(ctx, "create", outcome="rejected: set-up not found in scope",
+                        ids=[setup_id[:64]])
+            raise ProviderInvalidQueryError(user_msg=f"invalid visit: {UNKNOWN_SETUP}")
         try:
             visit_id = record_visit(
                 self.store, uprn=props.get("uprn"), outcome=props.get("outcome"),
                 visited_at=props.get("visited_at"), officer=ctx.principal.sub[:64],
-                setup_id=props.get("setup_id"), notes=props.get("notes"),
-                visit_id=props.get("visit_id"), beats=beats)
+                setup_id=setup_id, notes=props.get("notes"), beats=beats)
         except InputError as exc:
             self._audit(ctx, "create", outcome=f"rejected: {exc}")
             msg = str(exc)
-            if "outcome" in msg:
+            if exc.column == "visit_id":  # the id derived from the visit's own content
+                msg = ("this visit is already recorded (the same uprn, visited_at, officer "
+                       "and outcome); a correction is a new visit")
+            elif "outcome" in msg:
                 msg += f" ({', '.join(f'{k}: {v}' for k, v in VISIT_OUTCOMES.items())})"
             raise ProviderInvalidQueryError(user_msg=f"invalid visit: {msg}") from None
         except NotFoundError as exc:
@@ -105,3 +138,19 @@ class VisitProvider(StoreProvider):
         bump_data_version(self.store)  # response caches of every worker drop old results
         self._audit(ctx, "create", ids=[visit_id])
         return visit_id
+
+    def _setup_visible(self, setup_id: str, beats: list[str] | None) -> bool:
+        """Whether the set-up exists and the caller may see it (the ``setups`` collection's
+        rule: every set-up for a force-wide role, else one with a street in ``beats``)."""
+        setups, streets = schema.table("setups"), schema.table("setup_streets")
+        with self.store.connect() as conn:
+            if not self.store.has_table(conn, "setups"):
+                return False  # a store made before set-ups: none exists
+            if not self.store.count("setups", where=setups.c.setup_id == setup_id, conn=conn):
+                return False
+            if beats is None:
+                return True
+            if not beats:
+                return False
+            mine = (streets.c.setup_id == setup_id) & streets.c.beat_id.in_(list(beats))
+            return self.store.count("setup_streets", where=mine, conn=conn) > 0

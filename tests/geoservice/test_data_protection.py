@@ -107,6 +107,15 @@ def test_officer_records_a_visit_in_their_beat(service, demo):
     a = demo["addresses"]
     uprn = a.loc[a["beat_id"] == "beat:DM01B02", "uprn"].iloc[5]
     tok = service.token("beat_officer", ["DM01B02"], sub="pc-1234")
+    from spatial_core import open_store
+    from spatial_core.setups import create_setup
+
+    s = open_store(service.store, create=False)
+    try:  # a visit names a stored set-up the officer may see (geoservice.md, Visits)
+        create_setup(s, "DM01B02 autumn", areas=["beat:DM01B02"], setup_id="2026Q4-DM01B02",
+                     max_streets=3)
+    finally:
+        s.close()
     status, headers, _ = _post_visit(service, {"uprn": uprn, "outcome": "spoke",
                                                "visited_at": "2026-10-01T18:05:00",
                                                "setup_id": "2026Q4-DM01B02",
@@ -118,7 +127,7 @@ def test_officer_records_a_visit_in_their_beat(service, demo):
     assert status == 200
     assert body["properties"]["officer"] == "pc-1234"
     assert body["properties"]["outcome"] == "spoke"
-    from spatial_core import open_store, schema
+    from spatial_core import schema
 
     s = open_store(service.store, create=False)
     try:
@@ -128,7 +137,7 @@ def test_officer_records_a_visit_in_their_beat(service, demo):
     assert row["uprn"].tolist() == [uprn]
     assert row["setup_id"].tolist() == ["2026Q4-DM01B02"]
     entries = [json.loads(line) for line in service.audit.read_text().splitlines()]
-    assert any(e["action"] == "create" and e["ids"] == [visit_id] and e["sub"] == "pc-1234"
+    assert any(e["action"] == "create" and e.get("ids") == [visit_id] and e["sub"] == "pc-1234"
                for e in entries)
 
 

@@ -266,7 +266,7 @@ def test_officer_page_in_chromium_signs_in_sees_only_their_beat_and_records_a_vi
     assert row["notes"] == "talked about parking (browser test)"
     assert row["visited_at"].startswith(out["visited_at"][:16])
     audit = [json.loads(line) for line in page_server.audit.read_text().splitlines()]
-    created = [e for e in audit if e["action"] == "create" and e["ids"] == [out["visit_id"]]]
+    created = [e for e in audit if e["action"] == "create" and e.get("ids") == [out["visit_id"]]]
     assert len(created) == 1
     assert created[0]["sub"] == OFFICER and created[0]["purpose"] == "Door-knocking in beat DM01B01"
     walk_reads = [e for e in audit if e.get("collection") == "walk_lists" and e["action"] == "read"]

@@ -336,7 +336,7 @@ def test_a_visit_recorded_through_the_page_carries_the_providers_sub(oidc, brows
         run["visit_uprn"], "spoke", OFFICER, SETUP,
         "signed in at the force provider (browser test)")
     audit = [json.loads(line) for line in oidc.server.audit.read_text().splitlines()]
-    created = [e for e in audit if e["action"] == "create" and e["ids"] == [run["visit_id"]]]
+    created = [e for e in audit if e["action"] == "create" and e.get("ids") == [run["visit_id"]]]
     assert len(created) == 1
     assert (created[0]["sub"], created[0]["role"], created[0]["via"], created[0]["purpose"]) == (
         OFFICER, "beat_officer", "token", run["visit_purpose"])

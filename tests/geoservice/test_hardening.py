@@ -1,0 +1,346 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Defects found in review, against the running service: visit creation (the service assigns
+the id; a set-up must be one the caller may see), no update/delete of items (405, never
+500), months of withheld crime cells withheld (items and tiles), and a bad process input
+(400, never 500)."""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+
+import pytest
+
+OFFICER_BEAT = "beat:DM01B01"
+OTHER_BEAT = "beat:DM02B04"
+PURPOSE = {"X-Purpose": "hardening test"}
+SETUP_IN = "hardening-in-DM01B01"
+SETUP_OUT = "hardening-out-DM02B04"
+ASSIGNED = "visit_id is assigned by the service; leave it out"
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _tiles_over(bounds_bng, z: int) -> list[tuple[int, int, int]]:
+    """The z/y/x of every WebMercatorQuad tile meeting a British National Grid box."""
+    from pyproj import Transformer
+
+    to_lnglat = Transformer.from_crs(27700, 4326, always_xy=True)
+    lng, lat = to_lnglat.transform([bounds_bng[0], bounds_bng[2]], [bounds_bng[1], bounds_bng[3]])
+    n = 1 << z
+
+    def xy(lo, la):
+        return (int((lo + 180) / 360 * n),
+                int((1 - math.asinh(math.tan(math.radians(la))) / math.pi) / 2 * n))
+
+    x0, y0 = xy(lng[0], lat[1])
+    x1, y1 = xy(lng[1], lat[0])
+    return [(z, y, x) for y in range(y0, y1 + 1) for x in range(x0, x1 + 1)]
+
+
+def _store_read(service, table, columns=None, where=None):
+    from spatial_core import open_store
+
+    s = open_store(service.store, create=False)
+    try:
+        return s.read(table, columns, where=where)
+    finally:
+        s.close()
+
+
+def _visits(service):
+    return _store_read(service, "visits", ["visit_id", "uprn", "visited_at", "officer",
+                                           "outcome", "setup_id", "notes"])
+
+
+def _post_visit(service, props: dict, token: str | None, headers=PURPOSE):
+    body = json.dumps({"type": "Feature", "geometry": None, "properties": props}).encode()
+    status, hdrs, raw = service.request(
+        "POST", "/collections/visits/items", body=body, token=token,
+        headers={"Content-Type": "application/geo+json", **headers})
+    return status, hdrs, (json.loads(raw) if raw else None)
+
+
+def _uprn(demo, beat: str, i: int = 0) -> str:
+    a = demo["addresses"]
+    return str(a.loc[a["beat_id"] == beat, "uprn"].iloc[i])
+
+
+@pytest.fixture(scope="module")
+def officer(service):
+    return service.token("beat_officer", [OFFICER_BEAT], sub="pc-hardening")
+
+
+@pytest.fixture(scope="module")
+def visited(service, demo):
+    """A stored demo visit, its beat, and a beat officer of that beat."""
+    v = demo["visits"].dropna(subset=["beat_id"]).sort_values("visit_id")
+    row = v.iloc[0]
+    return {"visit_id": str(row["visit_id"]), "beat": row["beat_id"],
+            "token": service.token("beat_officer", [row["beat_id"]], sub="pc-hardening-2")}
+
+
+@pytest.fixture(scope="module")
+def setups(service):
+    """Two stored set-ups: one in the officer's beat, one in another beat."""
+    from spatial_core import open_store
+    from spatial_core.setups import create_setup
+
+    s = open_store(service.store, create=False)
+    try:
+        for sid, beat in ((SETUP_IN, OFFICER_BEAT), (SETUP_OUT, OTHER_BEAT)):
+            create_setup(s, f"hardening {beat}", areas=[beat], setup_id=sid, max_streets=3)
+        st = s.read("setup_streets", ["setup_id", "beat_id"])
+    finally:
+        s.close()
+    beats = st.groupby("setup_id")["beat_id"].agg(set)
+    assert beats[SETUP_IN] == {OFFICER_BEAT} and beats[SETUP_OUT] == {OTHER_BEAT}
+    return {"in": SETUP_IN, "out": SETUP_OUT}
+
+
+# -- 1. visit creation --------------------------------------------------------------------
+def test_client_visit_id_is_refused_whether_or_not_it_exists(service, demo, officer):
+    """An id of a visit in another beat and a fresh id get the same 400: nothing to probe."""
+    v = demo["visits"]
+    elsewhere = str(v.loc[v["beat_id"].notna() & (v["beat_id"] != OFFICER_BEAT),
+                          "visit_id"].iloc[0])
+    before = _visits(service)
+    assert elsewhere in set(before["visit_id"])
+    answers = []
+    for visit_id in (elsewhere, "hardening-fresh-id-1"):
+        status, hdrs, body = _post_visit(service, {
+            "visit_id": visit_id, "uprn": _uprn(demo, OFFICER_BEAT, 3), "outcome": "spoke",
+            "visited_at": "2026-10-02T10:00:00"}, officer)
+        assert status == 400, body
+        assert "Location" not in hdrs
+        assert ASSIGNED in body["description"]
+        answers.append(body["description"])
+    assert answers[0] == answers[1]
+    after = _visits(service)
+    assert len(after) == len(before)
+    assert "hardening-fresh-id-1" not in set(after["visit_id"])
+    entries = [json.loads(line) for line in service.audit.read_text().splitlines()]
+    refused = [e for e in entries if e.get("sub") == "pc-hardening"
+               and e["action"] == "create" and "visit_id" in e["outcome"]]
+    assert len(refused) >= 2  # refusals are audited
+
+
+@pytest.mark.parametrize("which", ["out", "unknown"])
+def test_setup_outside_scope_or_unknown_is_the_same_400(service, demo, officer, setups,
+                                                         which):
+    setup_id = setups["out"] if which == "out" else "no-such-setup-2026"
+    before = len(_visits(service))
+    status, hdrs, body = _post_visit(service, {
+        "uprn": _uprn(demo, OFFICER_BEAT, 4), "outcome": "spoke",
+        "visited_at": "2026-10-02T11:00:00", "setup_id": setup_id}, officer)
+    assert status == 400, body
+    assert "Location" not in hdrs
+    assert body["description"].startswith("invalid visit: setup_id ")
+    assert setup_id not in body["description"]  # nothing echoed that could differ
+    assert len(_visits(service)) == before
+
+
+def test_setup_answers_do_not_tell_existence_apart(service, demo, officer, setups):
+    descriptions = set()
+    for setup_id in (setups["out"], "no-such-setup-2026"):
+        status, _, body = _post_visit(service, {
+            "uprn": _uprn(demo, OFFICER_BEAT, 4), "outcome": "spoke",
+            "visited_at": "2026-10-02T11:00:00", "setup_id": setup_id}, officer)
+        assert status == 400
+        descriptions.add(body["description"])
+    assert len(descriptions) == 1
+
+
+def test_normal_create_is_201_with_a_service_id_and_a_visible_setup(service, demo, officer,
+                                                                    setups):
+    uprn = _uprn(demo, OFFICER_BEAT, 5)
+    before = _visits(service)
+    status, hdrs, body = _post_visit(service, {
+        "uprn": uprn, "outcome": "not in", "visited_at": "2026-10-02T12:00:00",
+        "setup_id": setups["in"], "notes": "card left", "visit_id": None}, officer)
+    assert status == 201, body
+    visit_id = hdrs["Location"].rsplit("/", 1)[1]
+    after = _visits(service)
+    assert len(after) == len(before) + 1
+    assert visit_id not in set(before["visit_id"])
+    row = after[after["visit_id"] == visit_id].iloc[0]
+    assert (row["uprn"], row["outcome"], row["officer"], row["setup_id"], row["notes"]) == (
+        uprn, "not_in", "pc-hardening", SETUP_IN, "card left")
+    # the same visit again is recognised, not doubled
+    status, _, body = _post_visit(service, {
+        "uprn": uprn, "outcome": "not in", "visited_at": "2026-10-02T12:00:00",
+        "setup_id": setups["in"], "notes": "card left"}, officer)
+    assert status == 400
+    assert body["description"] == ("invalid visit: this visit is already recorded (the same "
+                                   "uprn, visited_at, officer and outcome); a correction is a "
+                                   "new visit")
+    assert len(_visits(service)) == len(after)
+
+
+def test_force_analyst_may_name_any_stored_setup(service, demo, setups):
+    tok = service.token("force_analyst", sub="analyst-hardening")
+    before = len(_visits(service))
+    status, _, body = _post_visit(service, {
+        "uprn": _uprn(demo, OTHER_BEAT, 2), "outcome": "spoke",
+        "visited_at": "2026-10-02T13:00:00", "setup_id": setups["out"]}, tok)
+    assert status == 201, body
+    status, _, body = _post_visit(service, {
+        "uprn": _uprn(demo, OTHER_BEAT, 2), "outcome": "spoke",
+        "visited_at": "2026-10-02T13:05:00", "setup_id": "no-such-setup-2026"}, tok)
+    assert status == 400 and "setup_id" in body["description"]
+    assert len(_visits(service)) == before + 1
+
+
+# -- 2. no update or delete ---------------------------------------------------------------
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("who", ["anonymous", "officer", "force_analyst"])
+def test_item_update_and_delete_are_refused_never_500(service, demo, visited, method, who):
+    """Whatever the caller, and even for a visit in the officer's own beat."""
+    visit_id = visited["visit_id"]
+    token = {"anonymous": None, "officer": visited["token"],
+             "force_analyst": service.token("force_analyst", sub="analyst-hardening")}[who]
+    before = _visits(service)
+    body = None
+    if method != "DELETE":
+        body = json.dumps({"type": "Feature", "geometry": None, "properties": {
+            "uprn": _uprn(demo, visited["beat"]), "outcome": "declined",
+            "visited_at": "2026-10-03T10:00:00"}}).encode()
+    status, hdrs, raw = service.request(
+        method, f"/collections/visits/items/{visit_id}", body=body, token=token,
+        headers={"Content-Type": "application/geo+json", **PURPOSE})
+    answer = json.loads(raw)
+    if who == "anonymous":
+        assert status == 401
+        assert "WWW-Authenticate" in hdrs
+        assert "sign in" in answer["description"]
+    else:
+        assert status == 405
+        assert answer["code"] == "MethodNotAllowed"
+        assert "append-only" in answer["description"]
+        assert "new visit" in answer["description"]
+    assert hdrs["Allow"] == "GET, HEAD, OPTIONS"
+    assert hdrs["Cache-Control"] == "no-store"
+    after = _visits(service)
+    assert after.sort_values("visit_id").reset_index(drop=True).equals(
+        before.sort_values("visit_id").reset_index(drop=True))
+    status, item = service.json(f"/collections/visits/items/{visit_id}",
+                                token=visited["token"], headers=PURPOSE)
+    assert status == 200 and item["id"] == visit_id  # refused although it is theirs
+
+
+def test_item_writes_on_another_collection_and_unknown_items_are_405(service, officer):
+    s = _store_read(service, "streets", ["street_id", "beat_id"])
+    sid = s.loc[s["beat_id"] == OFFICER_BEAT, "street_id"].iloc[0]
+    for path in (f"/collections/streets/items/{sid}", "/collections/visits/items/nope"):
+        status, hdrs, raw = service.request("DELETE", path, token=officer, headers=PURPOSE)
+        assert status == 405, raw
+        assert hdrs["Allow"] == "GET, HEAD, OPTIONS"
+        assert "not allowed" in json.loads(raw)["description"]
+
+
+def test_options_and_openapi_do_not_offer_update_or_delete(service, demo, officer):
+    v = demo["visits"]
+    visit_id = str(v["visit_id"].iloc[0])
+    status, hdrs, _ = service.request("OPTIONS", f"/collections/visits/items/{visit_id}",
+                                      token=officer)
+    assert status == 200 and hdrs["Allow"] == "GET, HEAD, OPTIONS"
+    status, oas = service.json("/openapi?f=json")
+    assert status == 200
+    item = oas["paths"]["/collections/visits/items/{featureId}"]
+    assert "get" in item and not {"put", "patch", "delete"} & set(item)
+    assert "post" in oas["paths"]["/collections/visits/items"]
+
+
+def test_refused_visit_writes_are_audited(service, visited):
+    visit_id = visited["visit_id"]
+    n = len(service.audit.read_text().splitlines())
+    status, _, _ = service.request("DELETE", f"/collections/visits/items/{visit_id}",
+                                   token=visited["token"], headers=PURPOSE)
+    assert status == 405
+    entries = [json.loads(line) for line in service.audit.read_text().splitlines()[n:]]
+    assert any(e["action"] == "denied" and e["collection"] == "visits"
+               and e.get("ids") == [visit_id] and e["sub"] == "pc-hardening-2"
+               and e["purpose"] == PURPOSE["X-Purpose"] for e in entries)
+
+
+# -- 3. months of withheld crime cells ----------------------------------------------------
+@pytest.mark.parametrize("who", ["public", "partner_key"])
+def test_withheld_crime_cells_have_no_months(service, who):
+    from spatial_core import open_store
+    from spatial_core.cell_aggregates import crime_cells
+
+    kw = {} if who == "public" else {"api_key": service.partner_key}
+    status, body = service.json("/collections/crime_cells/items?limit=10000", **kw)
+    assert status == 200
+    s = open_store(service.store, create=False)
+    try:
+        exact = crime_cells(s, 8).set_index("cell_id")
+    finally:
+        s.close()
+    feats = body["features"]
+    assert body["numberMatched"] == len(feats) == len(exact)
+    withheld = [f for f in feats if f["properties"]["crimes"] is None]
+    shown = [f for f in feats if f["properties"]["crimes"] is not None]
+    assert withheld and shown  # k=40 withholds some cells of the demo, not all
+    for f in withheld:
+        p = f["properties"]
+        assert (p["first_month"], p["last_month"], p["harm_days"]) == (None, None, None), p
+    for f in shown:  # published cells keep their true months
+        p, want = f["properties"], exact.loc[f["id"]]
+        assert (p["first_month"], p["last_month"]) == (want["first_month"],
+                                                       want["last_month"])
+
+
+def test_withheld_crime_cells_have_no_months_in_tiles(service):
+    mvt = pytest.importorskip("mapbox_vector_tile")
+    streets = _store_read(service, "streets", ["street_id", "geom"])
+    seen = withheld = 0
+    for z, y, x in _tiles_over(streets.total_bounds, 9):
+        status, hdrs, raw = service.get(
+            f"/collections/crime_cells/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt")
+        assert status == 200
+        if hdrs.get("Content-Encoding") == "gzip":
+            raw = gzip.decompress(raw)
+        layer = mvt.decode(raw).get("crime_cells", {"features": []})
+        for f in layer["features"]:
+            p = f["properties"]
+            seen += 1
+            if "crimes" not in p:  # withheld: the key is left out of the tile
+                withheld += 1
+                assert not {"first_month", "last_month", "harm_days"} & set(p), p
+            else:
+                assert p["crimes"] >= service.k and "first_month" in p
+    assert seen and withheld
+
+
+# -- 4. process inputs --------------------------------------------------------------------
+def _execute(service, pid, inputs, token):
+    status, _, raw = service.request("POST", f"/processes/{pid}/execution",
+                                     body=json.dumps({"inputs": inputs}).encode(),
+                                     token=token, headers={"Content-Type": "application/json"})
+    return status, (json.loads(raw) if raw else None)
+
+
+@pytest.mark.parametrize("level", ["two", 1.5, True, [1], {"n": 1}, 0, 4, "-1"])
+def test_representation_bad_level_is_400_naming_it(service, officer, level):
+    status, body = _execute(service, "area-representation",
+                            {"area": OFFICER_BEAT, "level": level}, officer)
+    assert status == 400, body
+    assert "input 'level' must be a whole number from 1 to 3" in body["description"]
+
+
+@pytest.mark.parametrize("level", [2, "2"])
+def test_representation_whole_level_is_served(service, officer, level):
+    from spatial_core import open_store
+    from spatial_core.representation import representation
+
+    status, body = _execute(service, "area-representation",
+                            {"area": OFFICER_BEAT, "level": level}, officer)
+    assert status == 200, body
+    s = open_store(service.store, create=False)
+    try:
+        r = representation(s, level=2, area_level="beat")
+    finally:
+        s.close()
+    r = r[r["area_id"] == OFFICER_BEAT]
+    assert [g["group"] for g in body["groups"]] == r["group"].tolist()
+    assert [g["members"] for g in body["groups"]] == r["members"].tolist()
