@@ -30,15 +30,17 @@ The key
 
 Freshness
     Each entry is stored under the store's data version (:class:`StoreVersion`: the
-    ``data_version`` token in ``lpt_meta``, which visit creation, set-up creation and every
-    saved score run bump, plus, for a GeoPackage, the file's modification time and size, so
-    any write to the file counts). The version is checked on every cacheable request (~20 µs
-    for a GeoPackage whose file has not changed: two ``stat`` calls; one ``lpt_meta`` query
-    otherwise, ~0.3 ms, and always on PostGIS). When it changes, the worker drops its
+    ``data_version`` token in ``lpt_meta``, which every write of data the cache holds bumps:
+    imports (:func:`spatial_core.imports.import_files`), the index refresh, set-up creation,
+    change and archiving, saved score runs). Recording a visit does not bump it: no cached
+    answer is computed from visits, and officers record them all day. The version is checked
+    on every cacheable request (~20 µs for a GeoPackage whose file has not changed: two
+    ``stat`` calls; one ``lpt_meta`` query when the file changed, ~0.3 ms, and always on
+    PostGIS). When it changes, the worker drops its
     responses and its computed frames (:func:`geoservice.stores.forget_cached`), so every
     worker serves the new data on its next request. Entries also expire after
-    ``counts_ttl_s`` seconds, the bound that applies to writes that bump nothing (``lpt
-    import`` into PostGIS).
+    ``counts_ttl_s`` seconds, the bound that applies to writes that bump nothing (a
+    GeoPackage edited in QGIS, SQL run on PostGIS).
 
 Size
     An LRU bounded by bytes (identity + gzip bodies), ``$LPT_RESPONSE_CACHE_MB`` per worker
@@ -135,7 +137,9 @@ class StoreVersion:
         return tuple(sig)
 
     def current(self) -> tuple:
-        """A value that changes whenever the store's data may have changed."""
+        """A value that changes whenever data the cache holds may have changed: the
+        store's data version. For a GeoPackage the file's time and size only decide when
+        to read the version again (a write that bumps it changes the file)."""
         if self.path is None:
             return (data_version(stores.store(self.location)),)
         sig = self._signature()
@@ -144,7 +148,7 @@ class StoreVersion:
         if state is None or state[0] != sig or racy:
             state = (sig, data_version(stores.store(self.location)))
             self._state = state
-        return (state[1], *sig)
+        return (state[1],)
 
 
 def _accepts_gzip(header: str) -> bool:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.engine import Connection
 
+from .data_version import bump_data_version
 from .errors import InputError
 
 __all__ = ["ImportReport", "KINDS", "import_files", "record_import", "Progress"]
@@ -136,4 +137,9 @@ def import_files(store, kind: str, paths: Sequence[str | Path], **options) -> Im
         raise InputError(f"no files given to import as {kind}")
     module, func = KINDS[kind].split(":")
     fn = getattr(importlib.import_module(module), func)
-    return fn(store, list(paths), **options)
+    report = fn(store, list(paths), **options)
+    if report.imported or report.updated:
+        # After the import's own transaction: a reader that cached the data in between
+        # cached it under the old version, which this drops.
+        bump_data_version(store)
+    return report

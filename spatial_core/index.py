@@ -31,6 +31,7 @@ import shapely
 from sqlalchemy.engine import Connection
 
 from . import schema
+from .data_version import bump_data_version
 from .errors import InputError
 
 __all__ = [
@@ -383,6 +384,8 @@ def refresh_index(store, conn: Connection | None = None,
                                   "households": households[changed],
                                   "beat_id": beat[changed], "ward_id": ward[changed]})
             n_streets = store.update_by_key(conn, "streets", "street_id", frame)
+    if n_addr or n_streets:
+        bump_data_version(store, conn)  # readers' caches (the geoservice) drop old results
     seconds = time.perf_counter() - started
     say(1.0, "index refreshed")
     log.info("index refreshed in %.2f s: %d addresses and %d streets changed", seconds, n_addr,

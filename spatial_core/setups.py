@@ -47,6 +47,7 @@ import shapely
 
 from . import schema
 from .crs import STORE_SRID, WGS84, looks_like_lnglat, transform_xy
+from .data_version import bump_data_version
 from .errors import InputError, NotFoundError, ReadOnlyError
 from .profiles import Profile, load_profile, profile_from_toml, profile_to_toml
 from .walklists import (
@@ -715,6 +716,7 @@ def create_setup(store, name: str, *, areas: Sequence[Any] | str,
         store.insert_new(conn, "setups", head)
         store.insert_new(conn, "setup_streets", streets.assign(setup_id=sid))
         store.insert_new(conn, "setup_households", hh.assign(setup_id=sid))
+        bump_data_version(store, conn)  # readers' caches (the geoservice) drop old results
     log.info("created set-up %s: %d streets, %d households", sid, len(streets), len(hh))
     return get_setup(store, sid)
 
@@ -778,6 +780,7 @@ def update_setup(store, setup_id: str, *, name: str | None = None,
             frame[col] = frame[col].astype(object)
     with store.begin() as conn:
         store.update_by_key(conn, "setups", "setup_id", frame)
+        bump_data_version(store, conn)
     return get_setup(store, setup_id)
 
 
@@ -804,6 +807,7 @@ def archive_setup(store, setup_id: str, *, now: str | datetime | None = None) ->
                                {**report.to_dict(), "status": "archived"}, default=str)}])
     with store.begin() as conn:
         store.update_by_key(conn, "setups", "setup_id", frame)
+        bump_data_version(store, conn)
     log.info("archived set-up %s", setup_id)
     return get_setup(store, setup_id)
 

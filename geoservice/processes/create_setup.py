@@ -58,12 +58,10 @@ class CreateSetupProcessor(LptProcessor):
                 "max_streets": max_streets, "as_of": data.get("as_of"), "purpose": purpose}
 
     def run(self, args: dict) -> tuple[str, Any]:
-        from spatial_core.data_version import bump_data_version
         from spatial_core.setups import create_setup
 
         s = create_setup(self.store, args["name"], areas=[args["area"]], goal=args["goal"],
                          max_streets=args["max_streets"], as_of=args["as_of"])
-        bump_data_version(self.store)  # response caches of every worker drop old results
         self.audit("create", "setups", ids=[s.setup_id])
         return "application/json", {
             "setup_id": s.setup_id, "name": s.name, "status": s.status, "goal": s.goal,

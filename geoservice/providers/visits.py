@@ -25,7 +25,6 @@ from pygeoapi.provider.base import (
 from sqlalchemy import false, select
 
 from spatial_core import InputError, NotFoundError, schema
-from spatial_core.data_version import bump_data_version
 from spatial_core.visits import VISIT_OUTCOMES, record_visit
 
 from ..access import beat_scope, require_police, require_purpose
@@ -135,7 +134,9 @@ class VisitProvider(StoreProvider):
             self._audit(ctx, "create", outcome="rejected: address not found in scope",
                         ids=[str(props.get("uprn"))])
             raise ProviderItemNotFoundError(user_msg=str(exc)) from None
-        bump_data_version(self.store)  # response caches of every worker drop old results
+        # No data-version bump: nothing the response caches hold is computed from visits
+        # (visits themselves are personal and never cached), so a door-knock recorded every
+        # few seconds across the force does not empty every worker's cache.
         self._audit(ctx, "create", ids=[visit_id])
         return visit_id
 

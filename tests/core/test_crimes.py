@@ -385,3 +385,16 @@ def test_offence_codes_to_categories_covers_the_main_classes():
         "Possession of weapons", "Public order", "Public order", "Other crime", "Other crime",
         "Other crime"]
     assert known.tolist() == [True] * 22 + [False, False]
+
+
+def test_an_import_that_stores_rows_gives_the_store_a_new_data_version(store, tmp_path):
+    from spatial_core.data_version import data_version
+    from spatial_core.imports import import_files
+
+    path = _write(tmp_path / "d.csv", [HEADER, *ROWS])
+    first = data_version(store)
+    assert import_files(store, "crimes", [path]).imported == 4
+    second = data_version(store)
+    assert second != first  # the geoservice's caches drop what they hold
+    assert import_files(store, "crimes", [path]).imported == 0
+    assert data_version(store) == second  # nothing stored, nothing to drop

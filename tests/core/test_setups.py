@@ -120,6 +120,25 @@ def test_create_setup_resolves_under_represented_groups_and_stores_its_inputs(to
                                                        "beat-one-recruitment-2"]
 
 
+def test_setup_writes_give_a_new_data_version_and_visits_do_not(town):
+    from spatial_core.data_version import data_version
+
+    seen = [data_version(town)]
+    s = create_setup(town, "Versions", areas=["beat:B1"], now=NOW)
+    seen.append(data_version(town))
+    update_setup(town, s.setup_id, name="Versions, renamed")
+    seen.append(data_version(town))
+    uprn = stored_recommendation(town, s.setup_id)[1]["uprn"].iloc[0]
+    record_setup_visit(town, s.setup_id, uprn=uprn, outcome="spoke",
+                       visited_at="2026-11-20T10:00:00")
+    seen.append(data_version(town))
+    archive_setup(town, s.setup_id, now="2026-11-21T10:00:00")
+    seen.append(data_version(town))
+    # Every set-up write drops the geoservice's cached answers; a visit changes nothing
+    # they hold, so it leaves the version as it was.
+    assert len(set(seen)) == 4 and seen[3] == seen[2]
+
+
 def test_create_setup_streets_ranked_and_walk_list_ordered_along_the_l_street(town):
     create_setup(town, "b1", areas=["beat:B1"], now=NOW)
     streets, hh = stored_recommendation(town, "b1")
