@@ -26,7 +26,8 @@ sent during it), which is why a cold start shows in p95. Server and client CPU p
 are read from ``/proc`` (the server's process group) and ``getrusage``.
 
 Runs, in this order (``--only`` picks some): 32 officers of different beats from cold, the
-same once cached, one beat warm (new connections; keep-alive; the Python client), every
+same once cached, one beat warm (new connections; keep-alive; the Python client; while
+visits are recorded, and the same emptying the cache after each visit as the baseline), every
 request a different page (nothing repeats), one request at a time from cold, pygeoapi's
 provider. Requests are counted by our ``X-Cache`` header (HIT / MISS / WAIT). 127.0.0.1
 only.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import os
 import resource
@@ -292,6 +294,66 @@ def _load_wrk(base: str, plans: list[list[tuple[str, dict]]], seconds: float,
     return res
 
 
+_VISIT_NUMBERS = itertools.count(1)
+
+
+class _VisitPoster:
+    """Records door-knock visits through the service (OGC API Features create) at ``rate``
+    a second in a background thread while a load runs, as officers in the field do.
+    ``invalidate``: after each visit, also bump the store's data version, as the service
+    did before visits stopped bumping it (every worker's response cache then empties)."""
+
+    def __init__(self, base: str, key: str, uprns: list[str], rate: float, store_path: Path,
+                 invalidate: bool) -> None:
+        import threading
+
+        self.base, self.key, self.uprns, self.rate = base, key, uprns, rate
+        self.store_path, self.invalidate = store_path, invalidate
+        self.sent = self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _VisitPoster:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        from spatial_core import open_store
+        from spatial_core.data_version import bump_data_version
+
+        store = open_store(self.store_path, create=False) if self.invalidate else None
+        try:
+            while not self._stop.wait(1.0 / self.rate):
+                n = next(_VISIT_NUMBERS)  # every visit distinct across runs
+                feature = {"type": "Feature", "geometry": None, "properties": {
+                    "uprn": self.uprns[n % len(self.uprns)], "outcome": "not_in",
+                    "visited_at": f"2026-10-{1 + n % 28:02d}T{8 + n % 12:02d}:{n % 60:02d}:00",
+                    "notes": f"benchmark visit {n}"}}
+                req = urllib.request.Request(
+                    self.base + "/collections/visits/items", method="POST",
+                    data=json.dumps(feature).encode(),
+                    headers={"X-API-Key": self.key, "Content-Type": "application/geo+json",
+                             "X-Purpose": "benchmark"})
+                try:
+                    with urllib.request.urlopen(req, timeout=30) as r:
+                        ok = r.status == 201
+                except OSError:
+                    ok = False
+                if not ok:
+                    self.failed += 1
+                    continue
+                self.sent += 1
+                if store is not None:
+                    bump_data_version(store)
+        finally:
+            if store is not None:
+                store.close()
+
+
 def _loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -312,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--client", choices=("wrk", "python"),
                     default="wrk" if shutil.which("wrk") else "python",
                     help="load generator (default wrk when installed)")
+    ap.add_argument("--visits-per-second", type=float, default=5.0,
+                    help="visits recorded during the 'with visits' runs")
     ap.add_argument("--only", default="",
                     help="comma-separated run names to run (default all)")
     ap.add_argument("--json", dest="json_path")
@@ -460,6 +524,23 @@ def main(argv: list[str] | None = None) -> int:
             #     client, decompressing): how much of the latency is the load generator's.
             run("lpt_one_beat_warm_python_client", ours, [[(path, officer)]] * n,
                 args.requests, client="python")
+        # 3c. the warm beat while officers record visits (--visits-per-second through the
+        #     service), then the same with the cache emptied after every visit (what the
+        #     service did before a visit stopped bumping the data version): the baseline.
+        if args.client == "wrk":
+            s = open_store(store_path, create=False)
+            uprns = sorted(s.read("addresses", ["uprn", "beat_id"]).query(
+                "beat_id == @args.beat")["uprn"])[:500]
+            s.close()
+            for name, invalidate in (("lpt_one_beat_warm_with_visits", False),
+                                     ("lpt_one_beat_warm_with_visits_invalidating", True)):
+                if args.only and name not in args.only.split(","):
+                    continue
+                with _VisitPoster(ours, KEY, uprns, args.visits_per_second, store_path,
+                                  invalidate) as poster:
+                    run(name, ours, [[(path, officer)]] * n, args.requests)
+                results[name]["visits_recorded"] = poster.sent
+                results[name]["visit_errors"] = poster.failed
         # 4. nothing repeats: a force analyst pages through the force, every request a
         #    different page (offset) -> every request computed (cache miss + store).
         #    (offset k mod the force's streets, limit 175 + k div it: every key distinct).
