@@ -174,6 +174,8 @@ class ServiceConfig:
     runtime_dir: str | None = None
     source: str | None = None
     cell_resolution: int = 8
+    basemap: tuple[str, str] | None = None
+    """``server.basemap``: (tile URL template, attribution HTML); None: no base map."""
 
 
 _ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
@@ -281,6 +283,7 @@ def parse_config(raw: dict, base: Path | None = None) -> ServiceConfig:
         counts_ttl_s=float(disclosure.get("counts_ttl_s", 60.0)),
         runtime_dir=_path(server.get("runtime_dir"), base),
         cell_resolution=_cell_resolution(disclosure.get("cell_resolution", 8)),
+        basemap=_basemap(server.get("basemap")),
     )
 
 
@@ -293,6 +296,37 @@ def _cell_resolution(value: Any) -> int:
         raise ConfigError(f"disclosure.cell_resolution must be an H3 resolution 0 .. 15 "
                           f"(got {value!r})")
     return res
+
+
+_TILE_URL = re.compile(r"https?://[^\s/'\"\\<>&{}]*(?:\{s\}[^\s/'\"\\<>&{}]*)?"
+                       r"/[^\s'\"\\<>&]*")
+
+
+def _basemap(value: Any) -> tuple[str, str] | None:
+    """``server.basemap`` (``{url, attribution}``) checked; absent or ``none``: no base map.
+
+    The url is an XYZ tile template (``{z}``, ``{x}``, ``{y}``; ``{s}`` allowed in the host)
+    on http(s), without ``&``, quotes, backslashes or spaces (pygeoapi writes it, HTML-escaped,
+    into a JavaScript string); the attribution (HTML) is required: tile licences ask for it.
+    """
+    if value in (None, False, "none"):
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError("server.basemap: expected a mapping {url, attribution} (leave it out "
+                          "for no base map)")
+    unknown = sorted(set(value) - {"url", "attribution"})
+    if unknown:
+        raise ConfigError(f"server.basemap: unknown key(s) {unknown}; keys are "
+                          "['attribution', 'url']")
+    url = str(value.get("url") or "")
+    if not _TILE_URL.fullmatch(url) or not all(p in url for p in ("{z}", "{x}", "{y}")):
+        raise ConfigError(f"server.basemap.url: {url!r} is not an http(s) tile URL template "
+                          "with {z}, {x} and {y} (no '&', quotes, backslashes or spaces)")
+    attribution = str(value.get("attribution") or "").strip()
+    if not attribution:
+        raise ConfigError("server.basemap.attribution is required (the tile server's licence "
+                          "asks for it; it is shown on every map)")
+    return url, attribution
 
 
 def _extent(store_location: str) -> list[float]:
@@ -311,6 +345,14 @@ def _extent(store_location: str) -> list[float]:
                              [a["miny"].min(), a["maxy"].max()])
     return [round(float(lng[0]), 5), round(float(lat[0]), 5),
             round(float(lng[1]), 5), round(float(lat[1]), 5)]
+
+
+def _map_section(cfg: ServiceConfig) -> dict[str, str]:
+    """pygeoapi's ``server.map``: no third-party tiles unless ``server.basemap`` is set, and the
+    data's attribution lines (:mod:`geoservice.html_assets`)."""
+    from .html_assets import data_attributions, map_section
+
+    return map_section(cfg.basemap, data_attributions(cfg))
 
 
 def pygeoapi_config(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 5000) -> dict:
@@ -365,8 +407,7 @@ def pygeoapi_config(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 
             "languages": ["en-GB"],
             "pretty_print": False,
             "limits": {"default_items": 100, "max_items": 10000, "on_exceed": "throttle"},
-            "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                    "attribution": "&copy; OpenStreetMap contributors"},
+            "map": _map_section(cfg),
         },
         "logging": {"level": "WARNING"},
         "metadata": {

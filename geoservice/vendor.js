@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Copy the browser files of our npm dependencies into static/vendor/ (gitignored), so the
-// officer page is served entirely by the service: nothing is loaded from a CDN.
+// officer page and pygeoapi's own HTML pages are served entirely by the service: nothing is
+// loaded from a CDN (geoservice/html_assets.py points pygeoapi's CDN URLs at these copies).
 // Run by `npm ci` (postinstall) and `npm run vendor`.
 'use strict';
 const fs = require('fs');
@@ -18,6 +19,25 @@ const copies = [
   ['leaflet', 'dist/images/marker-shadow.png', 'leaflet/images/marker-shadow.png'],
   ['leaflet', 'dist/images/layers.png', 'leaflet/images/layers.png'],
   ['leaflet', 'dist/images/layers-2x.png', 'leaflet/images/layers-2x.png'],
+  // pygeoapi's HTML pages (?f=html, /openapi?f=html): see geoservice/html_assets.py ASSETS
+  ['bootstrap', 'dist/css/bootstrap.min.css', 'bootstrap/css/bootstrap.min.css'],
+  ['bootstrap', 'LICENSE', 'bootstrap/LICENSE'],
+  ['leaflet.markercluster', 'dist/MarkerCluster.css', 'leaflet.markercluster/MarkerCluster.css'],
+  ['leaflet.markercluster', 'dist/MarkerCluster.Default.css',
+    'leaflet.markercluster/MarkerCluster.Default.css'],
+  ['leaflet.markercluster', 'dist/leaflet.markercluster-src.js',
+    'leaflet.markercluster/leaflet.markercluster-src.js'],
+  ['leaflet.markercluster', 'MIT-LICENCE.txt', 'leaflet.markercluster/MIT-LICENCE.txt'],
+  ['leaflet.vectorgrid', 'dist/Leaflet.VectorGrid.bundled.js',
+    'leaflet.vectorgrid/Leaflet.VectorGrid.bundled.js'],
+  ['swagger-ui-dist', 'swagger-ui.css', 'swagger-ui-dist/swagger-ui.css'],
+  ['swagger-ui-dist', 'swagger-ui-bundle.js', 'swagger-ui-dist/swagger-ui-bundle.js'],
+  ['swagger-ui-dist', 'swagger-ui-standalone-preset.js',
+    'swagger-ui-dist/swagger-ui-standalone-preset.js'],
+  ['swagger-ui-dist', 'favicon-16x16.png', 'swagger-ui-dist/favicon-16x16.png'],
+  ['swagger-ui-dist', 'favicon-32x32.png', 'swagger-ui-dist/favicon-32x32.png'],
+  ['swagger-ui-dist', 'LICENSE', 'swagger-ui-dist/LICENSE'],
+  ['swagger-ui-dist', 'NOTICE', 'swagger-ui-dist/NOTICE'],
 ];
 const versions = {};
 for (const [pkg, file, target] of copies) {
