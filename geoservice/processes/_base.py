@@ -65,12 +65,19 @@ def int_input(title: str, description: str, minimum: int, maximum: int) -> dict:
             "minOccurs": 0, "maxOccurs": 1}
 
 
+def _scope_text(areas: list[str] | None) -> list[str] | str:
+    """The caller's scope as the audit log writes it: ``all`` only for every area."""
+    return "all" if areas is None else areas
+
+
 class LptProcessor(BaseProcessor):
     """A process over the store; the caller is the request's, captured when it is built
     (pygeoapi builds the processor in the request, and may run it in a thread)."""
 
     METADATA: dict = {}
     inputs_allowed: tuple[str, ...] = ()
+    audited: str | None = None
+    """The collection a process writes personal data to (its refusals are audited too)."""
 
     def __init__(self, processor_def: dict) -> None:
         super().__init__(processor_def, self.METADATA)
@@ -85,10 +92,20 @@ class LptProcessor(BaseProcessor):
     def run(self, args: dict) -> tuple[str, Any]:
         raise NotImplementedError
 
+    def validated(self, data: Mapping[str, Any]) -> dict:
+        """:meth:`check`, with a refusal audited when the process writes personal data."""
+        try:
+            return self.check(data)
+        except ProcessorExecuteError as exc:
+            if self.audited:
+                self.audit("denied", self.audited,
+                           outcome=f"refused: {getattr(exc, 'message', exc)}")
+            raise
+
     def execute(self, data: dict, outputs: dict | None = None) -> tuple[str, Any]:
         token = activate(self.ctx)
         try:
-            args = self.check(data)
+            args = self.validated(data)
             try:
                 return self.run(args)
             except InputError as exc:
@@ -142,6 +159,6 @@ class LptProcessor(BaseProcessor):
         p = ctx.principal
         ctx.audit.append(request_id=ctx.request_id, sub=p.sub, role=p.role, via=p.via,
                          action=action, collection=collection,
-                         query=ctx.path, scope=area_scope(self.location, p) or "all",
+                         query=ctx.path, scope=_scope_text(area_scope(self.location, p)),
                          purpose=ctx.purpose or p.default_purpose,
                          remote_addr=ctx.remote_addr, **{"outcome": "ok", **entry})

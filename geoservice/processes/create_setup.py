@@ -36,6 +36,7 @@ class CreateSetupProcessor(LptProcessor):
 
     METADATA = PROCESS_METADATA
     inputs_allowed = ("name", "area", "goal", "max_streets", "as_of")
+    audited = "setups"
 
     def check(self, data: Mapping[str, Any]) -> dict:
         self.known_inputs(data)

@@ -26,7 +26,8 @@ class ScopedTinyDBManager(TinyDBManager):
 
     def execute_process(self, process_id: str, data_dict: dict, *args: Any, **kwargs: Any):
         processor = self.get_processor(process_id)
-        check = getattr(processor, "check", None)
+        # Refuse before a job exists (validated audits a refused personal-data write).
+        check = getattr(processor, "validated", None) or getattr(processor, "check", None)
         if check is not None:
             check(data_dict)
         return super().execute_process(process_id, data_dict, *args, **kwargs)

@@ -344,3 +344,31 @@ def test_representation_whole_level_is_served(service, officer, level):
     r = r[r["area_id"] == OFFICER_BEAT]
     assert [g["group"] for g in body["groups"]] == r["group"].tolist()
     assert [g["members"] for g in body["groups"]] == r["members"].tolist()
+
+
+# -- processes: refusals of a personal-data write are audited; scope as it is -------------
+def _audit_entries(service) -> list[dict]:
+    return [json.loads(line) for line in service.audit.read_text().splitlines()]
+
+
+def test_a_refused_create_setup_is_audited_with_the_callers_scope(service):
+    def execute(token, area):
+        return service.request(
+            "POST", "/processes/create-setup/execution", token=token,
+            body=json.dumps({"inputs": {"name": "audit refusal", "area": area}}).encode(),
+            headers={"Content-Type": "application/json", "X-Purpose": "audit test"})
+
+    officer = service.token("beat_officer", ["DM01B01"], sub="pc-audit-refused")
+    assert execute(officer, "beat:DM02B04")[0] == 404  # outside: not found, never 403
+    nobody = service.token("beat_officer", ["ZZ99B99"], sub="pc-audit-nowhere")
+    assert execute(nobody, "beat:DM01B01")[0] == 404
+    entries = _audit_entries(service)
+    refused = [e for e in entries if e["sub"] == "pc-audit-refused"]
+    assert [(e["action"], e["collection"], e["scope"]) for e in refused] == [
+        ("denied", "setups", ["beat:DM01B01"])]
+    assert refused[0]["outcome"] == "refused: no area 'beat:DM02B04' here"
+    nowhere = [e for e in entries if e["sub"] == "pc-audit-nowhere"]
+    # A caller with no beat in this store has an empty scope, not "all".
+    assert [(e["action"], e["scope"]) for e in nowhere] == [("denied", [])]
+    assert not [e for e in entries if e["sub"] in ("pc-audit-refused", "pc-audit-nowhere")
+                and e["action"] == "create"]
