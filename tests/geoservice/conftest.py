@@ -172,3 +172,44 @@ def demo(service):
     visits = visits.merge(addresses, on="uprn", how="left")
     return {"streets": streets, "addresses": addresses, "visits": visits, "areas": areas,
             "geoms": beats}
+
+
+@pytest.fixture(scope="module")
+def callers(service):
+    """Credentials per role (keyword arguments for Server.get): a force analyst, the
+    supervisor of npa DM01, the beat officer of DM01B01, a partner (token and API key) and
+    the public (none). Module-scoped: tokens live ten minutes."""
+    return {
+        "force_analyst": {"token": service.token("force_analyst")},
+        "supervisor": {"token": service.token("supervisor", ["DM01"])},
+        "beat_officer": {"token": service.token("beat_officer", ["beat:DM01B01"])},
+        "partner": {"token": service.token("partner")},
+        "partner_key": {"api_key": service.partner_key},
+        "public": {},
+    }
+
+
+@pytest.fixture(scope="session")
+def tiles_over():
+    """``tiles_over(bounds_bng, z)``: the z/y/x of every WebMercatorQuad tile meeting a
+    British National Grid box."""
+    import math
+
+    from pyproj import Transformer
+
+    to_lnglat = Transformer.from_crs(27700, 4326, always_xy=True)
+
+    def cover(bounds_bng, z: int) -> list[tuple[int, int, int]]:
+        lng, lat = to_lnglat.transform([bounds_bng[0], bounds_bng[2]],
+                                       [bounds_bng[1], bounds_bng[3]])
+        n = 1 << z
+
+        def xy(lo, la):
+            return (int((lo + 180) / 360 * n),
+                    int((1 - math.asinh(math.tan(math.radians(la))) / math.pi) / 2 * n))
+
+        x0, y0 = xy(lng[0], lat[1])
+        x1, y1 = xy(lng[1], lat[0])
+        return [(z, y, x) for y in range(y0, y1 + 1) for x in range(x0, x1 + 1)]
+
+    return cover

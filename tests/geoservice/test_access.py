@@ -20,19 +20,6 @@ def _npa_beats(demo, npa=SUPERVISOR_NPA) -> set[str]:
     return set(a.loc[(a["level"] == "beat") & (a["parent_id"] == npa), "area_id"])
 
 
-@pytest.fixture(scope="module")
-def callers(service):
-    """Credentials per role: keyword arguments for Server.get."""
-    return {
-        "force_analyst": {"token": service.token("force_analyst")},
-        "supervisor": {"token": service.token("supervisor", ["DM01"])},
-        "beat_officer": {"token": service.token("beat_officer", [OFFICER_BEAT])},
-        "partner": {"token": service.token("partner")},
-        "partner_key": {"api_key": service.partner_key},
-        "public": {},
-    }
-
-
 def _visible_beats(role: str, demo) -> set[str] | None:
     return {"force_analyst": None, "supervisor": _npa_beats(demo),
             "beat_officer": {OFFICER_BEAT}}.get(role, set())

@@ -36,19 +36,6 @@ STRADDLING = "matrix-straddling"
 TO_LNGLAT = Transformer.from_crs(27700, 4326, always_xy=True)
 
 
-@pytest.fixture(scope="module")
-def callers(service):
-    """Credentials per role: keyword arguments for Server.get."""
-    return {
-        "force_analyst": {"token": service.token("force_analyst")},
-        "supervisor": {"token": service.token("supervisor", ["DM01"])},
-        "beat_officer": {"token": service.token("beat_officer", [OFFICER_BEAT])},
-        "partner": {"token": service.token("partner")},
-        "partner_key": {"api_key": service.partner_key},
-        "public": {},
-    }
-
-
 def _box(demo) -> tuple[float, float, float, float]:
     """The officer's beat bounds grown 300 m: it straddles the neighbouring beats."""
     minx, miny, maxx, maxy = demo["geoms"].set_index("area_id").geometry[OFFICER_BEAT].bounds

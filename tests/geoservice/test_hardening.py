@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 
 import pytest
 
@@ -20,23 +19,6 @@ ASSIGNED = "visit_id is assigned by the service; leave it out"
 
 
 # -- helpers ------------------------------------------------------------------------------
-def _tiles_over(bounds_bng, z: int) -> list[tuple[int, int, int]]:
-    """The z/y/x of every WebMercatorQuad tile meeting a British National Grid box."""
-    from pyproj import Transformer
-
-    to_lnglat = Transformer.from_crs(27700, 4326, always_xy=True)
-    lng, lat = to_lnglat.transform([bounds_bng[0], bounds_bng[2]], [bounds_bng[1], bounds_bng[3]])
-    n = 1 << z
-
-    def xy(lo, la):
-        return (int((lo + 180) / 360 * n),
-                int((1 - math.asinh(math.tan(math.radians(la))) / math.pi) / 2 * n))
-
-    x0, y0 = xy(lng[0], lat[1])
-    x1, y1 = xy(lng[1], lat[0])
-    return [(z, y, x) for y in range(y0, y1 + 1) for x in range(x0, x1 + 1)]
-
-
 def _store_read(service, table, columns=None, where=None):
     from spatial_core import open_store
 
@@ -290,11 +272,11 @@ def test_withheld_crime_cells_have_no_months(service, who):
                                                        want["last_month"])
 
 
-def test_withheld_crime_cells_have_no_months_in_tiles(service):
+def test_withheld_crime_cells_have_no_months_in_tiles(tiles_over, service):
     mvt = pytest.importorskip("mapbox_vector_tile")
     streets = _store_read(service, "streets", ["street_id", "geom"])
     seen = withheld = 0
-    for z, y, x in _tiles_over(streets.total_bounds, 9):
+    for z, y, x in tiles_over(streets.total_bounds, 9):
         status, hdrs, raw = service.get(
             f"/collections/crime_cells/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt")
         assert status == 200

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import os
 import re
 import shutil
@@ -36,7 +35,6 @@ HALF = 20037508.342789244
 EXTENT = 4096
 BUFFER = 64  # tile units: the provider's default buffer
 TO_MERC = Transformer.from_crs(27700, 3857, always_xy=True)
-TO_LNGLAT = Transformer.from_crs(27700, 4326, always_xy=True)
 PERSONAL = ["visits", "walk_lists", "key_contacts", "setups"]
 
 
@@ -46,20 +44,6 @@ def tile_box(z: int, y: int, x: int, pad_units: float = 0.0) -> tuple[float, ...
     minx, maxy = -HALF + x * size, HALF - y * size
     pad = size * pad_units / EXTENT
     return (minx - pad, maxy - size - pad, minx + size + pad, maxy + pad)
-
-
-def tiles_over(bounds_bng, z: int) -> list[tuple[int, int, int]]:
-    """The z/y/x of every tile meeting a British National Grid box."""
-    lng, lat = TO_LNGLAT.transform([bounds_bng[0], bounds_bng[2]], [bounds_bng[1], bounds_bng[3]])
-    n = 1 << z
-
-    def xy(lo, la):
-        return (int((lo + 180) / 360 * n),
-                int((1 - math.asinh(math.tan(math.radians(la))) / math.pi) / 2 * n))
-
-    x0, y0 = xy(lng[0], lat[1])
-    x1, y1 = xy(lng[1], lat[0])
-    return [(z, y, x) for y in range(y0, y1 + 1) for x in range(x0, x1 + 1)]
 
 
 def merc(geoms):
@@ -151,7 +135,7 @@ def _drawn(streets, z, y, x):
 
 # -- which rows -----------------------------------------------------------------------------
 @pytest.mark.parametrize("role", ["force_analyst", "supervisor", "beat_officer"])
-def test_street_scores_tiles_hold_exactly_the_callers_streets_meeting_each_tile(
+def test_street_scores_tiles_hold_exactly_the_callers_streets_meeting_each_tile(tiles_over,
         service, demo, callers, facts, role):
     streets = facts["streets"]
     visible = facts["visible"][role]
@@ -176,7 +160,7 @@ def test_street_scores_tiles_hold_exactly_the_callers_streets_meeting_each_tile(
         assert checked > 0  # some tile really had another beat's streets to leave out
 
 
-def test_officer_tile_properties_are_the_stored_scores(service, callers, facts):
+def test_officer_tile_properties_are_the_stored_scores(tiles_over, service, callers, facts):
     streets = facts["streets"].set_index("street_id")
     z, y, x = tiles_over(streets[streets["beat_id"] == OFFICER_BEAT].total_bounds, 15)[0]
     _, _, body = fetch(service, "street_scores", z, y, x, **callers["beat_officer"])
@@ -193,7 +177,7 @@ def test_officer_tile_properties_are_the_stored_scores(service, callers, facts):
                                                                     "MultiLineString")
 
 
-def test_low_zoom_tiles_carry_the_compact_properties_only(service, callers, facts):
+def test_low_zoom_tiles_carry_the_compact_properties_only(tiles_over, service, callers, facts):
     from geoservice.config import TILES
 
     mine = facts["streets"][facts["streets"]["beat_id"] == OFFICER_BEAT]
@@ -209,7 +193,7 @@ def test_low_zoom_tiles_carry_the_compact_properties_only(service, callers, fact
     assert "reasons" not in props
 
 
-def test_geometry_lands_where_the_street_is(service, callers, facts):
+def test_geometry_lands_where_the_street_is(tiles_over, service, callers, facts):
     """Decoded tile coordinates map back within one tile unit of the stored line."""
     mine = facts["streets"][facts["streets"]["beat_id"] == OFFICER_BEAT].set_index("street_id")
     compared = 0
@@ -237,7 +221,7 @@ def test_geometry_lands_where_the_street_is(service, callers, facts):
     assert compared >= 10
 
 
-def test_a_tile_outside_the_callers_area_is_an_empty_layer(service, callers, facts):
+def test_a_tile_outside_the_callers_area_is_an_empty_layer(tiles_over, service, callers, facts):
     streets = facts["streets"]
     other = streets[streets["beat_id"] == OTHER_BEAT]
     mine = streets[streets["beat_id"] == OFFICER_BEAT]
@@ -255,7 +239,7 @@ def test_a_tile_outside_the_callers_area_is_an_empty_layer(service, callers, fac
             assert decode(body, "street_scores")  # the same tile has rows for their officer
 
 
-def test_streets_tiles_follow_the_street_scope(service, callers, facts):
+def test_streets_tiles_follow_the_street_scope(tiles_over, service, callers, facts):
     streets = facts["streets"]
     mine = streets[streets["beat_id"] == OFFICER_BEAT]
     seen = set()
@@ -272,8 +256,8 @@ def test_streets_tiles_follow_the_street_scope(service, callers, facts):
 # -- who may ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("role", ["partner", "partner_key", "public"])
 @pytest.mark.parametrize("cid", ["street_scores", "streets"])
-def test_police_layers_tiles_are_404_for_partners_and_the_public(service, callers, facts,
-                                                                 role, cid):
+def test_police_layers_tiles_are_404_for_partners_and_the_public(tiles_over, service, callers,
+                                                                 facts, role, cid):
     z, y, x = tiles_over(facts["streets"].total_bounds, 14)[0]
     status, _, body = fetch(service, cid, z, y, x, **callers[role])
     assert status == 404  # not 401/403: a tile never confirms what a caller may not see
@@ -292,7 +276,7 @@ def test_personal_collections_offer_no_tiles(service, callers, cid):
 
 
 @pytest.mark.parametrize("role", ["public", "partner_key"])
-def test_crime_cells_tiles_for_partners_and_public_publish_no_small_count(
+def test_crime_cells_tiles_for_partners_and_public_publish_no_small_count(tiles_over,
         service, callers, facts, role):
     disclosed = facts["disclosed"].set_index("cell_id")
     assert disclosed["crimes"].isna().any()  # the demo has counts to withhold at k
@@ -310,7 +294,8 @@ def test_crime_cells_tiles_for_partners_and_public_publish_no_small_count(
     assert got == {i: _count(c) for i, c in disclosed["crimes"].items()}
 
 
-def test_crime_cells_tiles_for_an_officer_are_exact_in_their_beat(service, callers, facts):
+def test_crime_cells_tiles_for_an_officer_are_exact_in_their_beat(tiles_over, service, callers,
+                                                                  facts):
     exact = facts["exact"].set_index("cell_id")["crimes"].to_dict()
     got = {}
     for z, y, x in tiles_over(facts["streets"].total_bounds, 12):
@@ -387,7 +372,7 @@ def test_openapi_documents_the_tile_paths(service):
 
 
 # -- caching --------------------------------------------------------------------------------
-def test_tiles_are_cached_per_scope_byte_identical(service, callers, facts):
+def test_tiles_are_cached_per_scope_byte_identical(tiles_over, service, callers, facts):
     mine = facts["streets"][facts["streets"]["beat_id"] == OFFICER_BEAT]
     z, y, x = tiles_over(mine.total_bounds, 13)[0]
     path = f"/collections/street_scores/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt&_t=cache"
@@ -418,7 +403,7 @@ def test_tiles_are_cached_per_scope_byte_identical(service, callers, facts):
 
 # -- real clients ---------------------------------------------------------------------------
 @pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin not installed")
-def test_gdal_mvt_driver_reads_an_officers_tile(service, callers, facts):
+def test_gdal_mvt_driver_reads_an_officers_tile(tiles_over, service, callers, facts):
     mine = facts["streets"][facts["streets"]["beat_id"] == OFFICER_BEAT]
     z, y, x = max(tiles_over(mine.total_bounds, 15),
                   key=lambda t: len(_meeting(mine, tile_box(*t))))
@@ -550,7 +535,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_tiles_on_postgis(postgis_url, tmp_path):
+def test_tiles_on_postgis(tiles_over, postgis_url, tmp_path):
     from geoservice.auth import hash_api_key
     from spatial_core import open_store
     from spatial_core.cell_aggregates import disclosed_crime_cells
