@@ -24,6 +24,8 @@ personal collection's page would tell the CDN which records an officer is lookin
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import re
 import sys
@@ -32,7 +34,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["ASSETS", "VENDOR_URL", "BLANK_TILE", "localise", "local_asset", "is_external",
-           "content_security_policy", "map_section", "data_attributions", "install"]
+           "content_security_policy", "inline_script_hashes", "map_section", "data_attributions",
+           "install"]
 
 VENDOR_URL = "/app/vendor"
 """Where the officer page's route serves ``geoservice/static/vendor/``."""
@@ -61,6 +64,7 @@ _URL_ATTRS = ("src", "srcset", "poster", "data")
 
 _COND_COMMENT = re.compile(r"<!--\[if[^\]]*\]>.*?<!\[endif\]-->", re.I | re.S)
 _SCRIPT = re.compile(r"<script\b(?P<attrs>[^>]*)>(?P<body>\s*)</script\s*>", re.I)
+_INLINE_SCRIPT = re.compile(r"<script\b(?P<attrs>[^>]*)>(?P<body>.*?)</script\s*>", re.I | re.S)
 _LINK = re.compile(r"<link\b(?P<attrs>[^>]*)>", re.I)
 _OTHER = re.compile(r"<(?P<name>img|iframe|frame|embed|object|source|audio|video|track|input)"
                     r"\b(?P<attrs>[^>]*)>", re.I)
@@ -242,24 +246,48 @@ def localise(text: str, *, own: Iterable[str] = (), vendor: str = VENDOR_URL) ->
     return text
 
 
-def content_security_policy(basemap_url: str | None = None) -> str:
+def inline_script_hashes(text: str) -> list[str]:
+    """CSP source expressions (``'sha256-…'``) for every inline ``<script>`` of a page, in
+    page order, duplicates once: what a browser hashes is the exact text between the tags.
+
+    >>> inline_script_hashes('<script src="/a.js"></script><script>alert(1)</script>')
+    ["'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"]
+    """
+    out: list[str] = []
+    for m in _INLINE_SCRIPT.finditer(text):
+        if _attr(_attrs(m.group("attrs")), "src") is not None:
+            continue
+        digest = hashlib.sha256(m.group("body").encode("utf-8")).digest()
+        h = f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+        if h not in out:
+            out.append(h)
+    return out
+
+
+def content_security_policy(basemap_url: str | None = None,
+                            scripts: Iterable[str] = ()) -> str:
     """The Content-Security-Policy of pygeoapi's HTML pages.
 
     Only the service itself (``'self'``), plus ``data:`` images (Leaflet's and Bootstrap's
     inline icons, :data:`BLANK_TILE`) and the configured base map's tile server. pygeoapi's
-    templates need inline scripts and styles (each page builds its map, and Swagger UI starts,
-    in an inline ``<script>``), hence ``'unsafe-inline'`` for those two only; never
-    ``'unsafe-eval'``.
+    templates build each page's map, and start Swagger UI, in inline script elements: those
+    are allowed by their hashes (``scripts``, from :func:`inline_script_hashes` of the page
+    served), so a script injected into a page (a popup showing a stored text as HTML, say)
+    does not run. Inline styles stay allowed (``'unsafe-inline'``: style attributes are all
+    over the templates and run no code); never ``'unsafe-eval'``.
 
     >>> "img-src 'self' data: https://*.tiles.example;" in content_security_policy(
     ...     "https://{s}.tiles.example/{z}/{x}/{y}.png")
     True
+    >>> content_security_policy(scripts=["'sha256-x'"]).split("; ")[1]
+    "script-src 'self' 'sha256-x'"
     """
     img = "'self' data:"
     if basemap_url:
         u = urlsplit(basemap_url)
         img += f" {u.scheme}://{u.netloc.replace('{s}', '*')}"
-    return ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    script = " ".join(["'self'", *scripts])
+    return (f"default-src 'self'; script-src {script}; "
             "style-src 'self' 'unsafe-inline'; "
             f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; "
             "frame-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
@@ -312,7 +340,7 @@ def install(app: Any, cfg: Any) -> None:
     from flask import request
     from werkzeug.datastructures import Headers
 
-    policy = content_security_policy(cfg.basemap[0] if getattr(cfg, "basemap", None) else None)
+    basemap = cfg.basemap[0] if getattr(cfg, "basemap", None) else None
     own = [cfg.url] if getattr(cfg, "url", None) else []
     pygeoapi_app = sys.modules.get("pygeoapi.flask_app")
     pg_url = (getattr(pygeoapi_app, "CONFIG", None) or {}).get("server", {}).get("url")
@@ -326,13 +354,16 @@ def install(app: Any, cfg: Any) -> None:
         if response.mimetype != "text/html" or request.path == "/app" \
                 or request.path.startswith("/app/"):
             return response
+        hashes: list[str] = []
         if not (response.is_streamed or response.direct_passthrough
                 or response.headers.get("Content-Encoding")):
             body = response.get_data(as_text=True)
             new = localise(body, own=[*own, request.host_url])
             if new != body:
                 response.set_data(new)
-        response.headers.setdefault("Content-Security-Policy", policy)
+            hashes = inline_script_hashes(new)
+        response.headers.setdefault("Content-Security-Policy",
+                                    content_security_policy(basemap, hashes))
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
