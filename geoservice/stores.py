@@ -32,17 +32,56 @@ def store(location: str) -> Store:
         return s
 
 
+class _Flight:
+    """One computation of a key that other threads wait for."""
+
+    def __init__(self, generation: int) -> None:
+        self.done = threading.Event()
+        self.generation = generation
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+_flights: dict[tuple, _Flight] = {}
+_generation = 0  # bumped by forget_cached: a value computed before it is not kept
+
+
 def cached(key: tuple, ttl: float, compute: Callable[[], Any]) -> Any:
-    """``compute()``, remembered for ``ttl`` seconds under ``key``."""
+    """``compute()``, remembered for ``ttl`` seconds under ``key``.
+
+    Concurrent misses of one key compute it once: the other threads wait for that result
+    (or its exception). After new data (:func:`forget_cached`) a worker's eight threads asking
+    for the same frame at once would otherwise each build it, all on two cores. A value
+    whose computation started before :func:`forget_cached` is returned to its callers but
+    not kept."""
     now = time.monotonic()
     with _lock:
         hit = _cache.get(key)
         if hit is not None and now - hit[0] < ttl:
             return hit[1]
-    value = compute()
-    with _lock:
-        _cache[key] = (now, value)
-    return value
+        flight = _flights.get(key)
+        mine = flight is None or flight.generation != _generation
+        if mine:
+            flight = _flights[key] = _Flight(_generation)
+    assert flight is not None
+    if not mine:
+        flight.done.wait()
+        if flight.error is not None:
+            raise flight.error
+        return flight.value
+    try:
+        flight.value = compute()
+        return flight.value
+    except BaseException as exc:
+        flight.error = exc
+        raise
+    finally:
+        with _lock:
+            if flight.error is None and flight.generation == _generation:
+                _cache[key] = (now, flight.value)
+            if _flights.get(key) is flight:
+                del _flights[key]
+        flight.done.set()
 
 
 def area_tree(location: str, ttl: float = 60.0) -> pd.DataFrame:
@@ -59,14 +98,18 @@ def area_tree(location: str, ttl: float = 60.0) -> pd.DataFrame:
 
 def forget_cached() -> None:
     """Forget every cached value (the stores stay open): the data changed."""
+    global _generation
     with _lock:
         _cache.clear()
+        _generation += 1
 
 
 def clear() -> None:
     """Close every store and forget the caches (before forking workers, in tests)."""
+    global _generation
     with _lock:
         for s in _stores.values():
             s.close()
         _stores.clear()
         _cache.clear()
+        _generation += 1

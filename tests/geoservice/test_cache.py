@@ -420,3 +420,69 @@ def test_service_personal_reads_are_never_cached_and_always_audited(service):
         status, headers, _ = service.get(path, token=tok, headers={"X-Purpose": "cache test"})
         assert status == 200 and "X-Cache" not in headers
     assert reads() - before == 5
+
+
+# -- computed frames (geoservice.stores.cached) ------------------------------------------
+def _together(n: int, fn) -> list:
+    """``fn()`` in ``n`` threads started at once; what each returned or raised."""
+    barrier = threading.Barrier(n)
+    out: list = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            out[i] = fn()
+        except Exception as exc:  # noqa: BLE001 - the test compares what each thread saw
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def test_frames_missed_at_once_are_computed_once():
+    from geoservice import stores
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.2)
+        return {"frame": len(calls)}
+
+    got = _together(8, lambda: stores.cached(("test-single-flight",), 60, compute))
+    assert len(calls) == 1 and all(g is got[0] for g in got) and got[0] == {"frame": 1}
+    assert stores.cached(("test-single-flight",), 60, compute) is got[0]  # kept
+    stores.forget_cached()
+
+
+def test_a_failed_frame_fails_every_waiter_and_is_not_kept():
+    from geoservice import stores
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.2)
+        raise ValueError("store unreadable")
+
+    got = _together(6, lambda: stores.cached(("test-single-flight-error",), 60, compute))
+    assert len(calls) == 1
+    assert all(isinstance(g, ValueError) and str(g) == "store unreadable" for g in got)
+    assert stores.cached(("test-single-flight-error",), 60, lambda: "later") == "later"
+    stores.forget_cached()
+
+
+def test_a_frame_computed_across_new_data_is_not_kept():
+    from geoservice import stores
+
+    def compute():
+        stores.forget_cached()  # new data arrive while the old frame is being built
+        return "old"
+
+    assert stores.cached(("test-generation",), 60, compute) == "old"  # its caller gets it
+    assert stores.cached(("test-generation",), 60, lambda: "new") == "new"  # not kept
+    stores.forget_cached()
