@@ -85,7 +85,7 @@ def cache_control(path: str, status: int, authenticated: bool) -> str:
 ITEM_ALLOW = "GET, HEAD, OPTIONS"
 """The methods of ``/collections/{id}/items/{item}`` (no collection updates or deletes)."""
 
-_ITEM_WRITES = frozenset({"PUT", "PATCH", "DELETE"})
+_ITEM_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def item_write_refusal(method: str, path: str) -> str | None:
@@ -98,8 +98,10 @@ def item_write_refusal(method: str, path: str) -> str | None:
     'walk_lists'
     >>> item_write_refusal("GET", "/collections/visits/items/V1000001") is None
     True
-    >>> item_write_refusal("POST", "/collections/visits/items") is None
+    >>> item_write_refusal("POST", "/collections/visits/items") is None  # create: allowed
     True
+    >>> item_write_refusal("POST", "/collections/visits/items/V1000001")
+    'visits'
     """
     if method.upper() not in _ITEM_WRITES:
         return None
@@ -259,7 +261,8 @@ def _wrap(app, cfg: ServiceConfig) -> None:
 
     @app.before_request
     def _no_item_writes():
-        """405 for PUT/PATCH/DELETE of an item (401 when anonymous), before pygeoapi."""
+        """405 for POST/PUT/PATCH/DELETE on an item, before pygeoapi, for every caller: no
+        credentials make it allowed, so an anonymous caller is not asked to sign in."""
         parts = request.path.strip("/").split("/")
         if (request.method == "OPTIONS" and len(parts) >= 4 and parts[0] == "collections"
                 and parts[1] in COLLECTIONS and parts[2] == "items"):
@@ -270,19 +273,13 @@ def _wrap(app, cfg: ServiceConfig) -> None:
         if collection is None:
             return None
         p = g.lpt_principal
-        if p.is_anonymous:
-            resp = jsonify({"code": "Unauthorized", "description": (
-                f"sign in first; and {request.method} is not allowed for any caller: items "
-                f"of {collection} are never changed or deleted through this service")})
-            resp.status_code = 401
-        else:
-            why = ("visits are an append-only record: a visit is never changed or deleted; "
-                   "record a correction as a new visit (POST /collections/visits/items)"
-                   if collection == "visits" else
-                   f"items of {collection} are not changed or deleted through this service")
-            resp = jsonify({"code": "MethodNotAllowed",
-                            "description": f"{request.method} is not allowed: {why}"})
-            resp.status_code = 405
+        why = ("visits are an append-only record: a visit is never changed or deleted; "
+               "record a correction as a new visit (POST /collections/visits/items)"
+               if collection == "visits" else
+               f"items of {collection} are not changed or deleted through this service")
+        resp = jsonify({"code": "MethodNotAllowed",
+                        "description": f"{request.method} is not allowed: {why}"})
+        resp.status_code = 405
         resp.headers["Allow"] = ITEM_ALLOW
         if collection in PERSONAL:  # a refusal on personal data is part of the record
             audit.append(request_id=g.lpt_request_id, sub=p.sub, role=p.role, via=p.via,

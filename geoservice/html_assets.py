@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import re
 import sys
 from collections.abc import Iterable
@@ -34,8 +35,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["ASSETS", "VENDOR_URL", "BLANK_TILE", "localise", "local_asset", "is_external",
-           "content_security_policy", "inline_script_hashes", "map_section", "data_attributions",
-           "install"]
+           "content_security_policy", "inline_script_hashes", "script_safe_json",
+           "map_section", "data_attributions", "install"]
 
 VENDOR_URL = "/app/vendor"
 """Where the officer page's route serves ``geoservice/static/vendor/``."""
@@ -335,10 +336,38 @@ def data_attributions(cfg: Any) -> list[str]:
         store.close()
 
 
+_JS_SAFE = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+            0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def script_safe_json(dict_: Any, pretty: bool = False) -> str:
+    """pygeoapi's ``to_json`` with ``<``, ``>``, ``&`` and the JavaScript line separators
+    escaped: pygeoapi's templates write features into inline scripts
+    (``var geojson_data = {{ data | to_json | safe }}``), and a stored text holding
+    ``</script><script>…`` would otherwise end the page's script and start one of its own
+    (which the per-page script hashes would then allow). Still JSON, decoding to the same
+    values.
+
+    >>> print(script_safe_json({"notes": "</script><script>x()</script>"}))
+    {"notes":"\\u003c/script\\u003e\\u003cscript\\u003ex()\\u003c/script\\u003e"}
+    """
+    from pygeoapi.util import json_serial
+
+    text = json.dumps(dict_, default=json_serial, indent=4 if pretty else None,
+                      separators=(",", ":"))
+    return text.translate(_JS_SAFE)
+
+
 def install(app: Any, cfg: Any) -> None:
-    """Localise every ``text/html`` answer outside ``/app/`` and give it the policy headers."""
+    """Localise every ``text/html`` answer outside ``/app/`` and give it the policy headers;
+    pygeoapi's templates embed JSON with :func:`script_safe_json`."""
+    import pygeoapi.util
     from flask import request
     from werkzeug.datastructures import Headers
+
+    # render_j2_template looks the filter up in pygeoapi.util when it renders; the API's
+    # JSON answers use their own imported to_json and stay as they were.
+    pygeoapi.util.to_json = script_safe_json
 
     basemap = cfg.basemap[0] if getattr(cfg, "basemap", None) else None
     own = [cfg.url] if getattr(cfg, "url", None) else []

@@ -2,18 +2,19 @@
 """The store's data version: a token in ``lpt_meta`` that changes whenever data that a
 reader may have cached change.
 
-Writers that change what the geoservice serves (a saved score run, a recorded visit, a new
-targeting set-up) call :func:`bump_data_version`, in their own transaction when they have
-one. Readers that cache derived results (the geoservice's response cache, one per worker
-process) call :func:`data_version` and drop what they cached when it differs from the
-version they cached it under. The value is an opaque token (time and a random part), not a
-counter, so two writers bumping at the same moment cannot lose an update by both writing
-``n + 1``.
+Every writer of data that a reader may have cached calls :func:`bump_data_version`, in its
+own transaction when it has one: every import (:func:`spatial_core.imports.import_files`,
+after the import; a member import also inside its transaction), the index refresh, set-up
+creation, change and archiving, and every saved score run. A new writer of such data must
+do the same: readers trust the version, not the file. Recording a visit does **not** bump:
+nothing a reader caches is computed from visits, and officers record them all day.
 
-A member import that inserts or updates members bumps it in its own transaction (members
-change in place: they move, leave, withdraw consent). Other imports do not bump; they are
-caught by the readers' time bound (the geoservice's ``counts_ttl_s``) and, for a
-GeoPackage, by the file's modification time.
+Readers that cache derived results (the geoservice's response cache and computed frames,
+one per worker process) call :func:`data_version` and drop what they cached when it differs
+from the version they cached it under; writes that bump nothing (a GeoPackage edited in
+QGIS, SQL by hand) are caught only by their time bound (the geoservice's
+``counts_ttl_s``). The value is an opaque token (time and a random part), not a counter, so
+two writers bumping at the same moment cannot lose an update by both writing ``n + 1``.
 """
 from __future__ import annotations
 

@@ -138,8 +138,9 @@ def import_files(store, kind: str, paths: Sequence[str | Path], **options) -> Im
     module, func = KINDS[kind].split(":")
     fn = getattr(importlib.import_module(module), func)
     report = fn(store, list(paths), **options)
-    if report.imported or report.updated:
-        # After the import's own transaction: a reader that cached the data in between
-        # cached it under the old version, which this drops.
-        bump_data_version(store)
+    # Every import that succeeded, even one that stored no new row: some write more than
+    # their rows count (a classification import writes its output areas and class names).
+    # After the import's own transaction: a reader that cached the data in between cached
+    # it under the old version, which this drops. Imports are rare; caches refill.
+    bump_data_version(store)
     return report

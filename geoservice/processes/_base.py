@@ -108,10 +108,12 @@ class LptProcessor(BaseProcessor):
             args = self.validated(data)
             try:
                 return self.run(args)
-            except InputError as exc:
+            except (InputError, NotFoundError) as exc:
+                if self.audited:  # refused by the core (no streets in the area, …)
+                    self.audit("denied", self.audited, outcome=f"refused: {exc}")
+                if isinstance(exc, NotFoundError):
+                    raise ProcessNotFound(user_msg=str(exc)) from None
                 raise ProcessInputError(user_msg=str(exc)) from None
-            except NotFoundError as exc:
-                raise ProcessNotFound(user_msg=str(exc)) from None
         finally:
             deactivate(token)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from spatial_core import InputError
+
 from ..access import require_purpose
 from ._base import LptProcessor, ProcessInputError, _metadata, int_input, text_input
 
@@ -55,8 +57,16 @@ class CreateSetupProcessor(LptProcessor):
         if not isinstance(max_streets, int) or isinstance(max_streets, bool) or max_streets < 1:
             raise ProcessInputError(user_msg=f"max_streets must be a whole number >= 1, got "
                                              f"{max_streets!r}")
+        as_of = data.get("as_of")
+        if as_of is not None:  # refused here, before a job exists, not by the job
+            from spatial_core.walklists import parse_moment
+
+            try:
+                parse_moment(as_of, "as_of")
+            except InputError as exc:
+                raise ProcessInputError(user_msg=f"input 'as_of': {exc}") from None
         return {"name": name.strip(), "area": self.area(data.get("area")), "goal": goal,
-                "max_streets": max_streets, "as_of": data.get("as_of"), "purpose": purpose}
+                "max_streets": max_streets, "as_of": as_of, "purpose": purpose}
 
     def run(self, args: dict) -> tuple[str, Any]:
         from spatial_core.setups import create_setup

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,10 @@ def _level(value: Any) -> int:
 
     >>> _level(None), _level(2), _level("3"), _level(2.0)
     (1, 2, 3, 2)
+    >>> _level("²")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geoservice.processes._base.ProcessInputError: input 'level' must be ... got '²'
     >>> _level("two")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -46,8 +51,8 @@ def _level(value: Any) -> int:
         level = value
     elif isinstance(value, float) and value.is_integer():
         level = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        level = int(value.strip())
+    elif isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        level = int(value.strip())  # ASCII digits only ("²".isdigit() is True)
     if level is None or not low <= level <= high:
         raise ProcessInputError(user_msg=f"input 'level' must be a whole number from {low} to "
                                          f"{high} (1 = coarsest), got {value!r}")

@@ -116,6 +116,12 @@ class VisitProvider(StoreProvider):
             self._audit(ctx, "create", outcome="rejected: set-up not found in scope",
                         ids=[setup_id[:64]])
             raise ProviderInvalidQueryError(user_msg=f"invalid visit: {UNKNOWN_SETUP}")
+        if setup_id is not None and self._setup_archived(setup_id):
+            # Visible to the caller, so saying it is archived leaks nothing.
+            self._audit(ctx, "create", outcome="rejected: set-up archived", ids=[setup_id])
+            raise ProviderInvalidQueryError(user_msg=(
+                f"invalid visit: set-up {setup_id!r} is archived (read-only: its final "
+                "report is kept as it was); name a live set-up or leave setup_id out"))
         try:
             visit_id = record_visit(
                 self.store, uprn=props.get("uprn"), outcome=props.get("outcome"),
@@ -139,6 +145,13 @@ class VisitProvider(StoreProvider):
         # few seconds across the force does not empty every worker's cache.
         self._audit(ctx, "create", ids=[visit_id])
         return visit_id
+
+    def _setup_archived(self, setup_id: str) -> bool:
+        """Whether a (stored, visible) set-up is archived: read-only, as
+        :func:`spatial_core.setups.record_setup_visit` holds."""
+        t = schema.table("setups")
+        status = self.store.read("setups", ["status"], where=t.c.setup_id == setup_id)
+        return bool(len(status)) and status["status"].iloc[0] == "archived"
 
     def _setup_visible(self, setup_id: str, beats: list[str] | None) -> bool:
         """Whether the set-up exists and the caller may see it (the ``setups`` collection's

@@ -387,7 +387,7 @@ def test_offence_codes_to_categories_covers_the_main_classes():
     assert known.tolist() == [True] * 22 + [False, False]
 
 
-def test_an_import_that_stores_rows_gives_the_store_a_new_data_version(store, tmp_path):
+def test_every_import_gives_the_store_a_new_data_version(store, tmp_path):
     from spatial_core.data_version import data_version
     from spatial_core.imports import import_files
 
@@ -397,4 +397,9 @@ def test_an_import_that_stores_rows_gives_the_store_a_new_data_version(store, tm
     second = data_version(store)
     assert second != first  # the geoservice's caches drop what they hold
     assert import_files(store, "crimes", [path]).imported == 0
-    assert data_version(store) == second  # nothing stored, nothing to drop
+    assert data_version(store) not in (first, second)  # bumped all the same (see imports.py)
+    bad = _write(tmp_path / "bad.csv", ["no,header,here", "1,2,3"])
+    third = data_version(store)
+    with pytest.raises(InputError):
+        import_files(store, "crimes", [bad])
+    assert data_version(store) == third  # a refused import changed nothing

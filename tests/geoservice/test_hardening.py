@@ -173,10 +173,11 @@ def test_force_analyst_may_name_any_stored_setup(service, demo, setups):
 
 
 # -- 2. no update or delete ---------------------------------------------------------------
-@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("who", ["anonymous", "officer", "force_analyst"])
 def test_item_update_and_delete_are_refused_never_500(service, demo, visited, method, who):
-    """Whatever the caller, and even for a visit in the officer's own beat."""
+    """Whatever the caller, and even for a visit in the officer's own beat: 405 for everyone
+    (no credentials would make it allowed, so an anonymous caller is not asked to sign in)."""
     visit_id = visited["visit_id"]
     token = {"anonymous": None, "officer": visited["token"],
              "force_analyst": service.token("force_analyst", sub="analyst-hardening")}[who]
@@ -190,15 +191,10 @@ def test_item_update_and_delete_are_refused_never_500(service, demo, visited, me
         method, f"/collections/visits/items/{visit_id}", body=body, token=token,
         headers={"Content-Type": "application/geo+json", **PURPOSE})
     answer = json.loads(raw)
-    if who == "anonymous":
-        assert status == 401
-        assert "WWW-Authenticate" in hdrs
-        assert "sign in" in answer["description"]
-    else:
-        assert status == 405
-        assert answer["code"] == "MethodNotAllowed"
-        assert "append-only" in answer["description"]
-        assert "new visit" in answer["description"]
+    assert status == 405 and "WWW-Authenticate" not in hdrs
+    assert answer["code"] == "MethodNotAllowed"
+    assert "append-only" in answer["description"]
+    assert "new visit" in answer["description"]
     assert hdrs["Allow"] == "GET, HEAD, OPTIONS"
     assert hdrs["Cache-Control"] == "no-store"
     after = _visits(service)
@@ -354,3 +350,70 @@ def test_a_refused_create_setup_is_audited_with_the_callers_scope(service):
     assert [(e["action"], e["scope"]) for e in nowhere] == [("denied", [])]
     assert not [e for e in entries if e["sub"] in ("pc-audit-refused", "pc-audit-nowhere")
                 and e["action"] == "create"]
+
+
+def test_a_visit_for_an_archived_setup_is_refused_and_nothing_is_written(service, demo,
+                                                                          officer):
+    from spatial_core import open_store
+    from spatial_core.setups import archive_setup, create_setup
+
+    s = open_store(service.store, create=False)
+    try:
+        create_setup(s, "hardening closed", areas=[OFFICER_BEAT], setup_id="hardening-closed",
+                     max_streets=2)
+        archive_setup(s, "hardening-closed")
+    finally:
+        s.close()
+    before = len(_visits(service))
+    status, _, body = _post_visit(service, {
+        "uprn": _uprn(demo, OFFICER_BEAT, 7), "outcome": "spoke",
+        "visited_at": "2026-10-04T11:00:00", "setup_id": "hardening-closed"}, officer)
+    assert status == 400
+    assert body["description"] == (
+        "invalid visit: set-up 'hardening-closed' is archived (read-only: its final report is "
+        "kept as it was); name a live set-up or leave setup_id out")
+    assert len(_visits(service)) == before
+
+
+def test_stored_text_cannot_close_a_pages_script(service, demo, officer):
+    """A visit note that tries to end the items page's inline script and start its own: the
+    page's JSON escapes it, so no script of its own appears or gets a CSP hash."""
+    from geoservice.html_assets import inline_script_hashes
+
+    injected = "window.lptInjected = 1"
+    note = f"</script><script>{injected}</script><!--<script>"
+    status, hdrs, body = _post_visit(service, {
+        "uprn": _uprn(demo, OFFICER_BEAT, 9), "outcome": "spoke",
+        "visited_at": "2026-10-05T09:30:00", "notes": note}, officer)
+    assert status == 201, body
+    visit_id = hdrs["Location"].rsplit("/", 1)[1]
+    for path in (f"/collections/visits/items/{visit_id}?f=html",
+                 "/collections/visits/items?f=html&limit=1000"):
+        status, headers, raw = service.get(path, token=officer, headers=PURPOSE)
+        assert status == 200, raw[:300]
+        html = raw.decode()
+        assert "\\u003c/script\\u003e\\u003cscript\\u003ewindow.lptInjected" in html
+        assert f"<script>{injected}" not in html
+        csp = headers["Content-Security-Policy"]
+        assert csp.split("; ")[1] == " ".join(["script-src 'self'", *inline_script_hashes(html)])
+        # The page's own scripts only: none is the injected one.
+        assert inline_script_hashes(f"<script>{injected}</script>")[0] not in csp
+    # The note itself is stored as given and served as given in JSON.
+    status, item = service.json(f"/collections/visits/items/{visit_id}", token=officer,
+                                headers=PURPOSE)
+    assert item["properties"]["notes"] == note
+
+
+def test_create_setup_bad_as_of_is_400_before_any_job_and_audited(service):
+    officer = service.token("beat_officer", ["DM01B01"], sub="pc-audit-as-of")
+    for prefer in ({}, {"Prefer": "respond-async"}):
+        status, hdrs, raw = service.request(
+            "POST", "/processes/create-setup/execution", token=officer,
+            body=json.dumps({"inputs": {"name": "as-of test", "area": OFFICER_BEAT,
+                                        "as_of": "last tuesday"}}).encode(),
+            headers={"Content-Type": "application/json", "X-Purpose": "audit test", **prefer})
+        assert status == 400, raw
+        assert "Location" not in hdrs  # no job was created
+        assert json.loads(raw)["description"].startswith("input 'as_of': ")
+    denied = [e for e in _audit_entries(service) if e["sub"] == "pc-audit-as-of"]
+    assert [(e["action"], e["collection"]) for e in denied] == [("denied", "setups")] * 2
