@@ -11,11 +11,10 @@
 const path = require('path');
 const fs = require('fs');
 
-const env = (k, d) => process.env[k] || d;
+const { env, launch, run } = require('./browser');
 const base = env('LPT_BASE_URL');
 const shots = env('LPT_SHOTS', 'test-artifacts/html-pages');
 const pages = JSON.parse(env('LPT_PAGES', '[]'));
-const { chromium } = require(path.resolve(env('LPT_NODE_MODULES'), 'playwright-core'));
 
 // A request stays with us when it goes to the service's host, or never leaves the page.
 function leaves(url) {
@@ -76,12 +75,7 @@ async function visit(context, spec) {
 
 async function main() {
   fs.mkdirSync(shots, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: env('LPT_CHROMIUM', '/usr/bin/chromium'),
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    timeout: 60000,
-  });
+  const browser = await launch();
   const out = { pages: [] };
   try {
     const context = await browser.newContext({
@@ -95,7 +89,7 @@ async function main() {
   } finally {
     await browser.close();
   }
-  process.stdout.write(JSON.stringify(out) + '\n');
+  return out;
 }
 
-main().catch((e) => { process.stdout.write(JSON.stringify({ ok: false, error: String(e) }) + '\n'); });
+run(main);

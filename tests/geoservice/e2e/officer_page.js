@@ -10,19 +10,13 @@
 const path = require('path');
 const fs = require('fs');
 
-const env = (k, d) => process.env[k] || d;
+const { env, launch, run } = require('./browser');
 const base = env('LPT_BASE_URL');
 const shots = env('LPT_SHOTS', 'test-artifacts');
-const { chromium } = require(path.resolve(env('LPT_NODE_MODULES'), 'playwright-core'));
 
 async function main() {
   fs.mkdirSync(shots, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: env('LPT_CHROMIUM', '/usr/bin/chromium'),
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    timeout: 60000,
-  });
+  const browser = await launch();
   const out = { requests: [], foreign: [], console_errors: [], page_errors: [] };
   try {
     const context = await browser.newContext({
@@ -105,7 +99,7 @@ async function main() {
   } finally {
     await browser.close();
   }
-  process.stdout.write(JSON.stringify(out) + '\n');
+  return out;
 }
 
-main().catch((e) => { process.stdout.write(JSON.stringify({ ok: false, error: String(e) }) + '\n'); });
+run(main);

@@ -14,11 +14,10 @@
 const path = require('path');
 const fs = require('fs');
 
-const env = (k, d) => process.env[k] || d;
+const { env, launch, run } = require('./browser');
 const base = env('LPT_BASE_URL');
 const issuer = env('LPT_ISSUER');
 const shots = env('LPT_SHOTS', 'test-artifacts');
-const { chromium } = require(path.resolve(env('LPT_NODE_MODULES'), 'playwright-core'));
 
 // Runs in the page before app.js: spoils the sign-in response the way an attacker would (a
 // forged `state`, a response naming another issuer) or a lost tab (another PKCE verifier).
@@ -167,12 +166,7 @@ async function scenario(browser, sc, out) {
 
 async function main() {
   fs.mkdirSync(shots, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: env('LPT_CHROMIUM', '/usr/bin/chromium'),
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    timeout: 60000,
-  });
+  const browser = await launch();
   const results = {};
   try {
     for (const sc of JSON.parse(env('LPT_SCENARIOS'))) {
@@ -189,7 +183,7 @@ async function main() {
   } finally {
     await browser.close();
   }
-  process.stdout.write(JSON.stringify(results) + '\n');
+  return results;
 }
 
-main().catch((e) => { process.stdout.write(JSON.stringify({ error: String(e) }) + '\n'); });
+run(main);
