@@ -103,8 +103,11 @@ def item_write_refusal(method: str, path: str) -> str | None:
     >>> item_write_refusal("POST", "/collections/visits/items/V1000001")
     'visits'
     """
-    if method.upper() not in _ITEM_WRITES:
-        return None
+    return _item_collection(path) if method.upper() in _ITEM_WRITES else None
+
+
+def _item_collection(path: str) -> str | None:
+    """Our collection of ``/collections/{id}/items/{item}`` (None for any other path)."""
     parts = path.strip("/").split("/")
     if (len(parts) >= 4 and parts[0] == "collections" and parts[1] in COLLECTIONS
             and parts[2] == "items" and any(parts[3:])):
@@ -263,9 +266,7 @@ def _wrap(app, cfg: ServiceConfig) -> None:
     def _no_item_writes():
         """405 for POST/PUT/PATCH/DELETE on an item, before pygeoapi, for every caller: no
         credentials make it allowed, so an anonymous caller is not asked to sign in."""
-        parts = request.path.strip("/").split("/")
-        if (request.method == "OPTIONS" and len(parts) >= 4 and parts[0] == "collections"
-                and parts[1] in COLLECTIONS and parts[2] == "items"):
+        if request.method == "OPTIONS" and _item_collection(request.path):
             resp = app.response_class(status=200)
             resp.headers["Allow"] = ITEM_ALLOW
             return resp
@@ -284,7 +285,8 @@ def _wrap(app, cfg: ServiceConfig) -> None:
         if collection in PERSONAL:  # a refusal on personal data is part of the record
             audit.append(request_id=g.lpt_request_id, sub=p.sub, role=p.role, via=p.via,
                          action="denied", collection=collection,
-                         query=request.path, ids=["/".join(parts[3:])],
+                         query=request.path,
+                         ids=["/".join(request.path.strip("/").split("/")[3:])],
                          purpose=request.headers.get("X-Purpose") or p.default_purpose,
                          remote_addr=request.remote_addr,
                          outcome=f"{request.method} refused ({resp.status_code}): "

@@ -190,35 +190,35 @@ def localise(text: str, *, own: Iterable[str] = (), vendor: str = VENDOR_URL) ->
     vendor = vendor.rstrip("/")
     text = _COND_COMMENT.sub("", text)
 
-    def script(m: re.Match) -> str:
-        tag = m.group(0)
+    def vendored(m: re.Match, name: str) -> tuple[list, str | None, str | None]:
+        """The tag's attributes, its ``name`` URL and, when we hold a copy of that URL, the
+        tag pointing at the copy (else None)."""
         attrs = _attrs(m.group("attrs"))
-        src = _attr(attrs, "src")
-        if src is None:
-            return tag
-        local = local_asset(src.strip())
-        if local is not None:
-            m_src = next(am for n, _, am in attrs if n == "src")
-            new = _replace_attr_value(tag, m.group("attrs"), m.start("attrs") - m.start(),
-                                      m_src, f"{vendor}/{local}")
-            if local.startswith("leaflet.vectorgrid/"):
-                new += _VECTORGRID_SHIM
+        url = _attr(attrs, name)
+        local = local_asset(url.strip()) if url is not None else None
+        if local is None:
+            return attrs, url, None
+        am = next(a for n, _, a in attrs if n == name)
+        new = _replace_attr_value(m.group(0), m.group("attrs"), m.start("attrs") - m.start(),
+                                  am, f"{vendor}/{local}")
+        return attrs, url, new + (_VECTORGRID_SHIM if local.startswith("leaflet.vectorgrid/")
+                                  else "")
+
+    def script(m: re.Match) -> str:
+        _, src, new = vendored(m, "src")
+        if new is not None:
             return new
-        if is_external(src, own):
+        if src is not None and is_external(src, own):
             return f"<!-- lpt: removed external script ({_host(src)}) -->"
-        return tag
+        return m.group(0)
 
     def link(m: re.Match) -> str:
+        attrs, href, new = vendored(m, "href")
+        if new is not None:
+            return new
         tag = m.group(0)
-        attrs = _attrs(m.group("attrs"))
-        href = _attr(attrs, "href")
         if href is None:
             return tag
-        local = local_asset(href.strip())
-        if local is not None:
-            m_href = next(am for n, _, am in attrs if n == "href")
-            return _replace_attr_value(tag, m.group("attrs"), m.start("attrs") - m.start(),
-                                       m_href, f"{vendor}/{local}")
         rels = set((_attr(attrs, "rel") or "").lower().split())
         if rels & _LOADING_RELS and is_external(href, own):
             kind = "stylesheet" if "stylesheet" in rels else sorted(rels & _LOADING_RELS)[0]

@@ -271,11 +271,12 @@ def pair_counts(beat: pd.Series, npa: pd.Series, ward: pd.Series) -> pd.Series:
     ...             pd.Series(["w1", "w2", "w2", "w2"])).to_dict()
     {('b1', 'w1'): 1, ('b1', 'w2'): 1, ('b2', 'w2'): 1, ('n1', 'w1'): 1, ('n1', 'w2'): 2}
     """
-    both = pd.concat([pd.DataFrame({"a": pd.Series(beat, dtype=object).to_numpy(object),
-                                    "b": pd.Series(ward, dtype=object).to_numpy(object)}),
-                      pd.DataFrame({"a": pd.Series(npa, dtype=object).to_numpy(object),
-                                    "b": pd.Series(ward, dtype=object).to_numpy(object)})])
-    both = both.dropna()
+    def ids(s: pd.Series) -> np.ndarray:
+        return pd.Series(s, dtype=object).to_numpy(object)  # aligned by position, not index
+
+    w = ids(ward)
+    both = pd.concat([pd.DataFrame({"a": ids(beat), "b": w}),
+                      pd.DataFrame({"a": ids(npa), "b": w})]).dropna()
     return both.groupby(["a", "b"]).size().rename_axis(["area_a", "area_b"])
 
 

@@ -24,7 +24,8 @@ from pygeoapi.provider.base import (
 )
 from sqlalchemy import false, select
 
-from spatial_core import InputError, NotFoundError, schema
+from spatial_core import InputError, NotFoundError, ReadOnlyError, schema
+from spatial_core.setups import record_setup_visit
 from spatial_core.visits import VISIT_OUTCOMES, record_visit
 
 from ..access import beat_scope, require_police, require_purpose
@@ -116,17 +117,20 @@ class VisitProvider(StoreProvider):
             self._audit(ctx, "create", outcome="rejected: set-up not found in scope",
                         ids=[setup_id[:64]])
             raise ProviderInvalidQueryError(user_msg=f"invalid visit: {UNKNOWN_SETUP}")
-        if setup_id is not None and self._setup_archived(setup_id):
-            # Visible to the caller, so saying it is archived leaks nothing.
+        visit = {"uprn": props.get("uprn"), "outcome": props.get("outcome"),
+                 "visited_at": props.get("visited_at"), "officer": ctx.principal.sub[:64],
+                 "notes": props.get("notes"), "beats": beats}
+        try:
+            # A set-up's visit goes through the core's set-up rule (an archived set-up is
+            # read-only), as the CLI and the QGIS plugin record them.
+            visit_id = (record_visit(self.store, **visit) if setup_id is None
+                        else record_setup_visit(self.store, setup_id, **visit))
+        except ReadOnlyError:
+            # The set-up is visible to the caller, so saying it is archived leaks nothing.
             self._audit(ctx, "create", outcome="rejected: set-up archived", ids=[setup_id])
             raise ProviderInvalidQueryError(user_msg=(
                 f"invalid visit: set-up {setup_id!r} is archived (read-only: its final "
-                "report is kept as it was); name a live set-up or leave setup_id out"))
-        try:
-            visit_id = record_visit(
-                self.store, uprn=props.get("uprn"), outcome=props.get("outcome"),
-                visited_at=props.get("visited_at"), officer=ctx.principal.sub[:64],
-                setup_id=setup_id, notes=props.get("notes"), beats=beats)
+                "report is kept as it was); name a live set-up or leave setup_id out")) from None
         except InputError as exc:
             self._audit(ctx, "create", outcome=f"rejected: {exc}")
             msg = str(exc)
@@ -145,13 +149,6 @@ class VisitProvider(StoreProvider):
         # few seconds across the force does not empty every worker's cache.
         self._audit(ctx, "create", ids=[visit_id])
         return visit_id
-
-    def _setup_archived(self, setup_id: str) -> bool:
-        """Whether a (stored, visible) set-up is archived: read-only, as
-        :func:`spatial_core.setups.record_setup_visit` holds."""
-        t = schema.table("setups")
-        status = self.store.read("setups", ["status"], where=t.c.setup_id == setup_id)
-        return bool(len(status)) and status["status"].iloc[0] == "archived"
 
     def _setup_visible(self, setup_id: str, beats: list[str] | None) -> bool:
         """Whether the set-up exists and the caller may see it (the ``setups`` collection's
