@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     import h3ronpy
     import numpy as np
 
-    from spatial_core import cells
+    from spatial_core.geo import cells
 
     if cells._h3v is None:
         print("h3ronpy is not importable: the vectorised path would be the loop", file=sys.stderr)

@@ -43,7 +43,7 @@ def _child(case: str, location: str) -> dict:
     if case == "crimes_month_baseline":
         return _baseline(location)
     from spatial_core import open_store
-    from spatial_core.imports import import_files
+    from spatial_core.io.imports import import_files
 
     kind, paths, options = CASES[case]
     store = open_store(location)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Re-scoring every street of a one-force demo with new weights, against a geopandas baseline.
 
-``spatial_core.scoring`` does the spatial work once (``prepare_inputs``) and re-weights in
+``spatial_core.targeting.scoring`` does the spatial work once (``prepare_inputs``) and re-weights in
 numpy (``score_streets``). The baseline is what an analyst would write in geopandas and
 re-run whenever the weights change: buffer every street (50 m for crime and households,
 250 m for survey respondents), ``sjoin`` the points, ``groupby`` the street, weigh, scale
@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from spatial_core import open_store  # noqa: E402
-from spatial_core.harm import CATEGORY_NAMES, category_weights  # noqa: E402
-from spatial_core.profiles import load_profile  # noqa: E402
-from spatial_core.scoring import prepare_inputs, score_streets  # noqa: E402
+from spatial_core.analytics.harm import CATEGORY_NAMES, category_weights  # noqa: E402
+from spatial_core.targeting.profiles import load_profile  # noqa: E402
+from spatial_core.targeting.scoring import prepare_inputs, score_streets  # noqa: E402
 
 NEW_WEIGHTS = [
     {"harm": 2.0, "voice": 0.25, "representation": 0.5, "coverage": 0.25, "fatigue": 1.0},
@@ -51,7 +51,7 @@ def _baseline_frames(store, as_of: str, scheme: str, level: int) -> dict:
     """The frames an analyst would hold in memory (read once, not timed in the baseline)."""
     import geopandas as gpd
 
-    from spatial_core.population import households
+    from spatial_core.analytics.population import households
 
     streets = store.read("streets", ["street_id", "beat_id", "households", "length_m", "geom"])
     cr = store.read("crimes", ["month", "category", "x", "y", "is_outlier"])

@@ -323,7 +323,7 @@ class _VisitPoster:
 
     def _run(self) -> None:
         from spatial_core import open_store
-        from spatial_core.data_version import bump_data_version
+        from spatial_core.store.data_version import bump_data_version
 
         store = open_store(self.store_path, create=False) if self.invalidate else None
         try:
@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         port = _port()
         log = work / "lpt.log"
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "spatial_core.cli", "serve", "--config",
+            [sys.executable, "-m", "lpt_cli.main", "serve", "--config",
              str(work / "service.yml"), "--port", str(port), "--workers",
              str(args.workers), "--worker-class", args.worker_class,
              "--threads", str(args.threads)],

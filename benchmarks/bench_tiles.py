@@ -59,7 +59,7 @@ def _get(url: str) -> tuple[int, int, str]:
 
 
 def _tiles(bounds, z: int) -> list[tuple[int, int, int]]:
-    from spatial_core.crs import bng_to_lnglat
+    from spatial_core.geo.crs import bng_to_lnglat
 
     lng, lat = bng_to_lnglat([bounds[0], bounds[2]], [bounds[1], bounds[3]])
     n = 1 << z
@@ -115,7 +115,7 @@ audit:
 """)
     port = _port()
     log = open(work / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "spatial_core.cli", "serve", "--config",
+    proc = subprocess.Popen([sys.executable, "-m", "lpt_cli.main", "serve", "--config",
                              str(work / "service.yml"), "--port", str(port), "--workers", "1"],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -154,7 +154,7 @@ audit:
         cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
         (_, y0, x0), = _tiles((cx, cy, cx, cy), z)
         phone = [(z, y, x) for y in range(y0 - 2, y0 + 2) for x in range(x0 - 1, x0 + 1)]
-        from spatial_core.crs import transform_xy
+        from spatial_core.geo.crs import transform_xy
 
         half = 20037508.342789244
         size = 2 * half / (1 << z)

@@ -31,7 +31,7 @@ The key
 Freshness
     Each entry is stored under the store's data version (:class:`StoreVersion`: the
     ``data_version`` token in ``lpt_meta``, which every write of data the cache holds bumps:
-    imports (:func:`spatial_core.imports.import_files`), the index refresh, set-up creation,
+    imports (:func:`spatial_core.io.imports.import_files`), the index refresh, set-up creation,
     change and archiving, saved score runs). Recording a visit does not bump it: no cached
     answer is computed from visits, and officers record them all day. The version is checked
     on every cacheable request (~20 µs for a GeoPackage whose file has not changed: two
@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from spatial_core.data_version import data_version
+from spatial_core.store.data_version import data_version
 
 from . import stores
 from .access import area_scope

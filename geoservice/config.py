@@ -332,7 +332,7 @@ def _basemap(value: Any) -> tuple[str, str] | None:
 def _extent(store_location: str) -> list[float]:
     """The WGS84 bounding box of the stored areas (the whole UK when there are none)."""
     from spatial_core import open_store
-    from spatial_core.crs import bng_to_lnglat
+    from spatial_core.geo.crs import bng_to_lnglat
 
     store = open_store(store_location, create=False)
     try:

@@ -60,7 +60,7 @@ def attributions(store: Any) -> list[str]:
     """
     from sqlalchemy import and_
 
-    from spatial_core import schema
+    from spatial_core.store import schema
 
     a = schema.table("areas")
     demo = store.read("areas", ["area_id"],
@@ -113,7 +113,7 @@ def register(app: Any, cfg: ServiceConfig) -> None:
     """Add the page, its configuration and (when configured) the demo sign-in to ``app``."""
     from flask import jsonify, redirect, request, send_from_directory
 
-    from spatial_core.visits import VISIT_OUTCOMES
+    from spatial_core.io.visits import VISIT_OUTCOMES
 
     from . import stores
     from .demo_idp import load_demo_idp

@@ -81,7 +81,7 @@ class TacticalData:
     members: object  # GeoDataFrame: members per H3 cell
     priorities: object  # DataFrame: local_priorities rows of the area
     representation: object  # DataFrame: representation rows of the area
-    profile: object  # spatial_core.profiles.Profile
+    profile: object  # spatial_core.targeting.profiles.Profile
     as_of: str
     target: float
     demo: bool
@@ -101,15 +101,15 @@ def gather(store, area_id: str, profile, *, top: int = 10, period: str | None = 
     """Ask spatial_core for the document's results (scores, priorities, representation)."""
     import geopandas as gpd
 
-    from spatial_core.errors import InputError, NotFoundError
-    from spatial_core.population import area_table
-    from spatial_core.priorities import local_priorities
-    from spatial_core.representation import (
+    from spatial_core.analytics.population import area_table
+    from spatial_core.analytics.priorities import local_priorities
+    from spatial_core.analytics.representation import (
         member_locations,
         representation,
         underrepresented_households,
     )
-    from spatial_core.scoring import prepare_inputs, run_scores
+    from spatial_core.errors import InputError, NotFoundError
+    from spatial_core.targeting.scoring import prepare_inputs, run_scores
 
     from .processing._outputs import area_geometries, cell_polygons, street_geometries
 

@@ -27,18 +27,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from spatial_core import open_store  # noqa: E402
-from spatial_core.boundaries import import_boundaries  # noqa: E402
-from spatial_core.classification import import_classification  # noqa: E402
-from spatial_core.crimes import import_crimes  # noqa: E402
-from spatial_core.evaluation import (  # noqa: E402
+from spatial_core.analytics.hotspots import find_hotspots  # noqa: E402
+from spatial_core.io.boundaries import import_boundaries  # noqa: E402
+from spatial_core.io.classification import import_classification  # noqa: E402
+from spatial_core.io.crimes import import_crimes  # noqa: E402
+from spatial_core.io.postcodes import import_postcodes  # noqa: E402
+from spatial_core.io.streets import import_streets  # noqa: E402
+from spatial_core.targeting.evaluation import (  # noqa: E402
     DEFAULT_FRACTIONS,
     backtest,
     concentration,
     street_harm,
 )
-from spatial_core.hotspots import find_hotspots  # noqa: E402
-from spatial_core.postcodes import import_postcodes  # noqa: E402
-from spatial_core.streets import import_streets  # noqa: E402
 
 log = logging.getLogger("leeds_evaluation")
 
@@ -158,11 +158,11 @@ def main(argv=None) -> int:
       "how stable the street pattern of harm is over a year, and the score is a single month's "
       "harm per street (the recency decay of the baseline score has nothing to decay with one "
       "month). More months (for example the monthly files for 2016-2017) would give a proper "
-      "rolling t -> t+1 backtest; the code (`spatial_core.evaluation.backtest`) takes any lists "
+      "rolling t -> t+1 backtest; the code (`spatial_core.targeting.evaluation.backtest`) takes any lists "
       "of training and test months.")
     w("- **Streets cover central Leeds only**: the OSM extract is every way within 2.5 km of the "
       "city centre (2022). Street units are the named residential-to-trunk roads "
-      "(`spatial_core.streets.DEFAULT_HIGHWAYS`) cut at the ward boundaries, with their 2022 OSM "
+      "(`spatial_core.io.streets.DEFAULT_HIGHWAYS`) cut at the ward boundaries, with their 2022 OSM "
       "names (Marcelo Bielsa Way was named in 2019). A crime counts when "
       f"its police.uk map point lies within {md:g} m of a street unit (the nearest one); the "
       "others (the rest of West Yorkshire, and central points far from a named street) are left "
@@ -171,7 +171,7 @@ def main(argv=None) -> int:
     w("- **Wards stand in for beats**: no police beat or neighbourhood boundaries are published "
       "for Leeds, so the 33 electoral wards (2017) are stored as beats (and as wards).")
     w("- Harm is the project's documented approximation of the Cambridge Crime Harm Index "
-      "(`spatial_core/harm.py`, `spatial_core/data/harm_weights.csv`): days of imprisonment per "
+      "(`spatial_core/analytics/harm.py`, `spatial_core/data/harm_weights.csv`): days of imprisonment per "
       "police.uk category; anti-social behaviour weighs 1 day. police.uk gives no Home Office "
       "offence codes, so each crime takes its category's weight. Counts are shown beside harm.")
     w("- Members and surveys are not needed for these measures and none are loaded.")
@@ -247,7 +247,7 @@ def main(argv=None) -> int:
     r5 = results[("harm", 0.05)]
     w("")
     w("Rows marked *lpt score's harm component* rank by `harm_raw` of "
-      "`spatial_core.scoring.score_streets` (default profile, as of 2016-07-31: CCHI days with a "
+      "`spatial_core.targeting.scoring.score_streets` (default profile, as of 2016-07-31: CCHI days with a "
       "90-day half-life, crimes within the profile's 50 m); the other rows by the evaluation "
       "module's baseline (harm per street). With one training month both rank alike.")
     w("")
@@ -290,9 +290,9 @@ def main(argv=None) -> int:
     w("")
     w("## Method references")
     w("")
-    w("- `spatial_core.evaluation` (`docs/analytics/evaluation.md`): concentration curve, Gini, "
+    w("- `spatial_core.targeting.evaluation` (`docs/analytics/evaluation.md`): concentration curve, Gini, "
       "top share, PAI, backtest.")
-    w("- `spatial_core.hotspots` (`docs/analytics/hotspots.md`): Gi*, Benjamini-Hochberg.")
+    w("- `spatial_core.analytics.hotspots` (`docs/analytics/hotspots.md`): Gi*, Benjamini-Hochberg.")
     w("- Attribution: contains public sector information licensed under the Open Government "
       "Licence v3.0; contains OS data © Crown copyright and database right; contains National "
       "Statistics data © Crown copyright and database right; © OpenStreetMap contributors (ODbL).")

@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
+# The layers (pyproject.toml [tool.importlinter]): a forbidden import fails the run.
+.venv/bin/lint-imports
 exec .venv/bin/python -m pytest tests spatial_core -q "$@"

@@ -7,7 +7,7 @@ the targeting analytics. Nothing here imports QGIS, pygeoapi or a web framework.
 """
 from __future__ import annotations
 
-from .errors import (
+from spatial_core.errors import (
     Cancelled,
     InputError,
     NotFoundError,
@@ -16,7 +16,7 @@ from .errors import (
     SpatialCoreError,
     StoreError,
 )
-from .store import DEFAULT_STORE, Store, open_store
+from spatial_core.store import DEFAULT_STORE, Store, open_store
 
 __version__ = "0.1.0"
 
@@ -24,12 +24,14 @@ __version__ = "0.1.0"
 # (``spatial_core.score_streets``), imported on first use so that ``import spatial_core``
 # stays light for the fronts.
 _PUBLIC_MODULES = (
-    "imports", "status", "index", "cells", "crs", "sources", "crimes", "postcodes",
-    "features", "boundaries", "classification", "streets", "addresses", "locations",
-    "record_imports", "members", "surveys",
-    "visits", "population", "harm", "profiles", "scoring", "priorities", "representation",
-    "confidence", "hotspots", "change", "evaluation", "setups", "walklists", "fairness",
-    "export", "disclosure", "cell_aggregates", "mainjob", "demo",
+    "io.imports", "store.status", "store.index", "geo.cells", "geo.crs", "io.sources",
+    "io.crimes", "io.postcodes", "io.features", "io.boundaries", "io.classification",
+    "io.streets", "io.addresses", "io.locations", "io.record_imports", "io.members",
+    "io.surveys", "io.visits", "analytics.population", "analytics.harm", "targeting.profiles",
+    "targeting.scoring", "analytics.priorities", "analytics.representation",
+    "analytics.confidence", "analytics.hotspots", "analytics.change", "targeting.evaluation",
+    "targeting.setups", "targeting.walklists", "targeting.fairness", "api.export",
+    "analytics.disclosure", "analytics.cell_aggregates", "api.mainjob", "demo",
 )
 
 

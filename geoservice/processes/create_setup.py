@@ -17,7 +17,7 @@ GOALS = ["recruit", "survey", "engage"]
 PROCESS_METADATA = _metadata(
     "create-setup", "Create a targeting set-up",
     "Scores the area, picks the streets to visit and builds walk lists "
-    "(spatial_core.setups.create_setup), stores them and returns the set-up. The set-up "
+    "(spatial_core.targeting.setups.create_setup), stores them and returns the set-up. The set-up "
     "then appears in the 'setups' and 'walk_lists' collections. Police roles, in their own "
     "areas, with an X-Purpose header (the walk lists are audited).",
     inputs={
@@ -34,7 +34,7 @@ PROCESS_METADATA = _metadata(
 
 
 class CreateSetupProcessor(LptProcessor):
-    """``spatial_core.setups.create_setup`` for one area the caller may use."""
+    """``spatial_core.targeting.setups.create_setup`` for one area the caller may use."""
 
     METADATA = PROCESS_METADATA
     inputs_allowed = ("name", "area", "goal", "max_streets", "as_of")
@@ -59,7 +59,7 @@ class CreateSetupProcessor(LptProcessor):
                                              f"{max_streets!r}")
         as_of = data.get("as_of")
         if as_of is not None:  # refused here, before a job exists, not by the job
-            from spatial_core.walklists import parse_moment
+            from spatial_core.targeting.walklists import parse_moment
 
             try:
                 parse_moment(as_of, "as_of")
@@ -69,7 +69,7 @@ class CreateSetupProcessor(LptProcessor):
                 "max_streets": max_streets, "as_of": as_of, "purpose": purpose}
 
     def run(self, args: dict) -> tuple[str, Any]:
-        from spatial_core.setups import create_setup
+        from spatial_core.targeting.setups import create_setup
 
         s = create_setup(self.store, args["name"], areas=[args["area"]], goal=args["goal"],
                          max_streets=args["max_streets"], as_of=args["as_of"])

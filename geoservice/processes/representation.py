@@ -16,7 +16,7 @@ BY = ["class", "gender", "age_band", "ethnicity"]
 PROCESS_METADATA = _metadata(
     "area-representation", "Representation for an area",
     "Population, member and respondent shares of each group in one area and their ratios "
-    "(spatial_core.representation). Police roles, in their own areas.",
+    "(spatial_core.analytics.representation). Police roles, in their own areas.",
     inputs={
         "area": text_input("Area", "An area id such as beat:DM01B01", required=True),
         "by": text_input("By", "class (default), gender, age_band or ethnicity", enum=BY),
@@ -60,7 +60,8 @@ def _level(value: Any) -> int:
 
 
 class RepresentationProcessor(LptProcessor):
-    """``spatial_core.representation.representation`` for the area's level, that area only."""
+    """``spatial_core.analytics.representation.representation`` for the area's level, that area
+    only."""
 
     METADATA = PROCESS_METADATA
     inputs_allowed = ("area", "by", "scheme", "level")
@@ -77,7 +78,7 @@ class RepresentationProcessor(LptProcessor):
                 "level": level}
 
     def run(self, args: dict) -> tuple[str, Any]:
-        from spatial_core.representation import representation
+        from spatial_core.analytics.representation import representation
 
         level = args["area"].split(":", 1)[0]
         r = representation(self.store, scheme=args["scheme"], level=args["level"],

@@ -30,7 +30,7 @@ PROCESS_METADATA = _metadata(
 
 
 class ScoreAreaProcessor(LptProcessor):
-    """``spatial_core.scoring.prepare_inputs`` + ``score_streets`` for one area."""
+    """``spatial_core.targeting.scoring.prepare_inputs`` + ``score_streets`` for one area."""
 
     METADATA = PROCESS_METADATA
     inputs_allowed = ("area", "profile", "as_of", "top")
@@ -39,7 +39,7 @@ class ScoreAreaProcessor(LptProcessor):
         self.known_inputs(data)
         self.require_police()
         from spatial_core import NotFoundError
-        from spatial_core.profiles import list_profiles, load_profile
+        from spatial_core.targeting.profiles import list_profiles, load_profile
 
         name = data.get("profile") or "default"
         if name not in list_profiles():
@@ -56,7 +56,7 @@ class ScoreAreaProcessor(LptProcessor):
                 "as_of": data.get("as_of"), "top": top}
 
     def run(self, args: dict) -> tuple[str, Any]:
-        from spatial_core.scoring import prepare_inputs, score_streets
+        from spatial_core.targeting.scoring import prepare_inputs, score_streets
 
         p = args["profile"]
         inputs = prepare_inputs(self.store, area=args["area"], as_of=args["as_of"],

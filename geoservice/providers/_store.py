@@ -23,7 +23,7 @@ from pygeoapi.provider.base import (
 from pyproj import CRS, Transformer
 from sqlalchemy import Float, Integer, and_
 
-from spatial_core import schema
+from spatial_core.store import schema
 
 from .. import stores
 from ..context import RequestContext, current

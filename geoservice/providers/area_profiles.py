@@ -1,17 +1,18 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """``area_profiles``: beats, wards, npas and the force with their local priorities
-(:func:`spatial_core.priorities.local_priorities`) and representation
-(:func:`spatial_core.representation.representation`).
+(:func:`spatial_core.analytics.priorities.local_priorities`) and representation
+(:func:`spatial_core.analytics.representation.representation`).
 
 Police roles see their own areas (as in ``areas``) with vote counts and the per-group table
 (population, members, respondents, ratios). Partners and the public see every area as
 aggregates only: the respondent count passes through
-:func:`spatial_core.disclosure.suppress_counts` over the area tree (households, members and
+:func:`spatial_core.analytics.disclosure.suppress_counts` over the area tree (households, members
+and
 crimes also against the overlaps of beats and npas with wards, as in ``areas``, and
 respondents against the same overlaps); priorities are published
 only where that count is published and the area had enough respondents; the
 under-represented groups are published only where the area's member count is (from
-:func:`~spatial_core.disclosure.disclosed_area_counts`); votes per priority and the
+:func:`~spatial_core.analytics.disclosure.disclosed_area_counts`); votes per priority and the
 per-group table are never published to them.
 """
 from __future__ import annotations
@@ -20,8 +21,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from spatial_core.disclosure import counts_and_overlaps, pair_counts, suppress_counts
-from spatial_core.population import respondents_frame
+from spatial_core.analytics.disclosure import counts_and_overlaps, pair_counts, suppress_counts
+from spatial_core.analytics.population import respondents_frame
 
 from ..access import AGGREGATE_ROLES, area_scope
 from ..context import RequestContext
@@ -34,8 +35,8 @@ LEVELS = ("force", "npa", "beat", "ward")
 
 def area_profiles(store, *, k: int | None = None, min_n: int = 10) -> pd.DataFrame:
     """One row per area: priorities and representation; ``k`` given: disclosure-controlled."""
-    from spatial_core.priorities import local_priorities
-    from spatial_core.representation import representation
+    from spatial_core.analytics.priorities import local_priorities
+    from spatial_core.analytics.representation import representation
 
     counts, overlaps = counts_and_overlaps(store)
     a = store.read("areas", ["area_id", "level", "name", "boundary_set", "valid_from", "geom"],

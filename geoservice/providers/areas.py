@@ -2,7 +2,8 @@
 """``areas``: force, npas, beats and wards with counts of households, members and crimes.
 
 Police roles see their own areas with exact counts; partners and the public see every area
-with counts passed through :func:`spatial_core.disclosure.disclosed_area_counts` (no count in
+with counts passed through :func:`spatial_core.analytics.disclosure.disclosed_area_counts` (no
+count in
 ``1 .. k-1``, secondary suppression across levels).
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import false
 
-from spatial_core.disclosure import COUNT_COLUMNS, area_counts, disclosed_area_counts
+from spatial_core.analytics.disclosure import COUNT_COLUMNS, area_counts, disclosed_area_counts
 
 from .. import stores
 from ..access import AGGREGATE_ROLES, area_scope

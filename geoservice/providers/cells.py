@@ -3,7 +3,8 @@
 
 Everyone may read it. Police roles see exact counts of the crimes placed in their beats
 (a force analyst: every crime); partners and the public see the whole force with
-disclosure control (:func:`spatial_core.cell_aggregates.disclosed_crime_cells`: no count in
+disclosure control (:func:`spatial_core.analytics.cell_aggregates.disclosed_crime_cells`: no count
+in
 ``1 .. k-1``, secondary suppression against the force total; harm, ``first_month`` and
 ``last_month`` withheld with the count). Vector tiles of ``crime_cells`` read this frame
 (``tiles.py``), so they withhold the same values.
@@ -13,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from spatial_core.cell_aggregates import crime_cells, disclosed_crime_cells
-from spatial_core.cells import cells_to_boundaries
-from spatial_core.crs import lnglat_to_bng
+from spatial_core.analytics.cell_aggregates import crime_cells, disclosed_crime_cells
+from spatial_core.geo.cells import cells_to_boundaries
+from spatial_core.geo.crs import lnglat_to_bng
 
 from ..access import AGGREGATE_ROLES, beat_scope
 from ..context import RequestContext

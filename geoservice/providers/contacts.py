@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from spatial_core.index import assign_points_to_areas
+from spatial_core.store.index import assign_points_to_areas
 
 from ..access import beat_scope, require_police
 from ..context import RequestContext
@@ -36,7 +36,7 @@ class KeyContactProvider(FrameProvider):
     def _load(self, ctx: RequestContext) -> pd.DataFrame:
         from datetime import date
 
-        from spatial_core import schema
+        from spatial_core.store import schema
 
         g = self.store.read("member_groups", ["member_id", "grp"],
                             where=schema.table("member_groups").c.grp.in_(KEY_GROUPS))

@@ -2,7 +2,7 @@
 """``street_scores``: the newest stored score run, street by street, with components and
 reasons; police roles only, in their beats.
 
-The collection serves the newest run in ``score_runs`` (:func:`spatial_core.scoring.
+The collection serves the newest run in ``score_runs`` (:func:`spatial_core.targeting.scoring.
 load_scores`). When the store has none, :func:`ensure_score_run` (called once by ``lpt
 serve`` before the workers start) scores every street with the shipped ``default`` profile
 and saves the run, so every worker serves the same, reproducible run (its profile TOML and
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from spatial_core import NotFoundError
-from spatial_core.profiles import COMPONENTS
+from spatial_core.targeting.profiles import COMPONENTS
 
 from ..access import beat_scope, require_police
 from ..context import RequestContext
@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 def ensure_score_run(store) -> str | None:
     """The newest stored run id; when there is none, score with ``default`` and save it."""
-    from spatial_core.profiles import load_profile
-    from spatial_core.scoring import load_scores, prepare_inputs, run_scores, save_scores
+    from spatial_core.targeting.profiles import load_profile
+    from spatial_core.targeting.scoring import load_scores, prepare_inputs, run_scores, save_scores
 
     try:
         head, _ = load_scores(store)
@@ -52,7 +52,7 @@ def ensure_score_run(store) -> str | None:
 
 def scores_frame(store) -> pd.DataFrame:
     """The newest run's scores joined with the streets (name, households, geometry)."""
-    from spatial_core.scoring import load_scores
+    from spatial_core.targeting.scoring import load_scores
 
     try:
         head, s = load_scores(store)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``setups`` and ``walk_lists``: targeting set-ups (:mod:`spatial_core.setups`) and their
+"""``setups`` and ``walk_lists``: targeting set-ups (:mod:`spatial_core.targeting.setups`) and their
 household walk lists; police roles only, in their beats.
 
 A set-up is visible to a caller when at least one of its recommended streets is in the

@@ -42,7 +42,7 @@ from pygeoapi.provider.base_mvt import BaseMVTProvider
 from pygeoapi.util import url_join
 from sqlalchemy import and_
 
-from spatial_core.crs import transform_xy
+from spatial_core.geo.crs import transform_xy
 
 from ..access import Forbidden, Unauthorised
 from ..context import RequestContext, current

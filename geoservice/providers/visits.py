@@ -3,7 +3,7 @@
 
 Scoped by the beat of the visited address; every read, write and refusal is audited, with the
 purpose the caller gave (``X-Purpose``). ``POST /collections/visits/items`` (OGC API Features
-Part 4) records a visit through :func:`spatial_core.visits.record_visit`.
+Part 4) records a visit through :func:`spatial_core.io.visits.record_visit`.
 
 The service assigns every visit id: a posted ``visit_id`` is a 400 (a client-chosen id would
 be checked against the whole store, so its answer would tell whether that id exists in
@@ -24,9 +24,10 @@ from pygeoapi.provider.base import (
 )
 from sqlalchemy import false, select
 
-from spatial_core import InputError, NotFoundError, ReadOnlyError, schema
-from spatial_core.setups import record_setup_visit
-from spatial_core.visits import VISIT_OUTCOMES, record_visit
+from spatial_core import InputError, NotFoundError, ReadOnlyError
+from spatial_core.io.visits import VISIT_OUTCOMES, record_visit
+from spatial_core.store import schema
+from spatial_core.targeting.setups import record_setup_visit
 
 from ..access import beat_scope, require_police, require_purpose
 from ..context import RequestContext, current

@@ -74,7 +74,7 @@ class ImportAlgorithm(LptAlgorithm):
     GROUP = "Import"
     GROUP_ID = "import"
 
-    KIND = ""  # spatial_core.imports.KINDS key
+    KIND = ""  # spatial_core.io.imports.KINDS key
     SPATIAL = False  # a layer is written as a GeoPackage (True) or as CSV attributes (False)
 
     FILES = "FILES"
@@ -115,7 +115,7 @@ class ImportAlgorithm(LptAlgorithm):
 
     def processAlgorithm(self, parameters: dict, context: QgsProcessingContext,  # noqa: N802
                          feedback: QgsProcessingFeedback) -> dict:
-        from spatial_core.imports import import_files
+        from spatial_core.io.imports import import_files
 
         # An absent optional FILES must stay empty (never the current folder).
         given = parameters.get(self.FILES) not in (None, "", [])

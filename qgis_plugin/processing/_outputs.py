@@ -113,7 +113,7 @@ def explain_scores(layer: QgsVectorLayer) -> None:
 def _polygons(store, table: str, key: str, ids: Sequence[str]):
     import geopandas as gpd
 
-    from spatial_core import schema
+    from spatial_core.store import schema
 
     ids = sorted({str(i) for i in ids if i is not None})
     t = schema.table(table)
@@ -139,7 +139,7 @@ def cell_polygons(cells):
     import geopandas as gpd
     import numpy as np
 
-    from spatial_core.cells import cells_to_boundaries
+    from spatial_core.geo.cells import cells_to_boundaries
 
     hexes = cells_to_boundaries(np.asarray(cells, dtype="int64"))
     return gpd.GeoSeries(hexes, crs=4326).to_crs(27700)

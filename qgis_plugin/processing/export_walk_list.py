@@ -44,7 +44,7 @@ class ExportWalkListAlgorithm(LptAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.RESULT, self.tr("Result (JSON)")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
-        from spatial_core.export import export_layer
+        from spatial_core.api.export import export_layer
 
         setup_id = self.parameterAsString(parameters, self.SETUP_ID, context).strip()
         now = self.parameterAsString(parameters, self.NOW, context).strip() or None

@@ -96,7 +96,7 @@ class HotspotsAlgorithm(LptAlgorithm):
 
         import numpy as np
 
-        from spatial_core.hotspots import classify_trends, find_hotspots, monthly_hotspots
+        from spatial_core.analytics.hotspots import classify_trends, find_hotspots, monthly_hotspots
 
         options = self.options(parameters, context)
         by_month = self.parameterAsBool(parameters, self.BY_MONTH, context)

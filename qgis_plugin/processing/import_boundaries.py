@@ -28,7 +28,7 @@ class ImportBoundariesAlgorithm(ImportAlgorithm):
     FILE_LAYER = "FILE_LAYER"
 
     def add_kind_parameters(self) -> None:
-        from spatial_core.boundaries import LEVELS
+        from spatial_core.io.boundaries import LEVELS
 
         self.addParameter(QgsProcessingParameterEnum(
             self.LEVEL, self.tr("Level"), options=list(LEVELS), defaultValue=LEVELS.index("beat")))
@@ -41,7 +41,7 @@ class ImportBoundariesAlgorithm(ImportAlgorithm):
             self.addParameter(QgsProcessingParameterString(key, self.tr(label), optional=True))
 
     def kind_options(self, parameters, context) -> dict:
-        from spatial_core.boundaries import LEVELS
+        from spatial_core.io.boundaries import LEVELS
 
         def text(key: str) -> str | None:
             return self.parameterAsString(parameters, key, context) or None

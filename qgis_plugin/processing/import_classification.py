@@ -25,7 +25,7 @@ class ImportClassificationAlgorithm(ImportAlgorithm):
     BOUNDARY_SET = "BOUNDARY_SET"
 
     def add_kind_parameters(self) -> None:
-        from spatial_core.classification import KEY_TYPES, SCHEMES
+        from spatial_core.io.classification import KEY_TYPES, SCHEMES
 
         self.addParameter(QgsProcessingParameterEnum(
             self.SCHEME, self.tr("Scheme"), options=[_DETECT, *SCHEMES], defaultValue=0))
@@ -35,7 +35,7 @@ class ImportClassificationAlgorithm(ImportAlgorithm):
             self.BOUNDARY_SET, self.tr("Boundary set of areas made from polygons"), optional=True))
 
     def kind_options(self, parameters, context) -> dict:
-        from spatial_core.classification import KEY_TYPES, SCHEMES
+        from spatial_core.io.classification import KEY_TYPES, SCHEMES
 
         return {
             "scheme": enum_choice(self, parameters, self.SCHEME, context, [_DETECT, *SCHEMES]),

@@ -39,7 +39,7 @@ class LoadStoreLayersAlgorithm(LptAlgorithm):
 
     def processAlgorithm(self, parameters: dict, context: QgsProcessingContext,  # noqa: N802
                          feedback) -> dict:
-        from spatial_core.status import store_status
+        from spatial_core.store.status import store_status
 
         given = parameters.get(self.TABLES) not in (None, "", [])
         # parameterAsEnums gives [0] for an empty optional value, so look at the value itself

@@ -19,7 +19,8 @@ RULES = ("top", "share")
 
 
 def per_area(marked):
-    """One row per area from the long :func:`spatial_core.priorities.local_priorities` frame:
+    """One row per area from the long :func:`spatial_core.analytics.priorities.local_priorities`
+    frame:
     its priorities in order with their shares (a reshape for display, nothing computed)."""
     import pandas as pd
 
@@ -94,7 +95,7 @@ class LocalPrioritiesAlgorithm(LptAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.SUMMARY, self.tr("Summary sentences")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
-        from spatial_core.priorities import local_priorities, priority_summary
+        from spatial_core.analytics.priorities import local_priorities, priority_summary
 
         level = LEVELS[self.parameterAsEnum(parameters, self.LEVEL, context)]
         options = dict(

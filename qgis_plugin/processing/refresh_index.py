@@ -30,7 +30,7 @@ class RefreshIndexAlgorithm(LptAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.RESULT, self.tr("Result (JSON)")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
-        from spatial_core.index import refresh_index
+        from spatial_core.store.index import refresh_index
 
         store = self.open_store(parameters, context)
         try:

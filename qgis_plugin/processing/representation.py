@@ -69,7 +69,7 @@ class RepresentationAlgorithm(LptAlgorithm):
                                                  self.tr("Under-represented households")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
-        from spatial_core.representation import (
+        from spatial_core.analytics.representation import (
             member_locations,
             representation,
             underrepresented_households,

@@ -21,7 +21,7 @@ WEIGHTS = ("harm", "voice", "representation", "coverage", "fatigue")
 
 def profile_from_parameters(alg, parameters, context):
     """The profile chosen by PROFILE / PROFILE_FILE, with any WEIGHT_* given applied."""
-    from spatial_core.profiles import load_profile
+    from spatial_core.targeting.profiles import load_profile
 
     path = alg.parameterAsFile(parameters, alg.PROFILE_FILE, context)
     name = SHIPPED_PROFILES[alg.parameterAsEnum(parameters, alg.PROFILE, context)]
@@ -89,8 +89,8 @@ class ScoreStreetsAlgorithm(LptAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.PROFILE_TOML, self.tr("Profile (TOML)")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
-        from spatial_core.profiles import profile_to_toml
-        from spatial_core.scoring import prepare_inputs, run_scores, save_scores
+        from spatial_core.targeting.profiles import profile_to_toml
+        from spatial_core.targeting.scoring import prepare_inputs, run_scores, save_scores
 
         profile = profile_from_parameters(self, parameters, context)
         area = self.parameterAsString(parameters, self.AREA, context).strip() or None

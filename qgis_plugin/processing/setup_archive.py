@@ -33,7 +33,7 @@ class SetupArchiveAlgorithm(LptAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.SETUP, self.tr("Set-up (JSON)")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
-        from spatial_core.setups import archive_setup
+        from spatial_core.targeting.setups import archive_setup
 
         setup_id = self.parameterAsString(parameters, self.SETUP_ID, context).strip()
         now = self.parameterAsString(parameters, self.NOW, context).strip() or None

@@ -30,8 +30,8 @@ def setup_layers(alg, store, setup_id, parameters, context, streets_key, househo
     """The set-up's recommended streets and its walk list (doors still to knock) as sinks."""
     import shapely
 
-    from spatial_core.setups import stored_recommendation
-    from spatial_core.walklists import walk_list
+    from spatial_core.targeting.setups import stored_recommendation
+    from spatial_core.targeting.walklists import walk_list
 
     with core_call():
         streets, _ = stored_recommendation(store, setup_id)
@@ -146,7 +146,7 @@ class SetupCreateAlgorithm(LptAlgorithm):
         return self.parameterAsString(parameters, key, context).strip() or None
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
-        from spatial_core.setups import create_setup
+        from spatial_core.targeting.setups import create_setup
 
         areas: list = [a.strip() for a in (self._text(parameters, self.AREAS, context) or "")
                        .split(",") if a.strip()]

@@ -47,7 +47,7 @@ class SetupReportAlgorithm(LptAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.VISITS, self.tr("Visits")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
-        from spatial_core.setups import setup_report
+        from spatial_core.targeting.setups import setup_report
 
         setup_id = self.parameterAsString(parameters, self.SETUP_ID, context).strip()
         now = self.parameterAsString(parameters, self.NOW, context).strip() or None

@@ -24,7 +24,7 @@ class StoreStatusAlgorithm(LptAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.STATUS, self.tr("Status (JSON)")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
-        from spatial_core.status import store_status
+        from spatial_core.store.status import store_status
 
         store = self.open_store(parameters, context)
         try:

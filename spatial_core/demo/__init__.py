@@ -7,7 +7,7 @@ the importers. See ``docs/demo.md`` for the model and measured timings.
 
 from __future__ import annotations
 
-from .build import build_demo
-from .force import DemoFiles, generate_demo
+from spatial_core.demo.build import build_demo
+from spatial_core.demo.force import DemoFiles, generate_demo
 
 __all__ = ["DemoFiles", "generate_demo", "build_demo"]

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from .layout import Layout
-from .names import STREET_BASES
+from spatial_core.demo.layout import Layout
+from spatial_core.demo.names import STREET_BASES
 
 __all__ = ["Areas", "Level", "make_areas", "HOUSEHOLDS_PER"]
 

@@ -7,8 +7,8 @@ import logging
 import time
 from pathlib import Path
 
-from ..imports import ImportReport, Progress, import_files
-from .force import DemoFiles, generate_demo
+from spatial_core.demo.force import DemoFiles, generate_demo
+from spatial_core.io.imports import ImportReport, Progress, import_files
 
 __all__ = ["build_demo", "load_demo"]
 

@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..crs import STORE_SRID, bng_to_lnglat
-from ..errors import InputError
-from ..imports import Progress
-from . import crime as _crime
-from . import people as _people
-from .areas import Areas, make_areas
-from .layout import Layout, make_layout
-from .writers import write_csv, write_geojson, write_rows
+from spatial_core.demo import crime as _crime
+from spatial_core.demo import people as _people
+from spatial_core.demo.areas import Areas, make_areas
+from spatial_core.demo.layout import Layout, make_layout
+from spatial_core.demo.writers import write_csv, write_geojson, write_rows
+from spatial_core.errors import InputError
+from spatial_core.geo.crs import STORE_SRID, bng_to_lnglat
+from spatial_core.io.imports import Progress
 
 __all__ = ["DemoFiles", "generate_demo", "BOUNDARY_LEVELS", "format_numbers", "quarter_spans"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from .names import street_names, town_names
+from spatial_core.demo.names import street_names, town_names
 
 __all__ = ["Layout", "make_layout", "CELL_M", "HOUSEHOLDS_PER_EDGE"]
 

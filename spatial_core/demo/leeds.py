@@ -9,7 +9,7 @@ members, surveys and visits with the demo force's own model (:mod:`spatial_core.
 membership under-represented by OAC supergroup, age and ethnic group; survey priorities
 following the beat's crime), writes them in the real input formats (generic address CSV,
 members, surveys and visits CSV; see ``docs/formats``) and imports them through
-:func:`spatial_core.imports.import_files`. Seeded: the same store and seed give the same files.
+:func:`spatial_core.io.imports.import_files`. Seeded: the same store and seed give the same files.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..crs import bng_to_lnglat
-from ..errors import InputError
-from ..imports import ImportReport, Progress, import_files
-from . import people as _people
-from .crime import CATEGORIES
-from .force import format_numbers, quarter_spans
-from .writers import write_csv, write_rows
+from spatial_core.demo import people as _people
+from spatial_core.demo.crime import CATEGORIES
+from spatial_core.demo.force import format_numbers, quarter_spans
+from spatial_core.demo.writers import write_csv, write_rows
+from spatial_core.errors import InputError
+from spatial_core.geo.crs import bng_to_lnglat
+from spatial_core.io.imports import ImportReport, Progress, import_files
 
 __all__ = ["SyntheticPeople", "add_synthetic_people", "HIGHWAY_WEIGHT"]
 

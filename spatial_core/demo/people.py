@@ -21,7 +21,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .names import FIRST_NAMES, LAST_NAMES
+from spatial_core.demo.names import FIRST_NAMES, LAST_NAMES
 
 __all__ = [
     "SUPERGROUP_FACTOR",

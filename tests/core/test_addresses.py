@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.addresses import import_addresses
+from spatial_core.io.addresses import import_addresses
 
 OS_OPEN_UPRN = (
     "UPRN,X_COORDINATE,Y_COORDINATE,LATITUDE,LONGITUDE\n"

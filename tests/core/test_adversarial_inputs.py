@@ -26,9 +26,9 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.cells import points_to_cells
-from spatial_core.crs import bng_to_lnglat
-from spatial_core.imports import import_files
+from spatial_core.geo.cells import points_to_cells
+from spatial_core.geo.crs import bng_to_lnglat
+from spatial_core.io.imports import import_files
 
 ROOT = Path(__file__).resolve().parents[2]
 LPT = ROOT / ".venv" / "bin" / "lpt"

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.boundaries import import_boundaries
+from spatial_core.io.boundaries import import_boundaries
 
 
 def _square(x0, y0, size=1000.0):
@@ -212,7 +212,7 @@ def test_import_boundaries_integer_code_field_is_read_as_text(store, tmp_path):
                        for i in (1, 2)]}
     path = tmp_path / "beats.geojson"
     path.write_text(json.dumps(fc))
-    from spatial_core.boundaries import import_boundaries
+    from spatial_core.io.boundaries import import_boundaries
 
     report = import_boundaries(store, [path], level="beat")
     assert report.imported == 2

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""spatial_core.cells checked value by value against h3-py, the reference implementation."""
+"""spatial_core.geo.cells checked value by value against h3-py, the reference implementation."""
 from __future__ import annotations
 
 import h3
@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import shapely
 
-from spatial_core import InputError, cells
-from spatial_core.crs import bng_to_lnglat, lnglat_to_bng
+from spatial_core import InputError
+from spatial_core.geo import cells
+from spatial_core.geo.crs import bng_to_lnglat, lnglat_to_bng
 
 LEEDS_BNG = (429931.0, 433466.0)  # central Leeds (near the station), BNG metres
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatial_core.change import (
+from spatial_core.analytics.change import (
     MEASURES,
     Snapshots,
     paired_change,
@@ -149,8 +149,8 @@ def demo_store(tmp_path_factory):
 
 
 def test_quarterly_snapshots_on_a_demo_force_agree_with_the_population_frames(demo_store):
-    from spatial_core.population import respondents_frame
-    from spatial_core.representation import coverage
+    from spatial_core.analytics.population import respondents_frame
+    from spatial_core.analytics.representation import coverage
 
     snap = quarterly_snapshots(demo_store)
     assert snap.quarters == ("2026Q1", "2026Q2")
@@ -175,7 +175,7 @@ def test_quarterly_snapshots_on_a_demo_force_agree_with_the_population_frames(de
 
 
 def test_cli_change_json(demo_store, capsys):
-    from spatial_core.cli import main
+    from lpt_cli.main import main
 
     assert main(["--store", demo_store.location, "change", "--level", "force",
                  "--no-representation", "--json"]) == 0

@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.classification import (
+from spatial_core.io.classification import (
     builtin_codes,
     class_names,
     classify_households,

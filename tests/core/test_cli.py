@@ -26,7 +26,7 @@ def lpt(*args, store=None, env_store=None):
     env.pop("LPT_STORE", None)
     if env_store:
         env["LPT_STORE"] = str(env_store)
-    cmd = [sys.executable, "-m", "spatial_core.cli"]
+    cmd = [sys.executable, "-m", "lpt_cli.main"]
     if store:
         cmd += ["--store", str(store)]
     return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, env=env)

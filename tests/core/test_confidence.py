@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.confidence import area_confidence, fit_gaps
+from spatial_core.analytics.confidence import area_confidence, fit_gaps
 
 X0, Y0 = 430000.0, 290000.0
 # Six beats in 1 km strips, ten households each. Crime doubles from beat to beat (1, 2, 4, 8,
@@ -132,8 +132,8 @@ def test_area_confidence_rejects_bad_options(gpkg_store, kwargs, message):
 def test_cli_confidence(tmp_path, capsys):
     import json
 
+    from lpt_cli.main import main
     from spatial_core import open_store
-    from spatial_core.cli import main
 
     path = tmp_path / "s.gpkg"
     s = open_store(path)

@@ -10,9 +10,10 @@ import pytest
 import shapely
 from sqlalchemy import select
 
-from spatial_core import InputError, schema
-from spatial_core.cells import points_to_cells
-from spatial_core.crimes import (
+from spatial_core import InputError
+from spatial_core.geo.cells import points_to_cells
+from spatial_core.geo.crs import bng_to_lnglat, lnglat_to_bng
+from spatial_core.io.crimes import (
     CATEGORIES,
     crime_key,
     detect_format,
@@ -21,7 +22,7 @@ from spatial_core.crimes import (
     read_crime_file,
     read_police_uk,
 )
-from spatial_core.crs import bng_to_lnglat, lnglat_to_bng
+from spatial_core.store import schema
 
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
           "LSOA name,Crime type,Last outcome category,Context")
@@ -388,8 +389,8 @@ def test_offence_codes_to_categories_covers_the_main_classes():
 
 
 def test_every_import_gives_the_store_a_new_data_version(store, tmp_path):
-    from spatial_core.data_version import data_version
-    from spatial_core.imports import import_files
+    from spatial_core.io.imports import import_files
+    from spatial_core.store.data_version import data_version
 
     path = _write(tmp_path / "d.csv", [HEADER, *ROWS])
     first = data_version(store)

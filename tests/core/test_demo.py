@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from spatial_core.crs import lnglat_to_bng
 from spatial_core.demo import DemoFiles, build_demo, generate_demo
 from spatial_core.errors import InputError
+from spatial_core.geo.crs import lnglat_to_bng
 
 HOUSEHOLDS = 3_000
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from spatial_core.errors import InputError
-from spatial_core.imports import import_files
+from spatial_core.io.imports import import_files
 
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 
@@ -29,7 +29,7 @@ def _rows(path) -> int:
 
 def test_synthetic_leeds_people_load_with_the_counts_written(store, real, tmp_path):
     from spatial_core.demo.leeds import add_synthetic_people
-    from spatial_core.status import store_status
+    from spatial_core.store.status import store_status
 
     _load_leeds(store, real)
     out = add_synthetic_people(store, tmp_path / "people", households=2_000)
@@ -54,8 +54,8 @@ def test_synthetic_leeds_people_load_with_the_counts_written(store, real, tmp_pa
 
 
 def test_synthetic_leeds_members_under_represent_some_supergroup(gpkg_store, real, tmp_path):
+    from spatial_core.analytics.representation import representation
     from spatial_core.demo.leeds import add_synthetic_people
-    from spatial_core.representation import representation
 
     _load_leeds(gpkg_store, real)
     add_synthetic_people(gpkg_store, tmp_path / "people")

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""spatial_core.disclosure: primary and secondary suppression of small counts."""
+"""spatial_core.analytics.disclosure: primary and secondary suppression of small counts."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from spatial_core import InputError
-from spatial_core.disclosure import area_counts, disclosed_area_counts, suppress_counts
+from spatial_core.analytics.disclosure import area_counts, disclosed_area_counts, suppress_counts
 
 
 def _tree(force, npas, beats, wards=()):
@@ -156,8 +156,8 @@ def test_random_overlapping_geographies_leave_no_part_to_difference(seed):
 
 
 def test_overlap_counts_on_the_demo_match_the_points(gpkg_store, tmp_path):
+    from spatial_core.analytics.disclosure import overlap_counts
     from spatial_core.demo import build_demo
-    from spatial_core.disclosure import overlap_counts
 
     build_demo(gpkg_store, tmp_path / "demo", households=1_500, months=2)
     counts = area_counts(gpkg_store).set_index("area_id")

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from spatial_core.crs import bng_to_lnglat
 from spatial_core.errors import InputError
-from spatial_core.evaluation import (
+from spatial_core.geo.crs import bng_to_lnglat
+from spatial_core.targeting.evaluation import (
     backtest,
     concentration,
     concentration_curve,
@@ -136,7 +136,7 @@ def test_concentration_per_beat_and_force(streets_store):
 
 
 def test_concentration_weights_crimes_by_harm(gpkg_store):
-    from spatial_core.harm import crimes_to_harm
+    from spatial_core.analytics.harm import crimes_to_harm
 
     with gpkg_store.begin() as conn:
         gpkg_store.insert_new(conn, "streets", _streets())
@@ -230,7 +230,7 @@ def test_backtest_and_concentration_on_a_demo_force(demo_store):
 def test_cli_evaluate_and_hotspots_json(demo_store, capsys):
     import json
 
-    from spatial_core.cli import main
+    from lpt_cli.main import main
 
     assert main(["--store", demo_store.location, "evaluate", "--train", "2026-01..2026-05",
                  "--test", "2026-06", "--json"]) == 0

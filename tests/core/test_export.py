@@ -10,9 +10,9 @@ import pandas as pd
 import pyogrio
 import pytest
 
+from spatial_core.api.export import FORBIDDEN_COLUMNS, _redact_reasons, _suppress, export_layer
 from spatial_core.errors import InputError
-from spatial_core.export import FORBIDDEN_COLUMNS, _redact_reasons, _suppress, export_layer
-from spatial_core.setups import create_setup
+from spatial_core.targeting.setups import create_setup
 
 _spec = importlib.util.spec_from_file_location("_town", Path(__file__).with_name(
     "test_setups.py"))
@@ -70,8 +70,8 @@ def test_export_setup_streets_and_fresh_street_scores_as_geopackage(town, tmp_pa
 
 
 def test_export_street_scores_uses_the_newest_stored_run(town, tmp_path):
-    from spatial_core.profiles import load_profile
-    from spatial_core.scoring import prepare_inputs, run_scores, save_scores
+    from spatial_core.targeting.profiles import load_profile
+    from spatial_core.targeting.scoring import prepare_inputs, run_scores, save_scores
 
     run_id = save_scores(town, run_scores(prepare_inputs(town, as_of="2026-11-19"),
                                           load_profile("harm")))
@@ -135,7 +135,7 @@ def test_redact_reasons_uses_the_export_k():
 
 
 def test_redact_representation_stops_recovering_member_households_by_subtraction():
-    from spatial_core.export import _redact_representation
+    from spatial_core.api.export import _redact_representation
 
     # 34 target households, 2 of them with a member: representation_raw = 32 is published,
     # so "34 households ..." would give 34 - 32 = 2 member households.
@@ -157,7 +157,7 @@ def test_redact_representation_stops_recovering_member_households_by_subtraction
 
 
 def test_export_priorities_note_does_not_give_a_withheld_n(town, tmp_path, monkeypatch):
-    import spatial_core.priorities as pri
+    import spatial_core.analytics.priorities as pri
 
     frame = pd.DataFrame({
         "area_id": ["beat:B1", "beat:B1", "beat:B2"], "area_name": ["B1", "B1", "B2"],

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from spatial_core.errors import InputError
-from spatial_core.fairness import fairness_report
-from spatial_core.setups import create_setup
+from spatial_core.targeting.fairness import fairness_report
+from spatial_core.targeting.setups import create_setup
 
 _spec = importlib.util.spec_from_file_location("_town", Path(__file__).with_name(
     "test_setups.py"))

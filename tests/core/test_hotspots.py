@@ -10,10 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from spatial_core.cells import cells_to_parents
-from spatial_core.crs import lnglat_to_bng
-from spatial_core.errors import InputError
-from spatial_core.hotspots import (
+from spatial_core.analytics.hotspots import (
     benjamini_hochberg,
     cells_to_neighbour_pairs,
     classify_trends,
@@ -23,6 +20,9 @@ from spatial_core.hotspots import (
     monthly_hotspots,
     study_area_cells,
 )
+from spatial_core.errors import InputError
+from spatial_core.geo.cells import cells_to_parents
+from spatial_core.geo.crs import lnglat_to_bng
 
 CENTRE_HEX = "8a1942c58b4ffff"  # Leeds city centre, resolution 10
 CENTRE = h3.str_to_int(CENTRE_HEX)

@@ -6,14 +6,14 @@ import pandas as pd
 import pytest
 import shapely
 
-from spatial_core.addresses import import_addresses
-from spatial_core.index import (
+from spatial_core.io.addresses import import_addresses
+from spatial_core.io.streets import import_streets
+from spatial_core.store.index import (
     assign_points_to_areas,
     assign_points_to_streets,
     current_areas,
     refresh_index,
 )
-from spatial_core.streets import import_streets
 
 X0, Y0 = 430000.0, 433000.0
 

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from spatial_core import schema
+from spatial_core.api.mainjob import run_main_job
 from spatial_core.demo import build_demo
-from spatial_core.mainjob import run_main_job
+from spatial_core.store import schema
 
 
 @pytest.fixture(scope="module")

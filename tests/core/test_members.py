@@ -9,15 +9,15 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.cells import points_to_cells
-from spatial_core.crs import bng_to_lnglat
-from spatial_core.members import (
+from spatial_core.geo.cells import points_to_cells
+from spatial_core.geo.crs import bng_to_lnglat
+from spatial_core.io.members import (
     import_members,
     normalise_age_bands,
     normalise_ethnicities,
     normalise_genders,
 )
-from spatial_core.sources import normalise_postcodes, read_csv_table
+from spatial_core.io.sources import normalise_postcodes, read_csv_table
 
 HEADER = ("member_id,name,email,phone,uprn,postcode,latitude,longitude,gender,age_band,"
           "ethnicity,groups,consents,joined,left\n")
@@ -281,7 +281,7 @@ def _pairs(store, table, column):
 
 
 def test_reimport_of_a_newer_export_updates_changed_members_only(store, tmp_path):
-    from spatial_core.data_version import data_version
+    from spatial_core.store.data_version import data_version
 
     seed(store)
     import_members(store, [_write(tmp_path, CANONICAL, "january.csv")])
@@ -317,7 +317,7 @@ def test_reimport_of_a_newer_export_updates_changed_members_only(store, tmp_path
 
 
 def test_reimporting_the_same_newer_export_twice_changes_nothing(store, tmp_path):
-    from spatial_core.data_version import data_version
+    from spatial_core.store.data_version import data_version
 
     seed(store)
     import_members(store, [_write(tmp_path, CANONICAL, "january.csv")])
@@ -390,8 +390,8 @@ def test_full_snapshot_marks_missing_members_as_left_and_default_leaves_them(sto
 
 
 def test_failed_reimport_leaves_members_as_they_were(store, tmp_path, monkeypatch):
-    from spatial_core import members as members_module
-    from spatial_core.data_version import data_version
+    from spatial_core.io import members as members_module
+    from spatial_core.store.data_version import data_version
 
     seed(store)
     import_members(store, [_write(tmp_path, CANONICAL)])
@@ -424,7 +424,7 @@ def test_cli_import_members_reports_updates_and_takes_full_snapshot(tmp_path):
                     "second.csv")
 
     def lpt(*args):
-        return subprocess.run([sys.executable, "-m", "spatial_core.cli", "--store", str(store),
+        return subprocess.run([sys.executable, "-m", "lpt_cli.main", "--store", str(store),
                                "import", "members", *map(str, args)],
                               capture_output=True, text=True, check=True).stdout
 

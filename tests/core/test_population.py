@@ -7,8 +7,7 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.classification import classify_households
-from spatial_core.population import (
+from spatial_core.analytics.population import (
     dates_to_quarters,
     households,
     members_frame,
@@ -16,6 +15,7 @@ from spatial_core.population import (
     period_mask,
     respondents_frame,
 )
+from spatial_core.io.classification import classify_households
 
 X0, Y0 = 430000.0, 290000.0
 
@@ -107,7 +107,7 @@ def test_households_group_matches_classify_households(gpkg_store):
 def test_street_households_equal_the_households_columns_scoring_uses(store):
     """The lean read for scoring gives what households() gives, including an address with
     no output area (classified by the OA polygon holding its point)."""
-    from spatial_core.population import street_households
+    from spatial_core.analytics.population import street_households
 
     build_store(store)
     with store.begin() as conn:

@@ -8,8 +8,8 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.boundaries import import_boundaries
-from spatial_core.postcodes import import_postcodes
+from spatial_core.io.boundaries import import_boundaries
+from spatial_core.io.postcodes import import_postcodes
 
 CODEPOINT = (
     '"LS1 1AZ",10,428809,433421,"E92000001","E19000001","E18000003","","E08000035","E05001420"\n'

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.priorities import (
+from spatial_core.analytics.priorities import (
     count_votes,
     local_priorities,
     priority_summary,
@@ -165,8 +165,8 @@ def test_local_priorities_reject_bad_options(gpkg_store, kwargs, message):
 def test_cli_priorities_json(tmp_path, capsys):
     import json
 
+    from lpt_cli.main import main
     from spatial_core import open_store
-    from spatial_core.cli import main
 
     path = tmp_path / "s.gpkg"
     s = open_store(path)

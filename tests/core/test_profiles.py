@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from spatial_core.analytics.harm import CATEGORY_NAMES, category_weights, crimes_to_harm, harm_table
 from spatial_core.errors import InputError, NotFoundError
-from spatial_core.harm import CATEGORY_NAMES, category_weights, crimes_to_harm, harm_table
-from spatial_core.profiles import (
+from spatial_core.targeting.profiles import (
     Profile,
     list_profiles,
     load_profile,

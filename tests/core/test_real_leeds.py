@@ -11,8 +11,9 @@ import pytest
 import shapely
 from sqlalchemy import select
 
-from spatial_core import open_store, schema
-from spatial_core.imports import import_files
+from spatial_core import open_store
+from spatial_core.io.imports import import_files
+from spatial_core.store import schema
 
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 

@@ -9,16 +9,16 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.cells import cells_to_parents, points_to_cells
-from spatial_core.crs import bng_to_lnglat
-from spatial_core.priorities import wilson_interval
-from spatial_core.representation import (
+from spatial_core.analytics.priorities import wilson_interval
+from spatial_core.analytics.representation import (
     coverage,
     member_locations,
     representation,
     underrepresented_households,
     underrepresented_streets,
 )
+from spatial_core.geo.cells import cells_to_parents, points_to_cells
+from spatial_core.geo.crs import bng_to_lnglat
 
 X0, Y0 = 430000.0, 290000.0
 # Four output areas of four households each: OA1 (class 1) and OA2 (class 2) make beat A,
@@ -235,7 +235,7 @@ def test_demo_force_under_represents_some_supergroups(demo_store):
 
 
 def test_coverage_reason_of_an_area_without_households_is_not_nan(monkeypatch):
-    import spatial_core.representation as rep
+    import spatial_core.analytics.representation as rep
 
     monkeypatch.setattr(rep, "households_per_area", lambda store, level: pd.Series(
         {"beat:A": 100}))

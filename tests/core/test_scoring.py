@@ -17,8 +17,8 @@ import pytest
 import shapely
 
 from spatial_core.errors import InputError, NotFoundError
-from spatial_core.profiles import Profile, load_profile
-from spatial_core.scoring import (
+from spatial_core.targeting.profiles import Profile, load_profile
+from spatial_core.targeting.scoring import (
     SCORE_COLUMNS,
     load_scores,
     prepare_inputs,
@@ -290,7 +290,7 @@ def test_score_streets_on_a_small_demo_ranks_every_street_in_its_beat(demo_store
 def test_lpt_score_cli_json_and_human_output(gpkg_store, capsys):
     import json
 
-    from spatial_core.cli import main
+    from lpt_cli.main import main
 
     _build(gpkg_store)
     where = str(gpkg_store.location)
@@ -313,7 +313,7 @@ def test_pairs_within_equal_strtree_dwithin_and_shapely_distance_to_the_bit():
     """The grid join gives the pairs and distances of ``STRtree.query(dwithin)`` and
     ``shapely.distance`` exactly: multi-part lines, a zero-length segment, a line longer
     than the grid, points on a vertex, far away and without coordinates."""
-    from spatial_core.scoring import _pairs_within
+    from spatial_core.targeting.scoring import _pairs_within
 
     rng = np.random.default_rng(7)
     lines = [shapely.MultiLineString([rng.uniform(0, 3000, (int(rng.integers(2, 6)), 2)),

@@ -18,7 +18,7 @@ import pytest
 import shapely
 
 from spatial_core.errors import InputError, NotFoundError, ReadOnlyError
-from spatial_core.setups import (
+from spatial_core.targeting.setups import (
     archive_setup,
     create_setup,
     get_setup,
@@ -29,7 +29,7 @@ from spatial_core.setups import (
     stored_recommendation,
     update_setup,
 )
-from spatial_core.walklists import walk_list
+from spatial_core.targeting.walklists import walk_list
 
 NOW = "2026-11-20T10:00:00"
 # uprn -> (x, y): distances along the L street are 20, 60, 110, 160, 190, 40.
@@ -121,7 +121,7 @@ def test_create_setup_resolves_under_represented_groups_and_stores_its_inputs(to
 
 
 def test_setup_writes_give_a_new_data_version_and_visits_do_not(town):
-    from spatial_core.data_version import data_version
+    from spatial_core.store.data_version import data_version
 
     seen = [data_version(town)]
     s = create_setup(town, "Versions", areas=["beat:B1"], now=NOW)
@@ -271,7 +271,7 @@ def test_setup_report_counts_visits_per_street_and_against_targets(town):
 
 
 def test_create_setup_with_a_drawn_polygon_in_wgs84_and_bng(town):
-    from spatial_core.crs import bng_to_lnglat
+    from spatial_core.geo.crs import bng_to_lnglat
 
     # Wide margins: at the grid origin (off Scilly) WGS84 <-> BNG round trips drift ~80 m.
     ring = [(-200, -200), (400, -200), (400, 800), (-200, 800)]
@@ -328,15 +328,15 @@ def _lpt(store, *args):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "spatial_core.cli", "--store",
+    return subprocess.run([sys.executable, "-m", "lpt_cli.main", "--store",
                            store.location, *map(str, args)], capture_output=True, text=True)
 
 
 def test_setup_on_a_small_demo_force_from_create_to_rerun(demo_store, tmp_path):
     import pyogrio
 
-    from spatial_core.fairness import fairness_report
-    from spatial_core.population import area_table
+    from spatial_core.analytics.population import area_table
+    from spatial_core.targeting.fairness import fairness_report
 
     beats = area_table(demo_store).query("level == 'beat'")["area_id"].tolist()[:2]
     made = _lpt(demo_store, "setup", "create", "Demo spring", *sum((["--area", b] for b in beats),

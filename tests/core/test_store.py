@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from spatial_core import SchemaVersionError, StoreError, open_store
-from spatial_core.schema import SCHEMA_VERSION
+from spatial_core.store.schema import SCHEMA_VERSION
 
 
 def _postcodes(codes):
@@ -100,7 +100,7 @@ def test_opening_a_file_that_is_not_a_geopackage_is_a_clear_error(tmp_path):
 
 def test_importing_spatial_core_loads_no_front_end_modules():
     code = (
-        "import sys, spatial_core, spatial_core.store, spatial_core.cells;"
+        "import sys, spatial_core, spatial_core.store, spatial_core.geo.cells;"
         "bad=[m for m in sys.modules if m.split('.')[0] in "
         "('qgis','PyQt5','pygeoapi','flask','starlette')];print(bad)"
     )
@@ -110,7 +110,7 @@ def test_importing_spatial_core_loads_no_front_end_modules():
 
 def test_opening_a_version_1_store_migrates_it(store):
     """Version 2 added tables; a version-1 store gets them when opened, keeping its data."""
-    from spatial_core import schema
+    from spatial_core.store import schema
 
     v1_tables = set(schema.metadata.tables)  # the fixture store is current: fake a v1 store
     added = [t for t in schema.metadata.sorted_tables if t.info.get("since", 1) >= 2]
@@ -127,7 +127,7 @@ def test_opening_a_version_1_store_migrates_it(store):
     store.close()
     reopened = open_store(location)
     try:
-        assert reopened.schema_version == SCHEMA_VERSION == 2
+        assert reopened.schema_version == SCHEMA_VERSION == 3
         counts = reopened.fingerprint()
         assert set(counts) == v1_tables
         assert counts["postcodes"] == 1

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.streets import import_streets, normalise_street_names
+from spatial_core.io.streets import import_streets, normalise_street_names
 
 X0, Y0 = 430000.0, 433000.0  # central Leeds, British National Grid
 
@@ -118,7 +118,7 @@ def test_import_streets_reads_osm_pbf_lines(store, real):
 
 
 def test_parallel_streets_get_their_own_households(store, tmp_path):
-    from spatial_core.addresses import import_addresses
+    from spatial_core.io.addresses import import_addresses
 
     path = write_osm_geojson(tmp_path / "ways.geojson", [
         (1, "Oak Road", "residential", [(X0, Y0), (X0 + 200, Y0)]),
@@ -239,7 +239,7 @@ def test_normalise_street_names_matches_spellings():
 
 
 def test_sources_join_each_groups_distinct_kind_and_file_names_sorted():
-    from spatial_core.streets import _sources
+    from spatial_core.io.streets import _sources
 
     pieces = pd.DataFrame({
         "group": [0, 0, 0, 1, 1, 2],

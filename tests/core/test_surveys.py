@@ -7,11 +7,11 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.cells import points_to_cells
-from spatial_core.crs import bng_to_lnglat
-from spatial_core.members import import_members
-from spatial_core.sources import normalise_postcodes, read_csv_table
-from spatial_core.surveys import CONFIDENCE_SCALE, PRIORITIES, import_surveys, likert_to_scores
+from spatial_core.geo.cells import points_to_cells
+from spatial_core.geo.crs import bng_to_lnglat
+from spatial_core.io.members import import_members
+from spatial_core.io.sources import normalise_postcodes, read_csv_table
+from spatial_core.io.surveys import CONFIDENCE_SCALE, PRIORITIES, import_surveys, likert_to_scores
 
 HEADER = ("response_id,date,channel,member_id,postcode,priorities,confidence,feel_safe,comments,"
           "gender,age_band,ethnicity\n")

@@ -7,10 +7,10 @@ import pytest
 import shapely
 
 from spatial_core import InputError
-from spatial_core.cells import points_to_cells
-from spatial_core.crs import bng_to_lnglat
-from spatial_core.sources import read_csv_table
-from spatial_core.visits import UNKNOWN_ADDRESS, VISIT_OUTCOMES, import_visits
+from spatial_core.geo.cells import points_to_cells
+from spatial_core.geo.crs import bng_to_lnglat
+from spatial_core.io.sources import read_csv_table
+from spatial_core.io.visits import UNKNOWN_ADDRESS, VISIT_OUTCOMES, import_visits
 
 HEADER = "visit_id,uprn,visited_at,officer,outcome,setup_id,notes\n"
 

@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from spatial_core.errors import InputError
-from spatial_core.walklists import (
+from spatial_core.targeting.walklists import (
     SuppressionWindows,
     order_along_streets,
     parse_moment,

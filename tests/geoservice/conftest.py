@@ -127,7 +127,7 @@ audit:
     env = dict(os.environ, LPT_TEST_KEY_SHA=hash_api_key(API_KEY))
     fh = open(log, "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spatial_core.cli", "serve", "--config", str(d / "service.yml"),
+        [sys.executable, "-m", "lpt_cli.main", "serve", "--config", str(d / "service.yml"),
          "--port", str(port), "--workers", "2"],
         cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(url=f"http://127.0.0.1:{port}", store=store_path, audit=d / "audit.jsonl",

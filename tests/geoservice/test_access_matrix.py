@@ -55,10 +55,10 @@ def facts(service, demo):
     """Live set-ups inside, outside and straddling the officer's beat, then what the store
     holds per collection: id -> the beats (areas) the row belongs to."""
     from spatial_core import open_store
-    from spatial_core.cell_aggregates import crime_cells, disclosed_crime_cells
-    from spatial_core.index import assign_points_to_areas
-    from spatial_core.scoring import load_scores
-    from spatial_core.setups import create_setup
+    from spatial_core.analytics.cell_aggregates import crime_cells, disclosed_crime_cells
+    from spatial_core.store.index import assign_points_to_areas
+    from spatial_core.targeting.scoring import load_scores
+    from spatial_core.targeting.setups import create_setup
 
     s = open_store(service.store, create=False)
     try:

@@ -235,7 +235,7 @@ def test_cache_unit_concurrent_misses_compute_once(unit):
 def test_store_version_is_the_data_version_not_the_file_time(tmp_path):
     from geoservice import stores
     from spatial_core import open_store
-    from spatial_core.data_version import bump_data_version, data_version
+    from spatial_core.store.data_version import bump_data_version, data_version
 
     path = str(tmp_path / "v.gpkg")
     open_store(path).close()
@@ -382,8 +382,8 @@ def test_service_visit_creation_keeps_every_workers_cached_aggregates(service):
 
 def test_service_new_score_run_invalidates_and_is_served(service):
     from spatial_core import open_store
-    from spatial_core.profiles import load_profile
-    from spatial_core.scoring import prepare_inputs, run_scores, save_scores
+    from spatial_core.targeting.profiles import load_profile
+    from spatial_core.targeting.scoring import prepare_inputs, run_scores, save_scores
 
     tok = service.token("force_analyst", sub="cache-run")
     _, _, before = _until(service, SCORES, "HIT", token=tok)

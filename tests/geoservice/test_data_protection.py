@@ -40,7 +40,7 @@ def test_withheld_counts_cannot_be_recovered_by_differencing(service):
 
 def test_police_see_exact_counts(service):
     from spatial_core import open_store
-    from spatial_core.disclosure import area_counts
+    from spatial_core.analytics.disclosure import area_counts
 
     s = open_store(service.store, create=False)
     try:
@@ -75,7 +75,7 @@ def test_refused_visit_reads_are_audited(service):
 def test_audit_log_verifies_and_exports(service, tmp_path):
     service.json("/collections/visits/items?limit=1", token=service.token("force_analyst"),
                  headers=PURPOSE)
-    run = [sys.executable, "-m", "spatial_core.cli", "audit"]
+    run = [sys.executable, "-m", "lpt_cli.main", "audit"]
     ok = subprocess.run([*run, "verify", "--log", str(service.audit)], capture_output=True,
                         text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
@@ -108,7 +108,7 @@ def test_officer_records_a_visit_in_their_beat(service, demo):
     uprn = a.loc[a["beat_id"] == "beat:DM01B02", "uprn"].iloc[5]
     tok = service.token("beat_officer", ["DM01B02"], sub="pc-1234")
     from spatial_core import open_store
-    from spatial_core.setups import create_setup
+    from spatial_core.targeting.setups import create_setup
 
     s = open_store(service.store, create=False)
     try:  # a visit names a stored set-up the officer may see (geoservice.md, Visits)
@@ -127,7 +127,7 @@ def test_officer_records_a_visit_in_their_beat(service, demo):
     assert status == 200
     assert body["properties"]["officer"] == "pc-1234"
     assert body["properties"]["outcome"] == "spoke"
-    from spatial_core import schema
+    from spatial_core.store import schema
 
     s = open_store(service.store, create=False)
     try:

@@ -34,8 +34,8 @@ def _small(v, k: int) -> bool:
 def truth(service):
     """Exact counts per overlap pair, counted here from the store's points."""
     from spatial_core import open_store
-    from spatial_core.disclosure import counts_and_overlaps
-    from spatial_core.population import respondents_frame
+    from spatial_core.analytics.disclosure import counts_and_overlaps
+    from spatial_core.analytics.population import respondents_frame
 
     s = open_store(service.store, create=False)
     try:

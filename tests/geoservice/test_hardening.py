@@ -65,7 +65,7 @@ def visited(service, demo):
 def setups(service):
     """Two stored set-ups: one in the officer's beat, one in another beat."""
     from spatial_core import open_store
-    from spatial_core.setups import create_setup
+    from spatial_core.targeting.setups import create_setup
 
     s = open_store(service.store, create=False)
     try:
@@ -244,7 +244,7 @@ def test_refused_visit_writes_are_audited(service, visited):
 @pytest.mark.parametrize("who", ["public", "partner_key"])
 def test_withheld_crime_cells_have_no_months(service, who):
     from spatial_core import open_store
-    from spatial_core.cell_aggregates import crime_cells
+    from spatial_core.analytics.cell_aggregates import crime_cells
 
     kw = {} if who == "public" else {"api_key": service.partner_key}
     status, body = service.json("/collections/crime_cells/items?limit=10000", **kw)
@@ -309,7 +309,7 @@ def test_representation_bad_level_is_400_naming_it(service, officer, level):
 @pytest.mark.parametrize("level", [2, "2"])
 def test_representation_whole_level_is_served(service, officer, level):
     from spatial_core import open_store
-    from spatial_core.representation import representation
+    from spatial_core.analytics.representation import representation
 
     status, body = _execute(service, "area-representation",
                             {"area": OFFICER_BEAT, "level": level}, officer)
@@ -355,7 +355,7 @@ def test_a_refused_create_setup_is_audited_with_the_callers_scope(service):
 def test_a_visit_for_an_archived_setup_is_refused_and_nothing_is_written(service, demo,
                                                                           officer):
     from spatial_core import open_store
-    from spatial_core.setups import archive_setup, create_setup
+    from spatial_core.targeting.setups import archive_setup, create_setup
 
     s = open_store(service.store, create=False)
     try:

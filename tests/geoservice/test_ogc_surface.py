@@ -29,7 +29,7 @@ def tokens(service):
 @pytest.fixture(scope="module")
 def scores(service):
     from spatial_core import open_store
-    from spatial_core.scoring import load_scores
+    from spatial_core.targeting.scoring import load_scores
 
     s = open_store(service.store, create=False)
     try:
@@ -177,7 +177,7 @@ def test_queryables_list_the_fields(service, tokens):
 
 def test_crime_cells_public_have_no_small_counts_and_no_single_withheld(service):
     from spatial_core import open_store
-    from spatial_core.cell_aggregates import crime_cells
+    from spatial_core.analytics.cell_aggregates import crime_cells
 
     body = _features(service, "/collections/crime_cells/items?limit=10000")
     counts = [f["properties"]["crimes"] for f in body["features"]]
@@ -196,7 +196,7 @@ def test_crime_cells_public_have_no_small_counts_and_no_single_withheld(service)
 
 def test_crime_cells_exact_for_an_officer_in_their_beat(service, tokens):
     from spatial_core import open_store
-    from spatial_core.cell_aggregates import crime_cells
+    from spatial_core.analytics.cell_aggregates import crime_cells
 
     s = open_store(service.store, create=False)
     try:
@@ -226,7 +226,7 @@ def test_area_profiles_public_are_disclosure_controlled(service):
 
 def test_area_profiles_officer_sees_their_beat_with_votes(service, tokens):
     from spatial_core import open_store
-    from spatial_core.priorities import local_priorities
+    from spatial_core.analytics.priorities import local_priorities
 
     body = _features(service, "/collections/area_profiles/items", token=tokens["officer"])
     assert [f["id"] for f in body["features"]] == [OFFICER_BEAT]
@@ -294,8 +294,8 @@ def test_processes_are_listed(service):
 
 def test_score_area_equals_spatial_core_and_other_beat_is_404(service, tokens):
     from spatial_core import open_store
-    from spatial_core.profiles import load_profile
-    from spatial_core.scoring import prepare_inputs, score_streets
+    from spatial_core.targeting.profiles import load_profile
+    from spatial_core.targeting.scoring import prepare_inputs, score_streets
 
     status, _, body = _execute(service, "score-area", {"area": OFFICER_BEAT,
                                                        "profile": "harm"}, tokens["officer"])
@@ -323,7 +323,7 @@ def test_score_area_equals_spatial_core_and_other_beat_is_404(service, tokens):
 
 def test_representation_process_for_the_officers_beat(service, tokens):
     from spatial_core import open_store
-    from spatial_core.representation import representation
+    from spatial_core.analytics.representation import representation
 
     status, _, body = _execute(service, "area-representation", {"area": OFFICER_BEAT},
                                tokens["officer"])

@@ -71,7 +71,7 @@ def page_server(service, tmp_path_factory):
         dst.close()
         src.close()
     from spatial_core import open_store
-    from spatial_core.setups import create_setup
+    from spatial_core.targeting.setups import create_setup
 
     s = open_store(store, create=False)
     try:  # a live set-up in the officer's beat, for the walk list
@@ -83,7 +83,7 @@ def page_server(service, tmp_path_factory):
     log = d / "serve.log"
     fh = open(log, "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spatial_core.cli", "serve", "--config", str(config),
+        [sys.executable, "-m", "lpt_cli.main", "serve", "--config", str(config),
          "--port", str(port), "--workers", "1"],
         cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     server = type(service)(url=f"http://127.0.0.1:{port}", store=store, audit=d / "audit.jsonl",

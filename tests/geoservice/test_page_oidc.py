@@ -133,7 +133,7 @@ def oidc(service, tmp_path_factory):
     """The provider, then ``lpt serve`` on a copy of the demo store signing in through it."""
     _need_tools()
     from spatial_core import open_store
-    from spatial_core.setups import create_setup
+    from spatial_core.targeting.setups import create_setup
 
     d = tmp_path_factory.mktemp("page-oidc")
     store = d / "demo.gpkg"
@@ -177,7 +177,7 @@ audit:
         log = d / "serve.log"
         fh = open(log, "wb")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "spatial_core.cli", "serve", "--config", str(config),
+            [sys.executable, "-m", "lpt_cli.main", "serve", "--config", str(config),
              "--port", str(port), "--workers", "1"],
             cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
         server = type(service)(url=url, store=store, audit=d / "audit.jsonl", key=None,

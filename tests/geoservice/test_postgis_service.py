@@ -38,9 +38,9 @@ def _get(url: str, key: str | None = None, body: bytes | None = None):
 def test_service_on_postgis_serves_scores_cells_filters_and_processes(postgis_url, tmp_path):
     from geoservice.auth import hash_api_key
     from spatial_core import open_store
-    from spatial_core.cell_aggregates import crime_cells
+    from spatial_core.analytics.cell_aggregates import crime_cells
     from spatial_core.demo import build_demo
-    from spatial_core.scoring import load_scores
+    from spatial_core.targeting.scoring import load_scores
 
     s = open_store(postgis_url)
     build_demo(s, tmp_path / "files", households=1_500, months=2)
@@ -61,7 +61,7 @@ audit:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "spatial_core.cli", "serve", "--config",
+    proc = subprocess.Popen([sys.executable, "-m", "lpt_cli.main", "serve", "--config",
                              str(tmp_path / "service.yml"), "--port", str(port),
                              "--workers", "1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

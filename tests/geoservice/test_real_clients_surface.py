@@ -28,7 +28,7 @@ def test_qgis_oapif_provider_reads_public_aggregates(service, tmp_path):
             pytest.fail("qgis is not importable (python3-qgis must be installed in CI)")
         pytest.skip("qgis is not importable")
     from spatial_core import open_store
-    from spatial_core.cell_aggregates import disclosed_crime_cells
+    from spatial_core.analytics.cell_aggregates import disclosed_crime_cells
 
     script = tmp_path / "read.py"
     script.write_text(textwrap.dedent(f"""
@@ -81,7 +81,7 @@ def test_qgis_oapif_provider_reads_public_aggregates(service, tmp_path):
 ])
 def test_gdal_ogrinfo_reads_new_collections(service, demo, collection, header, expected):
     from spatial_core import open_store
-    from spatial_core.cell_aggregates import crime_cells
+    from spatial_core.analytics.cell_aggregates import crime_cells
 
     args = ["ogrinfo", "-ro", "-so", f"OAPIF:{service.url}", collection]
     if header:

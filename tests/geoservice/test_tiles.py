@@ -90,8 +90,8 @@ def callers(service):
 def facts(service, demo):
     """The store's streets in EPSG:3857 with their scores, and its crime cells."""
     from spatial_core import open_store
-    from spatial_core.cell_aggregates import crime_cells, disclosed_crime_cells
-    from spatial_core.scoring import load_scores
+    from spatial_core.analytics.cell_aggregates import crime_cells, disclosed_crime_cells
+    from spatial_core.targeting.scoring import load_scores
 
     s = open_store(service.store, create=False)
     try:
@@ -498,7 +498,7 @@ def test_qgis_vector_tile_layer_reads_public_crime_cells(service, facts, tmp_pat
         if os.environ.get("CI"):
             pytest.fail("qgis is not importable (python3-qgis must be installed in CI)")
         pytest.skip("qgis is not importable")
-    from spatial_core.cells import cells_to_boundaries
+    from spatial_core.geo.cells import cells_to_boundaries
 
     cells = facts["disclosed"]
     hexes = cells_to_boundaries(np.array([int(c, 16) for c in cells["cell_id"]], "int64"))
@@ -538,7 +538,7 @@ def _free_port() -> int:
 def test_tiles_on_postgis(tiles_over, postgis_url, tmp_path):
     from geoservice.auth import hash_api_key
     from spatial_core import open_store
-    from spatial_core.cell_aggregates import disclosed_crime_cells
+    from spatial_core.analytics.cell_aggregates import disclosed_crime_cells
     from spatial_core.demo import build_demo
 
     s = open_store(postgis_url)
@@ -561,7 +561,7 @@ audit:
 """)
     port = _free_port()
     log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "spatial_core.cli", "serve", "--config",
+    proc = subprocess.Popen([sys.executable, "-m", "lpt_cli.main", "serve", "--config",
                              str(tmp_path / "service.yml"), "--port", str(port),
                              "--workers", "1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

@@ -25,7 +25,7 @@ def demo(tmp_path_factory):
 def leeds(real, tmp_path_factory):
     """Leeds: the 2017 wards imported as beats, central OSM streets, two months of crime."""
     from spatial_core import open_store
-    from spatial_core.imports import import_files
+    from spatial_core.io.imports import import_files
 
     location = str(tmp_path_factory.mktemp("leeds") / "leeds.gpkg")
     store = open_store(location)
@@ -47,7 +47,7 @@ def _features(layer) -> pd.DataFrame:
 
 def _core_scores(location, profile, **kw):
     from spatial_core import open_store
-    from spatial_core.scoring import prepare_inputs, run_scores
+    from spatial_core.targeting.scoring import prepare_inputs, run_scores
 
     with open_store(location) as store:
         inputs = prepare_inputs(store, scheme=profile.scheme, level=profile.level,
@@ -72,8 +72,8 @@ def _same_scores(layer, want: pd.DataFrame) -> pd.DataFrame:
 
 def test_score_streets_on_the_demo_equals_spatial_core_and_stores_the_run(run, demo):
     from spatial_core import open_store
-    from spatial_core.profiles import load_profile
-    from spatial_core.scoring import load_scores
+    from spatial_core.targeting.profiles import load_profile
+    from spatial_core.targeting.scoring import load_scores
 
     out = run("score_streets", {"STORE": demo, "PROFILE": 0, "OUTPUT": "TEMPORARY_OUTPUT"})
     layer = out["OUTPUT"]
@@ -90,7 +90,7 @@ def test_score_streets_on_the_demo_equals_spatial_core_and_stores_the_run(run, d
 
 
 def test_score_streets_weights_as_parameters_and_profile_file(run, demo, tmp_path):
-    from spatial_core.profiles import load_profile, profile_to_toml
+    from spatial_core.targeting.profiles import load_profile, profile_to_toml
 
     params = {"STORE": demo, "PROFILE": 2, "WEIGHT_HARM": 0.0, "WEIGHT_COVERAGE": 2.5,
               "SAVE": False, "OUTPUT": "TEMPORARY_OUTPUT"}
@@ -146,7 +146,7 @@ def test_score_layer_loaded_in_the_project_is_graduated_and_shows_reasons(qgis_a
 
 @pytest.mark.real_data
 def test_score_streets_on_leeds_wards_as_beats_equals_spatial_core(run, leeds):
-    from spatial_core.profiles import load_profile
+    from spatial_core.targeting.profiles import load_profile
 
     out = run("score_streets", {"STORE": leeds, "PROFILE": 1, "SAVE": False,
                                 "OUTPUT": "TEMPORARY_OUTPUT"})
@@ -162,7 +162,7 @@ def test_score_streets_on_leeds_wards_as_beats_equals_spatial_core(run, leeds):
 
 def test_local_priorities_per_beat_equals_spatial_core(run, demo):
     from spatial_core import open_store
-    from spatial_core.priorities import local_priorities
+    from spatial_core.analytics.priorities import local_priorities
 
     out = run("local_priorities", {"STORE": demo, "MIN_N": 5, "OUTPUT": "TEMPORARY_OUTPUT",
                                    "TABLE": "TEMPORARY_OUTPUT"})
@@ -187,7 +187,7 @@ def test_local_priorities_share_rule_and_bad_period(run, demo):
     from qgis.core import QgsProcessingException
 
     from spatial_core import open_store
-    from spatial_core.priorities import local_priorities
+    from spatial_core.analytics.priorities import local_priorities
 
     out = run("local_priorities", {"STORE": demo, "LEVEL": 1, "RULE": 1, "THRESHOLD": 0.2,
                                    "MIN_N": 5, "OUTPUT": "TEMPORARY_OUTPUT"})
@@ -206,7 +206,7 @@ def test_local_priorities_share_rule_and_bad_period(run, demo):
 
 def test_representation_table_households_and_members_equal_spatial_core(run, demo):
     from spatial_core import open_store
-    from spatial_core.representation import (
+    from spatial_core.analytics.representation import (
         member_locations,
         representation,
         underrepresented_households,
@@ -233,7 +233,7 @@ def test_representation_table_households_and_members_equal_spatial_core(run, dem
 
 def test_representation_restricted_to_a_beat(run, demo):
     from spatial_core import open_store
-    from spatial_core.representation import underrepresented_households
+    from spatial_core.analytics.representation import underrepresented_households
 
     out = run("representation", {"STORE": demo, "AREAS": "beat:DM01B01",
                                  "TABLE": "TEMPORARY_OUTPUT", "HOUSEHOLDS": "TEMPORARY_OUTPUT",
@@ -256,7 +256,7 @@ def _check_hotspots(out, want, classes=None):
                                want["p_adjusted"].to_numpy(float), equal_nan=True)
     assert (got["spot"] == "hot").sum() == want["hot"].sum()
     if classes is not None:
-        from spatial_core.cells import cells_to_hex
+        from spatial_core.geo.cells import cells_to_hex
 
         c = classes.assign(h3=cells_to_hex(classes["cell"].to_numpy())).set_index("h3")
         assert got["class"].tolist() == c["category"].reindex(want["h3"]).tolist()
@@ -265,7 +265,7 @@ def _check_hotspots(out, want, classes=None):
 
 def test_hotspots_on_the_demo_equal_spatial_core(run, demo):
     from spatial_core import open_store
-    from spatial_core.hotspots import classify_trends, find_hotspots, monthly_hotspots
+    from spatial_core.analytics.hotspots import classify_trends, find_hotspots, monthly_hotspots
 
     out = run("hotspots", {"STORE": demo, "OUTPUT": "TEMPORARY_OUTPUT"})
     with open_store(demo) as store:
@@ -282,7 +282,7 @@ def test_hotspots_on_the_demo_equal_spatial_core(run, demo):
 @pytest.mark.real_data
 def test_hotspots_on_leeds_harm_weighted_at_resolution_9(run, leeds):
     from spatial_core import open_store
-    from spatial_core.hotspots import find_hotspots
+    from spatial_core.analytics.hotspots import find_hotspots
 
     out = run("hotspots", {"STORE": leeds, "RESOLUTION": 9, "WEIGHT": 1, "BY_MONTH": False,
                            "MONTHS": "2017-07", "OUTPUT": "TEMPORARY_OUTPUT"})
@@ -297,10 +297,10 @@ def test_hotspots_on_leeds_harm_weighted_at_resolution_9(run, leeds):
 @pytest.mark.postgis
 def test_analytics_on_a_postgis_store_equal_spatial_core(run, postgis_url, tmp_path):
     from spatial_core import open_store
+    from spatial_core.analytics.hotspots import find_hotspots
+    from spatial_core.analytics.representation import underrepresented_households
     from spatial_core.demo import build_demo
-    from spatial_core.hotspots import find_hotspots
-    from spatial_core.profiles import load_profile
-    from spatial_core.representation import underrepresented_households
+    from spatial_core.targeting.profiles import load_profile
 
     store = open_store(postgis_url)
     build_demo(store, tmp_path / "files", households=3_000, months=3)

@@ -10,7 +10,7 @@ def _core_error(kind, files, **options):
     import tempfile
 
     from spatial_core import InputError, open_store
-    from spatial_core.imports import import_files
+    from spatial_core.io.imports import import_files
 
     store = open_store(tempfile.mkdtemp() + "/ref.gpkg")
     try:

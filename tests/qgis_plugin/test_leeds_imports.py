@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 
-WARD = 3  # index of "ward" in spatial_core.boundaries.LEVELS
+WARD = 3  # index of "ward" in spatial_core.io.boundaries.LEVELS
 
 
 def _steps(real):
@@ -31,8 +31,8 @@ def _steps(real):
 def reference(real, tmp_path_factory):
     """What spatial_core itself gives for the same files: reports and table counts."""
     from spatial_core import open_store
-    from spatial_core.imports import import_files
-    from spatial_core.status import store_status
+    from spatial_core.io.imports import import_files
+    from spatial_core.store.status import store_status
 
     store = open_store(tmp_path_factory.mktemp("ref") / "ref.gpkg")
     reports = {}

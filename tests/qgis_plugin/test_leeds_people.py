@@ -24,7 +24,7 @@ def leeds_people(real, tmp_path_factory):
     """The Leeds store with synthetic people (GeoPackage), and the people written."""
     from spatial_core import open_store
     from spatial_core.demo.leeds import add_synthetic_people
-    from spatial_core.imports import import_files
+    from spatial_core.io.imports import import_files
 
     d = tmp_path_factory.mktemp("leeds-people")
     location = d / "leeds.gpkg"
@@ -59,7 +59,7 @@ def test_leeds_store_holds_the_synthetic_people(run, leeds_people):
 
 def test_local_priorities_on_leeds_equal_spatial_core(run, leeds_people):
     from spatial_core import open_store
-    from spatial_core.priorities import local_priorities
+    from spatial_core.analytics.priorities import local_priorities
 
     location, _ = leeds_people
     out = run("local_priorities", {"STORE": location, "MIN_N": 5,
@@ -89,7 +89,7 @@ def test_local_priorities_on_leeds_equal_spatial_core(run, leeds_people):
 
 def test_representation_on_leeds_equals_spatial_core(run, leeds_people):
     from spatial_core import open_store
-    from spatial_core.representation import (
+    from spatial_core.analytics.representation import (
         member_locations,
         representation,
         underrepresented_households,
@@ -123,8 +123,8 @@ def test_setup_and_walk_list_on_leeds_equal_spatial_core(run, leeds_people, tmp_
     import pyogrio
 
     from spatial_core import open_store
-    from spatial_core.setups import create_setup, stored_recommendation
-    from spatial_core.walklists import walk_list
+    from spatial_core.targeting.setups import create_setup, stored_recommendation
+    from spatial_core.targeting.walklists import walk_list
 
     location, _ = leeds_people
     plugin, core = tmp_path / "plugin.gpkg", tmp_path / "core.gpkg"

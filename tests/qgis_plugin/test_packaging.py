@@ -120,8 +120,8 @@ _START = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_built_zip_installs_into_a_fresh_profile_and_the_provider_appears(qgis_app, tmp_path):
+    from lpt_cli.commands.plugin import build_plugin
     from spatial_core import __version__
-    from spatial_core.commands.plugin import build_plugin
 
     zip_path = build_plugin(tmp_path / "dist")
     assert zip_path.name == f"local_priority_targeting-{__version__}.zip"

@@ -44,8 +44,8 @@ def test_setup_create_report_export_archive_equal_spatial_core(run, stores, tmp_
     from qgis.core import QgsProcessingException
 
     from spatial_core import open_store
-    from spatial_core.setups import archive_setup, create_setup, setup_report
-    from spatial_core.walklists import walk_list
+    from spatial_core.targeting.setups import archive_setup, create_setup, setup_report
+    from spatial_core.targeting.walklists import walk_list
 
     plugin, core = stores
     out = run("setup_create", {
@@ -63,7 +63,7 @@ def test_setup_create_report_export_archive_equal_spatial_core(run, stores, tmp_
     assert got["profile_toml"] == want.profile_toml
     streets = _features(out["STREETS"])
     assert 0 < len(streets) <= 5
-    from spatial_core.setups import stored_recommendation
+    from spatial_core.targeting.setups import stored_recommendation
 
     with open_store(core) as store:
         want_streets, _ = stored_recommendation(store, want.setup_id)
@@ -105,7 +105,7 @@ def test_setup_create_with_a_drawn_polygon_in_wgs84(run, stores):
     from qgis.core import QgsProcessingException
 
     from spatial_core import open_store
-    from spatial_core.crs import bng_to_lnglat
+    from spatial_core.geo.crs import bng_to_lnglat
 
     plugin, _ = stores
     with open_store(plugin) as store:

@@ -67,10 +67,10 @@ def _texts(layout) -> tuple[list[str], list[list[list[str]]]]:
 def test_tactical_document_of_a_demo_beat(run, demo, tmp_path):
     from qgis_plugin import tactical
     from spatial_core import open_store
-    from spatial_core.priorities import local_priorities
-    from spatial_core.profiles import load_profile
-    from spatial_core.representation import representation, underrepresented_households
-    from spatial_core.scoring import prepare_inputs, run_scores
+    from spatial_core.analytics.priorities import local_priorities
+    from spatial_core.analytics.representation import representation, underrepresented_households
+    from spatial_core.targeting.profiles import load_profile
+    from spatial_core.targeting.scoring import prepare_inputs, run_scores
 
     ARTIFACTS.mkdir(exist_ok=True)
     pdf, png = tmp_path / "beat.pdf", ARTIFACTS / "tactical-document-page1.png"
@@ -165,7 +165,7 @@ class open_oa:  # noqa: N801 - a tiny context manager: the id of one stored lsoa
 def test_tactical_document_of_a_leeds_ward_as_beat_carries_real_attributions(
         run, real, tmp_path):
     from spatial_core import open_store
-    from spatial_core.imports import import_files
+    from spatial_core.io.imports import import_files
 
     location = str(tmp_path / "leeds.gpkg")
     d = real / "leeds"

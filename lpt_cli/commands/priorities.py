@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``lpt priorities``: local priorities per beat, ward, npa or force."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from lpt_cli.commands._common import open_from_args, print_json
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts (NaN → None, numpy scalars → Python)."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        clean = {}
+        for k, v in row.items():
+            if hasattr(v, "item"):
+                v = v.item()
+            if isinstance(v, float) and math.isnan(v):
+                v = None
+            clean[k] = v
+        out.append(clean)
+    return out
+
+
+def _pct(v: float) -> str:
+    return "   -" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:3.0f}%"
+
+
+def _priorities(args) -> int:
+    from spatial_core.analytics.priorities import local_priorities, priority_summary
+
+    store = open_from_args(args, create=False)
+    try:
+        marked = local_priorities(store, level=args.level, period=args.period, rule=args.rule,
+                                  top_n=args.top, threshold=args.threshold, min_n=args.min_n)
+        summary = priority_summary(store, level=args.level, min_n=args.min_n, priorities=marked)
+    finally:
+        store.close()
+    if args.json:
+        print_json({"level": args.level, "period": args.period, "rule": args.rule,
+                    "top_n": args.top, "threshold": args.threshold, "min_n": args.min_n,
+                    "summary": records(summary), "areas": records(marked)})
+        return 0
+    rule = (f"top {args.top}" if args.rule == "top" else f"named by at least {args.threshold:.0%}")
+    print(f"Local priorities per {args.level} ({rule}; at least {args.min_n} respondents; "
+          f"period {args.period or 'all'})")
+    for sentence in summary["sentence"]:
+        print(f"  {sentence}")
+    print()
+    print(f"  {'area':<32}{'n':>5}  priorities (share, 95% CI)")
+    for _, rows in marked.groupby("area_id", sort=True):
+        first = rows.iloc[0]
+        name = str(first["area_name"])[:30]
+        if not first["enough"]:
+            print(f"  {name:<32}{first['n']:>5}  {first['note']}")
+            continue
+        chosen = rows[rows["is_priority"]]
+        text = "; ".join(f"{r.label} {_pct(r.share).strip()} ({_pct(r.ci_low).strip()}-"
+                         f"{_pct(r.ci_high).strip()})" for r in chosen.itertuples())
+        print(f"  {name:<32}{first['n']:>5}  {text or '(none named)'}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("priorities", help="local priorities per beat, ward, npa or force")
+    p.add_argument("--level", default="beat", choices=["beat", "ward", "npa", "force"])
+    p.add_argument("--period", help="2026Q1, 2026-03, 2026 or a range 2026-01..2026-06 "
+                                    "(default: every response)")
+    p.add_argument("--rule", default="top", choices=["top", "share"],
+                   help="top: the N most named; share: named by at least --threshold")
+    p.add_argument("--top", type=int, default=3, help="N of the top rule (default 3)")
+    p.add_argument("--threshold", type=float, default=0.25,
+                   help="share of the share rule (default 0.25)")
+    p.add_argument("--min-n", dest="min_n", type=int, default=10,
+                   help="areas with fewer respondents get no priority (default 10)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_priorities)

@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Import postcode centroids: ONS Postcode Directory style files and OS Code-Point Open.
+
+Two layouts are recognised from the first line of each file:
+
+- **Code-Point Open** has no header: ``Postcode, Positional_quality_indicator, Eastings,
+  Northings, Country_code, NHS_regional_HA_code, NHS_HA_code, Admin_county_code,
+  Admin_district_code, Admin_ward_code`` in British National Grid. A Code-Point file with
+  that header is read too.
+- **ONS Postcode Directory** (ONSPD, NSPL and similar extracts) has a header: ``pcds`` (or
+  ``pcd``, ``pcd2``, ``postcode``), ``oseast1m``/``osnrth1m`` and/or ``lat``/``long``,
+  ``oa21``/``oa11``, ``lsoa21``/``lsoa11``, ``osward``, ``oslaua``, ``doterm``, ``osgrdind``.
+
+Postcodes are normalised (``ls11az`` → ``LS1 1AZ``); a value that is not a postcode is an
+error naming its row. Rows without coordinates (Code-Point easting 0, ONSPD latitude 99.999999
+or empty grid references) are skipped and reported, since a postcode centroid is only useful
+with a location. ``docs/formats/postcodes.md`` lists every accepted column name.
+"""
+from __future__ import annotations
+
+import gzip
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from spatial_core.errors import InputError
+from spatial_core.geo.cells import points_to_cells
+from spatial_core.geo.crs import (
+    STORE_SRID,
+    WGS84,
+    bng_to_lnglat,
+    lnglat_swapped,
+    lnglat_to_bng,
+    looks_like_bng,
+    transform_xy,
+)
+from spatial_core.io.imports import ImportReport, Progress, record_import
+from spatial_core.io.sources import (
+    CsvTable,
+    expand_paths,
+    file_sha256,
+    normalise_postcodes,
+    parse_float,
+    parse_int,
+    read_csv_table,
+)
+
+__all__ = ["CODEPOINT_COLUMNS", "import_postcodes"]
+
+log = logging.getLogger(__name__)
+
+CODEPOINT_COLUMNS = (
+    "Postcode", "Positional_quality_indicator", "Eastings", "Northings", "Country_code",
+    "NHS_regional_HA_code", "NHS_HA_code", "Admin_county_code", "Admin_district_code",
+    "Admin_ward_code",
+)
+"""Code-Point Open's columns, in file order (the files have no header line)."""
+
+_POSTCODE = ("pcds", "pcd", "pcd2", "pcd7", "pcd8", "postcode", "post_code", "postcode_unit")
+_OPTIONAL: dict[str, Sequence[str]] = {
+    "x": ("oseast1m", "eastings", "easting", "east", "x"),
+    "y": ("osnrth1m", "northings", "northing", "north", "y"),
+    "lat": ("lat", "latitude"),
+    "lng": ("long", "lng", "lon", "longitude"),
+    "quality": ("positional_quality_indicator", "osgrdind", "pqi", "quality"),
+    "oa_code": ("oa21", "oa21cd", "oa11", "oa11cd", "oa01", "oa_code", "output_area"),
+    "lsoa_code": ("lsoa21", "lsoa21cd", "lsoa11", "lsoa11cd", "lsoa01", "lsoa_code", "lsoa"),
+    "ward_code": ("osward", "admin_ward_code", "ward_code", "wd_code", "ward"),
+    "district_code": ("oslaua", "admin_district_code", "laua", "district_code", "lad_code",
+                      "local_authority_code"),
+    "terminated": ("doterm", "date_of_termination", "terminated"),
+}
+
+
+def _first_line(path: Path, encoding: str | None) -> str:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    opener = gzip.open if magic == b"\x1f\x8b" else open
+    try:
+        with opener(path, "rb") as fh:  # type: ignore[operator]
+            raw = fh.readline(4096)
+    except (OSError, EOFError):
+        return ""  # read_csv_table reports the damage with its own message
+    return raw.decode(encoding or "utf-8", errors="replace").lstrip("\ufeff")
+
+
+def _is_codepoint_row(line: str) -> bool:
+    first = line.split(",", 1)[0].strip().strip('"')
+    return bool(pd.notna(normalise_postcodes([first])[0]))
+
+
+def read_postcode_table(path: Path, encoding: str | None) -> tuple[CsvTable, str]:
+    """Read a postcode file and map its columns; returns the table and its layout name."""
+    if _is_codepoint_row(_first_line(path, encoding)):
+        table = read_csv_table(path, encoding=encoding, header=False)
+        width = len(table.columns)
+        if width < 4:
+            raise InputError(f"a Code-Point Open file has at least 4 fields per line "
+                             f"(postcode, quality, eastings, northings); found {width}",
+                             file=str(path), row=1)
+        names = list(CODEPOINT_COLUMNS[:width]) + [f"column{i + 1}" for i in
+                                                   range(len(CODEPOINT_COLUMNS), width)]
+        table.frame.columns = names
+        table.columns = names
+        layout = "codepoint"
+    else:
+        table = read_csv_table(path, encoding=encoding, header=True)
+        layout = "codepoint" if "positionalqualityindicator" in {
+            c.lower().replace("_", "") for c in table.columns} else "onspd"
+    table.require({"postcode": _POSTCODE}, _OPTIONAL)
+    has_xy = table.has("x") and table.has("y")
+    has_ll = table.has("lat") and table.has("lng")
+    if not (has_xy or has_ll):
+        found = ", ".join(repr(c) for c in table.columns)
+        raise InputError("missing coordinates: expected 'oseast1m' and 'osnrth1m' (or "
+                         "'Eastings'/'Northings') or 'lat' and 'long'; the header has " + found,
+                         file=str(path), row=1 if table.has_header else None)
+    return table, layout
+
+
+def _coordinates(table: CsvTable, crs: int | None) -> tuple[np.ndarray, ...]:
+    """lat, lng, x, y and a mask of rows with a location."""
+    n = len(table)
+    x = y = lat = lng = None
+    if table.has("x") and table.has("y"):
+        x = parse_float(table, "x", what="an easting in metres")
+        y = parse_float(table, "y", what="a northing in metres")
+        # Code-Point Open writes 0,0 for postcodes it cannot place.
+        none = ~np.isfinite(x) | ~np.isfinite(y) | ((x == 0) & (y == 0))
+        x = np.where(none, np.nan, x)
+        y = np.where(none, np.nan, y)
+        src = crs or STORE_SRID
+        if src != STORE_SRID:
+            x, y = transform_xy(x, y, src, STORE_SRID)
+        lng, lat = bng_to_lnglat(x, y)
+    if table.has("lat") and table.has("lng"):
+        flat = parse_float(table, "lat", what="a latitude in degrees")
+        flng = parse_float(table, "lng", what="a longitude in degrees")
+        # ONSPD writes latitude 99.999999, longitude 0 for postcodes without a grid reference.
+        none = ~np.isfinite(flat) | ~np.isfinite(flng) | ((flat > 99.99) & (flat < 100.0))
+        none |= (flat == 0) & (flng == 0)  # 0,0 is "no location", not Null Island
+        flat = np.where(none, np.nan, flat)
+        flng = np.where(none, np.nan, flng)
+        if x is None:
+            if looks_like_bng(flng, flat) and crs is None:
+                raise table.error("the latitude/longitude columns hold metres; name them "
+                                  "Eastings/Northings or pass --crs 27700", column="lat")
+            if crs not in (None, WGS84):
+                fx, fy = transform_xy(flng, flat, crs, STORE_SRID)
+                flng, flat = bng_to_lnglat(fx, fy)
+            bad = np.isfinite(flat) & ((np.abs(flat) > 90) | (np.abs(flng) > 180))
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise table.error("expected a latitude within ±90 degrees",
+                                  position=i, column="lat", value=table.column("lat").iloc[i])
+            swapped = lnglat_swapped(flng, flat)
+            if swapped.any():
+                i = int(np.flatnonzero(swapped)[0])
+                raise table.error("expected a latitude in Great Britain (49 to 61); the latitude "
+                                  "and longitude look swapped", position=i, column="lat",
+                                  value=table.column("lat").iloc[i])
+            lat, lng = flat, flng
+            x, y = lnglat_to_bng(lng, lat)
+        else:  # both: grid references win, lat/lng fill the gaps
+            assert lat is not None and lng is not None and y is not None
+            gap = ~np.isfinite(x) & np.isfinite(flat)
+            if gap.any():
+                gx, gy = lnglat_to_bng(flng[gap], flat[gap])
+                x[gap], y[gap] = gx, gy
+                lat[gap], lng[gap] = flat[gap], flng[gap]
+    assert x is not None and y is not None and lat is not None and lng is not None
+    assert len(lat) == n
+    located = np.isfinite(x) & np.isfinite(y) & np.isfinite(lat) & np.isfinite(lng)
+    return lat, lng, x, y, located
+
+
+def _optional_text(table: CsvTable, name: str) -> np.ndarray:
+    n = len(table)
+    if not table.has(name):
+        return np.full(n, None, dtype=object)
+    s = table.column(name).to_numpy(dtype=object).copy()
+    s[s == ""] = None
+    return s
+
+
+def _terminated(table: CsvTable) -> np.ndarray:
+    """``doterm`` (``202106``) or a date, as ``YYYY-MM``; empty while live."""
+    raw = _optional_text(table, "terminated")
+    s = pd.Series(raw, dtype=object).fillna("").astype(str).str.strip()
+    ym = s.str.extract(r"^(\d{4})-?(\d{2})(?:-?\d{2})?$")
+    out = (ym[0] + "-" + ym[1]).where(ym[0].notna(), None).to_numpy(dtype=object)
+    bad = (s != "").to_numpy() & pd.isna(out)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise table.error("expected a termination month such as 202106 or 2021-06",
+                          position=i, column="terminated", value=raw[i])
+    return out
+
+
+def _frame(table: CsvTable, crs: int | None, res: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows for ``postcodes`` (located rows only) and the mask of located rows."""
+    raw = table.column("postcode").to_numpy(dtype=object)
+    codes = normalise_postcodes(raw)
+    bad = pd.isna(codes)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        more = int(bad.sum()) - 1
+        extra = f" ({more} more row(s) like this)" if more else ""
+        raise table.error(f"expected a UK postcode such as LS1 1AZ{extra}", position=i,
+                          column="postcode", value=raw[i])
+    lat, lng, x, y, located = _coordinates(table, crs)
+    quality = (parse_int(table, "quality", what="a positional quality number")
+               if table.has("quality") else np.full(len(table), np.nan))
+    frame = pd.DataFrame({
+        "postcode": codes,
+        "lat": lat, "lng": lng, "x": x, "y": y,
+        "quality": pd.array(np.where(np.isfinite(quality), quality, np.nan), dtype="Int64"),
+        "oa_code": _optional_text(table, "oa_code"),
+        "lsoa_code": _optional_text(table, "lsoa_code"),
+        "ward_code": _optional_text(table, "ward_code"),
+        "district_code": _optional_text(table, "district_code"),
+        "terminated": _terminated(table),
+    })
+    frame = frame[located].reset_index(drop=True)
+    frame["cell"] = points_to_cells(frame["lat"].to_numpy(), frame["lng"].to_numpy(), res)
+    frame["geom"] = shapely.points(frame["x"].to_numpy(), frame["y"].to_numpy())
+    return frame, located
+
+
+def import_postcodes(store, paths: Sequence[str | Path], *, crs: int | None = None,
+                     encoding: str | None = None, progress: Progress | None = None
+                     ) -> ImportReport:
+    """Import postcode centroids into ``postcodes``.
+
+    Parameters
+    ----------
+    store : Store
+    paths : list of files or folders
+        Code-Point Open CSVs (no header) or ONS Postcode Directory style CSVs (with a
+        header), plain or ``.gz``; folders are searched for ``*.csv`` and ``*.csv.gz``.
+    crs : int, optional
+        EPSG code of the easting/northing (or, without those, the lat/long) columns; by
+        default British National Grid for eastings and WGS84 for latitudes.
+    encoding : str, optional
+        Text encoding (UTF-8 by default).
+    progress : callable, optional
+        ``progress(fraction_done, message)``.
+
+    Returns
+    -------
+    ImportReport
+        Rows without coordinates are skipped ("no coordinates"); a postcode listed twice is
+        skipped after its first row; stored postcodes are skipped ("already in the store").
+
+    Examples
+    --------
+    >>> import_postcodes(store, ["codepoint_open_2014_ls.csv"]).imported  # doctest: +SKIP
+    21290
+    """
+    files = expand_paths(paths)
+    report = ImportReport("postcodes", files=[str(f) for f in files])
+    res = store.h3_resolution
+    frames: list[pd.DataFrame] = []
+    for i, f in enumerate(files):
+        if progress:
+            progress(0.8 * i / len(files), f"reading {f.name}")
+        table, layout = read_postcode_table(f, encoding)
+        log.debug("%s: %s layout, %d rows", f, layout, len(table))
+        report.read += len(table)
+        frame, located = _frame(table, crs, res)
+        if (~located).any():
+            report.skip("no coordinates", table.lines[~located], str(f))
+        frame["_file"] = str(f)
+        frame["_line"] = table.lines[located]
+        frames.append(frame)
+    rows = pd.concat(frames, ignore_index=True)
+    dup = rows["postcode"].duplicated().to_numpy()
+    if dup.any():
+        for f in pd.unique(rows["_file"][dup]):
+            m = dup & (rows["_file"] == f).to_numpy()
+            report.skip("postcode listed more than once (first row kept)", rows["_line"][m], f)
+        rows = rows[~dup].reset_index(drop=True)
+    shas = [file_sha256(f) for f in files]
+    if progress:
+        progress(0.8, "writing postcodes")
+    with store.begin() as conn:
+        stored = store.read("postcodes", ["postcode"], conn=conn)["postcode"]
+        have = rows["postcode"].isin(set(stored)).to_numpy()
+        for f in pd.unique(rows["_file"][have]):
+            m = have & (rows["_file"] == f).to_numpy()
+            report.skip("already in the store", rows["_line"][m], f)
+        new = rows[~have].drop(columns=["_file", "_line"])
+        report.imported = store.insert_new(conn, "postcodes", new)
+        record_import(store, conn, report, shas)
+    if progress:
+        progress(1.0, f"{report.imported} postcodes imported")
+    log.info("imported %d postcodes from %d file(s)", report.imported, len(files))
+    return report
+
