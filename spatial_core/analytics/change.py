@@ -56,15 +56,12 @@ follow (plus ``priority:<slug>`` shares)."""
 
 
 def _t975(df) -> np.ndarray:
-    """The 97.5% quantile of Student's t (normal where scipy is missing)."""
-    df = np.asarray(df, dtype="float64")
-    try:
-        from scipy.stats import t  # type: ignore[import-untyped]
+    """The 97.5% quantile of Student's t with ``df`` degrees of freedom (NaN where df <= 0)."""
+    from scipy.stats import t
 
-        with np.errstate(invalid="ignore"):
-            return np.where(df > 0, t.ppf(0.975, np.maximum(df, 1)), np.nan)
-    except ImportError:  # pragma: no cover
-        return np.where(df > 0, Z95, np.nan)
+    df = np.asarray(df, dtype="float64")
+    with np.errstate(invalid="ignore"):
+        return np.where(df > 0, t.ppf(0.975, np.maximum(df, 1)), np.nan)
 
 
 def _quarter_index(label: str) -> int:

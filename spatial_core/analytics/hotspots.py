@@ -39,6 +39,7 @@ from spatial_core.analytics.harm import crime_weights
 from spatial_core.errors import InputError
 from spatial_core.geo.cells import cell_resolutions, cells_to_hex, cells_to_parents
 from spatial_core.store import schema
+from spatial_core.store.boundary_sets import newest_set_by_level
 
 __all__ = [
     "DEFAULT_Q",
@@ -82,17 +83,9 @@ class HotspotRun:
 
 def _normal_two_sided_p(z: np.ndarray) -> np.ndarray:
     """Two-sided p-value of standard normal z (NaN stays NaN)."""
-    z = np.asarray(z, dtype="float64")
-    try:
-        from scipy.special import erfc  # type: ignore[import-untyped]
+    from scipy.special import erfc
 
-        return erfc(np.abs(z) / math.sqrt(2.0))
-    except ImportError:  # pragma: no cover - scipy is optional
-        def one(v: float) -> float:
-            return math.erfc(abs(v) / math.sqrt(2.0)) if v == v else math.nan
-
-        f = np.frompyfunc(one, 1, 1)
-        return f(z).astype("float64")
+    return erfc(np.abs(np.asarray(z, dtype="float64")) / math.sqrt(2.0))
 
 
 def benjamini_hochberg(p, q: float = DEFAULT_Q) -> tuple[np.ndarray, np.ndarray]:
@@ -120,21 +113,15 @@ def benjamini_hochberg(p, q: float = DEFAULT_Q) -> tuple[np.ndarray, np.ndarray]
     """
     if not 0 < q < 1:
         raise InputError(f"the false discovery rate q must be between 0 and 1, got {q}")
+    from scipy.stats import false_discovery_control
+
     p = np.asarray(p, dtype="float64")
     rejected = np.zeros(p.shape, dtype=bool)
     adjusted = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = len(ok)
-    if m == 0:
-        return rejected, adjusted
-    order = ok[np.argsort(p[ok], kind="stable")]
-    ranked = p[order]
-    rank = np.arange(1, m + 1)
-    below = np.flatnonzero(ranked <= rank / m * q)
-    if len(below):
-        rejected[order[: below[-1] + 1]] = True
-    adj = np.minimum.accumulate((ranked * m / rank)[::-1])[::-1]
-    adjusted[order] = np.minimum(adj, 1.0)
+    ok = np.isfinite(p)
+    if ok.any():
+        adjusted[ok] = false_discovery_control(p[ok], method="bh")
+        rejected[ok] = adjusted[ok] <= q
     return rejected, adjusted
 
 
@@ -401,8 +388,7 @@ def _newest_sets(store, cells: pd.DataFrame, conn) -> np.ndarray:
     if len(areas) == 0 or len(cells) == 0:
         return np.ones(len(cells), dtype=bool)
     areas = areas.fillna({"boundary_set": "", "valid_from": ""})
-    newest = (areas.sort_values(["valid_from", "boundary_set"]).groupby("level")["boundary_set"]
-              .last())
+    newest = newest_set_by_level(areas)
     areas["newest"] = areas["boundary_set"].to_numpy() == newest.reindex(areas["level"]).to_numpy()
     key = pd.MultiIndex.from_frame(areas[["area_id", "boundary_set"]])
     flag = pd.Series(areas["newest"].to_numpy(), index=key)

@@ -280,3 +280,25 @@ def test_monthly_hotspots_and_classification_on_a_store(gpkg_store):
     assert classes[h3.str_to_int(far_hex)] == "new"
     assert classes[np.setdiff1d(study, np.r_[_disk(2), _disk(2, far_hex)])].eq("never").all()
 
+
+
+def test_gi_star_equals_esda_on_an_irregular_study_area():
+    """Our vectorised Gi* equals PySAL's esda.G_Local (binary k-ring weights, star) cell for
+    cell, on a study area whose edge cells have fewer neighbours."""
+    import esda
+    from libpysal.weights import W
+
+    study = [h3.str_to_int(c) for c in h3.grid_disk("891942c58b7ffff", 5)][:80]
+    rng = np.random.default_rng(3)
+    values = rng.poisson(2.0, len(study)).astype(float)
+    values[:7] += 10
+    out = gi_star(study, values, study_cells=study, k=1).set_index("cell").loc[study]
+    position = {c: i for i, c in enumerate(study)}
+    neighbours = {position[c]: [position[h3.str_to_int(n)]
+                                for n in h3.grid_disk(h3.int_to_str(c), 1)
+                                if h3.str_to_int(n) in position and h3.str_to_int(n) != c]
+                  for c in study}
+    g = esda.G_Local(values, W(neighbours, silence_warnings=True), transform="B", star=True,
+                     permutations=0)
+    np.testing.assert_allclose(out["z"].to_numpy(), g.Zs, rtol=0, atol=1e-9)
+    assert out["hot"].sum() > 0
