@@ -39,6 +39,10 @@ __all__ = [
     "refresh_index",
     "assign_points_to_areas",
     "assign_points_to_streets",
+    "line_segments",
+    "segment_distance",
+    "segment_pairs",
+    "points_near_lines",
     "current_areas",
     "assign_addresses",
     "assignment_context",
@@ -142,11 +146,10 @@ def assign_points_to_streets(x, y, street_ids, street_geoms,
     """The ``street_id`` of the nearest street within ``max_distance`` metres of each point
     (None when there is none; on a tie, the street listed first).
 
-    The streets are cut into straight segments, candidates are found by a hash join on a
-    square grid and distances are computed in numpy: several times faster than
-    ``STRtree.query_nearest`` on whole streets. Two passes (25 m, then ``max_distance`` for
-    the points not settled) keep the candidate pairs few, since most addresses are within a
-    few metres of their street.
+    The streets are cut into straight segments no longer than the search radius, so that
+    the grid join (:func:`segment_pairs`) on squares of that side lists few candidates. Two
+    passes (25 m, then ``max_distance`` for the points not settled) keep the candidate pairs
+    few, since most addresses are within a few metres of their street.
 
     Examples
     --------
@@ -163,76 +166,150 @@ def assign_points_to_streets(x, y, street_ids, street_geoms,
         return out
     ids = np.asarray(street_ids, dtype=object)
     for radius in sorted({min(25.0, max_distance), float(max_distance)}):
-        start, end, owner = _segments(geoms, radius)
+        start, end, owner = line_segments(geoms, radius)
         if len(owner) == 0:
             return out
-        seg, dist = _nearest_segments(start, end, x[todo], y[todo], radius)
-        # Exact only within the radius: every segment nearer than that is a candidate.
-        settled = dist <= radius
-        out[todo[settled]] = ids[owner[seg[settled]]]
-        todo = todo[~settled]
+        pt, seg, dist = segment_pairs(start, end, x[todo], y[todo], radius, cell=radius)
+        if len(pt):
+            # The nearest segment of each point (pairs come by point, then segment in street
+            # order, so a tie goes to the street listed first).
+            group = np.r_[True, pt[1:] != pt[:-1]]
+            starts = np.flatnonzero(group)
+            best = np.flatnonzero(dist == np.minimum.reduceat(dist, starts)[np.cumsum(group) - 1])
+            first = best[np.r_[True, pt[best][1:] != pt[best][:-1]]]
+            out[todo[pt[first]]] = ids[owner[seg[first]]]
+            settled = np.zeros(len(todo), dtype=bool)
+            settled[pt[first]] = True
+            todo = todo[~settled]
         if len(todo) == 0:
             break
     return out
 
 
-def _segments(geoms: np.ndarray, max_length: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start and end points of every straight segment (none longer than ``max_length``) and
-    the index of its street."""
-    parts, part_owner = shapely.get_parts(geoms, return_index=True)
-    parts = shapely.segmentize(parts, max_length)
+def line_segments(geoms, max_length: float | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start and end points (``(n, 2)`` arrays) of every straight segment of ``geoms`` and
+    the index of the geometry each belongs to; with ``max_length``, long segments are first
+    cut so that none is longer.
+
+    Examples
+    --------
+    >>> start, end, owner = line_segments(shapely.linestrings([[(0, 0), (10, 0), (10, 5)]]))
+    >>> start.tolist(), end.tolist(), owner.tolist()
+    ([[0.0, 0.0], [10.0, 0.0]], [[10.0, 0.0], [10.0, 5.0]], [0, 0])
+    """
+    parts, part_owner = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
+    if max_length is not None:
+        parts = shapely.segmentize(parts, max_length)
     coords, idx = shapely.get_coordinates(parts, return_index=True)
     same = idx[1:] == idx[:-1]
     return coords[:-1][same], coords[1:][same], part_owner[idx[:-1][same]]
 
 
-def _grid_pairs(start, end, x, y, size: float) -> tuple[np.ndarray, np.ndarray]:
-    """(point, segment) pairs whose segment box, grown by ``size``, may hold the point: a
-    hash join on a square grid of side ``size`` in numpy (segments are at most ``size``
-    long, so each is listed in at most 4 x 4 grid squares)."""
-    lo = np.floor((np.minimum(start, end) - size) / size).astype("int64")
-    hi = np.floor((np.maximum(start, end) + size) / size).astype("int64")
+def segment_distance(px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray,
+                     bx: np.ndarray, by: np.ndarray) -> np.ndarray:
+    """Distance from points to segments, operation for operation as GEOS computes it
+    (``Distance::pointToSegment``), so the result is bit-identical to ``shapely.distance``.
+
+    Examples
+    --------
+    >>> a = np.array
+    >>> segment_distance(a([5.0, 13.0]), a([3.0, 4.0]), a([0.0, 0.0]), a([0.0, 0.0]),
+    ...                  a([10.0, 10.0]), a([0.0, 0.0])).tolist()
+    [3.0, 5.0]
+    """
+    ex, ey = bx - ax, by - ay
+    len2 = ex * ex + ey * ey
+    dax, day = px - ax, py - ay
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (dax * ex + day * ey) / len2
+        d = np.abs(((ay - py) * ex - (ax - px) * ey) / len2) * np.sqrt(len2)
+    to_b = r >= 1.0
+    dbx, dby = px[to_b] - bx[to_b], py[to_b] - by[to_b]
+    d[to_b] = np.sqrt(dbx * dbx + dby * dby)
+    to_a = (r <= 0.0) | ((ax == bx) & (ay == by))  # a zero-length segment is its start point
+    d[to_a] = np.sqrt(dax[to_a] * dax[to_a] + day[to_a] * day[to_a])
+    return d
+
+
+_BLOCK = 1 << 16
+
+
+def segment_pairs(start: np.ndarray, end: np.ndarray, x: np.ndarray, y: np.ndarray,
+                  radius: float, *, cell: float | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (point, segment) pair within ``radius`` (``distance <= radius``) and its
+    distance (:func:`segment_distance`), ordered by point, then segment.
+
+    Candidates come from a hash join in numpy on a square grid of side ``cell`` (default
+    ``radius / 2``): each segment is listed in the squares its box, grown by ``radius``,
+    covers, and each point looks up its own square. Short segments (no longer than
+    ``cell``) keep the lists short. Points must be finite.
+    """
+    empty = np.zeros(0, dtype="int64")
+    if len(start) == 0 or len(x) == 0:
+        return empty, empty, np.zeros(0)
+    size = radius / 2.0 if cell is None else float(cell)
+    lo = np.floor((np.minimum(start, end) - radius) / size).astype("int64")
+    hi = np.floor((np.maximum(start, end) + radius) / size).astype("int64")
     nx, ny = hi[:, 0] - lo[:, 0] + 1, hi[:, 1] - lo[:, 1] + 1
     count = nx * ny
     seg = np.repeat(np.arange(len(start)), count)
     k = np.arange(len(seg)) - np.repeat(np.cumsum(count) - count, count)
-    gx = lo[seg, 0] + k % nx[seg]
-    gy = lo[seg, 1] + k // nx[seg]
-    key = gx * 4_000_003 + gy
+    key = (lo[seg, 0] + k % nx[seg]) * 4_000_003 + (lo[seg, 1] + k // nx[seg])
     order = np.argsort(key, kind="stable")
     key, seg = key[order], seg[order]
     pkey = np.floor(x / size).astype("int64") * 4_000_003 + np.floor(y / size).astype("int64")
     left = np.searchsorted(key, pkey, side="left")
     n = np.searchsorted(key, pkey, side="right") - left
     pt = np.repeat(np.arange(len(x)), n)
-    pos = np.arange(len(pt)) - np.repeat(np.cumsum(n) - n, n) + np.repeat(left, n)
-    return pt, seg[pos]
+    sg = seg[np.arange(len(pt)) - np.repeat(np.cumsum(n) - n, n) + np.repeat(left, n)]
+    ax, ay = np.ascontiguousarray(start[:, 0]), np.ascontiguousarray(start[:, 1])
+    bx, by = np.ascontiguousarray(end[:, 0]), np.ascontiguousarray(end[:, 1])
+    # In blocks that stay in the CPU cache: the arithmetic is memory-bound (2x faster).
+    pts, segs, dists = [empty], [empty], [np.zeros(0)]
+    for i in range(0, len(pt), _BLOCK):
+        p_, s_ = pt[i:i + _BLOCK], sg[i:i + _BLOCK]
+        d = segment_distance(x[p_], y[p_], ax[s_], ay[s_], bx[s_], by[s_])
+        near = d <= radius
+        pts.append(p_[near])
+        segs.append(s_[near])
+        dists.append(d[near])
+    return np.concatenate(pts), np.concatenate(segs), np.concatenate(dists)
 
 
-def _nearest_segments(start, end, x, y, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest segment (index) and its distance for each point among the segments within
-    ``radius`` of it (-1 and inf when none)."""
-    seg = np.full(len(x), -1, dtype="int64")
-    dist = np.full(len(x), np.inf)
-    pt, sg = _grid_pairs(start, end, x, y, radius)
-    if len(pt) == 0:
-        return seg, dist
-    ax, ay = start[sg, 0], start[sg, 1]
-    dx, dy = end[sg, 0] - ax, end[sg, 1] - ay
-    px, py = x[pt] - ax, y[pt] - ay
-    length2 = dx * dx + dy * dy
-    t = np.clip((px * dx + py * dy) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
-    d2 = (t * dx - px) ** 2 + (t * dy - py) ** 2
-    new_group = np.r_[True, pt[1:] != pt[:-1]]
-    starts = np.flatnonzero(new_group)
-    group = np.cumsum(new_group) - 1
-    best = np.flatnonzero(d2 == np.minimum.reduceat(d2, starts)[group])
-    # The first best pair of each point: segments are in street order, so ties go to the
-    # street listed first.
-    first = best[np.r_[True, group[best][1:] != group[best][:-1]]]
-    seg[pt[first]] = sg[first]
-    dist[pt[first]] = np.sqrt(d2[first])
-    return seg, dist
+def points_near_lines(geoms, x, y, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (point, line) pair within ``radius`` (``distance <= radius``) and its distance,
+    ordered by line then point: what ``STRtree.query(points, "dwithin")`` and
+    ``shapely.distance`` give, with the same distances to the bit, in a third of the time.
+
+    The lines are cut into their segments (:func:`line_segments`), joined with the points
+    by :func:`segment_pairs`, and the least distance per (point, line) kept. Points that
+    are not finite are in no pair.
+
+    Examples
+    --------
+    >>> lines = shapely.linestrings([[(0, 0), (100, 0)], [(0, 50), (100, 50)]])
+    >>> pt, line, d = points_near_lines(lines, np.array([10.0, 10.0]), np.array([5.0, 30.0]),
+    ...                                 30.0)
+    >>> pt.tolist(), line.tolist(), d.tolist()
+    ([0, 1, 1], [0, 0, 1], [5.0, 30.0, 20.0])
+    """
+    empty = np.zeros(0, dtype="int64")
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    start, end, line = line_segments(geoms)
+    if len(ok) == 0 or len(line) == 0:
+        return empty, empty, np.zeros(0)
+    pt, sg, d = segment_pairs(start, end, x[ok], y[ok], radius)
+    pair = line[sg] * len(ok) + pt
+    order = np.argsort(pair, kind="stable")
+    pair, d = pair[order], d[order]
+    first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else empty
+    dist = np.minimum.reduceat(d, first) if len(first) else np.zeros(0)
+    pair = pair[first]
+    return ok[pair % len(ok)], pair // len(ok), dist
 
 
 def _street_areas(streets: pd.DataFrame, areas: pd.DataFrame) -> np.ndarray:

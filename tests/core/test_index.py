@@ -12,6 +12,7 @@ from spatial_core.store.index import (
     assign_points_to_areas,
     assign_points_to_streets,
     current_areas,
+    points_near_lines,
     refresh_index,
 )
 
@@ -141,3 +142,49 @@ def test_refresh_index_speed_on_a_city_of_addresses(gpkg_store, real, tmp_path):
     households = gpkg_store.read("streets", ["households"])["households"].sum()
     assert households == gpkg_store.count("addresses") - int(
         gpkg_store.read("addresses", ["street_id"])["street_id"].isna().sum())
+
+
+def test_points_near_lines_equal_strtree_dwithin_and_shapely_distance_to_the_bit():
+    """The grid join gives the pairs and distances of ``STRtree.query(dwithin)`` and
+    ``shapely.distance`` exactly: multi-part lines, a zero-length segment, a line longer
+    than the grid, points on a vertex, far away and without coordinates."""
+    rng = np.random.default_rng(7)
+    lines = [shapely.MultiLineString([rng.uniform(0, 3000, (int(rng.integers(2, 6)), 2)),
+                                      rng.uniform(0, 3000, (2, 2))]) for _ in range(150)]
+    lines += [shapely.linestrings([(10, 10), (10, 10), (20, 30)]),
+              shapely.linestrings([(-5000, 1500), (8000, 1501)]), None]
+    geoms = np.array(lines, dtype=object)
+    x = np.r_[rng.uniform(-300, 3300, 2000), 10.0, 20.0, 9000.0, np.nan]
+    y = np.r_[rng.uniform(-300, 3300, 2000), 10.0, 30.0, 9000.0, 5.0]
+    pr, ps, dist = points_near_lines(geoms, x, y, 250.0)
+    assert len(x) - 1 not in set(pr)  # no coordinates: no pairs (GEOS raises on NaN)
+    rp = shapely.points(x, y)
+    rp[-1] = None
+    wr, ws = shapely.STRtree(geoms).query(rp, predicate="dwithin", distance=250.0)
+    order = np.lexsort((wr, ws))
+    wr, ws = wr[order], ws[order]
+    assert len(wr) > 10_000
+    assert np.array_equal(pr, wr) and np.array_equal(ps, ws)
+    with np.errstate(invalid="ignore"):  # GEOS flags the zero-length segment
+        want = shapely.distance(rp[wr], geoms[ws])
+    assert np.array_equal(dist, want)
+
+
+def test_assign_points_to_streets_matches_the_brute_force_nearest_street():
+    """The grid join finds, for every point, the street ``shapely.distance`` says is nearest
+    (within 100 m; ties to the street listed first), on streets crossing in a grid (many
+    ties), random lines and points on, near and far from them."""
+    rng = np.random.default_rng(3)
+    lines = [shapely.linestrings([(0, i * 50.0), (1500, i * 50.0)]) for i in range(30)]
+    lines += [shapely.linestrings([(i * 50.0, 0), (i * 50.0, 1500)]) for i in range(30)]
+    lines += [shapely.linestrings(rng.uniform(0, 1500, (4, 2))) for _ in range(100)]
+    geoms = np.array(lines, dtype=object)
+    ids = np.array([f"s{i:03d}" for i in range(len(geoms))], dtype=object)
+    x = np.r_[rng.uniform(-300, 1800, 3000), np.round(rng.uniform(0, 1500, 1000) / 25) * 25]
+    y = np.r_[rng.uniform(-300, 1800, 3000), np.round(rng.uniform(0, 1500, 1000) / 25) * 25]
+    got = assign_points_to_streets(x, y, ids, geoms)
+    d = shapely.distance(shapely.points(x, y)[:, None], geoms[None, :])
+    nearest = np.argmin(d, axis=1)  # the first of equal distances
+    want = np.where(d[np.arange(len(x)), nearest] <= 100.0, ids[nearest], None)
+    assert (got == want).all()
+    assert 0 < int(pd.isna(got).sum()) < len(x) // 2  # some points are on no street

@@ -307,31 +307,3 @@ def test_lpt_score_cli_json_and_human_output(gpkg_store, capsys):
     assert "1. Street C" in text and "ASB named by 60% of 5 respondents" in text
     assert main(["--store", where, "score", "--profile", "nope"]) == 2
     assert "no profile 'nope'" in capsys.readouterr().err
-
-
-def test_pairs_within_equal_strtree_dwithin_and_shapely_distance_to_the_bit():
-    """The grid join gives the pairs and distances of ``STRtree.query(dwithin)`` and
-    ``shapely.distance`` exactly: multi-part lines, a zero-length segment, a line longer
-    than the grid, points on a vertex, far away and without coordinates."""
-    from spatial_core.targeting.scoring import _pairs_within
-
-    rng = np.random.default_rng(7)
-    lines = [shapely.MultiLineString([rng.uniform(0, 3000, (int(rng.integers(2, 6)), 2)),
-                                      rng.uniform(0, 3000, (2, 2))]) for _ in range(150)]
-    lines += [shapely.linestrings([(10, 10), (10, 10), (20, 30)]),
-              shapely.linestrings([(-5000, 1500), (8000, 1501)]), None]
-    geoms = np.array(lines, dtype=object)
-    x = np.r_[rng.uniform(-300, 3300, 2000), 10.0, 20.0, 9000.0, np.nan]
-    y = np.r_[rng.uniform(-300, 3300, 2000), 10.0, 30.0, 9000.0, 5.0]
-    pr, ps, dist = _pairs_within(geoms, x, y, 250.0)
-    assert len(x) - 1 not in set(pr)  # no coordinates: no pairs (GEOS raises on NaN)
-    rp = shapely.points(x, y)
-    rp[-1] = None
-    wr, ws = shapely.STRtree(geoms).query(rp, predicate="dwithin", distance=250.0)
-    order = np.lexsort((wr, ws))
-    wr, ws = wr[order], ws[order]
-    assert len(wr) > 10_000
-    assert np.array_equal(pr, wr) and np.array_equal(ps, ws)
-    with np.errstate(invalid="ignore"):  # GEOS flags the zero-length segment
-        want = shapely.distance(rp[wr], geoms[ws])
-    assert np.array_equal(dist, want)
