@@ -67,9 +67,9 @@ def current_areas(store, level: str, conn: Connection | None = None) -> pd.DataF
                        where=t.c.level == level, conn=conn)
     if len(frame) == 0:
         return pd.DataFrame({"area_id": [], "code": [], "geom": []})
-    sets = (frame[["boundary_set", "valid_from"]].fillna("").drop_duplicates()
-            .sort_values(["valid_from", "boundary_set"]))
-    newest = sets["boundary_set"].iloc[-1]
+    from spatial_core.store.boundary_sets import newest_set_by_level
+
+    newest = newest_set_by_level(frame.assign(level=level))[level]
     frame = frame[frame["boundary_set"].fillna("") == newest]
     frame = frame[~shapely.is_empty(frame.geometry.to_numpy()) & frame.geometry.notna()]
     frame = frame.sort_values("area_id").reset_index(drop=True)
