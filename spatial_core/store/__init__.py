@@ -28,13 +28,14 @@ import pandas as pd
 import shapely
 from sqlalchemy import Table, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from spatial_core.errors import SchemaVersionError, StoreError
 from spatial_core.geo.crs import STORE_SRID
 from spatial_core.geo.geometry_type import Geometry, from_gpkg_blobs
 from spatial_core.store import schema
 
-__all__ = ["Store", "open_store", "DEFAULT_STORE", "add_new_tables"]
+__all__ = ["Store", "open_store", "DEFAULT_STORE", "add_new_tables", "add_new_columns"]
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,50 @@ def add_new_tables(store: Store, conn: Connection) -> None:
         _pg_geometry_indexes(conn)
 
 
+def add_new_columns(store: Store, conn: Connection) -> list[str]:
+    """Add the columns a version added to tables that already existed (``info={"since": n}``
+    on the column): nullable, with no default, so every stored row reads NULL.
+
+    Returns the ``table.column`` names added. Cheap when there is nothing to add: only the
+    tables that have such columns are inspected.
+    """
+    added = []
+    inspector = inspect(conn)
+    present = set(inspector.get_table_names())
+    for t in schema.metadata.sorted_tables:
+        late = [c for c in t.columns if "since" in c.info]
+        if not late or t.name not in present:
+            continue
+        have = {c["name"] for c in inspector.get_columns(t.name)}
+        for col in late:
+            if col.name in have:
+                continue
+            kind = col.type.compile(store.engine.dialect)
+            if store.backend == "postgis":  # another process may be opening the store too
+                conn.exec_driver_sql(
+                    f'ALTER TABLE "{t.name}" ADD COLUMN IF NOT EXISTS "{col.name}" {kind}')
+            else:
+                try:
+                    conn.exec_driver_sql(f'ALTER TABLE "{t.name}" ADD COLUMN "{col.name}" {kind}')
+                except OperationalError as exc:
+                    if "duplicate column" not in str(exc):
+                        raise
+            added.append(f"{t.name}.{col.name}")
+    return added
+
+
+def _to_version_3(store: Store, conn: Connection) -> None:
+    """Version 3: the engagement tables, and the ``surveys.understands`` column."""
+    add_new_tables(store, conn)
+    add_new_columns(store, conn)
+
+
 # Versions migrate one step at a time: MIGRATIONS[n] takes a store at version n to n + 1.
 # Version 2 added the analytics tables (score runs, targeting set-ups …), version 3 the
-# engagement tables (contacts, opt-outs, messages, recipients, replies, actions).
+# engagement tables (contacts, opt-outs, messages, recipients, replies, actions, door
+# registrations) and the survey answer "the police understand the issues that matter here".
 MIGRATIONS: dict[int, Callable[[Store, Connection], None]] = {1: add_new_tables,
-                                                             2: add_new_tables}
+                                                             2: _to_version_3}
 
 
 def open_store(location: str | os.PathLike | None = None, *, create: bool = True,
@@ -138,6 +178,10 @@ class Store:
             tables = set(inspect(conn).get_table_names())
             if any(name not in tables for name in schema.metadata.tables):
                 add_new_tables(self, conn)
+            # Likewise columns: a version-3 store made before ``surveys.understands`` existed.
+            added = add_new_columns(self, conn)
+            if added:
+                log.info("added column(s) %s to %s", ", ".join(added), self.location)
 
     def has_table(self, conn: Connection, name: str) -> bool:
         return self.engine.dialect.has_table(conn, name)

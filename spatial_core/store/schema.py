@@ -233,6 +233,9 @@ surveys = Table(
     Column("age_band", String(16)),
     Column("ethnicity", String(32)),
     Column("geom", Geometry("POINT")),
+    # 1 (strongly disagree) … 5: the police understand and deal with the issues that matter
+    # locally. Added within version 3: a store made before gets the column when opened.
+    Column("understands", Integer, info={"since": 3}),
 )
 Index("ix_surveys_cell", surveys.c.cell)
 
@@ -484,13 +487,33 @@ actions = Table(
     info={"since": 3},
 )
 
+# A registration taken at the door (spatial_core.engagement.surveys.record_door_survey): the
+# household agreed to join, with consent for an organisation. No name or contact is kept here;
+# a contact goes to member_contacts (keyed by registration_id) only where messaging is on. It
+# counts as registered when a later member import has a member at the UPRN.
+door_registrations = Table(
+    "door_registrations", metadata,
+    _fid(),
+    Column("registration_id", String(40), nullable=False, unique=True),
+    Column("visit_id", String(40), nullable=False),
+    Column("uprn", String(20), nullable=False),
+    Column("registered_at", String(19), nullable=False),
+    Column("officer", String(64)),
+    Column("organisation", String(64), nullable=False),  # consent given for
+    Column("response_id", String(40)),  # the door survey answered at the same visit
+    Column("has_contact", Integer, nullable=False, default=0),
+    info={"since": 3},
+)
+Index("ix_door_registrations_uprn", door_registrations.c.uprn)
+
 FEATURE_TABLES = {
     t.name: next(c for c in t.columns if isinstance(c.type, Geometry))
     for t in metadata.sorted_tables
     if any(isinstance(c.type, Geometry) for c in t.columns)
 }
 PERSONAL_TABLES = ("members", "member_groups", "member_consents", "surveys", "visits",
-                   "member_contacts", "opt_outs", "message_recipients", "replies")
+                   "member_contacts", "opt_outs", "message_recipients", "replies",
+                   "door_registrations")
 
 
 def table(name: str) -> Table:
