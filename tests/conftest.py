@@ -3,13 +3,17 @@
 and the real public data in ``../shared/data/real``."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -134,3 +138,95 @@ def store(request, tmp_path):
     s = open_store(location)
     yield s
     s.close()
+
+
+class DemoBuilds:
+    """Demo forces built once per test session, keyed by their parameters (the keyword
+    arguments of :func:`spatial_core.demo.build_demo`). Every caller gets its own copy of the
+    GeoPackage (and a link to the generated files), so a test that writes to its store never
+    changes another test's."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.built: dict[tuple, Path] = {}
+
+    def copy(self, dest: Path, **params) -> Path:
+        """The path of a fresh copy of the demo store built with ``params``, in ``dest``."""
+        from spatial_core import open_store
+        from spatial_core.demo import build_demo
+
+        key = tuple(sorted(params.items()))
+        source = self.built.get(key)
+        if source is None:
+            source = self.root / f"demo-{len(self.built)}"
+            source.mkdir()
+            store = open_store(source / "demo.gpkg")
+            try:
+                build_demo(store, source / "files", **params)
+            finally:
+                store.close()
+            self.built[key] = source
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / "demo.gpkg", dest / "demo.gpkg")
+        if not (dest / "files").exists():
+            (dest / "files").symlink_to(source / "files", target_is_directory=True)
+        return dest / "demo.gpkg"
+
+
+@pytest.fixture(scope="session")
+def demo_builds(tmp_path_factory) -> DemoBuilds:
+    """Built demo forces shared by the session (:class:`DemoBuilds`)."""
+    return DemoBuilds(tmp_path_factory.mktemp("demo-builds"))
+
+
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """SIGTERM to a process started with ``start_new_session=True`` and its children, then
+    SIGKILL if it has not gone in 20 s."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def _running_service(config: Path, *, env: dict | None = None, workers: int = 1,
+                     port: int | None = None, timeout: float = 120):
+    """``lpt serve --config CONFIG`` on 127.0.0.1 until the block ends: yields
+    ``(url, proc, log)`` once ``/health`` answers 200; the service's output is in ``log``."""
+    port = port or _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = Path(config).parent / f"serve-{port}.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lpt_cli.main", "serve", "--config", str(config),
+             "--port", str(port), "--workers", str(workers)],
+            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"lpt serve exited ({proc.returncode}):\n"
+                                       f"{log.read_text()}")
+                try:
+                    with urllib.request.urlopen(url + "/health", timeout=10) as resp:
+                        if resp.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"lpt serve did not answer in {timeout:.0f} s:\n"
+                                       f"{log.read_text()}")
+                time.sleep(0.3)
+            yield url, proc, log
+        finally:
+            stop_process_group(proc)
+
+
+@pytest.fixture(scope="session")
+def running_service():
+    """The one way tests start the service: ``with running_service(config) as (url, proc,
+    log):`` (see :func:`_running_service`)."""
+    return _running_service

@@ -75,18 +75,25 @@ def test_bad_arguments_raise_input_error():
         suppress_counts(_tree(1, [1], []), ["x"])
 
 
-def test_area_counts_on_the_demo_add_up(gpkg_store, tmp_path):
-    from spatial_core.demo import build_demo
+@pytest.fixture
+def small_demo(demo_builds, tmp_path):
+    """A copy of the 1,500-household demo force (built once per session)."""
+    from spatial_core import open_store
 
-    build_demo(gpkg_store, tmp_path / "demo", households=1_500, months=2)
-    c = area_counts(gpkg_store).set_index("area_id")
-    assert c.loc["force:DEMO", "households"] == gpkg_store.count("addresses")
+    store = open_store(demo_builds.copy(tmp_path, households=1_500, months=2))
+    yield store
+    store.close()
+
+
+def test_area_counts_on_the_demo_add_up(small_demo):
+    c = area_counts(small_demo).set_index("area_id")
+    assert c.loc["force:DEMO", "households"] == small_demo.count("addresses")
     for col in ("households", "members", "crimes"):
         npas = c[c["level"] == "npa"]
         beats = c[c["level"] == "beat"]
         assert npas[col].sum() == beats[col].sum()
         assert c.loc[npas.index, col].to_dict() == beats.groupby("parent_id")[col].sum().to_dict()
-    safe = disclosed_area_counts(gpkg_store, k=50)
+    safe = disclosed_area_counts(small_demo, k=50)
     shown = pd.concat([safe[c] for c in ("households", "members", "crimes")]).dropna()
     assert not ((shown.astype(int) >= 1) & (shown.astype(int) < 50)).any()
 
@@ -155,14 +162,11 @@ def test_random_overlapping_geographies_leave_no_part_to_difference(seed):
         assert not (a_only == 0 and 1 <= w_only < 5), (a, w)
 
 
-def test_overlap_counts_on_the_demo_match_the_points(gpkg_store, tmp_path):
+def test_overlap_counts_on_the_demo_match_the_points(small_demo):
     from spatial_core.analytics.disclosure import overlap_counts
-    from spatial_core.demo import build_demo
-
-    build_demo(gpkg_store, tmp_path / "demo", households=1_500, months=2)
-    counts = area_counts(gpkg_store).set_index("area_id")
-    pairs = overlap_counts(gpkg_store)
-    h = gpkg_store.read("addresses", ["beat_id", "ward_id"]).dropna()
+    counts = area_counts(small_demo).set_index("area_id")
+    pairs = overlap_counts(small_demo)
+    h = small_demo.read("addresses", ["beat_id", "ward_id"]).dropna()
     expected = h.groupby(["beat_id", "ward_id"]).size()
     got = pairs[pairs["area_a"].str.startswith("beat")].set_index(["area_a", "area_b"])
     got = got.loc[got["households"] > 0, "households"]
@@ -173,7 +177,7 @@ def test_overlap_counts_on_the_demo_match_the_points(gpkg_store, tmp_path):
         by_ward = npa.groupby("area_b")[col].sum()
         assert (by_ward == counts.loc[by_ward.index, col]).all()
     # Published: no part of a nested pair is 1..k-1.
-    safe = disclosed_area_counts(gpkg_store, k=10).set_index("area_id")
+    safe = disclosed_area_counts(small_demo, k=10).set_index("area_id")
     for col in ("households", "members", "crimes"):
         for a, w, both in pairs[["area_a", "area_b", col]].itertuples(index=False):
             va, vw = safe.loc[a, col], safe.loc[w, col]

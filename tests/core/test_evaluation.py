@@ -195,13 +195,12 @@ def test_evaluation_needs_streets(gpkg_store):
 # -- a small demo force and the CLI -----------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory):
+def demo_store(tmp_path_factory, demo_builds):
     from spatial_core import open_store
-    from spatial_core.demo import build_demo
 
-    d = tmp_path_factory.mktemp("demo")
-    store = open_store(d / "demo.gpkg")
-    build_demo(store, d / "files", households=4_000, months=6, end_month="2026-06")
+    path = demo_builds.copy(tmp_path_factory.mktemp("demo"),
+                            households=4_000, months=6, end_month="2026-06")
+    store = open_store(path)
     yield store
     store.close()
 

@@ -7,17 +7,14 @@ import re
 import pytest
 
 from spatial_core.api.mainjob import run_main_job
-from spatial_core.demo import build_demo
 from spatial_core.store import schema
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory):
+def demo_store(tmp_path_factory, demo_builds):
     from spatial_core import open_store
 
-    folder = tmp_path_factory.mktemp("demo")
-    store = open_store(folder / "demo.gpkg")
-    build_demo(store, folder / "files", households=4_000, seed=7)
+    store = open_store(demo_builds.copy(tmp_path_factory.mktemp("demo"), households=4_000, seed=7))
     yield store
     store.close()
 

@@ -202,13 +202,10 @@ def test_coverage_members_per_100_and_low_coverage(gpkg_store):
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory):
+def demo_store(tmp_path_factory, demo_builds):
     from spatial_core import open_store
-    from spatial_core.demo import build_demo
 
-    d = tmp_path_factory.mktemp("demo")
-    s = open_store(d / "demo.gpkg")
-    build_demo(s, d / "files", households=3000, months=3)
+    s = open_store(demo_builds.copy(tmp_path_factory.mktemp("demo"), households=3_000, months=3))
     yield s
     s.close()
 

@@ -259,13 +259,12 @@ def test_inputs_fingerprint_changes_with_the_data(built):
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory):
+def demo_store(tmp_path_factory, demo_builds):
     from spatial_core import open_store
-    from spatial_core.demo import build_demo
 
-    d = tmp_path_factory.mktemp("demo")
-    store = open_store(d / "demo.gpkg")
-    build_demo(store, d / "files", households=2_000, months=3)
+    path = demo_builds.copy(tmp_path_factory.mktemp("demo"),
+                            households=2_000, months=3)
+    store = open_store(path)
     yield store
     store.close()
 

@@ -313,13 +313,12 @@ def test_get_setup_unknown_id_lists_the_known_ones(town):
 # -- integration: a small demo force through the command line -----------------------------------
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory):
+def demo_store(tmp_path_factory, demo_builds):
     from spatial_core import open_store
-    from spatial_core.demo import build_demo
 
-    d = tmp_path_factory.mktemp("setup-demo")
-    store = open_store(d / "demo.gpkg")
-    build_demo(store, d / "files", households=5_000, months=3)
+    path = demo_builds.copy(tmp_path_factory.mktemp("setup-demo"),
+                            households=5_000, months=3)
+    store = open_store(path)
     yield store
     store.close()
 

@@ -9,16 +9,9 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, demo_builds):
     """The demo force (about 5,000 households) in a GeoPackage store."""
-    from spatial_core import open_store
-    from spatial_core.demo import build_demo
-
-    d = tmp_path_factory.mktemp("demo")
-    store = open_store(d / "demo.gpkg")
-    build_demo(store, d / "files", households=5_000)
-    store.close()
-    return str(d / "demo.gpkg")
+    return str(demo_builds.copy(tmp_path_factory.mktemp("demo"), households=5_000))
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,8 @@ BEAT = "beat:DM01B01"
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    from spatial_core import open_store
-    from spatial_core.demo import build_demo
-
-    d = tmp_path_factory.mktemp("demo-setups")
-    store = open_store(d / "demo.gpkg")
-    build_demo(store, d / "files", households=5_000)
-    store.close()
-    return d / "demo.gpkg"
+def demo_file(tmp_path_factory, demo_builds):
+    return demo_builds.copy(tmp_path_factory.mktemp("demo-setups"), households=5_000)
 
 
 @pytest.fixture

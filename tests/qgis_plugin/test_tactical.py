@@ -18,15 +18,8 @@ BEAT = "beat:DM01B01"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from spatial_core import open_store
-    from spatial_core.demo import build_demo
-
-    d = tmp_path_factory.mktemp("demo-tactical")
-    store = open_store(d / "demo.gpkg")
-    build_demo(store, d / "files", households=5_000)
-    store.close()
-    return str(d / "demo.gpkg")
+def demo(tmp_path_factory, demo_builds):
+    return str(demo_builds.copy(tmp_path_factory.mktemp("demo-tactical"), households=5_000))
 
 
 def _pdf_pages(path: Path) -> int:
