@@ -9,7 +9,9 @@ Roles (see ``docs/geoservice.md``):
 - ``beat_officer``: police collections in their beats;
 - ``partner`` and ``public``: aggregates only (the ``areas`` collection, small counts withheld).
 
-A provider asks :func:`beat_scope` for the beats the caller may see and adds them to its SQL
+The role x area rule itself is the core's (:func:`spatial_core.api.scope_beats`,
+:class:`spatial_core.api.Scope`); this module applies it to the caller. A provider asks
+:func:`beat_scope` for the beats the caller may see and adds them to its SQL
 ``WHERE``, so lists, single items, bbox and property queries and ``numberMatched`` all count
 only what the caller may see; an item outside the scope is "not found" (404), exactly like an
 item that does not exist. A collection the role may not use at all is 401 for the anonymous
@@ -21,14 +23,20 @@ from http import HTTPStatus
 
 from pygeoapi.provider.base import ProviderGenericError
 
+from spatial_core.api import (
+    AGGREGATE_ROLES,
+    DEFAULT_K,
+    POLICE_ROLES,
+    Scope,
+    scope_areas,
+    scope_beats,
+)
+
 from . import stores
 from .context import Principal, RequestContext
 
 __all__ = ["POLICE_ROLES", "AGGREGATE_ROLES", "Unauthorised", "Forbidden", "PurposeRequired",
-           "require_police", "require_purpose", "beat_scope", "area_scope"]
-
-POLICE_ROLES = ("force_analyst", "supervisor", "beat_officer")
-AGGREGATE_ROLES = ("partner", "public")
+           "require_police", "require_purpose", "beat_scope", "area_scope", "scope_of"]
 
 
 class Unauthorised(ProviderGenericError):
@@ -77,27 +85,16 @@ def require_purpose(ctx: RequestContext) -> str:
 
 
 def beat_scope(location: str, principal: Principal) -> list[str] | None:
-    """The beat ids the caller may see (None = every beat; [] = none)."""
-    if principal.role == "force_analyst":
-        return None
-    if principal.role not in ("supervisor", "beat_officer"):
-        return []
-    tree = stores.area_tree(location)
-    beats = tree[tree["level"] == "beat"]
-    mine = set(principal.areas)
-    if principal.role == "supervisor":
-        return sorted(beats.loc[beats["parent_id"].isin(mine), "area_id"])
-    return sorted(beats.loc[beats["area_id"].isin(mine), "area_id"])
+    """The beat ids the caller may see (None = every beat; [] = none):
+    :func:`spatial_core.api.scope_beats` over the store's area tree."""
+    return scope_beats(stores.area_tree(location), principal.role, principal.areas)
 
 
 def area_scope(location: str, principal: Principal) -> list[str] | None:
     """The area ids (beats, and a supervisor's npas) whose rows the caller may see."""
-    beats = beat_scope(location, principal)
-    if beats is None:
-        return None
-    if principal.role == "supervisor":
-        tree = stores.area_tree(location)
-        npas = tree.loc[(tree["level"] == "npa") & tree["area_id"].isin(principal.areas),
-                        "area_id"]
-        return sorted(set(beats) | set(npas))
-    return beats
+    return scope_areas(stores.area_tree(location), principal.role, principal.areas)
+
+
+def scope_of(location: str, principal: Principal, k: int = DEFAULT_K) -> Scope:
+    """The core's :class:`spatial_core.api.Scope` of the caller (what use-cases take)."""
+    return Scope.for_caller(stores.area_tree(location), principal.role, principal.areas, k=k)

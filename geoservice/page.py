@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from spatial_core.api.attribution import MAP_LINES, data_attributions
+
 from .config import ServiceConfig, _expand
 
 __all__ = ["register", "attributions", "STATIC", "ATTRIBUTION_LINES"]
@@ -29,23 +31,8 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 
-ATTRIBUTION_LINES = {
-    "ogl": "Contains public sector information licensed under the Open Government Licence v3.0",
-    "os": "Contains OS data © Crown copyright and database right",
-    "royal_mail": "Contains Royal Mail data © Royal Mail copyright and database right",
-    "ons": "Contains National Statistics data © Crown copyright and database right",
-    "osm": "© OpenStreetMap contributors (ODbL)",
-    "demo": "Synthetic demo data: no real people, places or crimes",
-}
-"""The attribution lines the data's licences ask for (``shared/data/real/SOURCES.md``)."""
-
-_BY_KIND = {
-    "crimes": ("ogl",),
-    "boundaries": ("ogl", "os", "ons"),
-    "classification": ("ogl", "ons", "os"),
-    "postcodes": ("ogl", "os", "royal_mail", "ons"),
-    "streets": ("osm",),
-}
+ATTRIBUTION_LINES = MAP_LINES
+"""The attribution lines the data's licences ask for (:mod:`spatial_core.api.attribution`)."""
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
@@ -53,28 +40,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 
 def attributions(store: Any) -> list[str]:
-    """Attribution lines for the data in ``store``, from the kinds of file imported into it.
-
-    The demo force (area ``force:DEMO``) is synthetic: one line says so and nothing else is
-    claimed (its "OSM-like" streets are generated, and no base map is drawn).
-    """
-    from sqlalchemy import and_
-
-    from spatial_core.store import schema
-
-    a = schema.table("areas")
-    demo = store.read("areas", ["area_id"],
-                      where=and_(a.c.area_id == "force:DEMO", a.c.level == "force"))
-    if len(demo):
-        return [ATTRIBUTION_LINES["demo"]]
-    kinds = set(store.read("lpt_imports", ["kind"])["kind"])
-    keys: list[str] = []
-    for kind in sorted(kinds):
-        for k in _BY_KIND.get(kind, ()):
-            if k not in keys:
-                keys.append(k)
-    order = list(ATTRIBUTION_LINES)
-    return [ATTRIBUTION_LINES[k] for k in sorted(keys, key=order.index)]
+    """Attribution lines for the data in ``store``
+    (:func:`spatial_core.api.attribution.data_attributions`, map form)."""
+    return data_attributions(store, "map")
 
 
 def _raw_yaml(cfg: ServiceConfig) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from spatial_core import Store, open_store
+from spatial_core.store.boundary_sets import newest_per_area
 
 __all__ = ["store", "area_tree", "cached", "forget_cached", "clear"]
 
@@ -89,8 +90,7 @@ def area_tree(location: str, ttl: float = 60.0) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         a = store(location).read("areas", ["area_id", "level", "parent_id", "boundary_set",
                                            "valid_from"])
-        a = (a.assign(_v=a["valid_from"].fillna(""), _b=a["boundary_set"].fillna(""))
-             .sort_values(["area_id", "_v", "_b"]).drop_duplicates("area_id", keep="last"))
+        a = newest_per_area(a)
         return a[["area_id", "level", "parent_id"]].reset_index(drop=True)
 
     return cached(("area_tree", location), ttl, compute)

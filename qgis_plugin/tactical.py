@@ -40,6 +40,15 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QRectF, QSize
 from qgis.PyQt.QtGui import QColor, QFont
 
+from spatial_core.analytics.population import AREA_LEVELS
+from spatial_core.api.attribution import (
+    DEMO_DOCUMENT_LINE,
+    DOCUMENT_LINES,
+    attribution_lines,
+    imported_kinds,
+    is_demo_store,
+)
+
 from .convert import frame_to_layer
 
 __all__ = ["TacticalData", "ATTRIBUTIONS", "DEMO_ATTRIBUTION", "gather", "build_layout",
@@ -47,24 +56,10 @@ __all__ = ["TacticalData", "ATTRIBUTIONS", "DEMO_ATTRIBUTION", "gather", "build_
 
 PAGE_SIZE = (297.0, 210.0)  # A4 landscape, mm
 MAP_RECT = (10.0, 28.0, 168.0, 150.0)  # x, y, width, height on page 1, mm
-LEVELS = ("beat", "npa", "ward", "force")
+LEVELS = AREA_LEVELS  # the levels a document is made for
 
-ATTRIBUTIONS = {  # by kind of import; addresses and members are the force's own data
-    "crimes": "Crime: police.uk, contains public sector information licensed under the Open "
-              "Government Licence v3.0.",
-    "postcodes": "Postcodes: Code-Point Open, contains OS data © Crown copyright and database "
-                 "right; contains Royal Mail data © Royal Mail copyright and database right; "
-                 "contains National Statistics data © Crown copyright and database right.",
-    "boundaries": "Boundaries: Office for National Statistics / Ordnance Survey, contains "
-                  "National Statistics and OS data © Crown copyright and database right "
-                  "(OGL v3.0).",
-    "classification": "Output area classification: Office for National Statistics, contains "
-                      "National Statistics data © Crown copyright and database right (OGL "
-                      "v3.0).",
-    "streets": "Streets: © OpenStreetMap contributors, Open Database Licence (ODbL).",
-}
-DEMO_ATTRIBUTION = ("Synthetic demo data: a generated force; no real people, places or crimes "
-                    "(spatial_core.demo).",)
+ATTRIBUTIONS = DOCUMENT_LINES  # by kind of import (spatial_core.api.attribution)
+DEMO_ATTRIBUTION = (DEMO_DOCUMENT_LINE,)
 
 
 @dataclass
@@ -90,9 +85,7 @@ class TacticalData:
 
     @property
     def attributions(self) -> tuple[str, ...]:
-        if self.demo:
-            return DEMO_ATTRIBUTION
-        return tuple(text for kind, text in ATTRIBUTIONS.items() if kind in self.kinds)
+        return tuple(attribution_lines(self.kinds, self.demo, "document"))
 
 
 def gather(store, area_id: str, profile, *, top: int = 10, period: str | None = None,
@@ -108,8 +101,9 @@ def gather(store, area_id: str, profile, *, top: int = 10, period: str | None = 
         representation,
         underrepresented_households,
     )
+    from spatial_core.api import FORCE
+    from spatial_core.api.scores import score_streets_for
     from spatial_core.errors import InputError, NotFoundError
-    from spatial_core.targeting.scoring import prepare_inputs, run_scores
 
     from .processing._outputs import area_geometries, cell_polygons, street_geometries
 
@@ -125,10 +119,8 @@ def gather(store, area_id: str, profile, *, top: int = 10, period: str | None = 
                          f"{level} ({area_id})")
     name = str(row["name"].iloc[0] or area_id)
     say(0.05, "scoring the area's streets")
-    inputs = prepare_inputs(store, area=area_id, scheme=profile.scheme, level=profile.level,
-                            crime_distance_m=profile.crime_distance_m,
-                            voice_radius_m=profile.voice_radius_m)
-    scores = run_scores(inputs, profile).scores
+    run = score_streets_for(store, FORCE, profile, area=area_id)
+    scores = run.scores
     geoms = street_geometries(store, scores["street_id"]).reindex(scores["street_id"])
     streets = gpd.GeoDataFrame(scores.reset_index(drop=True), geometry=geoms.to_numpy(),
                                crs=27700)
@@ -152,13 +144,13 @@ def gather(store, area_id: str, profile, *, top: int = 10, period: str | None = 
     cells = gpd.GeoDataFrame(members.assign(cell=members["cell"].astype("int64")),
                              geometry=cell_polygons(members["cell"]).to_numpy(), crs=27700)
     cells = cells[cells.intersects(area.geometry.iloc[0])].reset_index(drop=True)
-    demo = data == "demo" or (data == "detect" and bool(areas["area_id"].eq("force:DEMO").any()))
-    kinds = tuple(sorted(set(store.read("lpt_imports", ["kind"])["kind"])))
+    demo = data == "demo" or (data == "detect" and is_demo_store(store))
+    kinds = imported_kinds(store)
     say(0.9, "laying out")
     return TacticalData(area_id=area_id, area_name=name, level=level, area=area,
                         streets=streets, recommended=recommended, households=under,
                         members=cells, priorities=pri, representation=rep, profile=profile,
-                        as_of=str(inputs.as_of), target=target, demo=demo, kinds=kinds)
+                        as_of=str(run.as_of), target=target, demo=demo, kinds=kinds)
 
 
 # -- layout -------------------------------------------------------------------------------------

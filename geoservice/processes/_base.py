@@ -8,11 +8,12 @@ from typing import Any
 
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
-from spatial_core import InputError, NotFoundError
+from spatial_core import InputError, NotFoundError, ReadOnlyError
 
 from .. import stores
-from ..access import POLICE_ROLES, area_scope
+from ..access import POLICE_ROLES, area_scope, scope_of
 from ..context import RequestContext, activate, current, deactivate
+from ..errors import process_error
 
 __all__ = ["LptProcessor", "ProcessInputError", "ProcessNotFound", "ProcessUnauthorised",
            "ProcessForbidden"]
@@ -108,12 +109,10 @@ class LptProcessor(BaseProcessor):
             args = self.validated(data)
             try:
                 return self.run(args)
-            except (InputError, NotFoundError) as exc:
+            except (InputError, NotFoundError, ReadOnlyError) as exc:
                 if self.audited:  # refused by the core (no streets in the area, …)
                     self.audit("denied", self.audited, outcome=f"refused: {exc}")
-                if isinstance(exc, NotFoundError):
-                    raise ProcessNotFound(user_msg=str(exc)) from None
-                raise ProcessInputError(user_msg=str(exc)) from None
+                raise process_error(exc) from None
         finally:
             deactivate(token)
 
@@ -121,6 +120,10 @@ class LptProcessor(BaseProcessor):
     @property
     def store(self):
         return stores.store(self.location)
+
+    def scope(self):
+        """The caller's :class:`spatial_core.api.Scope` (what the core's use-cases take)."""
+        return scope_of(self.location, self.ctx.principal, int(self.options.get("k", 5)))
 
     def known_inputs(self, data: Mapping[str, Any]) -> None:
         if not isinstance(data, Mapping):

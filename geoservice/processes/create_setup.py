@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from spatial_core import InputError
+from spatial_core.targeting.setups import GOALS as SETUP_GOALS
 
 from ..access import require_purpose
 from ._base import LptProcessor, ProcessInputError, _metadata, int_input, text_input
 
 __all__ = ["CreateSetupProcessor", "PROCESS_METADATA"]
 
-GOALS = ["recruit", "survey", "engage"]
+GOALS = list(SETUP_GOALS)
 
 PROCESS_METADATA = _metadata(
     "create-setup", "Create a targeting set-up",

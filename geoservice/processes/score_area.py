@@ -30,7 +30,7 @@ PROCESS_METADATA = _metadata(
 
 
 class ScoreAreaProcessor(LptProcessor):
-    """``spatial_core.targeting.scoring.prepare_inputs`` + ``score_streets`` for one area."""
+    """:func:`spatial_core.api.scores.score_streets_for` for one area of the caller's."""
 
     METADATA = PROCESS_METADATA
     inputs_allowed = ("area", "profile", "as_of", "top")
@@ -56,19 +56,17 @@ class ScoreAreaProcessor(LptProcessor):
                 "as_of": data.get("as_of"), "top": top}
 
     def run(self, args: dict) -> tuple[str, Any]:
-        from spatial_core.targeting.scoring import prepare_inputs, score_streets
+        from spatial_core.api.scores import score_streets_for
 
         p = args["profile"]
-        inputs = prepare_inputs(self.store, area=args["area"], as_of=args["as_of"],
-                                scheme=p.scheme, level=p.level,
-                                crime_distance_m=p.crime_distance_m,
-                                voice_radius_m=p.voice_radius_m)
-        s = score_streets(inputs, p)
+        run = score_streets_for(self.store, self.scope(), p, area=args["area"],
+                                as_of=args["as_of"])
+        s = run.scores
         if args["top"]:
             s = s[s["rank_in_beat"] <= args["top"]]
         records = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
                     for k, v in r.items()} for r in s.to_dict("records")]
         return "application/json", {
-            "area": args["area"], "profile": p.name, "as_of": inputs.as_of,
-            "inputs_fingerprint": inputs.fingerprint, "streets": len(records),
+            "area": args["area"], "profile": p.name, "as_of": run.as_of,
+            "inputs_fingerprint": run.fingerprint, "streets": len(records),
             "scores": records}

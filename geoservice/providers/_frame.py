@@ -29,6 +29,7 @@ from pygeoapi.provider.base import (
 from .. import stores
 from ..access import require_purpose
 from ..context import RequestContext, current
+from ..errors import core_errors
 from ..filters import filter_mask
 from ._store import _transformer, typed_value
 
@@ -117,6 +118,7 @@ class FrameProvider(BaseProvider):
         return typed_value(name, self.field_types.get(name), value)
 
     # -- querying -----------------------------------------------------------------------
+    @core_errors
     def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
               bbox: list | None = None, datetime_: str | None = None,
               properties: list | None = None, sortby: list | None = None,
@@ -179,6 +181,7 @@ class FrameProvider(BaseProvider):
         self._audit(ctx, "read", ids=[f["id"] for f in features], number_matched=matched)
         return out
 
+    @core_errors
     def get(self, identifier: str, crs_transform_spec=None, **kwargs: Any) -> dict:
         ctx = current()
         self._current = self._entry(ctx)

@@ -27,6 +27,7 @@ from spatial_core.store import schema
 
 from .. import stores
 from ..context import RequestContext, current
+from ..errors import core_errors
 from ..filters import filter_attributes, filter_mask, uses_geometry
 
 __all__ = ["StoreProvider"]
@@ -123,6 +124,7 @@ class StoreProvider(BaseProvider):
     def _typed(self, name: str, value: Any) -> Any:
         return typed_value(name, self.fields.get(name, {}).get("type"), value)
 
+    @core_errors
     def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
               bbox: list | None = None, datetime_: str | None = None,
               properties: list | None = None, sortby: list | None = None,
@@ -191,6 +193,7 @@ class StoreProvider(BaseProvider):
         hit = set(geoms.loc[shapely.intersects(geoms.geometry.to_numpy(), box), "fid"])
         return idx[idx["fid"].isin(hit)]
 
+    @core_errors
     def get(self, identifier: str, crs_transform_spec=None, **kwargs: Any) -> dict:
         ctx = current()
         where = [self.t.c[self.id_column] == str(identifier)]

@@ -1,118 +1,25 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``area_profiles``: beats, wards, npas and the force with their local priorities
-(:func:`spatial_core.analytics.priorities.local_priorities`) and representation
-(:func:`spatial_core.analytics.representation.representation`).
-
-Police roles see their own areas (as in ``areas``) with vote counts and the per-group table
-(population, members, respondents, ratios). Partners and the public see every area as
-aggregates only: the respondent count passes through
-:func:`spatial_core.analytics.disclosure.suppress_counts` over the area tree (households, members
-and
-crimes also against the overlaps of beats and npas with wards, as in ``areas``, and
-respondents against the same overlaps); priorities are published
-only where that count is published and the area had enough respondents; the
-under-represented groups are published only where the area's member count is (from
-:func:`~spatial_core.analytics.disclosure.disclosed_area_counts`); votes per priority and the
-per-group table are never published to them.
+"""``area_profiles``: beats, wards, npas and the force with their local priorities and
+representation, as :func:`spatial_core.api.areas.area_profiles` gives them to the caller's
+scope (police roles: their own areas, exact; partners and the public: every area,
+disclosure-controlled). The provider caches the computed table per disclosure ``k`` and
+applies the scope's row rule (:func:`spatial_core.api.areas.visible_rows`).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import shapely
 
-from spatial_core.analytics.disclosure import counts_and_overlaps, pair_counts, suppress_counts
-from spatial_core.analytics.population import respondents_frame
+from spatial_core.api.areas import area_profiles_table, visible_rows
 
-from ..access import AGGREGATE_ROLES, area_scope
+from ..access import scope_of
 from ..context import RequestContext
 from ._frame import FrameProvider
 
 __all__ = ["AreaProfileProvider", "area_profiles"]
 
-LEVELS = ("force", "npa", "beat", "ward")
-
-
-def area_profiles(store, *, k: int | None = None, min_n: int = 10) -> pd.DataFrame:
-    """One row per area: priorities and representation; ``k`` given: disclosure-controlled."""
-    from spatial_core.analytics.priorities import local_priorities
-    from spatial_core.analytics.representation import representation
-
-    counts, overlaps = counts_and_overlaps(store)
-    a = store.read("areas", ["area_id", "level", "name", "boundary_set", "valid_from", "geom"],
-                   where=None)
-    a = a[a["level"].isin(LEVELS).to_numpy(dtype=bool)]
-    a = pd.DataFrame({"area_id": a["area_id"].to_numpy(object),
-                      "level": a["level"].to_numpy(object), "name": a["name"].to_numpy(object),
-                      "_v": a["valid_from"].fillna("").to_numpy(object),
-                      "_b": a["boundary_set"].fillna("").to_numpy(object),
-                      "geometry": a.geometry.to_numpy(object) if len(a) else []})
-    a = a.sort_values(["area_id", "_v", "_b"]).drop_duplicates("area_id", keep="last")
-    out = counts.merge(a[["area_id", "name", "geometry"]], on="area_id", how="left")
-    respondents = respondents_frame(store)
-    votes = pd.concat([local_priorities(store, level=lv, min_n=min_n, respondents=respondents)
-                       for lv in LEVELS], ignore_index=True)
-    n = votes.groupby("area_id")["n"].max()
-    out["respondents"] = out["area_id"].map(n).fillna(0).astype("int64")
-    pri = votes[votes["is_priority"].astype(bool)].sort_values(["area_id", "rank", "priority"])
-    out["priorities"] = out["area_id"].map(pri.groupby("area_id")["label"].agg(list))
-    note = votes.groupby("area_id")["note"].first()
-    out["priority_note"] = out["area_id"].map(note)
-    v = votes[votes["votes"] > 0].sort_values(["area_id", "rank", "priority"])
-    out["votes"] = out["area_id"].map(v.groupby("area_id")[["priority", "votes"]].apply(
-        lambda g: dict(zip(g["priority"], g["votes"].astype(int), strict=True))))
-    reps = pd.concat([representation(store, area_level=lv) for lv in LEVELS],
-                     ignore_index=True)
-    below = reps[reps["member_below"].astype(bool)].sort_values(["area_id", "member_ratio"])
-    out["under_represented"] = out["area_id"].map(below.groupby("area_id")["group_name"]
-                                                  .agg(list))
-    cols = ["group", "group_name", "population", "members", "member_ratio", "respondents",
-            "respondent_ratio", "member_below"]
-    table = reps[cols].astype(object).where(pd.notna(reps[cols]), None)
-    table["area_id"] = reps["area_id"]
-    out["representation"] = out["area_id"].map(
-        table.groupby("area_id")[cols].apply(lambda g: g.to_dict("records")))
-    for c in ("priorities", "under_represented"):
-        out[c] = [x if isinstance(x, list) else [] for x in out[c]]
-    if k is not None:
-        # The respondent count (respondents naming a priority, as local_priorities counts
-        # them) in every beat-ward and npa-ward overlap, so that a ward minus a beat inside
-        # it cannot give away a small count of respondents either.
-        named = store.read("survey_priorities", ["response_id"])["response_id"]
-        r = respondents[respondents["response_id"].isin(set(named))]
-        overlaps = overlaps.merge(
-            pair_counts(r["beat_id"], r["npa_id"], r["ward_id"]).rename("respondents")
-            .reset_index(), on=["area_a", "area_b"], how="outer")
-        overlaps = overlaps.fillna(0)
-        safe = suppress_counts(out[["area_id", "level", "parent_id", "respondents",
-                                    "members", "households"]],
-                               ["respondents", "members", "households"], k=k,
-                               overlaps=overlaps)
-        out["respondents"] = safe["respondents"].to_numpy(object)
-        out["members"] = safe["members"].to_numpy(object)
-        out["households"] = safe["households"].to_numpy(object)
-        no_n = pd.isna(out["respondents"]).to_numpy(dtype=bool)
-        no_m = pd.isna(out["members"]).to_numpy(dtype=bool)
-        out["priorities"] = [None if w else p for p, w in zip(out["priorities"], no_n,
-                                                              strict=True)]
-        out.loc[no_n, "priority_note"] = (
-            f"withheld: fewer than {k} respondents here, or withheld so that a small count "
-            "elsewhere cannot be worked out from this one")
-        out["under_represented"] = [None if w else u for u, w in
-                                    zip(out["under_represented"], no_m, strict=True)]
-        out["votes"] = None
-        out["representation"] = None
-        out["disclosure"] = f"k={k}"
-    else:
-        out["disclosure"] = "exact"
-    out["crimes"] = out["crimes"].astype(object)
-    if k is not None:
-        out["crimes"] = suppress_counts(out[["area_id", "level", "parent_id", "crimes"]]
-                                        .assign(crimes=out["crimes"].astype("int64")),
-                                        ["crimes"], k=k, overlaps=overlaps
-                                        )["crimes"].to_numpy(object)
-    out["geometry"] = [g if isinstance(g, shapely.Geometry) else None for g in out["geometry"]]
-    return out.reset_index(drop=True)
+area_profiles = area_profiles_table
+"""The computed table (kept under its old name for scripts)."""
 
 
 class AreaProfileProvider(FrameProvider):
@@ -127,19 +34,14 @@ class AreaProfileProvider(FrameProvider):
                    "under_represented": "array", "representation": "object",
                    "disclosure": "string"}
 
+    def _caller(self, ctx: RequestContext):
+        return scope_of(self.data, ctx.principal, int(self.options.get("k", 5)))
+
     def _cache_key(self, ctx: RequestContext) -> tuple:
-        if ctx.principal.role in AGGREGATE_ROLES:
-            return ("area_profiles", self.data, int(self.options.get("k", 5)))
-        return ("area_profiles", self.data, None)
+        return ("area_profiles", self.data, self._caller(ctx).disclosure_k)
 
     def _load(self, ctx: RequestContext) -> pd.DataFrame:
-        k = int(self.options.get("k", 5)) if ctx.principal.role in AGGREGATE_ROLES else None
-        return area_profiles(self.store, k=k)
+        return area_profiles_table(self.store, k=self._caller(ctx).disclosure_k)
 
     def _scope(self, frame: pd.DataFrame, ctx: RequestContext) -> np.ndarray | None:
-        if ctx.principal.role in AGGREGATE_ROLES:
-            return None
-        areas = area_scope(self.data, ctx.principal)
-        if areas is None:
-            return None
-        return frame["area_id"].isin(areas).to_numpy(dtype=bool)
+        return visible_rows(frame, self._caller(ctx))

@@ -12,6 +12,8 @@ import pandas as pd
 from sqlalchemy import false
 
 from spatial_core.analytics.disclosure import COUNT_COLUMNS, area_counts, disclosed_area_counts
+from spatial_core.analytics.population import AREA_LEVELS
+from spatial_core.store.boundary_sets import newest_per_area
 
 from .. import stores
 from ..access import AGGREGATE_ROLES, area_scope
@@ -20,7 +22,7 @@ from ._store import StoreProvider
 
 __all__ = ["AreaProvider"]
 
-LEVELS = ("force", "npa", "beat", "ward")
+LEVELS = AREA_LEVELS
 
 
 class AreaProvider(StoreProvider):
@@ -43,13 +45,7 @@ class AreaProvider(StoreProvider):
 
     def _dedupe(self, frame: pd.DataFrame) -> pd.DataFrame:
         """One row per area: the newest boundary set."""
-        if not len(frame):
-            return frame
-        order = frame.assign(_v=frame["valid_from"].fillna(""),
-                             _b=frame["boundary_set"].fillna(""))
-        order = order.sort_values(["area_id", "_v", "_b"]).drop_duplicates("area_id",
-                                                                              keep="last")
-        return order.drop(columns=["_v", "_b"])
+        return newest_per_area(frame)
 
     def _counts(self, ctx: RequestContext) -> pd.DataFrame:
         ttl = float(self.options.get("counts_ttl_s", 60.0))

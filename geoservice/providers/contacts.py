@@ -12,20 +12,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from spatial_core.store.index import assign_points_to_areas
+from spatial_core.api import NAME_ROLES
+from spatial_core.api.contacts import KEY_GROUPS, key_contacts_table, withheld_fields
 
-from ..access import beat_scope, require_police
+from ..access import beat_scope, require_police, scope_of
 from ..context import RequestContext
 from ._frame import FrameProvider
 
 __all__ = ["KeyContactProvider", "KEY_GROUPS", "NAME_ROLES"]
 
-KEY_GROUPS = ("key_individual", "iag")
-NAME_ROLES = ("force_analyst", "supervisor")
-
 
 class KeyContactProvider(FrameProvider):
-    """Key contacts (members in :data:`KEY_GROUPS`, current today)."""
+    """Key contacts (:func:`spatial_core.api.contacts.key_contacts_table`, current today)."""
 
     collection = "key_contacts"
     id_column = "member_id"
@@ -34,37 +32,16 @@ class KeyContactProvider(FrameProvider):
                    "postcode": "string", "beat_id": "string", "joined": "string"}
 
     def _load(self, ctx: RequestContext) -> pd.DataFrame:
-        from datetime import date
-
-        from spatial_core.store import schema
-
-        g = self.store.read("member_groups", ["member_id", "grp"],
-                            where=schema.table("member_groups").c.grp.in_(KEY_GROUPS))
-        groups = g.groupby("member_id")["grp"].agg(lambda s: sorted(set(s)))
-        t = schema.table("members")
-        m = self.store.read("members", ["member_id", "name", "postcode", "x", "y", "joined",
-                                        "left_on", "geom"],
-                            where=t.c.member_id.in_(groups.index.tolist()))
-        today = date.today().isoformat()
-        left = m["left_on"].fillna("").astype(str).str.slice(0, 10)
-        joined = m["joined"].fillna("").astype(str).str.slice(0, 10)
-        current = ((left == "") | (left > today)) & (joined <= today)
-        m = m[current.to_numpy(dtype=bool)]
-        f = pd.DataFrame({c: m[c].to_numpy(object) for c in
-                          ("member_id", "name", "postcode", "joined")})
-        f["groups"] = [groups.get(i, []) for i in f["member_id"]]
-        f["beat_id"] = assign_points_to_areas(self.store, m["x"].to_numpy(float),
-                                              m["y"].to_numpy(float), "beat")
-        f["geometry"] = m.geometry.to_numpy(object) if len(m) else []
-        return f
+        return key_contacts_table(self.store)
 
     def _scope(self, frame: pd.DataFrame, ctx: RequestContext) -> np.ndarray | None:
         require_police(ctx, self.collection)
-        beats = beat_scope(self.data, ctx.principal)
-        ctx.notes["scope"] = "all" if beats is None else beats
-        if beats is None:
+        scope = scope_of(self.data, ctx.principal)
+        ctx.notes["scope"] = "all" if scope.areas is None else beat_scope(self.data,
+                                                                           ctx.principal)
+        if scope.areas is None:
             return None
-        return frame["beat_id"].isin(beats).to_numpy(dtype=bool)
+        return scope.sees(frame["beat_id"])
 
     def _withheld(self, ctx: RequestContext) -> set[str]:
-        return set() if ctx.principal.role in NAME_ROLES else {"name"}
+        return withheld_fields(scope_of(self.data, ctx.principal))

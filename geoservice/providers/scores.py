@@ -29,24 +29,12 @@ log = logging.getLogger(__name__)
 
 
 def ensure_score_run(store) -> str | None:
-    """The newest stored run id; when there is none, score with ``default`` and save it."""
-    from spatial_core.targeting.profiles import load_profile
-    from spatial_core.targeting.scoring import load_scores, prepare_inputs, run_scores, save_scores
+    """The newest stored run id; when there is none, score with ``default`` and save it
+    (:func:`spatial_core.api.scores.ensure_score_run`)."""
+    from spatial_core.api import scores
 
-    try:
-        head, _ = load_scores(store)
-        return str(head["run_id"])
-    except NotFoundError:
-        pass
-    if not len(store.read("streets", ["street_id"])):
-        return None
-    profile = load_profile("default")
-    inputs = prepare_inputs(store, scheme=profile.scheme, level=profile.level,
-                            crime_distance_m=profile.crime_distance_m,
-                            voice_radius_m=profile.voice_radius_m)
-    run_id = save_scores(store, run_scores(inputs, profile))
-    log.info("no stored score run: scored %d streets with the default profile (run %s)",
-             inputs.n_streets, run_id)
+    run_id = scores.ensure_score_run(store)
+    log.info("serving score run %s", run_id)
     return run_id
 
 

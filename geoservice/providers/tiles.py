@@ -46,6 +46,7 @@ from spatial_core.geo.crs import transform_xy
 
 from ..access import Forbidden, Unauthorised
 from ..context import RequestContext, current
+from ..errors import core_errors
 from ._frame import FrameProvider
 from ._store import StoreProvider
 
@@ -273,6 +274,7 @@ class VectorTileProvider(BaseMVTProvider):
             raise TileNotFound(user_msg=f"tile matrix set {tileset!r} is not offered; "
                                         f"use {WEBMERCATORQUAD.tileMatrixSet}")
 
+    @core_errors
     def get_tiles(self, layer=None, tileset=None, z=None, y=None, x=None,
                   format_=None) -> bytes:
         self._tileset(tileset)

@@ -25,12 +25,13 @@ from pygeoapi.provider.base import (
 from sqlalchemy import false, select
 
 from spatial_core import InputError, NotFoundError, ReadOnlyError
-from spatial_core.io.visits import VISIT_OUTCOMES, record_visit
+from spatial_core.api.setups import UNKNOWN_SETUP, SetupNotVisible, record_visit_in_scope
+from spatial_core.io.visits import VISIT_OUTCOMES
 from spatial_core.store import schema
-from spatial_core.targeting.setups import record_setup_visit
 
-from ..access import beat_scope, require_police, require_purpose
+from ..access import beat_scope, require_police, require_purpose, scope_of
 from ..context import RequestContext, current
+from ..errors import core_errors
 from ._store import StoreProvider
 
 __all__ = ["VisitProvider"]
@@ -40,13 +41,6 @@ _ACCEPTED = ("uprn", "outcome", "visited_at", "setup_id", "notes")
 ASSIGNED_ID = ("visit_id is assigned by the service; leave it out (the new visit's id is in "
                "the Location header of the 201 answer)")
 """The 400 for a posted ``visit_id``."""
-
-UNKNOWN_SETUP = ("setup_id does not name a set-up you may see; expected the id of a set-up "
-                 "with a street in your beats (GET /collections/setups/items), or leave "
-                 "setup_id out")
-"""The 400 for a ``setup_id`` that does not exist *or* is outside the caller's beats (one
-message for both, so the answer does not tell which)."""
-
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
@@ -88,6 +82,7 @@ class VisitProvider(StoreProvider):
                          remote_addr=ctx.remote_addr,
                          **{"outcome": "ok", **entry})
 
+    @core_errors
     def create(self, item: Any) -> str:
         ctx = current()
         self._scope(ctx)  # role and purpose, audited when refused
@@ -111,21 +106,19 @@ class VisitProvider(StoreProvider):
             raise ProviderInvalidQueryError(
                 user_msg=f"unknown properties {unknown}; a visit has {list(_ACCEPTED)} "
                          "(visit_id and officer are set by the service)")
-        beats = beat_scope(self.data, ctx.principal)
         setup_id = props.get("setup_id")
         setup_id = None if _blank(setup_id) else str(setup_id).strip()
-        if setup_id is not None and not self._setup_visible(setup_id, beats):
+        try:
+            # The core checks the set-up is visible (the ``setups`` rule) and records a
+            # set-up's visit through its set-up rule (an archived set-up is read-only).
+            visit_id = record_visit_in_scope(
+                self.store, scope_of(self.data, ctx.principal), uprn=props.get("uprn"),
+                outcome=props.get("outcome"), visited_at=props.get("visited_at"),
+                officer=ctx.principal.sub[:64], notes=props.get("notes"), setup_id=setup_id)
+        except SetupNotVisible:
             self._audit(ctx, "create", outcome="rejected: set-up not found in scope",
                         ids=[setup_id[:64]])
-            raise ProviderInvalidQueryError(user_msg=f"invalid visit: {UNKNOWN_SETUP}")
-        visit = {"uprn": props.get("uprn"), "outcome": props.get("outcome"),
-                 "visited_at": props.get("visited_at"), "officer": ctx.principal.sub[:64],
-                 "notes": props.get("notes"), "beats": beats}
-        try:
-            # A set-up's visit goes through the core's set-up rule (an archived set-up is
-            # read-only), as the CLI and the QGIS plugin record them.
-            visit_id = (record_visit(self.store, **visit) if setup_id is None
-                        else record_setup_visit(self.store, setup_id, **visit))
+            raise ProviderInvalidQueryError(user_msg=f"invalid visit: {UNKNOWN_SETUP}") from None
         except ReadOnlyError:
             # The set-up is visible to the caller, so saying it is archived leaks nothing.
             self._audit(ctx, "create", outcome="rejected: set-up archived", ids=[setup_id])
@@ -150,19 +143,3 @@ class VisitProvider(StoreProvider):
         # few seconds across the force does not empty every worker's cache.
         self._audit(ctx, "create", ids=[visit_id])
         return visit_id
-
-    def _setup_visible(self, setup_id: str, beats: list[str] | None) -> bool:
-        """Whether the set-up exists and the caller may see it (the ``setups`` collection's
-        rule: every set-up for a force-wide role, else one with a street in ``beats``)."""
-        setups, streets = schema.table("setups"), schema.table("setup_streets")
-        with self.store.connect() as conn:
-            if not self.store.has_table(conn, "setups"):
-                return False  # a store made before set-ups: none exists
-            if not self.store.count("setups", where=setups.c.setup_id == setup_id, conn=conn):
-                return False
-            if beats is None:
-                return True
-            if not beats:
-                return False
-            mine = (streets.c.setup_id == setup_id) & streets.c.beat_id.in_(list(beats))
-            return self.store.count("setup_streets", where=mine, conn=conn) > 0

@@ -16,18 +16,18 @@ def _records(frame) -> list[dict]:
 
 
 def _score(args) -> int:
+    from spatial_core.api import FORCE
+    from spatial_core.api.scores import score_streets_for
     from spatial_core.targeting.profiles import load_profile, profile_to_dict
-    from spatial_core.targeting.scoring import prepare_inputs, run_scores, save_scores
+    from spatial_core.targeting.scoring import save_scores
 
     profile = load_profile(args.profile)
     store = open_from_args(args, create=False)
     progress, close = progress_bar(not args.json)
     try:
-        inputs = prepare_inputs(store, area=args.area, as_of=args.as_of, scheme=profile.scheme,
-                                level=profile.level, crime_distance_m=profile.crime_distance_m,
-                                voice_radius_m=profile.voice_radius_m, progress=progress)
+        run = score_streets_for(store, FORCE, profile, area=args.area, as_of=args.as_of,
+                                progress=progress)
         close()
-        run = run_scores(inputs, profile)
         run_id = save_scores(store, run) if args.save else None
     finally:
         close()

@@ -111,16 +111,21 @@ def explain_scores(layer: QgsVectorLayer) -> None:
 
 
 def _polygons(store, table: str, key: str, ids: Sequence[str]):
+    """Stored geometries by id; an area stored in several boundary sets gives its newest
+    (:func:`spatial_core.store.boundary_sets.newest_per_area`)."""
     import geopandas as gpd
 
     from spatial_core.store import schema
+    from spatial_core.store.boundary_sets import newest_per_area
 
     ids = sorted({str(i) for i in ids if i is not None})
     t = schema.table(table)
-    rows = store.read(table, [key, "geom"], where=getattr(t.c, key).in_(ids)) if ids else None
+    cols = [key, "boundary_set", "valid_from", "geom"] if table == "areas" else [key, "geom"]
+    rows = store.read(table, cols, where=getattr(t.c, key).in_(ids)) if ids else None
     if rows is None or not len(rows):
         return gpd.GeoSeries([], crs=27700)
-    rows = rows.drop_duplicates(key, keep="last")
+    rows = (newest_per_area(rows) if table == "areas"
+            else rows.drop_duplicates(key, keep="last"))
     return gpd.GeoSeries(rows.geometry.to_numpy(), index=rows[key].to_numpy(), crs=27700)
 
 

@@ -14,7 +14,6 @@ from qgis.core import (
 from ._base import LptAlgorithm, core_call
 from ._outputs import area_geometries, styled_sink, with_geometry
 
-LEVELS = ("beat", "ward", "npa", "force")
 RULES = ("top", "share")
 
 
@@ -46,6 +45,14 @@ def per_area(marked):
     })
 
 
+def _levels() -> tuple[str, ...]:
+    """The reporting levels, in the enum's order
+    (:data:`spatial_core.analytics.population.AREA_LEVELS`)."""
+    from spatial_core.analytics.population import AREA_LEVELS
+
+    return AREA_LEVELS
+
+
 class LocalPrioritiesAlgorithm(LptAlgorithm):
     """Local priorities per beat (or ward, npa, force) from survey responses."""
 
@@ -74,7 +81,7 @@ class LocalPrioritiesAlgorithm(LptAlgorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
         self.add_store_parameter()
         self.addParameter(QgsProcessingParameterEnum(self.LEVEL, self.tr("Areas"),
-                                                     options=list(LEVELS), defaultValue=0))
+                                                     options=list(_levels()), defaultValue=0))
         self.addParameter(QgsProcessingParameterString(
             self.PERIOD, self.tr("Period (e.g. 2026Q1; empty: all responses)"), optional=True))
         self.addParameter(QgsProcessingParameterEnum(self.RULE, self.tr("Rule"),
@@ -97,7 +104,7 @@ class LocalPrioritiesAlgorithm(LptAlgorithm):
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
         from spatial_core.analytics.priorities import local_priorities, priority_summary
 
-        level = LEVELS[self.parameterAsEnum(parameters, self.LEVEL, context)]
+        level = _levels()[self.parameterAsEnum(parameters, self.LEVEL, context)]
         options = dict(
             level=level,
             period=self.parameterAsString(parameters, self.PERIOD, context).strip() or None,

@@ -14,7 +14,13 @@ from qgis.core import (
 from ._base import LptAlgorithm, core_call
 from ._outputs import cell_polygons, styled_sink, with_geometry
 
-AREA_LEVELS = ("beat", "ward", "npa", "force")
+
+def _levels() -> tuple[str, ...]:
+    """The reporting levels, in the enum's order
+    (:data:`spatial_core.analytics.population.AREA_LEVELS`)."""
+    from spatial_core.analytics.population import AREA_LEVELS
+
+    return AREA_LEVELS
 
 
 class RepresentationAlgorithm(LptAlgorithm):
@@ -50,7 +56,7 @@ class RepresentationAlgorithm(LptAlgorithm):
             self.CLASS_LEVEL, self.tr("Classification level (1 = coarsest)"), defaultValue=1,
             minValue=1, maxValue=3))
         self.addParameter(QgsProcessingParameterEnum(
-            self.AREA_LEVEL, self.tr("Compare within"), options=list(AREA_LEVELS),
+            self.AREA_LEVEL, self.tr("Compare within"), options=list(_levels()),
             defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.TARGET, self.tr("Target ratio"), type=QgsProcessingParameterNumber.Double,
@@ -77,7 +83,7 @@ class RepresentationAlgorithm(LptAlgorithm):
 
         scheme = self.parameterAsString(parameters, self.SCHEME, context).strip() or "oac2011"
         level = self.parameterAsInt(parameters, self.CLASS_LEVEL, context)
-        area_level = AREA_LEVELS[self.parameterAsEnum(parameters, self.AREA_LEVEL, context)]
+        area_level = _levels()[self.parameterAsEnum(parameters, self.AREA_LEVEL, context)]
         target = self.parameterAsDouble(parameters, self.TARGET, context)
         areas = [a.strip() for a in self.parameterAsString(parameters, self.AREAS,
                                                            context).split(",") if a.strip()]

@@ -89,8 +89,10 @@ class ScoreStreetsAlgorithm(LptAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.PROFILE_TOML, self.tr("Profile (TOML)")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
+        from spatial_core.api import FORCE
+        from spatial_core.api.scores import score_streets_for
         from spatial_core.targeting.profiles import profile_to_toml
-        from spatial_core.targeting.scoring import prepare_inputs, run_scores, save_scores
+        from spatial_core.targeting.scoring import save_scores
 
         profile = profile_from_parameters(self, parameters, context)
         area = self.parameterAsString(parameters, self.AREA, context).strip() or None
@@ -99,12 +101,8 @@ class ScoreStreetsAlgorithm(LptAlgorithm):
         store = self.open_store(parameters, context)
         try:
             with core_call():
-                inputs = prepare_inputs(
-                    store, area=area, as_of=as_of, scheme=profile.scheme, level=profile.level,
-                    crime_distance_m=profile.crime_distance_m,
-                    voice_radius_m=profile.voice_radius_m,
-                    progress=lambda f, m: progress(0.9 * f, m))
-                run = run_scores(inputs, profile)
+                run = score_streets_for(store, FORCE, profile, area=area, as_of=as_of,
+                                        progress=lambda f, m: progress(0.9 * f, m))
                 run_id = save_scores(store, run) if self.parameterAsBool(
                     parameters, self.SAVE, context) else ""
                 geoms = street_geometries(store, run.scores["street_id"])

@@ -21,7 +21,14 @@ from qgis.core import (
 from ._base import LptAlgorithm, core_call, progress_callable
 from ._outputs import explain_scores, styled_sink, with_geometry
 
-GOALS = ("recruit", "survey", "engage")
+
+def _goals() -> tuple[str, ...]:
+    """The set-up goals, in the enum's order (:data:`spatial_core.targeting.setups.GOALS`)."""
+    from spatial_core.targeting.setups import GOALS
+
+    return GOALS
+
+
 PROFILES = ("the goal's profile", "default", "harm", "engagement")
 
 
@@ -97,7 +104,7 @@ class SetupCreateAlgorithm(LptAlgorithm):
         self.addParameter(QgsProcessingParameterGeometry(
             self.POLYGON, self.tr("Drawn area (polygon)"), optional=True))
         self.addParameter(QgsProcessingParameterEnum(self.GOAL, self.tr("Goal"),
-                                                     options=list(GOALS), defaultValue=0))
+                                                     options=list(_goals()), defaultValue=0))
         self.addParameter(QgsProcessingParameterEnum(self.PROFILE, self.tr("Profile"),
                                                      options=list(PROFILES), defaultValue=0))
         self.addParameter(QgsProcessingParameterFile(
@@ -171,7 +178,8 @@ class SetupCreateAlgorithm(LptAlgorithm):
             with core_call():
                 setup = create_setup(
                     store, self.parameterAsString(parameters, self.NAME_PARAM, context),
-                    areas=areas, goal=GOALS[self.parameterAsEnum(parameters, self.GOAL, context)],
+                    areas=areas,
+                    goal=_goals()[self.parameterAsEnum(parameters, self.GOAL, context)],
                     profile=profile, target_groups=groups,
                     target=self.parameterAsDouble(parameters, self.TARGET, context),
                     revisit_registered=self.parameterAsBool(parameters, self.REVISIT_REGISTERED,

@@ -38,8 +38,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from spatial_core.analytics.population import AREA_LEVELS, is_current_member
 from spatial_core.errors import InputError
 from spatial_core.store import schema
+from spatial_core.store.boundary_sets import newest_per_area
 
 __all__ = ["DEFAULT_K", "COUNT_COLUMNS", "suppress_counts", "area_counts", "overlap_counts",
            "counts_and_overlaps", "pair_counts", "disclosed_area_counts"]
@@ -52,7 +54,7 @@ DEFAULT_K = 5
 COUNT_COLUMNS = ("households", "members", "crimes")
 """The counts :func:`area_counts` gives per area."""
 
-_LEVELS = ("force", "npa", "beat", "ward")
+_LEVELS = AREA_LEVELS
 
 
 def suppress_counts(frame: pd.DataFrame, columns: Sequence[str], *, k: int = DEFAULT_K,
@@ -220,8 +222,7 @@ def counts_and_overlaps(store, *, as_of: str | None = None
     t = schema.table("areas")
     a = store.read("areas", ["area_id", "level", "parent_id", "boundary_set", "valid_from"],
                    where=t.c.level.in_(_LEVELS))
-    a = (a.assign(_v=a["valid_from"].fillna(""), _b=a["boundary_set"].fillna(""))
-         .sort_values(["area_id", "_v", "_b"]).drop_duplicates("area_id", keep="last"))
+    a = newest_per_area(a)
     a = a[["area_id", "level", "parent_id"]].reset_index(drop=True)
     forces = a.loc[a["level"] == "force", "area_id"].tolist()
     force = forces[0] if len(forces) == 1 else None
@@ -245,9 +246,7 @@ def counts_and_overlaps(store, *, as_of: str | None = None
                                  np.ones(len(h), dtype=bool))
     day = (as_of or date.today().isoformat())[:10]
     m = store.read("members", ["x", "y", "joined", "left_on"])
-    joined = m["joined"].fillna("").str.slice(0, 10)
-    left = m["left_on"].fillna("").str.slice(0, 10)
-    m = m[((joined <= day) & ((left == "") | (left > day))).to_numpy(dtype=bool)]
+    m = m[is_current_member(m["joined"], m["left_on"], day)]
     c = store.read("crimes", ["x", "y"], where=schema.table("crimes").c.is_outlier == 0)
     for name, pts in (("members", m), ("crimes", c)):
         x = pts["x"].to_numpy(dtype="float64")

@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from spatial_core.errors import InputError
 from spatial_core.store import schema
+from spatial_core.store.boundary_sets import newest_per_area
 
 __all__ = [
     "AREA_LEVELS",
@@ -44,6 +45,8 @@ __all__ = [
     "area_table",
     "households",
     "members_frame",
+    "is_current_member",
+    "current_member_clause",
     "respondents_frame",
     "classify_points",
     "households_per_area",
@@ -187,8 +190,7 @@ def area_table(store) -> pd.DataFrame:
     t = schema.table("areas")
     a = store.read("areas", ["area_id", "level", "code", "name", "parent_id", "boundary_set",
                              "valid_from"], where=t.c.level.in_(AREA_LEVELS))
-    a = (a.assign(_v=a["valid_from"].fillna(""), _b=a["boundary_set"].fillna(""))
-         .sort_values(["area_id", "_v", "_b"]).drop_duplicates("area_id", keep="last"))
+    a = newest_per_area(a)
     a = a[["area_id", "level", "code", "name", "parent_id"]].reset_index(drop=True)
     if not (a["level"] == "force").any():
         a = pd.concat([a, pd.DataFrame({"area_id": [ALL_AREAS], "level": ["force"],
@@ -344,10 +346,34 @@ def _current_members(store, as_of: str | None, columns: Sequence[str] | None = N
         except ValueError:
             raise InputError(f"as_of {as_of!r} is not an ISO date such as 2026-03-31") from None
         day = str(as_of)[:10]
-    joined = m["joined"].fillna("").str.slice(0, 10)
-    left = m["left_on"].fillna("").str.slice(0, 10)
-    current = (joined <= day) & ((left == "") | (left > day))
-    return m[current.to_numpy(dtype=bool)].reset_index(drop=True)
+    return m[is_current_member(m["joined"], m["left_on"], day)].reset_index(drop=True)
+
+
+def is_current_member(joined, left_on, day: str) -> np.ndarray:
+    """Which members are current on ``day`` (ISO date): joined on or before it (or no join
+    date) and not left by it (no leaving date, or one after it). A member who joins on ``day``
+    counts; one who leaves on ``day`` does not. The one home of the rule; its SQL form is
+    :func:`current_member_clause`.
+
+    >>> is_current_member(["2026-03-31", "2026-01-01", None, "2026-04-01"],
+    ...                   [None, "2026-03-31", "2026-04-01", None], "2026-03-31").tolist()
+    [True, False, True, False]
+    """
+    day = str(day)[:10]
+    joined = pd.Series(np.asarray(joined, dtype=object)).fillna("").astype(str).str.slice(0, 10)
+    left = pd.Series(np.asarray(left_on, dtype=object)).fillna("").astype(str).str.slice(0, 10)
+    return ((joined <= day) & ((left == "") | (left > day))).to_numpy(dtype=bool)
+
+
+def current_member_clause(day: str, members=None):
+    """:func:`is_current_member` as a SQLAlchemy condition on the ``members`` table (or the
+    given table alias), for counting or reading current members in SQL."""
+    from sqlalchemy import and_, or_
+
+    c = (members if members is not None else schema.table("members")).c
+    day = str(day)[:10]
+    return and_(or_(c.joined.is_(None), c.joined <= day),
+                or_(c.left_on.is_(None), c.left_on == "", c.left_on > day))
 
 
 def _last_visits(store) -> pd.DataFrame:

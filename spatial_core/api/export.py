@@ -43,9 +43,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from spatial_core.api import FORCE
 from spatial_core.errors import InputError, StoreError
 from spatial_core.geo.crs import STORE_SRID, WGS84
 from spatial_core.store import schema
+from spatial_core.store.boundary_sets import newest_per_area
 
 __all__ = ["LAYERS", "FORMATS", "FORBIDDEN_COLUMNS", "ExportResult", "export_layer",
            "layer_frame"]
@@ -196,8 +198,7 @@ def _area_geoms(store, ids: Sequence[str]) -> pd.Series:
                    where=t.c.area_id.in_(list(set(ids)))) if len(ids) else None
     if a is None or not len(a):
         return pd.Series(dtype=object)
-    a = a.assign(_v=a["valid_from"].fillna(""), _b=a["boundary_set"].fillna(""))
-    a = a.sort_values(["area_id", "_v", "_b"]).drop_duplicates("area_id", keep="last")
+    a = newest_per_area(a)
     return pd.Series(a.geometry.to_numpy(), index=a["area_id"].to_numpy())
 
 
@@ -212,7 +213,8 @@ def _street_geoms(store, ids: Sequence[str]) -> pd.Series:
 
 def _street_scores(store, *, area: str | None, fresh: bool, profile, as_of: str | None,
                    notes: list[str], k: int = K) -> tuple[pd.DataFrame, pd.Series, int]:
-    from spatial_core.targeting.scoring import load_scores, prepare_inputs, score_streets
+    from spatial_core.api.scores import score_streets_for
+    from spatial_core.targeting.scoring import load_scores
 
     scores = None
     if not fresh:
@@ -234,14 +236,9 @@ def _street_scores(store, *, area: str | None, fresh: bool, profile, as_of: str 
                 keep = set(st.loc[streets_in_area(store, st, area), "street_id"])
                 scores = scores[scores["street_id"].isin(keep)]
     if scores is None:
-        from spatial_core.targeting.profiles import load_profile
-
-        p = load_profile(profile)
-        inputs = prepare_inputs(store, area=area, as_of=as_of, scheme=p.scheme, level=p.level,
-                                crime_distance_m=p.crime_distance_m,
-                                voice_radius_m=p.voice_radius_m)
-        scores = score_streets(inputs, p).assign(run_id=None, as_of=inputs.as_of)
-        notes.append(f"fresh score (profile {p.name}, as of {inputs.as_of})")
+        run = score_streets_for(store, FORCE, profile, area=area, as_of=as_of)
+        scores = run.scores.assign(run_id=None, as_of=run.as_of)
+        notes.append(f"fresh score (profile {run.profile.name}, as of {run.as_of})")
     names = store.read("streets", ["street_id", "name"]).set_index("street_id")["name"]
     scores = scores.copy()
     scores.insert(1, "street_name", scores["street_id"].map(names))

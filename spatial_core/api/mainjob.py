@@ -52,8 +52,10 @@ def run_main_job(store, *, profile: str | None = None, scheme: str = "oac2011", 
     """
     from spatial_core.analytics.priorities import priority_summary
     from spatial_core.analytics.representation import coverage, representation
+    from spatial_core.api import FORCE
+    from spatial_core.api.scores import score_streets_for
     from spatial_core.targeting.profiles import load_profile
-    from spatial_core.targeting.scoring import prepare_inputs, run_scores, save_scores
+    from spatial_core.targeting.scoring import save_scores
 
     def tell(fraction: float, message: str) -> None:
         if progress:
@@ -61,11 +63,8 @@ def run_main_job(store, *, profile: str | None = None, scheme: str = "oac2011", 
 
     prof = load_profile(profile)
     tell(0.0, "preparing street scores")
-    inputs = prepare_inputs(store, scheme=prof.scheme, level=prof.level,
-                            crime_distance_m=prof.crime_distance_m,
-                            voice_radius_m=prof.voice_radius_m)
+    run = score_streets_for(store, FORCE, prof)
     tell(0.5, "scoring streets")
-    run = run_scores(inputs, prof)
     run_id = save_scores(store, run)
     scores = run.scores
     top_streets = scores[scores["rank_in_beat"] <= top].sort_values(["beat_id", "rank_in_beat"])

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from spatial_core.analytics.population import AREA_LEVELS, current_member_clause
 from spatial_core.errors import InputError, NotFoundError, ReadOnlyError
 from spatial_core.geo.crs import STORE_SRID, WGS84, looks_like_lnglat, transform_xy
 from spatial_core.store import schema
@@ -98,7 +99,7 @@ OUTCOME_COLUMNS = ("registered", "surveyed", "spoke", "not_in", "declined", "no_
 
 _TARGETS = {"visits": "visits", "registrations": "registered", "surveys": "surveyed"}
 _STAMP = "%Y-%m-%dT%H:%M:%S"
-_AREA_LEVELS = ("beat", "ward", "npa", "force")
+_AREA_LEVELS = AREA_LEVELS
 
 
 @dataclass(frozen=True)
@@ -588,8 +589,6 @@ def _frame_hash(frame: pd.DataFrame) -> str:
 
 def _input_counts(store, spec: _Spec) -> dict[str, Any]:
     """Row counts of the inputs as they were used (dated rows up to the data date)."""
-    from sqlalchemy import and_, or_
-
     day = spec.as_of
     c = {name: schema.table(name).c for name in ("crimes", "members", "visits", "surveys")}
     return {
@@ -598,9 +597,7 @@ def _input_counts(store, spec: _Spec) -> dict[str, Any]:
         "addresses": store.count("addresses"),
         "classifications": store.count("classifications"),
         "crimes": store.count("crimes", where=c["crimes"].month <= day[:7]),
-        "members": store.count("members", where=and_(
-            or_(c["members"].joined.is_(None), c["members"].joined <= day),
-            or_(c["members"].left_on.is_(None), c["members"].left_on > day))),
+        "members": store.count("members", where=current_member_clause(day)),
         "surveys": store.count("surveys", where=c["surveys"].responded <= day),
         "visits": store.count("visits", where=c["visits"].visited_at <= spec.created_at),
     }
