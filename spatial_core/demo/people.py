@@ -176,7 +176,7 @@ def members(
     last = np.asarray(LAST_NAMES, dtype=object)[rng.integers(0, len(LAST_NAMES), m)]
     num = rng.integers(1, 999, m).astype(str)
     email = (
-        pd.Series(first).str.lower() + "." + pd.Series(last).str.lower() + num + "@example.com"
+        pd.Series(first).str.lower() + "." + pd.Series(last).str.lower() + num + "@example.invalid"
     ).to_numpy(dtype=object)
     phone = np.char.add("07700 900", np.char.zfill(rng.integers(0, 1000, m).astype(str), 3))
     how = rng.random(m)

@@ -43,6 +43,7 @@ from spatial_core.io.record_imports import (
 )
 from spatial_core.io.sources import CsvTable, parse_date, parse_float, read_csv_table
 from spatial_core.store import schema
+from spatial_core.store.contacts import import_contacts
 from spatial_core.store.data_version import bump_data_version
 
 __all__ = [
@@ -83,6 +84,7 @@ MEMBER_COLUMNS: dict[str, Sequence[str]] = {
                "Date Registered", "Created"),
     "left": ("Date Left", "Left On", "Leave Date", "Unsubscribed", "Date Unsubscribed",
              "Deleted Date"),
+    "opt_out": ("Opted Out", "Opt Out", "Do Not Contact", "Messaging Opt Out", "No Messages"),
 }
 """Canonical member columns and the other names they go by in real exports. Names match
 ignoring case, spaces and punctuation. Only ``member_id`` and one location column are required."""
@@ -237,6 +239,11 @@ def import_members(store, paths: Sequence[str | Path], *, crs: int | None = None
                                          report)
         if full_snapshot:
             report.updated += _mark_left(store, conn, frame, report)
+        contacts = import_contacts(store, conn, frame[["member_id", "_email", "_mobile",
+                                                       "_opt_out"]].set_axis(
+            ["member_id", "email", "mobile", "opt_out"], axis=1))
+        if contacts:
+            report.notes[contacts] = {"count": 0, "rows": []}
         if report.imported or report.updated:
             bump_data_version(store, conn)
 
@@ -337,9 +344,11 @@ def _read_members(path: Path, *, crs: int | None, encoding: str | None,
         found = ", ".join(repr(c) for c in t.columns)
         raise InputError(f"no location column: expected {wanted}; the header has {found}",
                          file=t.file, row=1)
-    if t.has("email") or t.has("phone"):
-        log.info("%s: contact details (email, phone) are read but not stored", t.file)
     out = pd.DataFrame({"_file": t.file, "_line": t.lines})
+    # Messaging (spatial_core.store.contacts): contacts are kept, encrypted, only with a key.
+    out["_email"] = t.column("email").to_numpy(dtype=object) if t.has("email") else None
+    out["_mobile"] = t.column("phone").to_numpy(dtype=object) if t.has("phone") else None
+    out["_opt_out"] = text_column(t, "opt_out")
     for field, columns in _OPTIONAL_FIELDS.items():
         out[f"_has_{field}"] = any(t.has(c) for c in columns)
     for table, column in _LISTS.items():

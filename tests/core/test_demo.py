@@ -90,7 +90,7 @@ def test_generate_demo_writes_every_kind_in_its_real_format(demo):
     geo = json.loads(demo.boundaries["beat"].read_text())
     assert geo["crs"]["properties"]["name"] == "urn:ogc:def:crs:EPSG::27700"
     members = pd.read_csv(demo.members, dtype=str, keep_default_na=False)
-    assert members["email"].str.endswith("@example.com").all()
+    assert members["email"].str.endswith("@example.invalid").all()
     assert members["phone"].str.startswith("07700 900").all()
 
 
