@@ -177,15 +177,17 @@ def write_demo_service(folder: str | os.PathLike, store: str | os.PathLike, *,
     area and one force analyst. Returns the path of ``service.yml``.
     """
     from spatial_core import open_store
+    from spatial_core.store.boundary_sets import newest_per_area
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     s = open_store(store, create=False)
     try:
-        areas = s.read("areas", ["area_id", "level", "code", "name"])
+        areas = s.read("areas", ["area_id", "level", "code", "name", "boundary_set",
+                                 "valid_from"])
     finally:
         s.close()
-    areas = areas[areas["level"].isin(["npa", "beat"])].drop_duplicates("area_id")
+    areas = newest_per_area(areas[areas["level"].isin(["npa", "beat"])])
     areas = areas.sort_values(["level", "area_id"])
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

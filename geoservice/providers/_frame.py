@@ -13,7 +13,6 @@ mask, then property equality, ``bbox`` and the CQL2 ``filter`` (each ANDed), the
 """
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -31,7 +30,7 @@ from ..access import require_purpose
 from ..context import RequestContext, current
 from ..errors import core_errors
 from ..filters import filter_mask
-from ._store import _transformer, typed_value
+from ._features import bbox_bounds, features, geojson, typed_value
 
 __all__ = ["FrameProvider"]
 
@@ -80,6 +79,17 @@ class FrameProvider(BaseProvider):
     # -- helpers ------------------------------------------------------------------------
     def frame(self, ctx: RequestContext) -> pd.DataFrame:
         return self._entry(ctx)[0]
+
+    def visible(self, ctx: RequestContext) -> tuple[pd.DataFrame, dict, np.ndarray]:
+        """The whole cached frame, the dict of things derived from it (a cache that lives as
+        long as the frame) and the mask of the rows ``ctx``'s caller may see (refusals raise
+        and are audited, as for a query). Rows shown must pass through :meth:`present`."""
+        full, derived = self._entry(ctx)
+        return full, derived, self._checked(ctx, full)
+
+    def present(self, frame: pd.DataFrame, ctx: RequestContext) -> pd.DataFrame:
+        """``frame``'s rows as the caller may see them (withheld fields set to None)."""
+        return self._present(frame, ctx)
 
     def _entry(self, ctx: RequestContext) -> tuple[pd.DataFrame, dict]:
         """The cached frame and a dict of things derived from it (GeoJSON per CRS)."""
@@ -143,9 +153,7 @@ class FrameProvider(BaseProvider):
                 keep &= (full[name] == self._typed(name, value)).to_numpy(dtype=bool)
         geoms = full["geometry"].to_numpy(dtype=object)
         if bbox:
-            b = [float(v) for v in (bbox if len(bbox) == 4 else
-                                    (bbox[0], bbox[1], bbox[3], bbox[4]))]
-            box = shapely.box(*b)
+            box = shapely.box(*bbox_bounds(bbox))
             hit = np.zeros(len(full), dtype=bool)
             idx = np.flatnonzero(keep)
             hit[idx] = shapely.intersects(geoms[idx], box)
@@ -204,15 +212,10 @@ class FrameProvider(BaseProvider):
         names = [c for c in self.field_types if c in rows.columns]
         if select_properties:
             names = [c for c in names if c in select_properties]
-        props = pd.DataFrame(rows[names]).astype(object)
-        props = props.where(pd.notna(props), None)
-        records = props.to_dict("records")
         geometries: list[Any] = [None] * len(rows)
         if not skip_geometry:
             geometries = self._cached_geojson(rows, ctx, spec)
-        ids = rows[self.id_column].astype(str).tolist()
-        return [{"type": "Feature", "id": i, "geometry": g, "properties": p}
-                for i, g, p in zip(ids, geometries, records, strict=True)]
+        return features(rows[self.id_column].astype(str).tolist(), geometries, rows[names])
 
 
     def _cached_geojson(self, rows: pd.DataFrame, ctx: RequestContext, spec) -> list[Any]:
@@ -221,18 +224,5 @@ class FrameProvider(BaseProvider):
         key = "geojson:" + ("" if spec is None else spec.target_crs_wkt)
         done = derived.get(key)
         if done is None or len(done) != len(full):
-            done = derived[key] = _geojson(full["geometry"].to_numpy(dtype=object), spec)
+            done = derived[key] = geojson(full["geometry"].to_numpy(dtype=object), spec)
         return [done[i] for i in rows.index]
-
-
-def _geojson(geoms: np.ndarray, spec) -> list[Any]:
-    if spec is not None:
-        tr = _transformer(spec.source_crs_wkt, spec.target_crs_wkt)
-
-        def project(coords: np.ndarray) -> np.ndarray:
-            x, y = tr.transform(coords[:, 0], coords[:, 1])
-            return np.column_stack([x, y])
-
-        geoms = shapely.transform(geoms, project)
-    texts = shapely.to_geojson(geoms)
-    return [json.loads(t) if t is not None else None for t in texts]

@@ -8,7 +8,6 @@ reads a narrow index (``fid`` plus the sort and filter columns) under that condi
 """
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -17,10 +16,8 @@ import pandas as pd
 import shapely
 from pygeoapi.provider.base import (
     BaseProvider,
-    ProviderInvalidQueryError,
     ProviderItemNotFoundError,
 )
-from pyproj import CRS, Transformer
 from sqlalchemy import Float, Integer, and_
 
 from spatial_core.store import schema
@@ -29,6 +26,7 @@ from .. import stores
 from ..context import RequestContext, current
 from ..errors import core_errors
 from ..filters import filter_attributes, filter_mask, uses_geometry
+from ._features import bbox_bounds, features, geojson, typed_value
 
 __all__ = ["StoreProvider"]
 
@@ -50,20 +48,6 @@ def _json_type(column) -> str:
     return "string"
 
 
-
-def typed_value(name: str, kind: str | None, value: Any) -> Any:
-    """A query-string property value as the field's type; a clear 400 when it is not."""
-    try:
-        if kind == "integer":
-            return int(value)
-        if kind == "number":
-            return float(value)
-        if kind == "boolean":
-            return str(value).lower() in ("1", "true", "yes")
-    except (TypeError, ValueError):
-        raise ProviderInvalidQueryError(
-            user_msg=f"property {name!r} is a {kind}; {value!r} is not") from None
-    return str(value)
 
 class StoreProvider(BaseProvider):
     """A feature collection over one spatial_core table."""
@@ -109,8 +93,7 @@ class StoreProvider(BaseProvider):
         if scope is not None:
             where.append(scope)
         if bbox:
-            minx, miny, maxx, maxy = (float(v) for v in bbox[:4]) if len(bbox) == 4 else (
-                float(bbox[0]), float(bbox[1]), float(bbox[3]), float(bbox[4]))
+            minx, miny, maxx, maxy = bbox_bounds(bbox)
             c = self.t.c
             if self.point_xy:
                 where += [c.x >= minx, c.x <= maxx, c.y >= miny, c.y <= maxy]
@@ -179,6 +162,17 @@ class StoreProvider(BaseProvider):
         self._audit(ctx, "read", ids=[f["id"] for f in features], number_matched=matched)
         return out
 
+    def rows_in_box(self, ctx: RequestContext, bbox) -> pd.DataFrame:
+        """Every row ``ctx``'s caller may see whose bounds meet ``bbox`` (EPSG:27700), with
+        ``fid``, the published columns, the computed ones and the geometry: what a map layer
+        of this collection draws (the bounds test is by box; callers clip exactly)."""
+        where = self._conditions(ctx, bbox, None)
+        cols = ["fid", *dict.fromkeys([self.id_column, *self.columns]), "geom"]
+        rows = self._dedupe(self.store.read(self.table, cols, where=and_(*where)))
+        if self.computed and len(rows):
+            rows = self._augment(rows, ctx)
+        return rows
+
     def _index_columns(self) -> list[str]:
         return []
 
@@ -186,8 +180,7 @@ class StoreProvider(BaseProvider):
         """Keep rows whose geometry intersects the box (the SQL test compared boxes)."""
         if self.point_xy or not len(idx):
             return idx
-        box = shapely.box(*[float(v) for v in (bbox if len(bbox) == 4 else
-                                                 (bbox[0], bbox[1], bbox[3], bbox[4]))])
+        box = shapely.box(*bbox_bounds(bbox))
         geoms = self.store.read(self.table, ["fid", "geom"],
                                 where=self.t.c.fid.in_(idx["fid"].tolist()))
         hit = set(geoms.loc[shapely.intersects(geoms.geometry.to_numpy(), box), "fid"])
@@ -226,36 +219,7 @@ class StoreProvider(BaseProvider):
         names = [c for c in [*self.columns, *self.computed] if c in rows.columns]
         if select_properties:
             names = [c for c in names if c in select_properties]
-        props = pd.DataFrame(rows[names]).astype(object)
-        props = props.where(pd.notna(props), None)
-        records = props.to_dict("records")
         geometries: list[Any] = [None] * len(rows)
         if not skip_geometry:
-            geometries = self._geojson(rows.geometry.to_numpy(), crs_transform_spec)
-        ids = rows[self.id_column].astype(str).tolist()
-        return [{"type": "Feature", "id": i, "geometry": g, "properties": p}
-                for i, g, p in zip(ids, geometries, records, strict=True)]
-
-    def _geojson(self, geoms: np.ndarray, spec) -> list[Any]:
-        if spec is not None:
-            tr = _transformer(spec.source_crs_wkt, spec.target_crs_wkt)
-
-            def project(coords: np.ndarray) -> np.ndarray:
-                x, y = tr.transform(coords[:, 0], coords[:, 1])
-                return np.column_stack([x, y])
-
-            geoms = shapely.transform(geoms, project)
-        texts = shapely.to_geojson(geoms)
-        return [json.loads(t) if t is not None else None for t in texts]
-
-
-_TRANSFORMERS: dict[tuple[str, str], Transformer] = {}
-
-
-def _transformer(src_wkt: str, dst_wkt: str) -> Transformer:
-    key = (src_wkt, dst_wkt)
-    tr = _TRANSFORMERS.get(key)
-    if tr is None:
-        tr = _TRANSFORMERS[key] = Transformer.from_crs(CRS.from_wkt(src_wkt),
-                                                       CRS.from_wkt(dst_wkt))
-    return tr
+            geometries = geojson(rows.geometry.to_numpy(), crs_transform_spec)
+        return features(rows[self.id_column].astype(str).tolist(), geometries, rows[names])

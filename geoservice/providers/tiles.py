@@ -40,7 +40,6 @@ from pygeoapi.plugin import load_plugin
 from pygeoapi.provider.base import ProviderInvalidQueryError, ProviderItemNotFoundError
 from pygeoapi.provider.base_mvt import BaseMVTProvider
 from pygeoapi.util import url_join
-from sqlalchemy import and_
 
 from spatial_core.geo.crs import transform_xy
 
@@ -339,8 +338,7 @@ class VectorTileProvider(BaseMVTProvider):
         """The caller's rows meeting the EPSG:3857 ``box``, and their EPSG:3857 geometry."""
         fp = self.features
         if isinstance(fp, FrameProvider):
-            full, derived = fp._entry(ctx)
-            keep = fp._checked(ctx, full)
+            full, derived, keep = fp.visible(ctx)
             merc = derived.get("tiles:mercator")
             if merc is None or len(merc[0]) != len(full):
                 g = _to_mercator(full["geometry"].to_numpy(dtype=object))
@@ -348,16 +346,12 @@ class VectorTileProvider(BaseMVTProvider):
             geoms, tree = merc
             idx = tree.query(shapely.box(*box), predicate="intersects")
             idx = np.sort(idx[keep[idx]])
-            return fp._present(full.iloc[idx], ctx).reset_index(drop=True), geoms[idx]
+            return fp.present(full.iloc[idx], ctx).reset_index(drop=True), geoms[idx]
         if isinstance(fp, StoreProvider):
-            bng = _box_to_bng(box)
-            where = fp._conditions(ctx, bng, None)
-            cols = ["fid", *dict.fromkeys([fp.id_column, *fp.columns]), "geom"]
-            rows = fp._dedupe(fp.store.read(fp.table, cols, where=and_(*where)))
-            if fp.computed and len(rows):
-                rows = fp._augment(rows, ctx)
+            rows = fp.rows_in_box(ctx, _box_to_bng(box))
             if not len(rows):
-                return pd.DataFrame(columns=cols[:-1]), np.array([], dtype=object)
+                cols = ["fid", *dict.fromkeys([fp.id_column, *fp.columns])]
+                return pd.DataFrame(columns=cols), np.array([], dtype=object)
             geoms = _to_mercator(rows.geometry.to_numpy(dtype=object))
             props = pd.DataFrame({c: rows[c].to_numpy() for c in rows.columns
                                   if c != "geom" and c != rows.geometry.name})

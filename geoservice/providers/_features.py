@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What both query engines (:mod:`._store` over a table, :mod:`._frame` over a computed
+frame) share: query-string values by field type, the bbox, and GeoJSON features out."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from pygeoapi.provider.base import ProviderInvalidQueryError
+from pyproj import CRS, Transformer
+
+__all__ = ["typed_value", "bbox_bounds", "geojson", "features", "transformer"]
+
+
+def typed_value(name: str, kind: str | None, value: Any) -> Any:
+    """A query-string property value as the field's type; a clear 400 when it is not."""
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return float(value)
+        if kind == "boolean":
+            return str(value).lower() in ("1", "true", "yes")
+    except (TypeError, ValueError):
+        raise ProviderInvalidQueryError(
+            user_msg=f"property {name!r} is a {kind}; {value!r} is not") from None
+    return str(value)
+
+
+def bbox_bounds(bbox) -> tuple[float, float, float, float]:
+    """``minx, miny, maxx, maxy`` of an OGC bbox (4 numbers, or 6 with heights)."""
+    b = bbox if len(bbox) == 4 else (bbox[0], bbox[1], bbox[3], bbox[4])
+    minx, miny, maxx, maxy = (float(v) for v in b)
+    return minx, miny, maxx, maxy
+
+
+_TRANSFORMERS: dict[tuple[str, str], Transformer] = {}
+
+
+def transformer(src_wkt: str, dst_wkt: str) -> Transformer:
+    """A cached pyproj transformer between two CRS given as WKT."""
+    key = (src_wkt, dst_wkt)
+    tr = _TRANSFORMERS.get(key)
+    if tr is None:
+        tr = _TRANSFORMERS[key] = Transformer.from_crs(CRS.from_wkt(src_wkt),
+                                                       CRS.from_wkt(dst_wkt))
+    return tr
+
+
+def geojson(geoms: np.ndarray, spec) -> list[Any]:
+    """GeoJSON geometries (dicts; None for none), in the output CRS of ``spec`` (pygeoapi's
+    ``crs_transform_spec``; None: as stored)."""
+    if spec is not None:
+        tr = transformer(spec.source_crs_wkt, spec.target_crs_wkt)
+
+        def project(coords: np.ndarray) -> np.ndarray:
+            x, y = tr.transform(coords[:, 0], coords[:, 1])
+            return np.column_stack([x, y])
+
+        geoms = shapely.transform(geoms, project)
+    texts = shapely.to_geojson(geoms)
+    return [json.loads(t) if t is not None else None for t in texts]
+
+
+def features(ids: list[str], geometries: list[Any], props: pd.DataFrame) -> list[dict]:
+    """GeoJSON features from ids, geometries and a frame of properties (missing as null)."""
+    props = pd.DataFrame(props).astype(object)
+    records = props.where(pd.notna(props), None).to_dict("records")
+    return [{"type": "Feature", "id": i, "geometry": g, "properties": p}
+            for i, g, p in zip(ids, geometries, records, strict=True)]
