@@ -17,11 +17,13 @@ def _audit(args) -> int:
 
 
 def register(sub) -> None:
-    sv = sub.add_parser("serve", add_help=False,
+    # The service parses its own options (prefix "+" here so that every "-" option is passed
+    # on untouched; "lpt serve --help" is the service's help).
+    sv = sub.add_parser("serve", add_help=False, prefix_chars="+",
                         help="run the OGC API geoservice under gunicorn (lpt serve --help)")
     sv.add_argument("rest", nargs=argparse.REMAINDER)
     sv.set_defaults(func=_serve)
-    au = sub.add_parser("audit", add_help=False,
+    au = sub.add_parser("audit", add_help=False, prefix_chars="+",
                         help="export or verify the geoservice audit log (lpt audit --help)")
     au.add_argument("rest", nargs=argparse.REMAINDER)
     au.set_defaults(func=_audit)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -86,16 +84,11 @@ def _jwks(public_key, kid: str) -> dict:
 
 
 @pytest.fixture(scope="session")
-def service(tmp_path_factory) -> Server:
+def service(tmp_path_factory, demo_builds, running_service) -> Server:
     from geoservice.auth import hash_api_key
-    from spatial_core import open_store
-    from spatial_core.demo import build_demo
 
     d = tmp_path_factory.mktemp("geoservice")
-    store_path = d / "demo.gpkg"
-    s = open_store(store_path)
-    build_demo(s, d / "files", households=3_000, months=3)
-    s.close()
+    store_path = demo_builds.copy(d, households=3_000, months=3)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     kid = "test-key-1"
     (d / "jwks.json").write_text(json.dumps(_jwks(key.public_key(), kid)))
@@ -122,37 +115,10 @@ audit:
   path: audit.jsonl
 """
     (d / "service.yml").write_text(config)
-    port = _free_port()
-    log = d / "serve.log"
     env = dict(os.environ, LPT_TEST_KEY_SHA=hash_api_key(API_KEY))
-    fh = open(log, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lpt_cli.main", "serve", "--config", str(d / "service.yml"),
-         "--port", str(port), "--workers", "2"],
-        cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-    server = Server(url=f"http://127.0.0.1:{port}", store=store_path, audit=d / "audit.jsonl",
-                    key=key, kid=kid, proc=proc, log=log)
-    deadline = time.monotonic() + 90
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"lpt serve exited ({proc.returncode}):\n{log.read_text()}")
-        try:
-            if server.get("/health")[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"lpt serve did not answer in 90 s:\n{log.read_text()}")
-        time.sleep(0.3)
-    yield server
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    fh.close()
+    with running_service(d / "service.yml", env=env, workers=2) as (url, proc, log):
+        yield Server(url=url, store=store_path, audit=d / "audit.jsonl", key=key, kid=kid,
+                     proc=proc, log=log)
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,9 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -57,7 +54,7 @@ def _browser_missing() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def page_server(service, tmp_path_factory):
+def page_server(service, tmp_path_factory, running_service):
     """``lpt serve`` on a copy of the demo store with the demo identity provider."""
     from geoservice.demo_idp import write_demo_service
 
@@ -79,36 +76,9 @@ def page_server(service, tmp_path_factory):
     finally:
         s.close()
     config = write_demo_service(d, store)
-    port = _free_port()
-    log = d / "serve.log"
-    fh = open(log, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lpt_cli.main", "serve", "--config", str(config),
-         "--port", str(port), "--workers", "1"],
-        cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-    server = type(service)(url=f"http://127.0.0.1:{port}", store=store, audit=d / "audit.jsonl",
-                    key=None, kid="demo-1", proc=proc, log=log)
-    deadline = time.monotonic() + 90
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"lpt serve exited ({proc.returncode}):\n{log.read_text()}")
-        try:
-            if server.get("/health")[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGKILL)
-            raise RuntimeError(f"lpt serve did not answer in 90 s:\n{log.read_text()}")
-        time.sleep(0.3)
-    yield server
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    fh.close()
+    with running_service(config) as (url, proc, log):
+        yield type(service)(url=url, store=store, audit=d / "audit.jsonl", key=None,
+                            kid="demo-1", proc=proc, log=log)
 
 
 def _store_frame(path: Path, table: str, columns: list[str]):

@@ -18,8 +18,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -129,7 +127,7 @@ class OidcService:
 
 
 @pytest.fixture(scope="module")
-def oidc(service, tmp_path_factory):
+def oidc(service, tmp_path_factory, running_service):
     """The provider, then ``lpt serve`` on a copy of the demo store signing in through it."""
     _need_tools()
     from spatial_core import open_store
@@ -174,33 +172,11 @@ auth:
 audit:
   path: audit.jsonl
 """, encoding="utf-8")
-        log = d / "serve.log"
-        fh = open(log, "wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lpt_cli.main", "serve", "--config", str(config),
-             "--port", str(port), "--workers", "1"],
-            cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-        server = type(service)(url=url, store=store, audit=d / "audit.jsonl", key=None,
-                               kid="", proc=proc, log=log)
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"lpt serve exited ({proc.returncode}):\n{log.read_text()}")
-            try:
-                if server.get("/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                _stop(proc)
-                raise RuntimeError(f"lpt serve did not answer in 90 s:\n{log.read_text()}")
-            time.sleep(0.3)
-        try:
+        with running_service(config, port=port) as (url, proc, log):
+            server = type(service)(url=url, store=store, audit=d / "audit.jsonl", key=None,
+                                   kid="", proc=proc, log=log)
             yield OidcService(server=server, config=config, discovery=disco,
                               provider_log=provider_log)
-        finally:
-            _stop(proc)
-            fh.close()
     finally:
         _stop(provider)
 

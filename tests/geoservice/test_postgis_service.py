@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -35,7 +29,8 @@ def _get(url: str, key: str | None = None, body: bytes | None = None):
         return e.code, json.loads(e.read() or b"null")
 
 
-def test_service_on_postgis_serves_scores_cells_filters_and_processes(postgis_url, tmp_path):
+def test_service_on_postgis_serves_scores_cells_filters_and_processes(postgis_url, tmp_path,
+                                                                      running_service):
     from geoservice.auth import hash_api_key
     from spatial_core import open_store
     from spatial_core.analytics.cell_aggregates import crime_cells
@@ -57,26 +52,7 @@ auth:
 audit:
   path: audit.jsonl
 """)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "lpt_cli.main", "serve", "--config",
-                             str(tmp_path / "service.yml"), "--port", str(port),
-                             "--workers", "1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if _get(url + "/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.3)
+    with running_service(tmp_path / "service.yml") as (url, proc, log):
         assert _get(url + "/health")[1]["backend"] == "postgis"
         s = open_store(postgis_url, create=False)
         try:
@@ -100,11 +76,3 @@ audit:
         st, _ = _get(url + "/processes/score-area/execution", OFFICER_KEY,
                      json.dumps({"inputs": {"area": "beat:DM02B01"}}).encode())
         assert st == 404
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()

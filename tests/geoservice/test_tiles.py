@@ -10,12 +10,10 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -535,7 +533,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_tiles_on_postgis(tiles_over, postgis_url, tmp_path):
+def test_tiles_on_postgis(tiles_over, postgis_url, tmp_path, running_service):
     from geoservice.auth import hash_api_key
     from spatial_core import open_store
     from spatial_core.analytics.cell_aggregates import disclosed_crime_cells
@@ -559,34 +557,17 @@ disclosure:
 audit:
   path: audit.jsonl
 """)
-    port = _free_port()
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "lpt_cli.main", "serve", "--config",
-                             str(tmp_path / "service.yml"), "--port", str(port),
-                             "--workers", "1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    with running_service(tmp_path / "service.yml") as (url, _, _):
 
-    def get(path, api_key=None):
-        req = urllib.request.Request(url + path, headers={"X-API-Key": api_key} if api_key
-                                     else {})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read()
-
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+        def get(path, api_key=None):
+            req = urllib.request.Request(url + path, headers={"X-API-Key": api_key} if api_key
+                                         else {})
             try:
-                if get("/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.3)
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    return r.status, r.read()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read()
+
         streets["merc"] = merc(streets.geometry.to_numpy(object))
         mine = streets[streets["beat_id"] == OFFICER_BEAT]
         n = 0
@@ -616,11 +597,3 @@ audit:
             got.update({f["properties"]["cell_id"]: f["properties"].get("crimes")
                         for f in decode(body, "crime_cells")})
         assert got == {r.cell_id: _count(r.crimes) for r in disclosed.itertuples()}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
