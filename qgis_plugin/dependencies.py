@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import shlex
 import sys
 from dataclasses import dataclass
+
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PackagingRequirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from .paths import PLUGIN_DIR
 
@@ -30,30 +35,29 @@ _NOT_IN_QGIS = {"tqdm"}
 
 @dataclass(frozen=True)
 class Requirement:
-    """One line of the requirements: ``spec`` as pip reads it, ``module`` to import."""
+    """One line of the requirements: ``spec`` as pip reads it, ``module`` to import,
+    ``specifier`` the versions accepted (:class:`packaging.specifiers.SpecifierSet`)."""
 
     spec: str
     name: str
     module: str
-    minimum: str | None
-    below: str | None
+    specifier: SpecifierSet
 
 
 def _parse(line: str) -> Requirement | None:
-    line = line.split("#", 1)[0].split(";", 1)[0].strip()
+    line = line.split("#", 1)[0].strip()
     if not line:
         return None
-    m = re.match(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*(.*)$", line)
-    if not m:
+    try:
+        req = PackagingRequirement(line)
+    except InvalidRequirement:
         return None
-    name = m.group(1).lower().replace("_", "-")
+    if req.marker is not None and not req.marker.evaluate():
+        return None
+    name = canonicalize_name(req.name)
     if name in _NOT_IN_QGIS:
         return None
-    specs = [s.strip() for s in m.group(3).split(",") if s.strip()]
-    minimum = next((s[2:].strip() for s in specs if s.startswith(">=")), None)
-    below = next((s[1:].strip() for s in specs if s.startswith("<") and not s.startswith("<=")),
-                 None)
-    return Requirement(line, name, _MODULES.get(name, name.replace("-", "_")), minimum, below)
+    return Requirement(line, name, _MODULES.get(name, name.replace("-", "_")), req.specifier)
 
 
 def _source_lines() -> list[str]:
@@ -73,8 +77,22 @@ def requirements() -> list[Requirement]:
     return [r for r in map(_parse, _source_lines()) if r is not None]
 
 
-def _version_tuple(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
+def _why_not(version: str, specifier: SpecifierSet) -> str | None:
+    """Why ``version`` is outside ``specifier`` (None when it is inside or unreadable)."""
+    try:
+        have = Version(version)
+    except InvalidVersion:
+        return None
+    if specifier.contains(have, prereleases=True):
+        return None
+    for spec in specifier:
+        if not spec.contains(have, prereleases=True):
+            if spec.operator in (">=", ">", "~=", "=="):
+                return f"version {version} is older than {spec.version}" \
+                    if have < Version(spec.version) else f"version {version} is not {spec}"
+            return f"version {version} is not below {spec.version}" \
+                if spec.operator in ("<", "<=") else f"version {version} is not {spec}"
+    return f"version {version} is not {specifier}"
 
 
 def missing(reqs: list[Requirement] | None = None) -> list[tuple[Requirement, str]]:
@@ -92,13 +110,9 @@ def missing(reqs: list[Requirement] | None = None) -> list[tuple[Requirement, st
                         getattr(exc, "name", None) == req.module else f"fails to import ({exc})"))
             continue
         version = str(getattr(mod, "__version__", "") or "")
-        if not version:
-            continue
-        have = _version_tuple(version)
-        if req.minimum and have < _version_tuple(req.minimum):
-            out.append((req, f"version {version} is older than {req.minimum}"))
-        elif req.below and have >= _version_tuple(req.below):
-            out.append((req, f"version {version} is not below {req.below}"))
+        why = _why_not(version, req.specifier) if version else None
+        if why:
+            out.append((req, why))
     return out
 
 

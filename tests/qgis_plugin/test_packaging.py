@@ -51,7 +51,7 @@ def test_missing_dependency_gives_an_install_message_and_only_the_installer(
 
     from qgis_plugin import dependencies, plugin, provider
 
-    fake = dependencies.Requirement("h3>=4.1,<5", "h3", "h3", "4.1", "5")
+    fake = dependencies._parse("h3>=4.1,<5")
     monkeypatch.setitem(sys.modules, "h3", None)  # import h3 now raises ImportError
     monkeypatch.setattr(dependencies, "requirements", lambda: [fake])
     monkeypatch.setattr(provider.LptProvider, "id", lambda self: "lpt_missing")
@@ -79,9 +79,14 @@ def test_missing_dependency_gives_an_install_message_and_only_the_installer(
 def test_too_old_version_is_reported(qgis_app, monkeypatch):
     from qgis_plugin import dependencies
 
-    req = dependencies.Requirement("shapely>=9.0", "shapely", "shapely", "9.0", None)
+    req = dependencies._parse("shapely>=9.0")
     (got, why), = dependencies.missing([req])
     assert got is req and why.startswith("version 2.") and why.endswith("is older than 9.0")
+    req = dependencies._parse("shapely>=1.8,<2.0")
+    (got, why), = dependencies.missing([req])
+    assert why.startswith("version 2.") and why.endswith("is not below 2.0")
+    assert dependencies.missing([dependencies._parse("shapely>=1.8,<99")]) == []
+    assert dependencies._parse("pywin32>=300; sys_platform == 'win32'") is None
 
 
 def test_install_dependencies_dry_run_shows_the_pip_command(run, tmp_path):
