@@ -175,19 +175,20 @@ def _resolve_areas(store, areas: Sequence[str] | str | None, tree: pd.DataFrame
         if not area:
             raise InputError("an area id is empty")
         level, sep, code = area.partition(":")
-        if sep and level.lower() in _LEVELS:
+        if area in known:
+            pass
+        elif sep and level.lower() in _LEVELS and f"{level.lower()}:{code}" in known:
             area = f"{level.lower()}:{code}"
-            if area not in known:
-                same = tree.loc[tree["level"] == level.lower(), "area_id"].head(5).tolist()
-                raise NotFoundError(f"no area {area!r} in the store"
-                                    + (f" (for example: {', '.join(same)})" if same else ""))
         else:
             sid = code if sep and level.lower() == "street" else area
             s = schema.streets
             row = store.read("streets", ["street_id", "beat_id"], where=s.c.street_id == sid)
             if not len(row):
-                raise NotFoundError(f"no area {area!r}: expected beat:…, ward:…, npa:…, force:… "
-                                    "or a street id")
+                lvl = level.lower() if sep and level.lower() in _LEVELS else "beat"
+                same = tree.loc[tree["level"] == lvl, "area_id"].head(5).tolist()
+                raise NotFoundError(f"no area {area!r} in the store: expected beat:…, ward:…, "
+                                    "npa:…, force:… or a street id"
+                                    + (f" (for example: {', '.join(same)})" if same else ""))
             area = f"street:{sid}"
             street_beat[area] = row["beat_id"].iloc[0]
         if area not in out:

@@ -378,7 +378,7 @@ def record_opt_outs(store, conn: Connection, member_ids: Sequence[str], *, sourc
         "recorded_by": recorded_by}))
     c, r = schema.member_contacts, schema.message_recipients
     for chunk in _in_chunks(ids):
-        store.delete_where(conn, "member_contacts", c.member_id.in_(chunk))
+        store.delete_where(conn, "member_contacts", c.c.member_id.in_(chunk))
         conn.execute(r.update().where(r.c.member_id.in_(chunk))
                      .where(r.c.state.in_(("queued", "retry")))
                      .values(state="held", held_reason="opted_out", next_attempt=None))
