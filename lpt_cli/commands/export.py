@@ -26,6 +26,7 @@ def _export(args) -> int:
 
 
 def register(sub) -> None:
+    from spatial_core.analytics.population import AREA_LEVELS
     from spatial_core.api.export import LAYERS
 
     p = sub.add_parser("export", help="write street scores, priorities, representation or a "
@@ -38,7 +39,7 @@ def register(sub) -> None:
     p.add_argument("--setup", default=None, metavar="ID",
                    help="the set-up of walk-list and setup-streets")
     p.add_argument("--area", default=None, metavar="ID", help="only this area (beat:… …)")
-    p.add_argument("--level", default="beat", choices=["beat", "ward", "npa", "force"],
+    p.add_argument("--level", default="beat", choices=list(AREA_LEVELS),
                    help="area level of priorities and representation (default beat)")
     p.add_argument("--period", default=None, help="survey responses counted (default all)")
     p.add_argument("--scheme", default="oac2011", help="representation: classification scheme")

@@ -164,6 +164,8 @@ def _rerun(args) -> int:
 
 
 def register(sub) -> None:
+    from spatial_core.targeting.setups import GOALS
+
     p = sub.add_parser("setup", help="targeting set-ups: streets, walk lists and progress")
     ss = p.add_subparsers(dest="setup_command", required=True, metavar="ACTION")
 
@@ -174,7 +176,7 @@ def register(sub) -> None:
                         "(EPSG:27700 or 4326); repeat for several")
     c.add_argument("--crs", type=int, default=None,
                    help="EPSG code of a drawn polygon (default: guessed from its coordinates)")
-    c.add_argument("--goal", default="recruit", choices=["recruit", "survey", "engage"])
+    c.add_argument("--goal", default="recruit", choices=list(GOALS))
     c.add_argument("--profile", default=None, metavar="FILE_OR_NAME",
                    help="targeting profile (.toml or shipped name; default by goal: "
                         "recruit/engage -> engagement, survey -> default)")
