@@ -39,6 +39,7 @@ from .audit import AuditLog
 from .auth import Authenticator, AuthError
 from .config import COLLECTIONS, ServiceConfig, load_config, pygeoapi_config
 from .context import RequestContext, activate, deactivate
+from .engage import loggable_path
 
 __all__ = ["create_app", "prepare_runtime", "JsonFormatter", "cache_control", "PERSONAL",
            "VARY", "ITEM_ALLOW", "item_write_refusal"]
@@ -50,7 +51,8 @@ ENV_CONFIG = "LPT_SERVICE_CONFIG"
 ENV_RUNTIME = "LPT_SERVICE_RUNTIME"
 
 
-PERSONAL = frozenset({"visits", "walk_lists", "key_contacts", "setups"})
+PERSONAL = frozenset({"visits", "walk_lists", "key_contacts", "setups", "replies",
+                      "messages"})
 """Collections holding personal data (or pointing at it): never stored by a browser."""
 
 VARY = ("Authorization", "X-API-Key")
@@ -240,6 +242,8 @@ def _wrap(app, cfg: ServiceConfig) -> None:
     register_page(app, cfg)  # the officer map page (/app/) and the demo sign-in
     from .html_assets import install as install_html_assets
     install_html_assets(app, cfg)  # pygeoapi's HTML pages: our vendored assets only, CSP
+    from .engage import register as register_engage
+    register_engage(app, cfg, audit)  # residents' reply/survey/unsubscribe pages, no login
 
     @app.before_request
     def _authenticate():
@@ -309,7 +313,8 @@ def _wrap(app, cfg: ServiceConfig) -> None:
             vary + [h for h in VARY if h.lower() not in {v.lower() for v in vary}])
         access_log.info("request", extra={"fields": {
             "request_id": getattr(g, "lpt_request_id", None), "method": request.method,
-            "path": request.path, "query": request.query_string.decode("latin-1"),
+            "path": loggable_path(request.path),  # a resident's link token is not logged
+            "query": request.query_string.decode("latin-1"),
             "status": response.status_code, "ms": ms,
             "sub": p.sub if p else None, "role": p.role if p else None}})
         return response

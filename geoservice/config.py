@@ -128,6 +128,11 @@ PROCESSES: dict[str, str] = {
 }
 """The processes we offer: id -> processor class (dotted path)."""
 
+from .engage_registry import ENGAGE_COLLECTIONS, ENGAGE_PROCESSES  # noqa: E402
+
+COLLECTIONS.update(ENGAGE_COLLECTIONS)  # messages, replies, actions, engagement
+PROCESSES.update(ENGAGE_PROCESSES)  # compose/send a message, actions, answers, door surveys
+
 
 class ConfigError(ValueError):
     """The service configuration is missing something or has a wrong value."""
@@ -226,7 +231,7 @@ def _path(value: str | None, base: Path | None) -> str | None:
 def parse_config(raw: dict, base: Path | None = None) -> ServiceConfig:
     """A :class:`ServiceConfig` from the parsed YAML; relative paths are relative to ``base``."""
     raw = _expand(raw, "config")
-    known = {"store", "server", "auth", "disclosure", "audit"}
+    known = {"store", "server", "auth", "disclosure", "audit", "engagement"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"unknown section(s) {unknown}; sections are {sorted(known)}")

@@ -305,6 +305,7 @@
     await loadStreets(beatId);
     await showBeatFacts();
     await loadSetups();
+    await loadMessagesPanel();
   }
 
   // ---------------------------------------------------------------- streets
@@ -489,6 +490,18 @@
     if ($('visit-setup').value.trim()) props.setup_id = $('visit-setup').value.trim();
     if ($('visit-notes').value.trim()) props.notes = $('visit-notes').value.trim();
     const result = $('visit-result');
+    const door = doorInputs();
+    if (door && door.refused) {
+      message(result, 'Not recorded: the resident has not agreed to the consent statement; ' +
+        'untick "register" or record their answer.', 'error');
+      return;
+    }
+    const pending = state.doorPending;
+    if (door && pending && pending.uprn === props.uprn) {
+      // The visit is recorded; only its survey or registration was refused: send them again.
+      await recordDoor(pending.visitId, props.uprn, door, result);
+      return;
+    }
     message(result, 'Saving…');
     try {
       const resp = await api('/collections/visits/items', { method: 'POST',
@@ -501,6 +514,7 @@
       const li = document.querySelector(`#walk-list li[data-uprn="${CSS.escape(props.uprn)}"]`);
       if (li) li.classList.add('selected');
       $('visit-notes').value = '';
+      if (door) await recordDoor(id, props.uprn, door, result);
     } catch (e) {
       if (e.status === 401) return;
       delete result.dataset.visitId;
@@ -566,6 +580,283 @@
       el('p', { class: 'hint', text: '–' }));
   }
 
+  // ---------------------------------------------------------------- messages (issue 10)
+  // Compose a message to my beat and preview its reach, send it, read and answer replies
+  // (urgent first), record an action, and the survey and registration taken at the door.
+  // Every rule (reach, cap, consent, scope) is the service's; the page shows its answers.
+  const KIND_TEXT = { update: 'Update', you_said_we_did: 'You said, we did',
+    survey: 'Survey invitation', appeal: 'Appeal for information' };
+  const HELD_TEXT = { cap: 'already had their messages for now (frequency cap)',
+    consent: 'have not consented to hear from us', opted_out: 'have opted out',
+    no_contact: 'have no usable email address' };
+  const engage = { config: null };
+  state.engage = engage;
+
+  async function runProcess(id, inputs, headers) {
+    const resp = await api(`/processes/${encodeURIComponent(id)}/execution`, { method: 'POST',
+      headers: Object.assign({ 'Content-Type': 'application/json', Accept: 'application/json' },
+        headers || {}), body: JSON.stringify({ inputs }) });
+    return resp.json();
+  }
+
+  function engagePurpose(what) { return `${what} for beat ${beatCode()}`; }
+
+  function today() { return localNow().slice(0, 10); }
+
+  async function setupMessages() {
+    try {
+      const resp = await fetch('/engage/config.json');
+      engage.config = resp.ok ? await resp.json() : null;
+    } catch (e) { engage.config = null; }
+    const tab = document.querySelector('.tabs button[data-tab=messages]');
+    if (!engage.config) { tab.hidden = true; $('door').hidden = true; return; }
+    $('msg-kind').replaceChildren(...engage.config.kinds.map((k) =>
+      el('option', { value: k, text: KIND_TEXT[k] || k })));
+    $('msg-kind').addEventListener('change', () => {
+      $('msg-draft').hidden = $('msg-kind').value !== 'you_said_we_did';
+    });
+    $('msg-draft').addEventListener('click', draftYouSaid);
+    $('msg-form').addEventListener('submit', composeMessage);
+    for (const id of ['msg-kind', 'msg-subject', 'msg-text']) {
+      $(id).addEventListener('input', () => { $('msg-preview').hidden = true; });
+    }
+    $('msg-send').addEventListener('click', sendMessage);
+    $('replies-refresh').addEventListener('click', loadReplies);
+    $('action-form').addEventListener('submit', recordAction);
+    $('action-date').value = today();
+    const vocabulary = (engage.config.survey || []).find((q) => q.name === 'priorities');
+    $('action-priority').replaceChildren(el('option', { value: '', text: '– choose –' }),
+      ...((vocabulary && vocabulary.options) || []).map(([v, t]) => el('option', { value: v, text: t })));
+    renderDoorSurvey(engage.config.survey || []);
+    $('door-survey-on').addEventListener('change', () => { $('door-survey').hidden = !$('door-survey-on').checked; });
+    $('door-register-on').addEventListener('change', () => {
+      $('door-register').hidden = !$('door-register-on').checked;
+      $('reg-consent').required = $('door-register-on').checked;
+    });
+  }
+
+  async function loadMessagesPanel() {
+    if (!engage.config) return;
+    await Promise.all([loadReplies(), loadActions()]);
+  }
+
+  async function draftYouSaid() {
+    const result = $('msg-result');
+    message(result, 'Drafting…');
+    try {
+      const d = await runProcess('you-said-we-did-draft', { area: state.beat.id });
+      $('msg-subject').value = d.subject || '';
+      $('msg-text').value = d.text || '';
+      $('msg-preview').hidden = true;
+      message(result, 'Draft filled in: edit it before you preview and send.', 'ok');
+    } catch (e) {
+      if (e.status !== 401) message(result, 'No draft: ' + e.message, 'error');
+    }
+  }
+
+  async function composeMessage(ev) {
+    ev.preventDefault();
+    const result = $('msg-result');
+    message(result, 'Working out who it reaches…');
+    $('msg-preview').hidden = true;
+    try {
+      const p = await runProcess('compose-message', { kind: $('msg-kind').value,
+        subject: $('msg-subject').value, text: $('msg-text').value, area: state.beat.id });
+      const box = $('msg-preview');
+      box.dataset.messageId = p.message_id;
+      box.dataset.recipients = String(p.recipients);
+      $('msg-reach').textContent = `Reaches ${p.recipients} member${p.recipients === 1 ? '' : 's'} in ${beatCode()}.`;
+      const held = Object.entries(p.held_back || {}).filter(([, n]) => n > 0);
+      $('msg-held').replaceChildren(...(held.length ? held.map(([k, n]) =>
+        el('li', { 'data-reason': k, text: `${n} held back: ${HELD_TEXT[k] || k}` }))
+        : [el('li', { text: 'Nobody held back.' })]));
+      $('msg-send').textContent = `Send to ${p.recipients}`;
+      $('msg-send').disabled = !(p.recipients > 0);
+      box.hidden = false;
+      message(result, '');
+    } catch (e) {
+      if (e.status !== 401) message(result, 'Not prepared: ' + e.message, 'error');
+    }
+  }
+
+  async function sendMessage() {
+    const box = $('msg-preview');
+    const result = $('msg-result');
+    $('msg-send').disabled = true;
+    message(result, 'Sending…');
+    try {
+      const r = await runProcess('send-message', { message_id: box.dataset.messageId });
+      result.dataset.sent = String(r.sent);
+      result.dataset.messageId = r.message_id;
+      const more = [r.failed ? `${r.failed} failed` : null, r.retried ? `${r.retried} to retry` : null,
+        r.uncertain ? `${r.uncertain} uncertain` : null].filter(Boolean);
+      message(result, `Sent to ${r.sent}${more.length ? ' (' + more.join(', ') + ')' : ''}.`, 'ok');
+      box.hidden = true;
+      $('msg-subject').value = ''; $('msg-text').value = '';
+    } catch (e) {
+      $('msg-send').disabled = false;
+      if (e.status !== 401) message(result, 'Not sent: ' + e.message, 'error');
+    }
+  }
+
+  async function loadReplies() {
+    const list = $('reply-list');
+    let rows;
+    try {
+      rows = await features('replies', {}, { 'X-Purpose': engagePurpose('Reading residents\' replies') });
+    } catch (e) {
+      if (e.status !== 401) message($('replies-message'), 'Could not read replies: ' + e.message, 'error');
+      return;
+    }
+    message($('replies-message'), rows.length ? '' : 'No replies yet.');
+    list.dataset.count = String(rows.length);
+    list.replaceChildren(...rows.map((f) => {
+      const p = f.properties;
+      const li = el('li', { 'data-reply-id': f.id, class: p.urgent ? 'urgent' : null },
+        p.urgent ? el('div', { class: 'tag', text: `Urgent${p.urgent_words ? ': ' + p.urgent_words : ''} – act now` }) : null,
+        el('div', { class: 'name', text: `Re: ${p.subject || p.message_id}` }),
+        el('div', { class: 'reasons', text: `${(p.received_at || '').replace('T', ' ')} · ${p.area_id || ''}` }),
+        el('div', { class: 'text', text: p.text || '' }));
+      if (p.answer) {
+        li.append(el('div', { class: 'answer', text: `Answered by ${p.answered_by}: ${p.answer}` }));
+      } else {
+        const area = el('textarea', { rows: '2', 'aria-label': 'Answer', required: true });
+        const form = el('form', { class: 'answer-form' }, area,
+          el('button', { type: 'submit', text: 'Answer' }));
+        form.addEventListener('submit', async (ev) => {
+          ev.preventDefault();
+          try {
+            await runProcess('answer-reply', { reply_id: f.id, answer: area.value },
+              { 'X-Purpose': engagePurpose('Answering a resident\'s reply') });
+            await loadReplies();
+          } catch (e) {
+            if (e.status !== 401) message($('replies-message'), 'Not answered: ' + e.message, 'error');
+          }
+        });
+        li.append(form);
+      }
+      return li;
+    }));
+  }
+
+  async function recordAction(ev) {
+    ev.preventDefault();
+    const result = $('action-result');
+    message(result, 'Saving…');
+    const inputs = { done_on: $('action-date').value, priority: $('action-priority').value,
+      area: state.beat.id, what: $('action-what').value };
+    if ($('action-partner').value.trim()) inputs.partner = $('action-partner').value.trim();
+    try {
+      const r = await runProcess('record-action', inputs);
+      result.dataset.actionId = r.action_id;
+      message(result, `Action recorded (${r.action_id}).`, 'ok');
+      $('action-what').value = ''; $('action-partner').value = '';
+      await loadActions();
+    } catch (e) {
+      if (e.status !== 401) message(result, 'Not recorded: ' + e.message, 'error');
+    }
+  }
+
+  async function loadActions() {
+    let rows;
+    // The beat's actions and those of the areas above it (the service's order: newest first).
+    try { rows = await features('actions', {}); } catch (e) { return; }
+    $('action-list').replaceChildren(...(rows.length ? rows.map((f) => {
+      const p = f.properties;
+      return el('li', { 'data-action-id': f.id },
+        el('div', { class: 'name', text: `${p.done_on} · ${p.label || p.priority}` }),
+        el('div', { class: 'what', text: p.what }),
+        el('div', { class: 'reasons', text: `${p.area_name || p.area_id} · ${p.partner ? 'with ' + p.partner : 'police'}` }));
+    }) : [el('li', { text: 'No actions recorded for this beat yet.' })]));
+  }
+
+  // The survey at the door: the same questions as the online survey (from the service):
+  // 'choose' up to q.max options, 'scale' one option, 'text' free text.
+  function renderDoorSurvey(questions) {
+    engage.questions = questions;
+    $('door-survey').replaceChildren(...questions.map((q) => {
+      const id = String(q.name);
+      if (q.type === 'choose' || q.type === 'scale') {
+        const many = q.type === 'choose';
+        const set = el('fieldset', { class: 'door-q', 'data-q': id },
+          el('legend', { text: q.label }),
+          ...(q.options || []).map(([v, t]) => el('label', null,
+            el('input', { type: many ? 'checkbox' : 'radio', name: `door-${id}`, value: String(v) }),
+            String(t))));
+        if (many && q.max) {
+          const boxes = () => Array.from(set.querySelectorAll('input'));
+          set.addEventListener('change', () => {
+            const n = boxes().filter((b) => b.checked).length;
+            for (const b of boxes()) b.disabled = !b.checked && n >= q.max;
+          });
+        }
+        return set;
+      }
+      return el('fieldset', { class: 'door-q', 'data-q': id }, el('legend', { text: q.label }),
+        el('textarea', { name: `door-${id}`, rows: '2', 'aria-label': q.label }));
+    }));
+  }
+
+  function doorAnswers() {
+    const out = {};
+    for (const q of engage.questions || []) {
+      const id = String(q.name);
+      const inputs = Array.from(document.getElementsByName(`door-${id}`));
+      if (q.type === 'choose') {
+        const got = inputs.filter((i) => i.checked).map((i) => i.value);
+        if (got.length) out[id] = got;
+      } else if (q.type === 'scale') {
+        const got = inputs.find((i) => i.checked);
+        if (got) out[id] = Number(got.value);
+      } else if (inputs[0] && inputs[0].value.trim()) {
+        out[id] = inputs[0].value.trim();
+      }
+    }
+    return out;
+  }
+
+  // What the door part of the visit form holds (null: nothing taken at the door).
+  function doorInputs() {
+    if (!engage.config) return null;
+    const survey = $('door-survey-on').checked;
+    const register = $('door-register-on').checked;
+    if (!survey && !register) return null;
+    const out = { answers: survey ? doorAnswers() : {} };
+    if (register) {
+      // A registration is sent only when the resident agreed to the statement read out
+      // (the select is required while "register" is ticked).
+      if ($('reg-consent').value !== 'agreed') return { refused: true };
+      out.registration = {};
+      if ($('reg-organisation').value.trim()) out.registration.organisation = $('reg-organisation').value.trim();
+      if ($('reg-email').value.trim()) out.registration.email = $('reg-email').value.trim();
+      if ($('reg-mobile').value.trim()) out.registration.mobile = $('reg-mobile').value.trim();
+    }
+    return out;
+  }
+
+  async function recordDoor(visitId, uprn, door, result) {
+    const base = result.textContent;
+    try {
+      const inputs = { visit_id: visitId, uprn, answers: door.answers };
+      if (door.registration) inputs.registration = door.registration;
+      const r = await runProcess('door-survey', inputs, { 'X-Purpose': $('visit-purpose').value.trim() });
+      state.doorPending = null;
+      result.dataset.responseId = r.response_id || '';
+      message(result, `${base.startsWith('Visit') ? base + ' ' : ''}Door survey recorded` +
+        `${r.registered ? ' with the registration' : ''}.`, 'ok');
+      for (const i of document.querySelectorAll('#door input, #door textarea')) {
+        if (i.type === 'checkbox' || i.type === 'radio') i.checked = false; else i.value = '';
+      }
+      $('reg-consent').value = '';
+      $('door-survey').hidden = true; $('door-register').hidden = true;
+    } catch (e) {
+      if (e.status === 401) return;
+      state.doorPending = { visitId, uprn };
+      message(result, `Visit ${visitId} is recorded, but not what was taken at the door: ` +
+        `${e.message}. Correct it and press "Record visit" again.`, 'error');
+    }
+  }
+
   // ---------------------------------------------------------------- tabs and start
   function selectTab(name) {
     for (const b of document.querySelectorAll('.tabs button')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
@@ -587,6 +878,7 @@
     $('visit-when').value = localNow();
     for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => selectTab(b.dataset.tab));
     $('visit-form').addEventListener('submit', recordVisit);
+    await setupMessages();
     await setupSignIn();
     let token = null;
     try { token = await finishPkce(); } catch (e) { showSignIn('Sign-in failed: ' + e.message); }
