@@ -331,10 +331,10 @@ def create_message(store, *, created_by: str, scope_areas: Sequence[str] | None,
     """
     if kind not in KINDS:
         raise InputError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    created_by = _clean(created_by, "sender (created_by)", 64)
     body = _clean(body, "message text", MAX_BODY_CHARS)
     subject = _clean(subject if subject is not None and str(subject).strip() else _SUBJECTS[kind],
                      "subject", MAX_SUBJECT_CHARS).replace("\n", " ")
+    created_by = _clean(created_by, "sender (who composes the message: --by OFFICER)", 64)
     organisation = _clean(organisation, "organisation", 64).lower()
     cap = cap or FrequencyCap.from_env()
     stamp = now_text(now)
@@ -498,6 +498,11 @@ def send_message(store, message_id: str, delivery, *, public_url: str,
                     select(r.c.fid, r.c.member_id, r.c.attempts).where(mine & due)
                     .order_by(r.c.fid).limit(batch_size)).all(),
                     columns=["fid", "member_id", "attempts"])
+                # contacts first: a key that cannot decrypt them stops the run before the
+                # batch is claimed (claimed rows are never sent again)
+                contacts = read_contacts_for_delivery(
+                    store, batch["member_id"].astype(str).tolist(), cipher, conn=conn
+                ) if len(batch) and getattr(delivery, "needs_contacts", True) else {}
                 if len(batch):
                     conn.execute(r.update().where(r.c.fid.in_(batch["fid"].tolist())).values(
                         state="claimed", attempts=r.c.attempts + 1, next_attempt=None))
@@ -509,7 +514,7 @@ def send_message(store, message_id: str, delivery, *, public_url: str,
                 delay = (datetime.fromisoformat(waiting) - _clock()).total_seconds()
                 time.sleep(min(max(delay, 0.0), 3600.0) + 0.01)
                 continue
-            _send_batch(store, msg, delivery, batch, cipher, secret, public_url, expires,
+            _send_batch(store, msg, delivery, batch, contacts, secret, public_url, expires,
                         stamp, max_attempts, backoff_s, report, retried)
     report.retried = len(retried)
     with store.begin() as conn:
@@ -529,13 +534,11 @@ def send_message(store, message_id: str, delivery, *, public_url: str,
     return report
 
 
-def _send_batch(store, msg, delivery, batch: pd.DataFrame, cipher, secret: bytes,
+def _send_batch(store, msg, delivery, batch: pd.DataFrame, contacts: dict, secret: bytes,
                 public_url: str, expires: datetime, stamp: str, max_attempts: int,
                 backoff_s: float, report: SendReport, retried: set[str]) -> None:
     """Send one claimed batch and record each result (one transaction at the end)."""
-    ids = batch["member_id"].astype(str).tolist()
     needs = getattr(delivery, "needs_contacts", True)
-    contacts = read_contacts_for_delivery(store, ids, cipher) if needs else {}
     updates: list[dict[str, Any]] = []
     bad: list[str] = []
     for row in batch.itertuples(index=False):
