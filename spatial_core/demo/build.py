@@ -74,11 +74,15 @@ def build_demo(
     months: int = 12,
     end_month: str = "2026-09",
     progress: Progress | None = None,
+    history: bool = True,
 ) -> dict[str, ImportReport]:
     """Generate the demo force into ``out_dir`` and load it into ``store``.
 
     Returns the import report of each step (``"boundaries:beat"``, ``"crimes"`` …).
-    Progress runs 0-0.3 for generating and 0.3-1 for loading.
+    Progress runs 0-0.3 for generating and 0.3-1 for loading. With ``history`` (the
+    default) the engagement history of :mod:`spatial_core.demo.history` is added after
+    loading: actions, "You said, we did" messages, replies, opt-outs and a follow-up survey
+    wave (its row counts are in ``lpt_meta`` under ``demo_history``).
 
     Examples
     --------
@@ -96,6 +100,12 @@ def build_demo(
     reports = load_demo(store, files, progress=load)
     # The address and street importers refresh the derived index themselves (addresses are
     # loaded after every area and street), so no final refresh_index is needed.
+    if history:
+        from spatial_core.demo.history import build_history
+
+        if progress:
+            progress(0.99, "adding the engagement history")
+        build_history(store, seed=seed, households=households, end_month=end_month)
     if progress:
         progress(1.0, "demo force loaded")
     return reports

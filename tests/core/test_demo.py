@@ -205,7 +205,9 @@ def test_build_demo_loads_everything_with_generated_counts(store, tmp_path):
     assert store.count("addresses") == c["households"]
     assert store.count("postcodes") == c["postcodes"]
     assert store.count("members") == c["members"]
-    assert store.count("surveys") == c["surveys"]
+    # the engagement history adds a follow-up survey wave (spatial_core.demo.history)
+    history = json.loads(store.get_meta("demo_history"))
+    assert store.count("surveys") == c["surveys"] + history["surveys"]
     assert store.count("visits") == c["visits"]
     assert store.count("crimes") == c["crimes"]
     areas = store.read("areas", ["level"])["level"].value_counts()
