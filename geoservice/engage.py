@@ -52,7 +52,7 @@ BODY_LIMIT = 64 * 1024
 (``MAX_REPLY_CHARS``); form-encoded, a character outside ASCII takes up to 12 bytes
 (``%F0%9F%98%80``), so 4,000 characters of any script fit in 48 KiB plus the survey fields."""
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
        "form-action 'self'")
 

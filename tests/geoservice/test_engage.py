@@ -24,7 +24,9 @@ import email.policy
 import json
 import os
 import re
+import shutil
 import socket
+import subprocess
 import threading
 import time
 import urllib.error
@@ -80,7 +82,7 @@ class Mailbox:
 
 def text_of(msg: email.message.EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain",))
-    return part.get_content() if part is not None else ""
+    return part.get_content().replace("\r\n", "\n") if part is not None else ""
 
 
 def links_of(msg: email.message.EmailMessage) -> dict[str, str]:
@@ -716,3 +718,109 @@ def test_the_audit_log_is_intact(engaged):
 
     n, problem = verify(engaged.audit)
     assert problem is None and n > 10
+
+
+# -- the officer page and the reply page in Chromium, end to end -----------------------------
+def _browser_missing() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is not installed (apt-get install chromium)"
+    if not (NODE_MODULES / "playwright-core").is_dir():
+        return f"{NODE_MODULES}/playwright-core is missing (bash scripts/setup.sh runs npm ci)"
+    if not (GEOSERVICE / "static" / "vendor" / "leaflet" / "leaflet.js").exists():
+        return "geoservice/static/vendor/leaflet is missing (npm ci in geoservice/ copies it)"
+    return None
+
+
+def _browser(server, phase: str, **extra) -> dict:
+    env = dict(os.environ, LPT_BASE_URL=server.url, LPT_OFFICER=OFFICER, LPT_PHASE=phase,
+               LPT_SHOTS=str(ARTIFACTS), LPT_NODE_MODULES=str(NODE_MODULES),
+               LPT_CHROMIUM=str(CHROMIUM), **extra)
+    run = subprocess.run(["node", str(E2E)], env=env, capture_output=True, text=True,
+                         timeout=240, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["ok"], out.get("error")
+    assert out["foreign"] == [] and out["page_errors"] == []
+    assert out["console_errors"] == [], out["console_errors"]
+    return out
+
+
+def test_engagement_loop_in_chromium_compose_send_email_reply_officer_sees_it(engaged):
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"browser test cannot run in CI: {missing}")
+        pytest.skip(missing)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    before = len(engaged.mailbox.snapshot())
+
+    # 1. The officer records an action, drafts "You said, we did" from it, previews, sends.
+    out = _browser(engaged, "send")
+    assert "14 drivers stopped" in out["action_listed"]
+    from spatial_core import open_store
+    from spatial_core.engagement.actions import you_said_we_did_draft
+
+    s = open_store(engaged.store, create=False)
+    try:
+        draft = you_said_we_did_draft(s, BEAT)
+    finally:
+        s.close()
+    assert (out["subject"], out["text"]) == (draft.subject, draft.body) and draft.body
+    rec = engaged.rows("message_recipients", ["message_id", "state", "held_reason"])
+    rec = rec[rec["message_id"] == out["message_id"]]
+    assert out["recipients"] == int((rec["state"] != "held").sum()) > 0
+    assert out["reach"].startswith(f"Reaches {out['recipients']} member")
+    held = rec.loc[rec["state"] == "held", "held_reason"].value_counts().to_dict()
+    assert {k: int(t.split(" ")[0]) for k, t in out["held"]} == held
+    assert out["sent"] == out["recipients"]
+    msg = engaged.rows("messages", ["message_id", "kind", "area_id", "created_by", "status"])
+    row = msg[msg["message_id"] == out["message_id"]].iloc[0]
+    assert (row["kind"], row["area_id"], row["created_by"], row["status"]) == (
+        "you_said_we_did", BEAT, OFFICER, "sent")
+
+    # 2. The e-mails arrive at the SMTP server, one per recipient.
+    mails = engaged.mailbox.wait_for(before + out["sent"])[before:]
+    assert len(mails) == out["sent"]
+    assert all(m["Subject"] == out["subject"] for m in mails)
+    assert draft.body.strip()[:60] in text_of(mails[0])
+    reply_url = f"{engaged.url}/engage/reply/{links_of(mails[0])['reply']}"
+
+    # 3. The resident replies through the link; the officer sees the reply and answers it;
+    #    then a door survey with a registration.
+    addresses = engaged.rows("addresses", ["uprn", "beat_id"])
+    uprn = sorted(addresses.loc[addresses["beat_id"] == BEAT, "uprn"])[1]
+    text = "Thank you for the speed checks, Mill Lane is calmer now (browser test)"
+    surveys_before = engaged.rows("surveys", ["response_id"])
+    out = _browser(engaged, "reply", LPT_REPLY_URL=reply_url, LPT_REPLY_TEXT=text,
+                   LPT_UPRN=uprn)
+    assert out["reply_page_status"] == 200
+    assert "not for emergencies" in out["reply_page_text"] and "@" not in out["reply_page_text"]
+    assert out["reply_page_width"] <= 390  # no sideways scrolling on a phone
+    assert out["counter"] == str(len(text))
+    assert "your reply has been sent" in out["reply_done"]
+    stored = engaged.rows("replies", ["reply_id", "message_id", "text", "area_id", "answer",
+                                      "answered_by"])
+    stored = stored[stored["text"] == text]
+    assert len(stored) == 1 and stored["area_id"].iloc[0] == BEAT
+    assert stored["message_id"].iloc[0] == row["message_id"]
+    shown = [r for r in out["replies"] if r["text"] == text]
+    assert [r["id"] for r in shown] == stored["reply_id"].tolist()
+    flags = [r["urgent"] for r in out["replies"]]
+    assert flags == sorted(flags, reverse=True)  # urgent first
+    assert out["answer_shown"].endswith("we will be back on Mill Lane next week.")
+    assert stored["answer"].iloc[0] == "Thank you: we will be back on Mill Lane next week."
+    assert stored["answered_by"].iloc[0] == OFFICER
+    assert out["consent_required"] is True
+    assert "Door survey recorded with the registration" in out["visit_message"]
+    surveys = engaged.rows("surveys", ["response_id", "channel", "confidence", "feel_safe"])
+    new = surveys[~surveys["response_id"].isin(surveys_before["response_id"])]
+    assert new[["response_id", "channel", "confidence", "feel_safe"]].values.tolist() == [
+        [out["response_id"], "door_knock", 4, 3]]
+    reg = engaged.rows("door_registrations", ["visit_id", "uprn", "has_contact"])
+    assert reg[reg["visit_id"] == out["visit_id"]][["uprn", "has_contact"]].values.tolist() \
+        == [[uprn, 1]]
+    for shot in ("01-draft", "02-preview", "03-sent", "04-reply-form", "05-reply-sent",
+                 "06-replies", "07-door-survey"):
+        assert (ARTIFACTS / f"{shot}.png").stat().st_size > 5_000
