@@ -7,13 +7,11 @@ bar, beside the table of recommended streets and their reasons. Page 2: the area
 priorities (share and 95% interval) and its representation against the target, the profile
 used and the data attributions. Both pages carry the date.
 
-:func:`gather` asks spatial_core for the results (no analytics here), :func:`build_layout`
-lays them out, :func:`export_pdf` writes the PDF.
+:func:`gather` asks spatial_core for the content (:func:`spatial_core.api.tactical.
+tactical_content`; no analytics here), :func:`build_layout` lays it out, :func:`export_pdf`
+writes the PDF.
 """
 from __future__ import annotations
-
-import datetime as _dt
-from dataclasses import dataclass, field
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -40,14 +38,8 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QRectF, QSize
 from qgis.PyQt.QtGui import QColor, QFont
 
-from spatial_core.analytics.population import AREA_LEVELS
-from spatial_core.api.attribution import (
-    DEMO_DOCUMENT_LINE,
-    DOCUMENT_LINES,
-    attribution_lines,
-    imported_kinds,
-    is_demo_store,
-)
+from spatial_core.api.attribution import DEMO_DOCUMENT_LINE, DOCUMENT_LINES
+from spatial_core.api.tactical import TacticalContent, tactical_content
 
 from .convert import frame_to_layer
 
@@ -56,101 +48,22 @@ __all__ = ["TacticalData", "ATTRIBUTIONS", "DEMO_ATTRIBUTION", "gather", "build_
 
 PAGE_SIZE = (297.0, 210.0)  # A4 landscape, mm
 MAP_RECT = (10.0, 28.0, 168.0, 150.0)  # x, y, width, height on page 1, mm
-LEVELS = AREA_LEVELS  # the levels a document is made for
 
 ATTRIBUTIONS = DOCUMENT_LINES  # by kind of import (spatial_core.api.attribution)
 DEMO_ATTRIBUTION = (DEMO_DOCUMENT_LINE,)
 
 
-@dataclass
-class TacticalData:
-    """What the document shows, as spatial_core gave it."""
-
-    area_id: str
-    area_name: str
-    level: str
-    area: object  # GeoDataFrame: the area polygon
-    streets: object  # GeoDataFrame: every scored street of the area
-    recommended: object  # GeoDataFrame: the recommended streets, best first
-    households: object  # GeoDataFrame: under-represented households without a member
-    members: object  # GeoDataFrame: members per H3 cell
-    priorities: object  # DataFrame: local_priorities rows of the area
-    representation: object  # DataFrame: representation rows of the area
-    profile: object  # spatial_core.targeting.profiles.Profile
-    as_of: str
-    target: float
-    demo: bool
-    kinds: tuple[str, ...] = tuple(ATTRIBUTIONS)
-    prepared: str = field(default_factory=lambda: _dt.date.today().isoformat())
-
-    @property
-    def attributions(self) -> tuple[str, ...]:
-        return tuple(attribution_lines(self.kinds, self.demo, "document"))
+TacticalData = TacticalContent
+"""What the document shows (:class:`spatial_core.api.tactical.TacticalContent`)."""
 
 
 def gather(store, area_id: str, profile, *, top: int = 10, period: str | None = None,
            min_n: int = 10, target: float = 0.7, data: str = "detect",
            progress=None) -> TacticalData:
-    """Ask spatial_core for the document's results (scores, priorities, representation)."""
-    import geopandas as gpd
-
-    from spatial_core.analytics.population import area_table
-    from spatial_core.analytics.priorities import local_priorities
-    from spatial_core.analytics.representation import (
-        member_locations,
-        representation,
-        underrepresented_households,
-    )
-    from spatial_core.api import FORCE
-    from spatial_core.api.scores import score_streets_for
-    from spatial_core.errors import InputError, NotFoundError
-
-    from .processing._outputs import area_geometries, cell_polygons, street_geometries
-
-    say = progress or (lambda f, m: None)
-    areas = area_table(store)
-    row = areas[areas["area_id"] == area_id]
-    if not len(row):
-        raise NotFoundError(f"no area {area_id!r} in the store; beats look like "
-                            + ", ".join(areas.loc[areas["level"] == "beat", "area_id"].head(3)))
-    level = str(row["level"].iloc[0])
-    if level not in LEVELS:
-        raise InputError(f"a tactical document is made for a beat, npa, ward or force, not a "
-                         f"{level} ({area_id})")
-    name = str(row["name"].iloc[0] or area_id)
-    say(0.05, "scoring the area's streets")
-    run = score_streets_for(store, FORCE, profile, area=area_id)
-    scores = run.scores
-    geoms = street_geometries(store, scores["street_id"]).reindex(scores["street_id"])
-    streets = gpd.GeoDataFrame(scores.reset_index(drop=True), geometry=geoms.to_numpy(),
-                               crs=27700)
-    recommended = streets[streets["score"] > 0].sort_values(
-        ["score", "street_id"], ascending=[False, True]).head(top).reset_index(drop=True)
-    recommended.insert(0, "rank", range(1, len(recommended) + 1))
-    say(0.5, "local priorities")
-    pri = local_priorities(store, level=level, period=period, min_n=min_n)
-    pri = pri[pri["area_id"] == area_id].reset_index(drop=True)
-    say(0.65, "representation")
-    rep = representation(store, scheme=profile.scheme, level=profile.level, area_level=level,
-                         target=target, period=period)
-    under = underrepresented_households(store, scheme=profile.scheme, level=profile.level,
-                                        area_level=level, target=target, areas=[area_id],
-                                        table=rep)
-    rep = rep[rep["area_id"] == area_id].reset_index(drop=True)
-    members = member_locations(store, by="cell", scheme=profile.scheme, level=profile.level)
-    area_geom = area_geometries(store, [area_id])
-    area = gpd.GeoDataFrame({"area_id": [area_id], "name": [name]},
-                            geometry=area_geom.reindex([area_id]).to_numpy(), crs=27700)
-    cells = gpd.GeoDataFrame(members.assign(cell=members["cell"].astype("int64")),
-                             geometry=cell_polygons(members["cell"]).to_numpy(), crs=27700)
-    cells = cells[cells.intersects(area.geometry.iloc[0])].reset_index(drop=True)
-    demo = data == "demo" or (data == "detect" and is_demo_store(store))
-    kinds = imported_kinds(store)
-    say(0.9, "laying out")
-    return TacticalData(area_id=area_id, area_name=name, level=level, area=area,
-                        streets=streets, recommended=recommended, households=under,
-                        members=cells, priorities=pri, representation=rep, profile=profile,
-                        as_of=str(run.as_of), target=target, demo=demo, kinds=kinds)
+    """Ask spatial_core for the document's content
+    (:func:`spatial_core.api.tactical.tactical_content`)."""
+    return tactical_content(store, area_id, profile, top=top, period=period, min_n=min_n,
+                            target=target, data=data, progress=progress)
 
 
 # -- layout -------------------------------------------------------------------------------------

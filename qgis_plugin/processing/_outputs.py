@@ -110,44 +110,34 @@ def explain_scores(layer: QgsVectorLayer) -> None:
     layer.setEditFormConfig(form)
 
 
-def _polygons(store, table: str, key: str, ids: Sequence[str]):
-    """Stored geometries by id; an area stored in several boundary sets gives its newest
-    (:func:`spatial_core.store.boundary_sets.newest_per_area`)."""
+def _geoseries(series):
     import geopandas as gpd
 
-    from spatial_core.store import schema
-    from spatial_core.store.boundary_sets import newest_per_area
-
-    ids = sorted({str(i) for i in ids if i is not None})
-    t = schema.table(table)
-    cols = [key, "boundary_set", "valid_from", "geom"] if table == "areas" else [key, "geom"]
-    rows = store.read(table, cols, where=getattr(t.c, key).in_(ids)) if ids else None
-    if rows is None or not len(rows):
-        return gpd.GeoSeries([], crs=27700)
-    rows = (newest_per_area(rows) if table == "areas"
-            else rows.drop_duplicates(key, keep="last"))
-    return gpd.GeoSeries(rows.geometry.to_numpy(), index=rows[key].to_numpy(), crs=27700)
+    return gpd.GeoSeries(series.to_numpy(), index=series.index.to_numpy(), crs=27700)
 
 
 def area_geometries(store, ids: Sequence[str]):
-    """Stored polygons of areas by ``area_id`` (a GeoSeries indexed by id, EPSG:27700)."""
-    return _polygons(store, "areas", "area_id", ids)
+    """Stored polygons of areas by ``area_id`` (a GeoSeries indexed by id, EPSG:27700); an
+    area stored in several boundary sets gives its newest
+    (:func:`spatial_core.api.export.area_geometries`)."""
+    from spatial_core.api.export import area_geometries as core
+
+    return _geoseries(core(store, sorted({str(i) for i in ids if i is not None})))
 
 
 def street_geometries(store, ids: Sequence[str]):
     """Stored lines of streets by ``street_id`` (a GeoSeries indexed by id, EPSG:27700)."""
-    return _polygons(store, "streets", "street_id", ids)
+    from spatial_core.api.export import street_geometries as core
+
+    return _geoseries(core(store, sorted({str(i) for i in ids if i is not None})))
 
 
 def cell_polygons(cells):
-    """H3 cells (int64) as hexagons in EPSG:27700 (a GeoSeries in the order given)."""
-    import geopandas as gpd
-    import numpy as np
+    """H3 cells (int64) as hexagons in EPSG:27700 (a GeoSeries in the order given;
+    :func:`spatial_core.api.tactical.cell_polygons`)."""
+    from spatial_core.api.tactical import cell_polygons as core
 
-    from spatial_core.geo.cells import cells_to_boundaries
-
-    hexes = cells_to_boundaries(np.asarray(cells, dtype="int64"))
-    return gpd.GeoSeries(hexes, crs=4326).to_crs(27700)
+    return core(cells)
 
 
 def with_geometry(frame, geoms):

@@ -50,7 +50,7 @@ from spatial_core.store import schema
 from spatial_core.store.boundary_sets import newest_per_area
 
 __all__ = ["LAYERS", "FORMATS", "FORBIDDEN_COLUMNS", "ExportResult", "export_layer",
-           "layer_frame"]
+           "layer_frame", "area_geometries", "street_geometries"]
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,9 @@ def _redact_n(notes: pd.Series, hidden: np.ndarray, k: int = K) -> pd.Series:
 
 # -- layers -------------------------------------------------------------------------------------
 
-def _area_geoms(store, ids: Sequence[str]) -> pd.Series:
-    """Area polygons by id; the newest boundary set wins, as in population.area_table."""
+def area_geometries(store, ids: Sequence[str]) -> pd.Series:
+    """Area polygons (EPSG:27700) by id; the newest boundary set wins
+    (:func:`spatial_core.store.boundary_sets.newest_per_area`)."""
     t = schema.table("areas")
     a = store.read("areas", ["area_id", "boundary_set", "valid_from", "geom"],
                    where=t.c.area_id.in_(list(set(ids)))) if len(ids) else None
@@ -202,7 +203,8 @@ def _area_geoms(store, ids: Sequence[str]) -> pd.Series:
     return pd.Series(a.geometry.to_numpy(), index=a["area_id"].to_numpy())
 
 
-def _street_geoms(store, ids: Sequence[str]) -> pd.Series:
+def street_geometries(store, ids: Sequence[str]) -> pd.Series:
+    """Street lines (EPSG:27700) by ``street_id``."""
     t = schema.table("streets")
     s = store.read("streets", ["street_id", "geom"], where=t.c.street_id.in_(list(ids))) \
         if len(ids) else None
@@ -247,7 +249,7 @@ def _street_scores(store, *, area: str | None, fresh: bool, profile, as_of: str 
     scores, withheld = _suppress(scores, ["voice_n"], k=k)
     scores["reasons"] = _redact_reasons(_redact_representation(
         scores["reasons"], scores["representation_raw"].to_numpy(dtype="float64"), k), k)
-    return scores, _street_geoms(store, scores["street_id"]).reindex(
+    return scores, street_geometries(store, scores["street_id"]).reindex(
         scores["street_id"]).to_numpy(), withheld
 
 
@@ -278,7 +280,7 @@ def layer_frame(store, layer: str, *, setup_id: str | None = None, area: str | N
         frame["note"] = _redact_n(frame["note"], frame["n"].isna().to_numpy(), k)
         if area is not None:
             frame = frame[frame["area_id"] == area]
-        geoms = _area_geoms(store, frame["area_id"]).reindex(frame["area_id"]).to_numpy()
+        geoms = area_geometries(store, frame["area_id"]).reindex(frame["area_id"]).to_numpy()
     elif name == "representation":
         from spatial_core.analytics.representation import representation
 
@@ -291,7 +293,7 @@ def layer_frame(store, layer: str, *, setup_id: str | None = None, area: str | N
                                            "clearly_below")])
         if area is not None:
             frame = frame[frame["area_id"] == area]
-        geoms = _area_geoms(store, frame["area_id"]).reindex(frame["area_id"]).to_numpy()
+        geoms = area_geometries(store, frame["area_id"]).reindex(frame["area_id"]).to_numpy()
     elif name == "walk-list":
         from spatial_core.targeting.walklists import walk_list
 

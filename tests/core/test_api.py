@@ -262,3 +262,26 @@ def test_attributions_of_the_demo_and_of_imported_kinds(demo):
     assert [d.split(":")[0] for d in doc] == ["Crime", "Streets"]
     with pytest.raises(ValueError, match="form"):
         attribution_lines([], False, "poster")
+
+
+# -- the tactical document's content -----------------------------------------------------------
+
+def test_tactical_content_of_a_beat(demo):
+    from spatial_core.api.tactical import tactical_content
+    from spatial_core.targeting.profiles import load_profile
+
+    tree = _tree(demo)
+    beats = sorted(tree.loc[tree["level"] == "beat", "area_id"])
+    profile = load_profile("default")
+    c = tactical_content(demo, beats[0], profile, top=5, min_n=5)
+    assert c.level == "beat" and c.area_id == beats[0]
+    assert c.attributions == (DEMO_DOCUMENT_LINE,)
+    assert len(c.recommended) <= 5 and c.recommended["rank"].tolist() == \
+        list(range(1, len(c.recommended) + 1))
+    assert (np.diff(c.recommended["score"].to_numpy()) <= 0).all()
+    assert c.streets.crs.to_epsg() == 27700 and c.area.geometry.iloc[0].area > 0
+    same = score_streets_for(demo, FORCE, profile, area=beats[0]).scores
+    assert sorted(c.streets["street_id"]) == sorted(same["street_id"])
+    officer = Scope.for_caller(tree, "beat_officer", [beats[1]])
+    with pytest.raises(NotFoundError):
+        tactical_content(demo, beats[0], profile, scope=officer)
