@@ -2,10 +2,12 @@
 """What every process shares: the caller captured at creation, input checks, area access."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import jsonschema
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from spatial_core import InputError, NotFoundError, ReadOnlyError
@@ -53,17 +55,28 @@ def _metadata(id_: str, title: str, description: str, inputs: dict, outputs: dic
 
 def text_input(title: str, description: str, *, required: bool = False,
                enum: list[str] | None = None) -> dict:
-    schema: dict[str, Any] = {"type": "string"}
+    schema: dict[str, Any] = {"type": "string", "description": "a text"}
     if enum:
-        schema["enum"] = enum
+        schema.update(enum=enum, description=f"one of {enum}")
     return {"title": title, "description": description, "schema": schema,
             "minOccurs": 1 if required else 0, "maxOccurs": 1}
 
 
 def int_input(title: str, description: str, minimum: int, maximum: int) -> dict:
     return {"title": title, "description": description,
-            "schema": {"type": "integer", "minimum": minimum, "maximum": maximum},
+            "schema": {"type": "integer", "minimum": minimum, "maximum": maximum,
+                       "description": f"a whole number from {minimum} to {maximum}"},
             "minOccurs": 0, "maxOccurs": 1}
+
+
+@functools.cache
+def _input_validator(cls: type) -> jsonschema.Draft202012Validator:
+    """One JSON Schema over a process's declared inputs (their ``schema`` objects)."""
+    inputs = cls.METADATA.get("inputs", {})
+    schema = {"type": "object",
+              "properties": {name: spec.get("schema", {}) for name, spec in inputs.items()}}
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
 
 
 def _scope_text(areas: list[str] | None) -> list[str] | str:
@@ -126,12 +139,24 @@ class LptProcessor(BaseProcessor):
         return scope_of(self.location, self.ctx.principal, int(self.options.get("k", 5)))
 
     def known_inputs(self, data: Mapping[str, Any]) -> None:
+        """Refuse (400) unknown inputs and inputs outside the schemas the process declares
+        (``METADATA["inputs"]``, checked with jsonschema); a null input is an absent one.
+        Meaning (an area the caller may use, a known profile) is checked by each process."""
         if not isinstance(data, Mapping):
             raise ProcessInputError(user_msg="inputs must be a JSON object")
         unknown = sorted(set(data) - set(self.inputs_allowed))
         if unknown:
             raise ProcessInputError(user_msg=f"unknown inputs {unknown}; this process takes "
                                              f"{list(self.inputs_allowed)}")
+        given = {k: v for k, v in data.items() if v is not None}
+        error = next(iter(sorted(_input_validator(type(self)).iter_errors(given),
+                                 key=lambda e: [str(p) for p in e.absolute_path])), None)
+        if error is not None:
+            name = str(error.absolute_path[0]) if error.absolute_path else "inputs"
+            schema = type(self).METADATA.get("inputs", {}).get(name, {}).get("schema", {})
+            expected = schema.get("description") or error.message
+            raise ProcessInputError(user_msg=f"input {name!r} must be {expected}, got "
+                                             f"{given.get(name)!r}")
 
     def require_police(self) -> None:
         p = self.ctx.principal

@@ -21,7 +21,10 @@ PROCESS_METADATA = _metadata(
         "area": text_input("Area", "An area id such as beat:DM01B01", required=True),
         "by": text_input("By", "class (default), gender, age_band or ethnicity", enum=BY),
         "scheme": text_input("Scheme", "Geodemographic scheme (default oac2011)"),
-        "level": int_input("Level", "Level of the scheme (1 = coarsest)", 1, 3),
+        "level": {**int_input("Level", "Level of the scheme (1 = coarsest)", 1, 3),
+                  "schema": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 3},
+                                       {"type": "string", "pattern": "^\\s*[1-3]\\s*$"}],
+                             "description": "a whole number from 1 to 3 (1 = coarsest)"}},
     },
     outputs={"groups": {"title": "Groups", "schema": {
         "type": "object", "contentMediaType": "application/json"}}},
@@ -42,7 +45,7 @@ def _level(value: Any) -> int:
     ...
     geoservice.processes._base.ProcessInputError: input 'level' must be ... got 'two'
     """
-    schema = PROCESS_METADATA["inputs"]["level"]["schema"]
+    schema = PROCESS_METADATA["inputs"]["level"]["schema"]["oneOf"][0]
     low, high = schema["minimum"], schema["maximum"]
     if value is None or value == "":
         return low
