@@ -476,12 +476,16 @@ def invite_due(store, delivery, *, public_url: str, every_months: int = 3, now=N
     taken off its recipient list before anything is sent, then
     :func:`~spatial_core.engagement.messages.send_message` sends it. Run on a schedule
     (``lpt survey invite-due``): a member invited in this run is not due again for
-    ``every_months`` months, so running it daily is safe.
+    ``every_months`` months, so running it daily is safe. Without a contacts key (messaging
+    switched off) it raises InputError before anything is written.
     """
     from spatial_core.analytics.population import area_table
     from spatial_core.engagement.messages import create_message, send_message
+    from spatial_core.store.contacts import MESSAGING_OFF, contact_cipher
 
     when = now_text(now)
+    if contact_cipher() is None:  # nothing could be sent: say how to switch messaging on
+        raise InputError(MESSAGING_OFF)
     due = members_due(store, every_months=every_months, now=when)
     if not len(due):
         return InviteReport(0, None, 0, {}, 0, 0)

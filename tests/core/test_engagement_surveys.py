@@ -165,32 +165,35 @@ def test_a_door_registration_keeps_its_contact_encrypted_when_messaging_is_on(de
 
 def test_invite_due_invites_members_due_once_within_the_cap(demo, tmp_path, monkeypatch):
     monkeypatch.setenv("LPT_CONTACTS_KEY", Fernet.generate_key().decode())
-    due = members_due(demo, every_months=3, now=NOW)
+    now = "2026-12-20T09:00:00"  # the demo history invited everyone on 2026-09-09
+    due = members_due(demo, every_months=3, now=now)
     responded = demo.read("surveys", ["member_id", "responded"]).dropna()
-    recent = set(responded.loc[responded["responded"] >= "2026-07-05", "member_id"])
-    assert len(due) and not set(due["member_id"]) & recent
-    some = due["member_id"].sort_values().tolist()[:25] + sorted(recent)[:5]
+    recent = set(responded.loc[responded["responded"] >= "2026-09-20", "member_id"])
+    assert len(due) >= 25 and not set(due["member_id"]) & recent
+    chosen = due["member_id"].sort_values().tolist()[:25]
     with demo.begin() as conn:
-        store_contacts(demo, conn, _contacts(some), contact_cipher())
+        store_contacts(demo, conn, _contacts(chosen + sorted(recent)[:5]), contact_cipher())
     folder = tmp_path / "outbox"
     report = invite_due(demo, EmlFolderDelivery(folder), public_url="https://lpt.example",
-                        every_months=3, now=NOW)
+                        every_months=3, now=now)
     assert report.due == len(due)
     assert report.sent == report.invited and report.failed == 0
     consent = demo.read("member_consents", ["member_id", "organisation"])
     with_consent = set(consent.loc[consent["organisation"] == "police", "member_id"])
-    assert report.invited == len(set(some[:25]) & with_consent)
+    assert report.invited == len(set(chosen) & with_consent) > 0
     assert len(list((folder / report.message_id).glob("*.eml"))) == report.sent
     rec = demo.read("message_recipients", ["message_id", "member_id", "state"])
     rec = rec[rec["message_id"] == report.message_id]
     assert not set(rec["member_id"]) & recent  # members not due are not on the list
     invited = set(rec.loc[rec["state"] == "sent", "member_id"])
     assert len(invited) == report.sent
-    later = "2026-10-12T10:00:00"
+    later = "2026-12-27T10:00:00"
     assert not invited & set(members_due(demo, every_months=3, now=later)["member_id"])
     again = invite_due(demo, EmlFolderDelivery(folder), public_url="https://lpt.example",
                        every_months=3, now=later)
-    assert again.sent == 0 and again.held_back["no_contact"] > 0
+    rec = demo.read("message_recipients", ["message_id", "member_id"])
+    assert not invited & set(rec.loc[rec["message_id"] == again.message_id, "member_id"])
+    assert again.sent < report.sent and again.held_back["no_contact"] > 0
 
 
 def _contacts(ids):
