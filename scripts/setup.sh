@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # Set up this checkout on Debian 12: system packages, the .venv, this package in editable
-# mode with its dev and service extras, and (later) the geoservice's npm packages.
+# mode with its dev, service and national extras, and (later) the geoservice's npm packages.
 #
 # Idempotent and quick when nothing changed: it only checks dpkg, the venv and a stamp
 # holding the sha256 of pyproject.toml. Runs as root (CI) or through sudo.
@@ -75,15 +75,15 @@ else
     say "venv: $VENV"
 fi
 
-# --- 3. this package, editable, with the dev and service extras ---------------------------
+# --- 3. this package, editable, with the dev, service and national extras -----------------
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 have=$(cat "$STAMP" 2>/dev/null || true)
 if [ "$want" != "$have" ] \
     || ! "$VENV/bin/python" -c 'import importlib.metadata as m; m.version("local-priority-targeting")' \
         2>/dev/null; then
-    say "pip install -e '.[dev,service]' (pyproject.toml changed or package missing)"
+    say "pip install -e '.[dev,service,national]' (pyproject.toml changed or package missing)"
     log=$VENV/.lpt-pip.log
-    if ! "$VENV/bin/python" -m pip install --disable-pip-version-check -e '.[dev,service]' \
+    if ! "$VENV/bin/python" -m pip install --disable-pip-version-check -e '.[dev,service,national]' \
         >"$log" 2>&1; then
         tail -n 40 "$log" >&2
         say "ERROR: pip install failed; full log in $log"
