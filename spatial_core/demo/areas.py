@@ -199,14 +199,15 @@ def _unique(names: np.ndarray) -> np.ndarray:
     return out
 
 
-def make_areas(layout: Layout, households: int, rng: np.random.Generator) -> Areas:
+def make_areas(layout: Layout, households: int, rng: np.random.Generator, *,
+               force_code: str = "DEMO", force_name: str = "Demo Police") -> Areas:
     """Partition the force into its areas."""
     w = np.bincount(layout.hh_cell, minlength=layout.nx * layout.ny).reshape(layout.ny, layout.nx)
     tables = _Tables(w.astype("float64"))
     whole = (0, layout.nx, 0, layout.ny)
     tn = np.asarray(layout.town_name + ["Rural"], dtype=object)
 
-    force = _level(layout, [whole], np.array([-1]), ["DEMO"], ["Demo Police"])
+    force = _level(layout, [whole], np.array([-1]), [force_code], [force_name])
     n_beats_total = max(8, _count(households, HOUSEHOLDS_PER["beat"]))
     npa_rects = _kd(tables, whole, max(2, _count(households, HOUSEHOLDS_PER["npa"])), rng)
     beat_rects, beat_parent, lsoa_rects, lsoa_parent, oa_rects, oa_parent = [], [], [], [], [], []

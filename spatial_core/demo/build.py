@@ -75,6 +75,9 @@ def build_demo(
     end_month: str = "2026-09",
     progress: Progress | None = None,
     history: bool = True,
+    force_code: str = "DEMO",
+    force_name: str = "Demo Police",
+    centre: tuple[float, float] | None = None,
 ) -> dict[str, ImportReport]:
     """Generate the demo force into ``out_dir`` and load it into ``store``.
 
@@ -82,7 +85,8 @@ def build_demo(
     Progress runs 0-0.3 for generating and 0.3-1 for loading. With ``history`` (the
     default) the engagement history of :mod:`spatial_core.demo.history` is added after
     loading: actions, "You said, we did" messages, replies, opt-outs and a follow-up survey
-    wave (its row counts are in ``lpt_meta`` under ``demo_history``).
+    wave (its row counts are in ``lpt_meta`` under ``demo_history``). ``force_code``,
+    ``force_name`` and ``centre`` place and name the force (see :func:`generate_demo`).
 
     Examples
     --------
@@ -95,7 +99,8 @@ def build_demo(
     gen = (lambda f, m: progress(0.3 * f, m)) if progress else None
     load = (lambda f, m: progress(0.3 + 0.7 * f, m)) if progress else None
     files = generate_demo(
-        out_dir, households=households, seed=seed, months=months, end_month=end_month, progress=gen
+        out_dir, households=households, seed=seed, months=months, end_month=end_month, progress=gen,
+        force_code=force_code, force_name=force_name, centre=centre,
     )
     reports = load_demo(store, files, progress=load)
     # The address and street importers refresh the derived index themselves (addresses are

@@ -218,6 +218,9 @@ def generate_demo(
     months: int = 12,
     end_month: str = "2026-09",
     progress: Progress | None = None,
+    force_code: str = "DEMO",
+    force_name: str = "Demo Police",
+    centre: tuple[float, float] | None = None,
 ) -> DemoFiles:
     """Generate a synthetic police force and write it in the real input formats.
 
@@ -235,6 +238,13 @@ def generate_demo(
         calendar quarters of these months.
     progress : callable, optional
         ``progress(fraction_done, message)``.
+    force_code, force_name : str
+        The force area's code and name (default ``DEMO``, "Demo Police"); the crime files'
+        "Reported by" and "Falls within" carry the name.
+    centre : (float, float), optional
+        Where the force lies: British National Grid easting and northing of its middle
+        (default the East Midlands). The national demo (:mod:`spatial_core.national`) puts
+        each force near its real one.
 
     Returns
     -------
@@ -268,9 +278,10 @@ def generate_demo(
         if progress:
             progress(fraction, f"demo: {name} done")
 
-    layout = make_layout(households, rngs[0])
+    layout = make_layout(households, rngs[0], centre)
     step("layout", 0.1)
-    areas = make_areas(layout, households, rngs[1])
+    areas = make_areas(layout, households, rngs[1], force_code=force_code,
+                       force_name=force_name)
     sg, grp, sub, oac_names = _classify(layout, areas, rngs[1])
     step("areas", 0.2)
 
@@ -406,8 +417,8 @@ def generate_demo(
             {
                 "Crime ID": c["crime_id"],
                 "Month": month,
-                "Reported by": "Demo Police",
-                "Falls within": "Demo Police",
+                "Reported by": force_name,
+                "Falls within": force_name,
                 "Longitude": np.where(loc, snap_lng_s[snap], ""),
                 "Latitude": np.where(loc, snap_lat_s[snap], ""),
                 "Location": np.where(loc, "On or near " + name.astype(object), "No Location"),

@@ -106,10 +106,10 @@ def _place_towns(households: int, rng: np.random.Generator):
     return sizes, is_village, radius, cx, cy
 
 
-def _warp(ny: int, nx: int, rng: np.random.Generator):
+def _warp(ny: int, nx: int, rng: np.random.Generator, centre: tuple[float, float] = _CENTRE):
     """Node coordinates: a regular lattice, bent by long waves and shaken a little."""
-    x0 = np.floor(_CENTRE[0] - nx * CELL_M / 2)
-    y0 = np.floor(_CENTRE[1] - ny * CELL_M / 2)
+    x0 = np.floor(centre[0] - nx * CELL_M / 2)
+    y0 = np.floor(centre[1] - ny * CELL_M / 2)
     j, i = np.mgrid[0 : ny + 1, 0 : nx + 1].astype("float64")
     dx = np.zeros_like(i)
     dy = np.zeros_like(i)
@@ -141,8 +141,10 @@ def _runs(
     return np.where(developed, sid, -1)
 
 
-def make_layout(households: int, rng: np.random.Generator) -> Layout:
-    """Lay out towns, streets and ``households`` households."""
+def make_layout(households: int, rng: np.random.Generator,
+                centre: tuple[float, float] | None = None) -> Layout:
+    """Lay out towns, streets and ``households`` households around ``centre`` (British
+    National Grid easting, northing; default the East Midlands)."""
     sizes, is_village, radius, cx, cy = _place_towns(households, rng)
     reach = radius * 1.25 + 30  # cells: the wobbling edge, then the outline's buffer
     nx = int(np.ceil((cx + reach).max()))
@@ -151,7 +153,7 @@ def make_layout(households: int, rng: np.random.Generator) -> Layout:
     shift_y = -int(np.floor((cy - reach).min()))
     cx, cy = cx + shift_x, cy + shift_y
     nx, ny = nx + shift_x, ny + shift_y
-    node_x, node_y = _warp(ny, nx, rng)
+    node_x, node_y = _warp(ny, nx, rng, _CENTRE if centre is None else centre)
 
     # developed cells: inside a town disc whose edge wobbles with the angle
     jj, ii = np.divmod(np.arange(nx * ny), nx)
