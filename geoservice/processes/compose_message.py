@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..access import area_scope
-from ._base import LptProcessor, ProcessInputError, ProcessNotFound, _metadata, text_input
+from ._base import LptProcessor, ProcessInputError, _metadata, text_input
 
 __all__ = ["ComposeMessageProcessor", "DraftProcessor", "PROCESS_METADATA",
            "DRAFT_METADATA", "KIND_NAMES"]
@@ -98,19 +98,16 @@ class ComposeMessageProcessor(LptProcessor):
                 "organisation": optional_text(data, "organisation")}
 
     def run(self, args: dict) -> tuple[str, Any]:
-        from spatial_core.engagement.messages import OutOfScope, create_message
+        from spatial_core.engagement.messages import create_message
 
         extra = {"organisation": args["organisation"]} if args["organisation"] else {}
         p = self.ctx.principal
-        try:
-            preview = create_message(
-                self.store, created_by=p.sub[:64],
-                scope_areas=area_scope(self.location, p), kind=args["kind"],
-                subject=args["subject"], body=args["body"], areas=args["areas"],
-                setup_id=args["setup_id"], group=args["group"], **extra)
-        except OutOfScope as exc:  # a set-up or area outside the caller's: as unknown
-            self.audit("denied", "messages", outcome=f"refused: {exc}")
-            raise ProcessNotFound(user_msg=str(exc)) from None
+        # A set-up outside the caller's areas is the core's OutOfScope (an InputError): the
+        # job fails and pygeoapi answers 400 with its message.
+        preview = create_message(
+            self.store, created_by=p.sub[:64], scope_areas=area_scope(self.location, p),
+            kind=args["kind"], subject=args["subject"], body=args["body"],
+            areas=args["areas"], setup_id=args["setup_id"], group=args["group"], **extra)
         held = {k: int(v) for k, v in dict(preview.held_back).items()}
         target = (args["areas"] or [args["setup_id"] and f"setup:{args['setup_id']}"
                                     or args["group"] and f"group:{args['group']}" or "scope"])
