@@ -201,12 +201,9 @@ class EngagementProvider(_EngagementFrame):
         return out
 
     def _outlines(self, area_ids: list[str]) -> list[Any]:
-        def compute() -> dict[str, Any]:
-            from spatial_core.store.boundary_sets import newest_per_area
+        from spatial_core.api.export import area_geometries
 
-            a = self.store.read("areas", ["area_id", "boundary_set", "valid_from", "geom"])
-            newest = newest_per_area(a)
-            return dict(zip(newest["area_id"], newest.geometry, strict=True))
-
-        shapes = stores.cached(("engagement_outlines", self.data), 300, compute)
+        shapes = stores.cached(
+            ("engagement_outlines", self.data), 300,
+            lambda: area_geometries(self.store, stores.area_tree(self.data)["area_id"]))
         return [shapes.get(i) for i in area_ids]
