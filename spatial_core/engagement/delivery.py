@@ -23,8 +23,11 @@ import smtplib
 import ssl
 import uuid
 from dataclasses import dataclass, field
-from email import policy
-from email.message import EmailMessage
+from email import charset, policy
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -50,8 +53,12 @@ SMTP_URL_ENV = "LPT_SMTP_URL"
 OUTBOX_ENV = "LPT_OUTBOX_DIR"
 MAIL_FROM_ENV = "LPT_MAIL_FROM"
 DEFAULT_OUTBOX = "outbox"
-# Headers are not folded into encoded words: a long List-Unsubscribe URL must stay readable.
-_POLICY = policy.SMTP.clone(max_line_length=998)
+# SMTP lines end in CRLF; headers unfolded up to RFC 5322's 998 characters (a folded
+# List-Unsubscribe starts with a space some clients keep)
+_WIRE = policy.compat32.clone(linesep="\r\n", max_line_length=998)
+_UTF8_QP = charset.Charset("utf-8")
+_UTF8_QP.header_encoding = charset.QP
+_UTF8_QP.body_encoding = charset.QP
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
 
 
@@ -79,7 +86,13 @@ class TemporaryFailure(DeliveryFailure):
 
 
 class PermanentFailure(DeliveryFailure):
-    """Do not try again (SMTP 5xx): the address is marked bad."""
+    """Do not try again (SMTP 5xx). ``address_bad`` when the server refused the recipient
+    (5xx to RCPT): only then is the address marked bad; a 5xx to the message itself is not
+    the address's fault."""
+
+    def __init__(self, code: int, text: str, *, address_bad: bool = False) -> None:
+        super().__init__(code, text)
+        self.address_bad = address_bad
 
 
 @dataclass
@@ -101,20 +114,26 @@ class Envelope:
         return f"Envelope(message_id={self.message_id!r}, member_id={self.member_id!r})"
 
 
-def build_email(env: Envelope, sender: str) -> EmailMessage:
-    """The MIME message for one envelope: text and HTML alternatives, unsubscribe headers."""
-    msg = EmailMessage(policy=_POLICY)
+def build_email(env: Envelope, sender: str) -> Message:
+    """The MIME message for one envelope: text and HTML alternatives (quoted-printable
+    UTF-8), the RFC 8058 unsubscribe headers.
+
+    Built with the ``compat32`` classes: a third of the time of ``EmailMessage``, which
+    matters at a force's 60k recipients. Headers are not folded under 998 characters and
+    never turned into encoded words, so ``List-Unsubscribe`` stays one readable URL.
+    """
+    msg = MIMEMultipart("alternative")
     msg["From"] = sender
     msg["To"] = env.email or "undisclosed-recipients:;"
-    msg["Subject"] = env.subject
+    msg["Subject"] = env.subject if env.subject.isascii() else Header(env.subject, "utf-8")
     msg["Date"] = formatdate(localtime=False)
     domain = sender.rpartition("@")[2].strip(">") or "localhost"
     msg["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain=domain)
     msg["List-Unsubscribe"] = f"<{env.unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["X-LPT-Message"] = env.message_id
-    msg.set_content(env.text)
-    msg.add_alternative(env.html, subtype="html")
+    msg.attach(MIMEText(env.text, "plain", _UTF8_QP))
+    msg.attach(MIMEText(env.html, "html", _UTF8_QP))
     return msg
 
 
@@ -238,13 +257,12 @@ class SmtpDelivery(_Delivery):
     def send(self, env: Envelope) -> None:
         if not env.email:
             raise PermanentFailure(0, "no e-mail address")
-        msg = build_email(env, self.sender)
+        data = build_email(env, self.sender).as_bytes(policy=_WIRE)
         for attempt in (1, 2):
             if self._smtp is None:
                 self._smtp = self._connect()
             try:
-                refused = self._smtp.send_message(msg, from_addr=self.sender,
-                                                  to_addrs=[env.email])
+                refused = self._smtp.sendmail(self.sender, [env.email], data)
             except smtplib.SMTPServerDisconnected:
                 self._smtp = None
                 if attempt == 2:
@@ -252,7 +270,7 @@ class SmtpDelivery(_Delivery):
                 continue
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()), (0, b""))
-                raise _failure(code, reply) from None
+                raise _failure(code, reply, recipient=True) from None
             except smtplib.SMTPResponseException as exc:
                 self._reset()
                 raise _failure(exc.smtp_code, exc.smtp_error) from None
@@ -261,7 +279,7 @@ class SmtpDelivery(_Delivery):
                 raise TemporaryFailure(0, f"{type(exc).__name__}") from None
             if refused:
                 code, reply = next(iter(refused.values()))
-                raise _failure(code, reply)
+                raise _failure(code, reply, recipient=True)
             return
 
     def _reset(self) -> None:
@@ -292,10 +310,11 @@ def _reply(reply) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
-def _failure(code: int, reply) -> DeliveryFailure:
+def _failure(code: int, reply, *, recipient: bool = False) -> DeliveryFailure:
     text = _reply(reply)
-    cls = PermanentFailure if 500 <= int(code or 0) < 600 else TemporaryFailure
-    return cls(code, text)
+    if 500 <= int(code or 0) < 600:
+        return PermanentFailure(code, text, address_bad=recipient)
+    return TemporaryFailure(code, text)
 
 
 def _redact(url: str) -> str:
@@ -321,7 +340,8 @@ class EmlFolderDelivery(_Delivery):
             raise PermanentFailure(0, "no e-mail address")
         where = self.folder / _safe(env.message_id)
         where.mkdir(parents=True, exist_ok=True)
-        _atomic_write(where / f"{_safe(env.member_id)}.eml", bytes(build_email(env, self.sender)))
+        _atomic_write(where / f"{_safe(env.member_id)}.eml",
+                      build_email(env, self.sender).as_bytes(policy=_WIRE))
 
 
 class PlatformFileDelivery(_Delivery):

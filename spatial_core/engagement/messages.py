@@ -14,8 +14,9 @@ rows behind; the next run marks them ``uncertain`` and never sends them again. D
 therefore **at most once**: nobody gets a message twice, and after a crash up to one batch
 of recipients may not have got it (their rows say so). Temporary failures (SMTP 4xx, a lost
 connection) are retried with exponential backoff up to ``max_attempts``; permanent ones (5xx)
-are recorded (``error``: the reply code and server text, never the address) and the address
-is marked bad. Only one send run per message should run at a time.
+are recorded (``error``: the reply code and server text, never the address) and, when the
+server refused the recipient, the address is marked bad. Only one send run per message
+should run at a time.
 
 Every preparation and send is audited: the ``messages`` row (who, which audience, when,
 which channel) and a log line on the ``spatial_core.audit`` logger, with ids and counts,
@@ -559,7 +560,7 @@ def _send_batch(store, msg, delivery, batch: pd.DataFrame, contacts: dict, secre
         except PermanentFailure as exc:
             updates.append({"fid": int(row.fid), "state": "failed", "held_reason": None,
                             "error": str(exc), "sent_at": None, "next_attempt": None})
-            if exc.code >= 500:
+            if exc.address_bad:
                 bad.append(member_id)
             report.failed += 1
             report.errors[str(exc.code)] = report.errors.get(str(exc.code), 0) + 1
