@@ -56,3 +56,42 @@ def test_a_version_2_store_migrates_to_3_with_the_understands_column(store):
             assert "understands" in {c["name"] for c in inspect(conn).get_columns("surveys")}
     finally:
         reopened.close()
+
+
+def test_replies_surveys_and_actions_on_both_backends(store, tmp_path):
+    """The engagement writes through the store API alike on GeoPackage and PostGIS."""
+    from spatial_core.demo import build_demo
+    from spatial_core.engagement.actions import add_action, list_actions
+    from spatial_core.engagement.messages import create_message
+    from spatial_core.engagement.replies import list_replies, record_reply
+    from spatial_core.engagement.surveys import record_door_survey, record_online_survey
+    from spatial_core.engagement.tokens import link_secret, make_link_token
+    from spatial_core.io.visits import record_visit
+
+    build_demo(store, tmp_path / "files", households=1_000, months=3)
+    beat = store.read("addresses", ["beat_id"])["beat_id"].value_counts().index[0]
+    p = create_message(store, created_by="PC 1", scope_areas=None, kind="survey", subject=None,
+                       body="Please answer.", areas=[beat], now="2026-10-05T10:00:00")
+    member = sorted(store.read("message_recipients", ["member_id", "message_id"]).query(
+        "message_id == @p.message_id")["member_id"])[0]
+    secret = link_secret(store)
+    r = record_reply(store, make_link_token(secret, p.message_id, member, "reply",
+                                            "2030-01-01T00:00:00"), "Please help us",
+                     now="2026-10-05T11:00:00")
+    assert r.urgent and list_replies(store)["reply_id"].iloc[0] == r.reply_id
+    online = record_online_survey(store, make_link_token(secret, p.message_id, member, "survey",
+                                                         "2030-01-01T00:00:00"),
+                                  {"priorities": ["drugs"], "understands": 2},
+                                  now="2026-10-05T12:00:00")
+    uprn = store.read("addresses", ["uprn"])["uprn"].iloc[0]
+    visit = record_visit(store, uprn=uprn, outcome="surveyed", visited_at="2026-10-04T18:00:00")
+    door = record_door_survey(store, visit_id=visit, uprn=uprn, answers={"confidence": 5},
+                              officer="PCSO 1", registration={})
+    s = store.read("surveys", ["response_id", "channel", "understands", "x"]).set_index(
+        "response_id")
+    assert s.loc[online, "channel"] == "online" and s.loc[online, "understands"] == 2
+    assert s.loc[door, "channel"] == "door_knock" and s.loc[door, "x"] > 0
+    assert store.count("door_registrations") == 1
+    a = add_action(store, done_on="2026-09-01", priority="drugs", area_id=beat, what="Warrant",
+                   recorded_by="PC 1", now="2026-10-05T10:00:00")
+    assert a in set(list_actions(store, area_id=beat)["action_id"])
