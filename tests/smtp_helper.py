@@ -3,8 +3,8 @@
 
 ``SmtpSink`` keeps every message it accepted (envelope and parsed e-mail) and can misbehave
 on purpose: answer a temporary (``451``) or permanent (``550``) failure for chosen
-recipients, or stall (never answer DATA) once it has accepted ``stall_after`` messages,
-until :meth:`release` is called.
+recipients or to every message (``fail_data``), or stall (never answer DATA) once it has
+accepted ``stall_after`` messages, until :meth:`release` is called.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class _Handler:
     fail_once: dict[str, str] = field(default_factory=dict)  # address -> reply (e.g. "451 …")
     fail_always: dict[str, str] = field(default_factory=dict)
     stall_after: int | None = None
+    fail_data: str | None = None  # a reply to every DATA (e.g. "554 …")
     stalled: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     sessions: int = 0
@@ -55,6 +56,8 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         with self.lock:
             stall = self.stall_after is not None and len(self.received) >= self.stall_after
+        if self.fail_data:
+            return self.fail_data
         if stall:
             self.stalled.set()
             while not self.released.is_set():

@@ -342,6 +342,35 @@ def test_group_and_street_audiences(store):
         _message(store, areas=None, group="neighbourhood_watch", scope_areas=[BEAT])
 
 
+def test_class_ethnicity_and_setup_audiences(store):
+    from spatial_core.analytics.population import members_frame
+    from spatial_core.targeting.setups import create_setup
+
+    m = members_frame(store, scheme="oac2011", level=1, as_of=NOW[:10])
+    in_beat = m[m["beat_id"] == BEAT]
+    code = str(in_beat["group"].value_counts().index[0])
+    p = _message(store, group=f"oac2011:{code}")
+    assert set(_recipients(store, p.message_id)["member_id"]) == \
+        set(in_beat.loc[in_beat["group"].astype(str) == code, "member_id"])
+    eth = store.read("members", ["member_id", "ethnicity"]).set_index("member_id")["ethnicity"]
+    e = _message(store, group="ethnicity:white", now="2026-04-01T09:00:00")
+    got = set(_recipients(store, e.message_id)["member_id"])
+    assert got and all(str(eth[mid]).startswith("white") for mid in got)
+    with pytest.raises(NotFoundError):
+        _message(store, group="oac2011:99z")
+    setup = create_setup(store, "messaging test", areas=[BEAT], revisit_registered=True,
+                         max_streets=3, now="2026-02-01T09:00:00")
+    uprns = set(store.read("setup_households", where=schema.setup_households.c.setup_id
+                           == setup.setup_id)["uprn"])
+    s = _message(store, areas=None, setup_id=setup.setup_id, scope_areas=[BEAT],
+                 now="2026-05-01T09:00:00")
+    members = store.read("members", ["member_id", "uprn"]).set_index("member_id")["uprn"]
+    considered = set(_recipients(store, s.message_id)["member_id"])
+    assert considered and all(members[mid] in uprns for mid in considered)
+    with pytest.raises(OutOfScope):
+        _message(store, areas=None, setup_id=setup.setup_id, scope_areas=["beat:DM02B01"])
+
+
 # -- sending -----------------------------------------------------------------------------------
 
 def test_smtp_delivery_one_connection_headers_parts_and_personal_links(store):
@@ -411,6 +440,16 @@ def test_permanent_failure_is_recorded_without_the_address_and_marks_it_bad(stor
     later = _message(store, now="2026-04-10T09:00:00")
     held = _recipients(store, later.message_id).set_index("member_id")
     assert held.loc["M-KNOWN", "held_reason"] == "no_contact"
+
+
+def test_a_refused_message_is_not_the_address_fault(store):
+    p = _message(store)
+    with SmtpSink(fail_data="554 5.6.0 Message refused by content policy") as sink:
+        report = send_message(store, p.message_id, SmtpDelivery(sink.url), public_url=URL,
+                              now=NOW)
+    assert (report.sent, report.failed) == (0, p.recipients)
+    flags = store.read("member_contacts", ["email_status"])["email_status"]
+    assert flags.eq("ok").all()
 
 
 _SENDER = """
@@ -496,3 +535,24 @@ def test_platform_file_delivery_hands_over_member_ids_and_the_message(store, tmp
     assert "{unsubscribe_link}" in (folder / "message.html").read_text()
     files = "".join(f.read_text() for f in folder.iterdir())
     assert "@example.invalid" not in files
+
+
+def test_create_and_send_on_postgis(postgis_url, tmp_path):
+    from spatial_core.demo import build_demo
+
+    store = open_store(postgis_url)
+    try:
+        build_demo(store, tmp_path / "files", households=1500, months=3)
+        p = _message(store, areas=["force:DEMO"])
+        assert p.recipients > 50
+        with SmtpSink(fail_once={}) as sink:
+            report = send_message(store, p.message_id, SmtpDelivery(sink.url), public_url=URL,
+                                  now=NOW, batch_size=7)
+            got = sink.recipients()
+        assert report.sent == p.recipients == len(got) == len(set(got))
+        rec = _recipients(store, p.message_id)
+        assert rec.loc[rec["state"] == "sent", "attempts"].eq(1).all()
+        assert list_messages(store).set_index("message_id").loc[p.message_id, "sent"] == \
+            p.recipients
+    finally:
+        store.close()
