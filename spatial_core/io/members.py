@@ -8,8 +8,11 @@ they consent to hear from, and when they joined and left. ``docs/formats/members
 the canonical columns and the aliases accepted from real exports.
 
 Data minimisation: ``email`` and ``phone`` are recognised (so a real export loads without
-editing) but never stored anywhere, not even in the import report: targeting does not need
-them. The name is kept because officers need to know whom to contact through their own
+editing) but targeting does not need them: they are kept only where messaging is switched on
+(a contacts key is configured), encrypted, by :mod:`spatial_core.store.contacts`, and never
+appear in the import report. An ``opt_out`` column records opt-outs.
+
+The name is kept because officers need to know whom to contact through their own
 system; nothing else identifies a person.
 
 Members are located with :func:`spatial_core.io.locations.locate`; a member with no usable
@@ -218,7 +221,9 @@ def import_members(store, paths: Sequence[str | Path], *, crs: int | None = None
     -----
     A re-import updates only the fields the file has a column for: an export without an
     ``ethnicity`` column leaves stored ethnicities as they are, while an empty cell in a
-    column that is there clears the value. Contacts are never stored, so never compared.
+    column that is there clears the value. Contacts and opt-outs go through
+    :func:`spatial_core.store.contacts.import_contacts` in the same transaction (contacts only
+    with a contacts key).
     Anything new or updated gives the store a new data version
     (:func:`~spatial_core.store.data_version.bump_data_version`) in the same transaction.
     """
