@@ -20,8 +20,11 @@ The layout, with the defaults::
     fatigue = 0.5
 
     [harm]
-    half_life_days = 90.0        # a crime this old counts half
-    lookback_days = 365          # older crimes are ignored
+    model = "expected"           # "expected": forecast harm (empirical Bayes); "recorded"
+    half_life_days = 180.0       # a crime this old counts half
+    lookback_days = 730          # older crimes are ignored
+    prior_crimes = 100.0         # expected: shrink a street's harm mix towards its beat's
+    smoothing = 0.0              # expected: share of the crime rate taken from neighbours
     normalisation = "per_household"   # "per_household" | "per_km" | "total"
     min_households = 5           # per_household: fewer households count as this many
     max_distance_m = 50.0        # a crime farther than this from every street is on none
@@ -53,7 +56,7 @@ Examples
 --------
 >>> p = load_profile("default")
 >>> p.name, p.weights["harm"], p.half_life_days
-('default', 1.0, 90.0)
+('default', 1.0, 180.0)
 >>> profile_from_toml(profile_to_toml(p)) == p
 True
 """
@@ -76,6 +79,7 @@ from spatial_core.io.surveys import PRIORITIES
 __all__ = [
     "COMPONENTS",
     "NORMALISATIONS",
+    "HARM_MODELS",
     "Profile",
     "load_profile",
     "list_profiles",
@@ -90,6 +94,7 @@ log = logging.getLogger(__name__)
 COMPONENTS: tuple[str, ...] = ("harm", "voice", "representation", "coverage", "fatigue")
 """The score components, in the order they are reported."""
 NORMALISATIONS = ("per_household", "per_km", "total")
+HARM_MODELS = ("expected", "recorded")
 SCALES = ("beat", "area")
 UNDER_REPRESENTED = "under_represented"
 VOICE_MIX = ("priority", "low_confidence", "low_feel_safe")
@@ -112,8 +117,11 @@ class Profile:
     scale_within: str = "beat"
     weights: Mapping[str, float] = field(default_factory=lambda: dict(_DEFAULT_WEIGHTS))
     harm_overrides: Mapping[str, float] = field(default_factory=dict)
-    half_life_days: float = 90.0
-    lookback_days: int = 365
+    harm_model: str = "expected"
+    half_life_days: float = 180.0
+    lookback_days: int = 730
+    prior_crimes: float = 100.0
+    smoothing: float = 0.0
     normalisation: str = "per_household"
     min_households: int = 5
     crime_distance_m: float = 50.0
@@ -150,8 +158,13 @@ _SPEC: list[tuple[str, str, str, Any, str]] = [
     ("scale_within", "scale_within", "str", lambda v: v in SCALES, "one of " + ", ".join(SCALES)),
     ("weights", "weights", "weights", None, "a table of numbers >= 0"),
     ("harm.overrides", "harm_overrides", "overrides", None, "a table of category = days >= 0"),
+    ("harm.model", "harm_model", "str", lambda v: v in HARM_MODELS,
+     "one of " + ", ".join(HARM_MODELS)),
     ("harm.half_life_days", "half_life_days", "float", lambda v: v > 0, "a number of days > 0"),
     ("harm.lookback_days", "lookback_days", "int", lambda v: v > 0, "a whole number of days > 0"),
+    ("harm.prior_crimes", "prior_crimes", "float", lambda v: v >= 0,
+     "a number of crimes >= 0 (inf: every street takes its beat's harm mix)"),
+    ("harm.smoothing", "smoothing", "float", lambda v: 0 <= v <= 1, "a share from 0 to 1"),
     ("harm.normalisation", "normalisation", "str", lambda v: v in NORMALISATIONS,
      "one of " + ", ".join(NORMALISATIONS)),
     ("harm.min_households", "min_households", "int", lambda v: v >= 1, "a whole number >= 1"),

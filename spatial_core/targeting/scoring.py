@@ -15,10 +15,14 @@ Components, each shown raw and scaled to 0..1 within the beat (or the whole targ
 ``scale_within = "area"``) by dividing by the largest value there, so a beat's worst street
 has 1 and a street with none has 0:
 
-- **harm**: CCHI days (:mod:`spatial_core.analytics.harm`) of the crimes within ``max_distance_m``
-of the
-  street, each weighted ``0.5 ** (age_days / half_life_days)``, per household, per km or in
-  total;
+- **harm**: the expected crime harm on the street next month, in CCHI days
+  (:func:`spatial_core.analytics.harm.expected_harm`): the crimes within ``max_distance_m``
+  and ``lookback_days``, each weighted ``0.5 ** (age_days / half_life_days)``, give an
+  empirical-Bayes crime rate (Poisson-gamma) times the street's harm per crime shrunk
+  towards its beat's (``prior_crimes``), optionally smoothed over touching streets
+  (``smoothing``); ``harm.model = "recorded"`` uses the weighted CCHI days themselves. Per
+  household, per km or in total. The reason names the street's most harmful category and
+  how many crimes of which kinds are behind it;
 - **voice**: among respondents within ``radius_m`` (``n`` of them), a mix of the share naming
   the street's most named priority, the share with low confidence in the police (1-2 of 5)
   and the share feeling unsafe (1-2 of 5); 0 when ``n < min_n``;
@@ -48,6 +52,7 @@ import shapely
 from spatial_core.analytics.harm import (
     CATEGORY_NAMES,
     category_weights,
+    expected_harm,
     normalise_category,
     offence_code_weights,
 )
@@ -80,6 +85,9 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 
+NEIGHBOUR_M = 1.0
+"""Streets closer than this (metres) are neighbours: they touch (the crime component's
+smoothing takes a share of a street's crime rate from them)."""
 PRIORITY_SLUGS: tuple[str, ...] = tuple(PRIORITIES)
 _SHORT_LABELS = {"asb": "ASB"}
 
@@ -124,6 +132,10 @@ class ScoringInputs:
     uncovered: np.ndarray  # per street: households neither visited nor registered
     last_visit_days: np.ndarray  # per street: days since its last visit, NaN if never
     fingerprint: str
+    # (i, j) pairs of streets that touch (within NEIGHBOUR_M), each direction listed: the
+    # neighbours of the crime component's spatial smoothing.
+    neighbour_i: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="int64"))
+    neighbour_j: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="int64"))
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -350,6 +362,13 @@ def prepare_inputs(store, *, area: str | None = None, as_of: str | date | None =
     np.minimum.at(last, vpos[okv].to_numpy(dtype="int64"), np.maximum(vdays[okv], 0.0))
     last_visit_days = np.where(np.isfinite(last), last, np.nan)
 
+    if S:
+        ni, nj = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=NEIGHBOUR_M)
+        other = ni != nj
+        ni, nj = ni[other].astype("int64"), nj[other].astype("int64")
+    else:
+        ni = nj = np.zeros(0, dtype="int64")
+
     say(0.95, "fingerprinting inputs")
     streets_out = pd.DataFrame({
         "street_id": streets["street_id"].to_numpy(dtype=object),
@@ -381,7 +400,8 @@ def prepare_inputs(store, *, area: str | None = None, as_of: str | date | None =
     say(1.0, "inputs ready")
     log.info("scoring inputs: %d streets, %d crimes, %d respondent pairs, %d households",
              S, len(crime_street), len(ps), len(h_street))
-    return ScoringInputs(**meta, streets=streets_out, groups=groups, fingerprint=fp, **arrays)
+    return ScoringInputs(**meta, streets=streets_out, groups=groups, fingerprint=fp,
+                         neighbour_i=ni, neighbour_j=nj, **arrays)
 
 
 # -- scoring ------------------------------------------------------------------------------------
@@ -413,6 +433,19 @@ def _rank_desc(values: np.ndarray, code: np.ndarray, *, ties_share: bool) -> np.
     out = np.empty(n, dtype="int64")
     out[order] = rank_sorted
     return out
+
+
+def _crimes_text(counts: np.ndarray, names: list[str]) -> str:
+    """"5 crimes: 3 burglary, 2 drugs": how many crimes and which, the three most frequent
+    categories (ties in category order), then how many others."""
+    order = np.lexsort((np.arange(len(counts)), -counts))
+    shown = [int(c) for c in order[:3] if counts[c] > 0]
+    total = int(counts.sum())
+    text = ", ".join(f"{int(counts[c])} {names[c]}" for c in shown)
+    rest = total - int(counts[shown].sum())
+    if rest:
+        text += f", {rest} other"
+    return f"{total} {'crime' if total == 1 else 'crimes'}: {text}"
 
 
 def _ordinal(n: int) -> str:
@@ -455,17 +488,25 @@ def _cached(inputs: ScoringInputs, key: tuple, compute: Callable[[], tuple]) -> 
 
 
 def _harm(inputs: ScoringInputs, profile: Profile, code: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Harm per street (raw), its top category and the street's rank in that category
-    within its beat (or area): recency-decayed CCHI days, per household / km / in total."""
-    key = ("harm", tuple(profile.harm_overrides.items()), profile.half_life_days,
-           profile.lookback_days, profile.crime_distance_m, profile.normalisation,
+          ) -> tuple[np.ndarray, ...]:
+    """Harm per street (raw), its top category, the street's rank in that category within
+    its beat (or area), and the crimes behind it (per street, and per street and category).
+
+    ``harm.model = "expected"`` (the default): the expected harm next month,
+    :func:`spatial_core.analytics.harm.expected_harm` of the recency-weighted crimes (shrunk
+    towards the beat's harm mix; see ``docs/analytics/scoring.md``); ``"recorded"``: the
+    recency-weighted CCHI days themselves. Either is then per household, per km or in total.
+    The top category and its rank are of the street's own recorded (recency-weighted) harm,
+    so the reason names crimes that happened there."""
+    key = ("harm", tuple(profile.harm_overrides.items()), profile.harm_model,
+           profile.half_life_days, profile.lookback_days, profile.prior_crimes,
+           profile.smoothing, profile.crime_distance_m, profile.normalisation,
            profile.min_households, profile.scale_within)
     return _cached(inputs, key, lambda: _compute_harm(inputs, profile, code))
 
 
 def _compute_harm(inputs: ScoringInputs, profile: Profile, code: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  ) -> tuple[np.ndarray, ...]:
     S, C = inputs.n_streets, len(CATEGORY_NAMES)
     cat_days = category_weights(profile.harm_overrides)
     overridden = np.zeros(C, dtype=bool)
@@ -476,9 +517,21 @@ def _compute_harm(inputs: ScoringInputs, profile: Profile, code: np.ndarray
                     inputs.crime_code_days, cat_days[cc])
     keep = ((inputs.crime_distance <= profile.crime_distance_m)
             & (inputs.crime_age_days <= profile.lookback_days))
-    decayed = days * np.power(0.5, inputs.crime_age_days / profile.half_life_days) * keep
-    by_cat = np.bincount(inputs.crime_street * C + cc, weights=decayed,
-                         minlength=S * C).reshape(S, C)
+    decay = np.power(0.5, inputs.crime_age_days / profile.half_life_days) * keep
+    flat = inputs.crime_street * C + cc
+    by_cat = np.bincount(flat, weights=days * decay, minlength=S * C).reshape(S, C)
+    counts = np.bincount(flat, weights=keep.astype("float64"), minlength=S * C).reshape(S, C)
+    if profile.harm_model == "expected" and keep.any():
+        n = np.bincount(inputs.crime_street, weights=decay, minlength=S)
+        # The months covered: those that hold crime (a month is dated by its 15th, so each
+        # month has one age), with their recency weights.
+        month_weights = np.power(0.5, np.unique(inputs.crime_age_days[keep])
+                                 / profile.half_life_days)
+        total = expected_harm(n, by_cat.sum(axis=1), month_weights, group=inputs.beat_code,
+                              prior_crimes=profile.prior_crimes, smoothing=profile.smoothing,
+                              neighbours=(inputs.neighbour_i, inputs.neighbour_j)).harm
+    else:
+        total = by_cat.sum(axis=1)
     hh = inputs.streets["households"].to_numpy(dtype="float64")
     if profile.normalisation == "per_household":
         denom = np.maximum(hh, profile.min_households)
@@ -487,13 +540,14 @@ def _compute_harm(inputs: ScoringInputs, profile: Profile, code: np.ndarray
     else:
         denom = np.ones(S)
     by_cat = by_cat / denom[:, None]
-    harm_raw = by_cat.sum(axis=1)
+    harm_raw = total / denom
+    recorded = by_cat.sum(axis=1)
     top_cat = by_cat.argmax(axis=1) if S else np.zeros(0, dtype="int64")
     top_rank = np.ones(S, dtype="int64")
-    for c in np.unique(top_cat[harm_raw > 0]):
+    for c in np.unique(top_cat[recorded > 0]):
         top_rank = np.where(top_cat == c, _rank_desc(by_cat[:, c], code, ties_share=True),
                             top_rank)
-    return harm_raw, top_cat, top_rank
+    return harm_raw, top_cat, top_rank, counts.astype("int64")
 
 
 def _voice(inputs: ScoringInputs, profile: Profile
@@ -554,7 +608,7 @@ def score_streets(inputs: ScoringInputs, profile: Profile) -> pd.DataFrame:
     where_word = "the beat" if profile.scale_within == "beat" else "the area"
     w = profile.weights
 
-    harm_raw, top_cat, top_rank = _harm(inputs, profile, code)
+    harm_raw, top_cat, top_rank, crime_counts = _harm(inputs, profile, code)
     n, low_conf_share, low_safe_share, votes = _voice(inputs, profile)
     top_p = votes.argmax(axis=1) if S else np.zeros(0, dtype="int64")
     top_share = np.divide(votes.max(axis=1) if S else np.zeros(0), n, out=np.zeros(S),
@@ -609,7 +663,8 @@ def score_streets(inputs: ScoringInputs, profile: Profile) -> pd.DataFrame:
     reasons = _reasons(
         profile, where_word, group_word,
         **{f"weight_{c}": w[c] * scaled[c] for c in COMPONENTS}, harm_raw=harm_raw, top_cat=top_cat,
-        top_rank=top_rank, rep_raw=rep_raw, target_hh=target_hh, target_members=target_members,
+        top_rank=top_rank, crime_counts=crime_counts, rep_raw=rep_raw, target_hh=target_hh,
+        target_members=target_members,
         n=n, enough=enough, top_p=top_p, top_share=top_share, low_safe_share=low_safe_share,
         low_conf_share=low_conf_share, uncovered=inputs.uncovered, since=since,
         fatigue_raw=fatigue_raw)
@@ -649,9 +704,10 @@ def _reasons(profile: Profile, where_word: str, group_word: str, **a: np.ndarray
 
     if w["harm"] > 0:
         cats = [c.lower() for c in CATEGORY_NAMES]
-        for i in np.flatnonzero(a["harm_raw"] > 0).tolist():
+        counts = a["crime_counts"]
+        for i in np.flatnonzero(counts.sum(axis=1) > 0).tolist():
             add("harm", i, f"{_ordinal(lst['top_rank'][i])} in {where_word} for "
-                           f"{cats[lst['top_cat'][i]]} harm")
+                           f"{cats[lst['top_cat'][i]]} harm ({_crimes_text(counts[i], cats)})")
     if w["representation"] > 0:
         for i in np.flatnonzero(a["rep_raw"] > 0).tolist():
             k, m = lst["target_hh"][i], lst["target_members"][i]

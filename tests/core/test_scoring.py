@@ -11,6 +11,8 @@ group "1" is everything else, with 10 members on ``b1/a`` and ``b1/b``. Two burg
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,24 +112,42 @@ def test_score_streets_street_with_all_the_harm_ranks_first_in_its_beat(built):
     assert b1["street_id"].tolist() == ["b1/b", "b1/a", "b1/c"]  # ties by street_id
     assert b1["rank_in_beat"].tolist() == [1, 2, 3]
     b = _row(scores, "b1/b")
-    assert b["harm_raw"] == pytest.approx(2 * 40 / 10)  # two burglaries, 40 days, 10 households
+    # Expected harm (the default model), by hand: crimes per street n = (0, 2, 0, 0) in one
+    # month (exposure 1); mean rate 0.5, variance 0.75, so the spread beyond chance is
+    # 0.75 - 0.5 = 0.25 and the gamma prior is b = 0.5 / 0.25 = 2, a = 0.5 * 2 = 1. Rates:
+    # (1 + 2) / (2 + 1) = 1 on b1/b, 1/3 elsewhere. Harm per crime: beat B1's mix is 40 days
+    # (burglary), b1/b's own is 40 too; beat B2 has no crime, so b2/d's is 0.
+    assert b["harm_raw"] == pytest.approx(1.0 * 40 / 10)  # per household
+    assert _row(scores, "b1/a")["harm_raw"] == pytest.approx(40 / 3 / 10)
+    assert _row(scores, "b2/d")["harm_raw"] == 0.0
     assert b["harm"] == 1.0 and b["score"] == 1.0
-    assert b["reasons"] == "1st in the beat for burglary harm"
-    assert _row(scores, "b1/a")["harm"] == 0.0
+    assert _row(scores, "b1/a")["harm"] == pytest.approx(1 / 3)
+    assert b["reasons"] == "1st in the beat for burglary harm (2 crimes: 2 burglary)"
+    assert _row(scores, "b1/a")["reasons"] == ""  # no crime there: the harm says nothing
+    # Recorded harm: the two burglaries' CCHI days themselves.
+    recorded = score_streets(prepare_inputs(built, as_of=AS_OF),
+                             replace(_only(harm=1), harm_model="recorded"))
+    assert _row(recorded, "b1/b")["harm_raw"] == pytest.approx(2 * 40 / 10)
+    assert _row(recorded, "b1/a")["harm"] == 0.0
     assert list(scores.columns) == list(SCORE_COLUMNS)
     assert set(scores["profile"]) == {"test"}
 
 
 def test_score_streets_recency_decay_halves_harm_at_the_half_life(built):
-    profile = _only(harm=1)
+    profile = replace(_only(harm=1), harm_model="recorded", half_life_days=90)
     fresh = _row(score_streets(prepare_inputs(built, as_of="2026-01-15"), profile), "b1/b")
     # January crimes are dated the 15th: 15 January + 90 days = 15 April.
     later = _row(score_streets(prepare_inputs(built, as_of="2026-04-15"), profile), "b1/b")
     assert fresh["harm_raw"] == pytest.approx(8.0)
     assert later["harm_raw"] == pytest.approx(4.0)
-    longer = Profile(name="slow", weights=profile.weights, half_life_days=180)
+    longer = replace(profile, name="slow", half_life_days=180)
     slow = _row(score_streets(prepare_inputs(built, as_of="2026-04-15"), longer), "b1/b")
     assert slow["harm_raw"] == pytest.approx(8.0 * 0.5 ** 0.5)
+    # Expected harm is a rate: one month of crimes forecasts the same next month whatever
+    # its age (the weights of the crimes and of the exposure cancel).
+    expected = replace(profile, harm_model="expected")
+    assert (_row(score_streets(prepare_inputs(built, as_of="2026-04-15"), expected), "b1/b")
+            ["harm_raw"] == pytest.approx(4.0))
 
 
 def test_score_streets_min_n_two_answers_never_drive_a_street(built):
@@ -175,7 +195,8 @@ def test_score_streets_reasons_in_plain_words(built):
         "8 households in an under-represented group, 1 member; ASB named by 60% of 5 "
         "respondents, 40% feel unsafe; 9 households not yet visited or registered")
     assert _row(scores, "b1/b")["reasons"] == (
-        "1st in the beat for burglary harm; 5 households not yet visited or registered")
+        "1st in the beat for burglary harm (2 crimes: 2 burglary); 5 households not yet "
+        "visited or registered")
     # Coverage adds to b1/a's score; too few respondents add nothing; fatigue takes away.
     assert _row(scores, "b1/a")["reasons"] == (
         "4 households not yet visited or registered; only 2 respondents nearby (fewer than "
