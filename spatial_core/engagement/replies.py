@@ -115,12 +115,14 @@ def _check_text(text, what: str, limit: int) -> str:
 def member_beats(store, member_ids, conn=None) -> np.ndarray:
     """The beat of each member's household (None where the member or address is unknown)."""
     ids = list(dict.fromkeys(str(m) for m in member_ids))
-    m = store.read("members", ["member_id", "uprn"], where=schema.members.c.member_id.in_(ids),
-                   conn=conn) if ids else pd.DataFrame({"member_id": [], "uprn": []})
-    uprns = [u for u in m["uprn"].dropna().unique().tolist()]
-    a = store.read("addresses", ["uprn", "beat_id"], where=schema.addresses.c.uprn.in_(uprns),
-                   conn=conn) if uprns else pd.DataFrame({"uprn": [], "beat_id": []})
-    beat = m.set_index("member_id")["uprn"].map(a.set_index("uprn")["beat_id"])
+    few = len(ids) <= 500  # else read whole tables: an IN list has a size limit
+    m = store.read("members", ["member_id", "uprn"], conn=conn,
+                   where=schema.members.c.member_id.in_(ids) if few else None)
+    uprns = m["uprn"].dropna().unique().tolist()
+    a = store.read("addresses", ["uprn", "beat_id"], conn=conn,
+                   where=schema.addresses.c.uprn.in_(uprns) if few else None)
+    beat = m.drop_duplicates("member_id").set_index("member_id")["uprn"].map(
+        a.drop_duplicates("uprn").set_index("uprn")["beat_id"])
     out = pd.Series(np.asarray(member_ids, dtype=object)).astype(str).map(beat)
     return out.where(out.notna(), None).to_numpy(dtype=object)
 

@@ -374,8 +374,9 @@ def door_registrations(store) -> pd.DataFrame:
                                             "has_contact"])
     if not len(reg):
         return reg.assign(member_id=pd.Series(dtype=object), matched=pd.Series(dtype=bool))
+    uprns = reg["uprn"].unique().tolist()
     m = store.read("members", ["member_id", "uprn", "joined"],
-                   where=schema.members.c.uprn.in_(reg["uprn"].unique().tolist()))
+                   where=schema.members.c.uprn.in_(uprns) if len(uprns) <= 500 else None)
     j = reg[["registration_id", "uprn", "registered_at"]].merge(m, on="uprn", how="inner")
     j = j[j["joined"].fillna("").str.slice(0, 10) >= j["registered_at"].str.slice(0, 10)]
     first = j.sort_values(["registration_id", "joined", "member_id"]).drop_duplicates(

@@ -54,7 +54,8 @@ def test_a_reply_is_stored_with_the_members_beat_and_the_same_link_may_reply_aga
                          now=NOW)
     second = record_reply(demo, _token(demo, message_id, m1), "And thank you.", now=NOW)
     assert first.message_id == message_id and not first.urgent
-    got = demo.read("replies", ["reply_id", "member_id", "area_id", "text", "urgent"])
+    got = demo.read("replies", ["reply_id", "message_id", "member_id", "area_id", "text",
+                                "urgent"]).query("message_id == @message_id")
     assert sorted(got["reply_id"]) == sorted([first.reply_id, second.reply_id])
     assert set(got["area_id"]) == {beat} and set(got["member_id"]) == {m1}
     assert "The park is quieter now." in set(got["text"])
@@ -95,7 +96,7 @@ def test_urgent_words_are_whole_words_any_case_and_flag_the_reply_first(demo):
     urgent = record_reply(demo, _token(demo, message_id, m2),
                           "My neighbour THREATENED me with a knife. Please help.", now=NOW)
     assert urgent.urgent and not calm.urgent
-    listed = list_replies(demo, scope_areas=[beat])
+    listed = list_replies(demo, scope_areas=[beat], message_id=message_id)
     assert listed["reply_id"].tolist() == [urgent.reply_id, calm.reply_id]  # urgent first
     assert listed["urgent_words"].iloc[0] == "threatened,knife,help"
     assert listed["subject"].tolist() == ["Patrols this week"] * 2
@@ -114,7 +115,7 @@ def test_answer_reply_only_inside_the_callers_areas(demo):
         answer_reply(demo, reply.reply_id, "Tuesday", by="PC 7", scope_areas=[other_beat])
     with pytest.raises(InputError):
         answer_reply(demo, reply.reply_id, "  ", by="PC 7", scope_areas=[beat])
-    assert list_replies(demo, scope_areas=[other_beat]).empty
+    assert list_replies(demo, scope_areas=[other_beat], message_id=message_id).empty
     assert demo.fingerprint() == before
     answer_reply(demo, reply.reply_id, "Tuesday at 7pm, the library", by="PC 7",
                  scope_areas=[beat], now="2026-10-06T09:00:00")
