@@ -362,8 +362,8 @@ def create_message(store, *, created_by: str, scope_areas: Sequence[str] | None,
     reasons = held_reasons(store, members["member_id"].to_numpy(dtype=object),
                            organisation=organisation, cap=cap, now=stamp)
     message_id = f"msg-{stamp[:10].replace('-', '')}-{uuid.uuid4().hex[:10]}"
-    if area_ids:
-        area_id = area_ids[0]
+    if area_ids:  # a street speaks for its beat (reporting and scope work by area)
+        area_id = street_beat.get(area_ids[0]) or area_ids[0]
     elif setup_id is not None:
         area_id = setup.areas[0] if setup.areas else None
     else:
