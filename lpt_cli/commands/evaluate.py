@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``lpt evaluate``: concentration of harm on streets and a backtest of the street ranking."""
+"""``lpt evaluate``: concentration of harm on streets, a backtest of the street ranking, and
+rolling-origin backtests (``--rolling``) that can tune the crime parameters (``--tune``)."""
 from __future__ import annotations
 
 import math
@@ -12,7 +13,82 @@ def _pct(v) -> str:
     return "    -" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:5.1f}%"
 
 
+def _rolling(args) -> int:
+    """``lpt evaluate --rolling``: rolling-origin backtests (and ``--tune``)."""
+    from pathlib import Path
+
+    from spatial_core.analytics.harm import crime_months
+    from spatial_core.targeting.evaluation import (
+        rolling_backtest,
+        rolling_summary,
+        tune_crime_parameters,
+        unit_months,
+    )
+    from spatial_core.targeting.profiles import load_profile, profile_to_toml
+
+    store = open_from_args(args, create=False)
+    try:
+        origins = crime_months(store, args.origins) if args.origins else None
+        data = unit_months(store, units=args.units, resolution=args.resolution,
+                           max_distance=args.max_distance)
+    finally:
+        store.close()
+    profile = load_profile(args.profile) if args.profile else load_profile(None)
+    tuned = table = None
+    if args.tune:
+        tuned, table = tune_crime_parameters(data, profile=profile, origins=origins,
+                                             horizon=args.horizon, top=args.top,
+                                             min_history=args.min_history)
+        if args.write_profile:
+            Path(args.write_profile).write_text(profile_to_toml(tuned), encoding="utf-8")
+        profile = tuned
+    rows = rolling_backtest(data, origins=origins, horizon=args.horizon, top=args.top,
+                            profile=profile, min_history=args.min_history)
+    summary = rolling_summary(rows)
+    where = ("street units" if data.kind == "streets"
+             else f"H3 cells (resolution {data.resolution})")
+    if args.json:
+        print_json({"units": data.kind, "resolution": data.resolution, "top": args.top,
+                    "horizon": args.horizon, "profile": profile.name,
+                    "crime_parameters": {"half_life_days": profile.half_life_days,
+                                         "lookback_days": profile.lookback_days,
+                                         "prior_crimes": profile.prior_crimes,
+                                         "smoothing": profile.smoothing,
+                                         "model": profile.harm_model},
+                    "summary": records(summary), "origins": records(rows),
+                    "tuning": records(table.head(20)) if table is not None else None,
+                    "profile_written": args.write_profile if tuned is not None else None})
+        return 0
+    if not len(rows):
+        print("No origin can be tested: it needs --min-history months up to it and "
+              "--horizon months after it.")
+        return 0
+    first, last = rows["origin"].iloc[0], rows["origin"].iloc[-1]
+    print(f"Rolling backtest on {len(data.units):,} {where}: {summary['origins'].iloc[0]} "
+          f"origins {first} .. {last}, test the next {args.horizon} month(s), "
+          f"top {args.top:.0%} ({rows['selected'].iloc[0]:,} units)")
+    print(f"  crime component: half-life {profile.half_life_days:g} days, look-back "
+          f"{profile.lookback_days} days, prior_crimes {profile.prior_crimes:g}, smoothing "
+          f"{profile.smoothing:g} ({profile.harm_model})")
+    print(f"  {'ranking':<10}{'hit rate':>9}{'sd':>7}{'min':>8}{'max':>8}{'crimes':>8}"
+          f"{'PAI':>7}  ahead of count")
+    for r in summary.itertuples():
+        print(f"  {r.method:<10}{_pct(r.hit_rate):>9}{100 * r.hit_rate_sd:6.1f} "
+              f"{_pct(r.hit_rate_min):>8}{_pct(r.hit_rate_max):>8}"
+              f"{_pct(r.hit_rate_crimes):>8}{r.pai:7.2f}  {r.beats_count}/{r.origins}")
+    if table is not None:
+        b = table.iloc[0]
+        print(f"\nTuned (in-sample, {len(table)} combinations): half-life "
+              f"{b['half_life_days']:g} days, prior_crimes {b['prior_crimes']:g}, smoothing "
+              f"{b['smoothing']:g}: mean hit rate {_pct(b['hit_rate']).strip()}")
+        if args.write_profile:
+            print(f"Profile written to {args.write_profile}")
+    return 0
+
+
 def _evaluate(args) -> int:
+    if args.rolling or args.tune:
+        return _rolling(args)
     from spatial_core.analytics.harm import crime_months
     from spatial_core.errors import InputError
     from spatial_core.targeting.evaluation import DEFAULT_FRACTIONS, backtest, concentration
@@ -107,5 +183,27 @@ def register(sub) -> None:
                    help="metres from a street unit within which a crime counts (default 50)")
     p.add_argument("--level", default="beat", choices=["beat", "ward"],
                    help="areas of the concentration table (default beat)")
+    r = p.add_argument_group("rolling-origin backtest")
+    r.add_argument("--rolling", action="store_true",
+                   help="rolling-origin backtest: for each origin month t, rank with the "
+                        "months up to t, test on t+1..t+h; compares the profile's crime "
+                        "component, the naive prior count, prior harm and the oracle")
+    r.add_argument("--units", default="streets", choices=["streets", "cells"],
+                   help="street units, or the H3 cells holding crime (default streets)")
+    r.add_argument("--resolution", type=int,
+                   help="H3 resolution of --units cells (default: the store's)")
+    r.add_argument("--origins", nargs="+", metavar="PERIOD",
+                   help="origin months (default: every month with --min-history months up "
+                        "to it and --horizon after it)")
+    r.add_argument("--horizon", type=int, default=1, help="test months after each origin "
+                                                          "(default 1)")
+    r.add_argument("--min-history", dest="min_history", type=int, default=12,
+                   help="months up to an origin, itself included, for the default origins "
+                        "(default 12)")
+    r.add_argument("--tune", action="store_true",
+                   help="choose the profile's half-life, prior_crimes and smoothing by the "
+                        "rolling backtest (implies --rolling)")
+    r.add_argument("--write-profile", dest="write_profile", metavar="FILE",
+                   help="with --tune: write the tuned profile (TOML) here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from spatial_core.analytics.harm import crime_weights
 from spatial_core.errors import InputError
@@ -48,6 +49,14 @@ __all__ = [
     "concentration",
     "recency_weighted_scores",
     "backtest",
+    "ROLLING_METHODS",
+    "TUNING_GRID",
+    "UnitMonths",
+    "unit_months",
+    "crime_component",
+    "rolling_backtest",
+    "rolling_summary",
+    "tune_crime_parameters",
 ]
 
 log = logging.getLogger(__name__)
@@ -467,3 +476,309 @@ def _scoring_scores(store, last_month: str, which: str, profile, max_distance: f
             f", profile {prof.name}, as of {as_of.isoformat()})")
     return pd.Series(scored[column].to_numpy(dtype="float64"),
                      index=scored["street_id"].to_numpy(dtype=object)), name
+
+
+# -- rolling-origin backtests -------------------------------------------------------------------
+
+ROLLING_METHODS = ("score", "count", "harm", "oracle")
+"""The rankings a rolling backtest compares: the score's crime component (``score``), the
+naive prior count (``count``: crimes in every month up to the origin), prior harm (``harm``:
+their CCHI days) and the ``oracle`` (the test months' harm itself)."""
+
+TUNING_GRID: dict[str, tuple[float, ...]] = {
+    "half_life_days": (30.0, 91.0, 182.0, 365.0, 730.0),
+    "prior_crimes": (0.0, 10.0, 30.0, 100.0, 300.0, math.inf),
+    "smoothing": (0.0, 0.1, 0.25),
+}
+"""The crime parameters :func:`tune_crime_parameters` tries by default (every combination)."""
+
+
+@dataclass(frozen=True, eq=False)
+class UnitMonths:
+    """Crimes and harm per unit (street unit or H3 cell) and month, built once by
+    :func:`unit_months` so that every origin of a rolling backtest is a few matrix
+    products (no store access)."""
+
+    kind: str  # "streets" | "cells"
+    units: np.ndarray  # street ids (sorted) or H3 cells (uint64, sorted)
+    months: tuple[str, ...]  # every stored crime month, sorted
+    crimes: np.ndarray  # U x M crimes
+    harm: np.ndarray  # U x M CCHI days
+    group: np.ndarray  # per unit: the group (beat) of the harm mix; cells: one group
+    length: np.ndarray  # per unit: street length in metres (cells: 1, equal areas)
+    neighbour_i: np.ndarray  # (i, j) pairs: touching streets / the ring-1 cells
+    neighbour_j: np.ndarray
+    resolution: int | None = None
+    attrs: dict = field(default_factory=dict)
+
+
+def unit_months(store, *, units: str = "streets", resolution: int | None = None,
+                max_distance: float = DEFAULT_MAX_DISTANCE_M,
+                harm_overrides: Mapping[str, float] | None = None) -> UnitMonths:
+    """Every stored crime on its unit, summed per unit and month.
+
+    ``units="streets"``: the nearest street unit within ``max_distance`` metres
+    (:func:`street_harm`, as scoring places crimes); the group is the street's beat;
+    neighbours are streets that touch (within
+    :data:`spatial_core.targeting.scoring.NEIGHBOUR_M`). ``units="cells"``: the H3 cell of
+    each located crime at ``resolution`` (default: the store's); the units are the cells
+    holding at least one crime in the store (police.uk places crimes on a fixed set of
+    anonymised map points, so other cells never hold any); neighbours are the ring-1 cells
+    among them; PAI uses the share of cells (cells have about equal area).
+    """
+    if units == "streets":
+        from spatial_core.targeting.scoring import NEIGHBOUR_M
+
+        with store.connect() as conn:
+            streets = _streets(store, "beat", conn)
+            long = street_harm(store, None, harm_overrides=harm_overrides,
+                               max_distance=max_distance, streets=streets, conn=conn)
+        ids = streets["street_id"].to_numpy(dtype=object)
+        order = np.argsort(ids.astype(str), kind="stable")
+        streets = streets.iloc[order].reset_index(drop=True)
+        ids = ids[order]
+        unit_pos = pd.Index(ids).get_indexer(long["street_id"].to_numpy(dtype=object))
+        beats = streets["beat_id"].fillna("").astype(str).to_numpy()
+        group = np.unique(beats, return_inverse=True)[1].astype("int64")
+        length = streets["length_m"].fillna(0.0).to_numpy(dtype="float64")
+        geoms = streets.geometry.to_numpy()
+        ni, nj = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=NEIGHBOUR_M)
+        month_of = long["month"].to_numpy(dtype=object)
+        crimes_w, harm_w = long["crimes"].to_numpy("float64"), long["harm"].to_numpy("float64")
+        attrs = dict(long.attrs)
+        res = None
+    elif units == "cells":
+        import h3
+
+        from spatial_core.geo.cells import cell_resolutions, cells_to_parents
+
+        t = schema.crimes
+        cr = store.read("crimes", ["month", "category", "offence_code", "cell"],
+                        where=(t.c.cell != 0) & (t.c.is_outlier == 0))
+        cells = cr["cell"].to_numpy().astype("uint64")
+        stored_res = int(cell_resolutions(cells[:1])[0]) if len(cells) else 10
+        res = stored_res if resolution is None else int(resolution)
+        if res > stored_res:
+            raise InputError(f"crimes are stored on H3 cells of resolution {stored_res}; "
+                             f"resolution {res} is finer")
+        if res < stored_res and len(cells):
+            cells = cells_to_parents(cells, res)
+        ids, unit_pos = np.unique(cells, return_inverse=True)
+        group = np.zeros(len(ids), dtype="int64")
+        length = np.ones(len(ids))
+        index = pd.Index(ids)
+        ni_l, nj_l = [], []
+        for i, c in enumerate(ids.tolist()):
+            ring = np.array([h3.str_to_int(x) for x in h3.grid_ring(h3.int_to_str(c), 1)],
+                            dtype="uint64")
+            j = index.get_indexer(ring)
+            j = j[j >= 0]
+            ni_l.append(np.full(len(j), i))
+            nj_l.append(j)
+        ni = np.concatenate(ni_l) if ni_l else np.zeros(0, dtype="int64")
+        nj = np.concatenate(nj_l) if nj_l else np.zeros(0, dtype="int64")
+        month_of = cr["month"].to_numpy(dtype=object)
+        crimes_w = np.ones(len(cr))
+        harm_w = (crime_weights(cr, "harm", harm_overrides) if len(cr)
+                  else np.zeros(0))
+        attrs = {"crimes_read": int(len(cr)), "crimes_on_streets": int(len(cr)),
+                 "harm_read": float(harm_w.sum()), "harm_on_streets": float(harm_w.sum())}
+    else:
+        raise InputError(f"unknown units {units!r}; expected 'streets' or 'cells'")
+    months = tuple(sorted(set(month_of.tolist())))
+    if not months:
+        raise InputError("no located crime is stored: import crimes first")
+    m_pos = pd.Index(months).get_indexer(month_of)
+    U, M = len(ids), len(months)
+    flat = unit_pos.astype("int64") * M + m_pos
+    crimes = np.bincount(flat, crimes_w, U * M).reshape(U, M)
+    harm = np.bincount(flat, harm_w, U * M).reshape(U, M)
+    other = ni != nj
+    return UnitMonths(kind=units, units=ids, months=months, crimes=crimes, harm=harm,
+                      group=group, length=length, neighbour_i=ni[other].astype("int64"),
+                      neighbour_j=nj[other].astype("int64"), resolution=res, attrs=attrs)
+
+
+def _month_ages(months: Sequence[str], origin: str) -> np.ndarray:
+    """Days from each month (dated by its 15th, as scoring dates them) to the last day of
+    ``origin`` (the day the score is computed on)."""
+    days = pd.to_datetime([f"{m}-15" for m in months], format="%Y-%m-%d")
+    as_of = pd.Period(origin, freq="M").end_time.normalize()
+    return np.asarray((as_of - days).days, dtype="float64")
+
+
+def crime_component(data: UnitMonths, origin: str, profile) -> np.ndarray:
+    """The score's crime component per unit as of the last day of ``origin``, from the
+    months up to it: :func:`spatial_core.analytics.harm.expected_harm` with the profile's
+    half-life, look-back, ``prior_crimes`` and ``smoothing`` (``harm.model = "recorded"``:
+    the recency-weighted harm), in total per unit (a backtest measures total harm)."""
+    from spatial_core.analytics.harm import expected_harm
+
+    t = data.months.index(origin)
+    ages = _month_ages(data.months[:t + 1], origin)
+    w = np.power(0.5, ages / profile.half_life_days) * (ages <= profile.lookback_days)
+    n = data.crimes[:, :t + 1] @ w
+    h = data.harm[:, :t + 1] @ w
+    if profile.harm_model == "recorded" or not w.any():
+        return h
+    return expected_harm(n, h, w[w > 0], group=data.group, prior_crimes=profile.prior_crimes,
+                         smoothing=profile.smoothing,
+                         neighbours=(data.neighbour_i, data.neighbour_j)).harm
+
+
+def _origins(data: UnitMonths, origins, horizon: int, min_history: int) -> list[str]:
+    if horizon < 1:
+        raise InputError(f"horizon must be a whole number of months >= 1, got {horizon}")
+    months = list(data.months)
+    possible = months[max(min_history, 1) - 1:len(months) - horizon]
+    if origins is None:
+        return possible
+    bad = sorted(set(origins) - set(possible))
+    if bad:
+        raise InputError(f"origins {bad} cannot be tested: an origin needs {horizon} stored "
+                         f"month(s) after it and {min_history} up to it")
+    return sorted(set(origins))
+
+
+def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
+                     horizon: int = 1, top: float = 0.05, profile=None,
+                     min_history: int = 12) -> pd.DataFrame:
+    """Rolling-origin backtest: for each origin month *t*, rank the units with the months up
+    to *t* and measure the harm (and crimes) of months *t+1 … t+h* on the top ``top`` share.
+
+    Parameters
+    ----------
+    data : UnitMonths
+        From :func:`unit_months` (street units or H3 cells).
+    origins : list of "YYYY-MM", optional
+        Default: every stored month with ``min_history`` months up to it (itself included)
+        and ``horizon`` months after it.
+    profile : Profile, optional
+        Whose crime parameters make the ``score`` ranking (default: the shipped default).
+
+    Returns
+    -------
+    DataFrame, one row per origin and method (:data:`ROLLING_METHODS`): ``origin``,
+    ``test_months`` (``first..last``), ``method``, ``units``, ``selected``
+    (``ceil(top * units)``, ties by unit id), ``area_share`` (their share of street length;
+    of cells for cells), ``hit_rate`` (share of the test harm), ``hit_rate_crimes`` (share of
+    the test crimes), ``pai`` (hit rate / area share).
+    """
+    from spatial_core.targeting.profiles import load_profile
+
+    _check_fraction(top)
+    prof = profile if profile is not None else load_profile(None)
+    chosen = _origins(data, origins, horizon, min_history)
+    U = len(data.units)
+    k = _top_k(U, top)
+    total_length = float(data.length.sum())
+    position = np.arange(U)
+    rows = []
+    for origin in chosen:
+        t = data.months.index(origin)
+        test_h = data.harm[:, t + 1:t + 1 + horizon].sum(axis=1)
+        test_c = data.crimes[:, t + 1:t + 1 + horizon].sum(axis=1)
+        scores = {"score": crime_component(data, origin, prof),
+                  "count": data.crimes[:, :t + 1].sum(axis=1),
+                  "harm": data.harm[:, :t + 1].sum(axis=1),
+                  "oracle": test_h}
+        th, tc = float(test_h.sum()), float(test_c.sum())
+        for method in ROLLING_METHODS:
+            top_units = np.lexsort((position, -scores[method]))[:k]
+            share = float(data.length[top_units].sum()) / total_length if total_length else \
+                math.nan
+            hit = float(test_h[top_units].sum()) / th if th > 0 else math.nan
+            rows.append({"origin": origin,
+                         "test_months": f"{data.months[t + 1]}..{data.months[t + horizon]}",
+                         "method": method, "units": U, "selected": k, "area_share": share,
+                         "hit_rate": hit,
+                         "hit_rate_crimes": float(test_c[top_units].sum()) / tc if tc > 0
+                         else math.nan,
+                         "pai": predictive_accuracy_index(hit, share)})
+    out = pd.DataFrame(rows, columns=["origin", "test_months", "method", "units", "selected",
+                                      "area_share", "hit_rate", "hit_rate_crimes", "pai"])
+    out.attrs.update(kind=data.kind, resolution=data.resolution, top=top, horizon=horizon,
+                     profile=prof.name)
+    return out
+
+
+def rolling_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per method of a :func:`rolling_backtest`: ``origins``, the mean, standard deviation
+    (over origins), minimum and maximum of ``hit_rate``, the mean ``hit_rate_crimes`` and
+    ``pai``, and ``beats_count``: the origins where the method's hit rate is above the naive
+    prior count's."""
+    count = rows[rows["method"] == "count"].set_index("origin")["hit_rate"]
+    out = []
+    for method in ROLLING_METHODS:
+        r = rows[rows["method"] == method]
+        if not len(r):
+            continue
+        hit = r["hit_rate"].to_numpy(dtype="float64")
+        out.append({"method": method, "origins": int(len(r)), "hit_rate": float(hit.mean()),
+                    "hit_rate_sd": float(hit.std(ddof=1)) if len(r) > 1 else math.nan,
+                    "hit_rate_min": float(hit.min()), "hit_rate_max": float(hit.max()),
+                    "hit_rate_crimes": float(r["hit_rate_crimes"].mean()),
+                    "pai": float(r["pai"].mean()),
+                    "beats_count": int((r.set_index("origin")["hit_rate"]
+                                        > count.reindex(r["origin"]).to_numpy()).sum())})
+    return pd.DataFrame(out)
+
+
+def tune_crime_parameters(data: UnitMonths, *, profile=None,
+                          grid: Mapping[str, Sequence[float]] | None = None,
+                          origins: Sequence[str] | None = None, horizon: int = 1,
+                          top: float = 0.05, min_history: int = 12):
+    """The profile's crime parameters (``half_life_days``, ``prior_crimes``, ``smoothing``)
+    that give the highest mean hit rate of the ``score`` ranking over the origins of a
+    rolling backtest, trying every combination of ``grid`` (default :data:`TUNING_GRID`;
+    ties: the earlier combination). The look-back is kept at least four half-lives.
+
+    Returns ``(profile, table)``: a copy of ``profile`` (default: the shipped default) with
+    the best parameters, and one row per combination (the parameters, ``hit_rate``,
+    ``hit_rate_sd``, ``hit_rate_crimes``) from the best down. The hit rates are in-sample:
+    the origins that chose the parameters also measure them.
+    """
+    from dataclasses import replace
+    from itertools import product
+
+    from spatial_core.targeting.profiles import load_profile
+
+    base = profile if profile is not None else load_profile(None)
+    g = dict(TUNING_GRID if grid is None else grid)
+    keys = [k for k in ("half_life_days", "prior_crimes", "smoothing") if k in g]
+    unknown = set(g) - set(keys)
+    if unknown:
+        raise InputError(f"unknown tuning parameters {sorted(unknown)}; expected "
+                         "half_life_days, prior_crimes, smoothing")
+    chosen = _origins(data, origins, horizon, min_history)
+    U = len(data.units)
+    k = _top_k(U, top)
+    position = np.arange(U)
+    tests = []
+    for origin in chosen:
+        t = data.months.index(origin)
+        tests.append((origin, data.harm[:, t + 1:t + 1 + horizon].sum(axis=1),
+                      data.crimes[:, t + 1:t + 1 + horizon].sum(axis=1)))
+    rows = []
+    for values in product(*(g[key] for key in keys)):
+        params = dict(zip(keys, (float(v) for v in values), strict=True))
+        lookback = max(base.lookback_days,
+                       int(math.ceil(4 * params.get("half_life_days", base.half_life_days))))
+        prof = replace(base, harm_model="expected", lookback_days=lookback, **params)
+        hits, hits_c = [], []
+        for origin, test_h, test_c in tests:
+            top_units = np.lexsort((position, -crime_component(data, origin, prof)))[:k]
+            hits.append(test_h[top_units].sum() / test_h.sum() if test_h.sum() > 0 else np.nan)
+            hits_c.append(test_c[top_units].sum() / test_c.sum() if test_c.sum() > 0
+                          else np.nan)
+        rows.append({**params, "lookback_days": lookback, "hit_rate": float(np.nanmean(hits)),
+                     "hit_rate_sd": float(np.nanstd(hits, ddof=1)) if len(hits) > 1
+                     else math.nan, "hit_rate_crimes": float(np.nanmean(hits_c))})
+    table = pd.DataFrame(rows).sort_values("hit_rate", ascending=False, kind="stable")
+    table = table.reset_index(drop=True)
+    best = table.iloc[0]
+    tuned = replace(base, harm_model="expected", lookback_days=int(best["lookback_days"]),
+                    **{key: float(best[key]) for key in keys})
+    table.attrs.update(origins=chosen, top=top, horizon=horizon, kind=data.kind,
+                       resolution=data.resolution)
+    return tuned, table
