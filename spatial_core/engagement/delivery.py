@@ -38,6 +38,7 @@ __all__ = [
     "Envelope",
     "DeliveryFailure",
     "TemporaryFailure",
+    "ConnectionFailure",
     "PermanentFailure",
     "build_email",
     "SmtpDelivery",
@@ -83,6 +84,11 @@ class DeliveryFailure(Exception):
 
 class TemporaryFailure(DeliveryFailure):
     """Try again later (SMTP 4xx, connection lost)."""
+
+
+class ConnectionFailure(TemporaryFailure):
+    """The server cannot be reached or refuses the session (connection, TLS, login): nothing
+    was sent, and no recipient is to blame. A send run stops and can be run again."""
 
 
 class PermanentFailure(DeliveryFailure):
@@ -241,14 +247,14 @@ class SmtpDelivery(_Delivery):
                 smtp.ehlo()
             elif not self.tls and self.require_starttls:
                 smtp.close()
-                raise TemporaryFailure(0, "the server does not offer STARTTLS")
+                raise ConnectionFailure(0, "the server does not offer STARTTLS")
             if self.user:
                 smtp.login(self.user, self.password or "")
         except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentFailure(exc.smtp_code, f"login refused: {_reply(exc.smtp_error)}"
-                                   ) from None
+            raise ConnectionFailure(exc.smtp_code, f"login refused: {_reply(exc.smtp_error)}"
+                                    ) from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryFailure(getattr(exc, "smtp_code", 0),
+            raise ConnectionFailure(getattr(exc, "smtp_code", 0),
                                    f"cannot connect to {self.host}:{self.port}: "
                                    f"{type(exc).__name__}") from None
         self.connections += 1

@@ -45,6 +45,7 @@ from spatial_core.engagement.consent import (
     now_text,
 )
 from spatial_core.engagement.delivery import (
+    ConnectionFailure,
     DeliveryFailure,
     Envelope,
     PermanentFailure,
@@ -56,7 +57,7 @@ from spatial_core.engagement.tokens import (
     link_secret,
     make_link_token,
 )
-from spatial_core.errors import InputError, NotFoundError
+from spatial_core.errors import InputError, NotFoundError, SpatialCoreError
 from spatial_core.store import schema
 from spatial_core.store.contacts import (
     MESSAGING_OFF,
@@ -73,6 +74,7 @@ __all__ = [
     "MessagePreview",
     "SendReport",
     "OutOfScope",
+    "DeliveryUnavailable",
     "create_message",
     "send_message",
     "list_messages",
@@ -96,6 +98,11 @@ _SUBJECTS = {"update": "An update from your neighbourhood policing team",
              "appeal": "Can you help? An appeal from your neighbourhood policing team"}
 _LEVELS = ("beat", "ward", "npa", "force")
 _PENDING = ("queued", "retry")
+
+
+class DeliveryUnavailable(SpatialCoreError):
+    """The delivery channel cannot be used (the mail server is down, refuses the login …).
+    The recipients not reached are queued again: run the send again later."""
 
 
 class OutOfScope(InputError):
@@ -489,8 +496,9 @@ def send_message(store, message_id: str, delivery, *, public_url: str,
         conn.execute(m.update().where(m.c.message_id == msg["message_id"]).values(
             status="sending", channel=getattr(delivery, "channel", None)))
     retried: set[str] = set()
+    stopped: DeliveryUnavailable | None = None
     with delivery:
-        while True:
+        while stopped is None:
             clock = _clock().isoformat(timespec="seconds")
             with store.begin() as conn:
                 due = (r.c.state == "queued") | ((r.c.state == "retry")
@@ -515,8 +523,11 @@ def send_message(store, message_id: str, delivery, *, public_url: str,
                 delay = (datetime.fromisoformat(waiting) - _clock()).total_seconds()
                 time.sleep(min(max(delay, 0.0), 3600.0) + 0.01)
                 continue
-            _send_batch(store, msg, delivery, batch, contacts, secret, public_url, expires,
-                        stamp, max_attempts, backoff_s, report, retried)
+            try:
+                _send_batch(store, msg, delivery, batch, contacts, secret, public_url, expires,
+                            stamp, max_attempts, backoff_s, report, retried)
+            except DeliveryUnavailable as exc:
+                stopped = exc
     report.retried = len(retried)
     with store.begin() as conn:
         states = dict(conn.execute(select(r.c.state, func.count()).where(mine)
@@ -532,6 +543,10 @@ def send_message(store, message_id: str, delivery, *, public_url: str,
                "%d retried, %d uncertain, %d pending", msg["message_id"],
                getattr(delivery, "channel", "?"), msg["created_by"], msg["audience"],
                report.sent, report.failed, report.retried, report.uncertain, report.pending)
+    if stopped is not None:
+        raise DeliveryUnavailable(f"{stopped} ({report.sent} sent in this run; "
+                                  f"{report.pending} still to send: nothing is lost, run the "
+                                  "send again)")
     return report
 
 
@@ -542,12 +557,15 @@ def _send_batch(store, msg, delivery, batch: pd.DataFrame, contacts: dict, secre
     needs = getattr(delivery, "needs_contacts", True)
     updates: list[dict[str, Any]] = []
     bad: list[str] = []
-    for row in batch.itertuples(index=False):
+    rows = list(batch.itertuples(index=False))
+    stopped: ConnectionFailure | None = None
+    for i, row in enumerate(rows):
         member_id = str(row.member_id)
         contact = contacts.get(member_id)
         email = contact.email if contact is not None else None
         if needs and (email is None or contact.email_status != "ok"):
-            updates.append({"fid": int(row.fid), "state": "held", "held_reason": "no_contact",
+            updates.append({"fid": int(row.fid), "attempts": int(row.attempts) + 1,
+                            "state": "held", "held_reason": "no_contact",
                             "error": None, "sent_at": None, "next_attempt": None})
             report.held += 1
             continue
@@ -557,8 +575,19 @@ def _send_batch(store, msg, delivery, batch: pd.DataFrame, contacts: dict, secre
                        unsub, links, msg["body"])
         try:
             delivery.send(env)
+        except ConnectionFailure as exc:
+            # nothing reached the server: this row and the rest of the batch go back
+            for rest in rows[i:]:
+                updates.append({"fid": int(rest.fid),
+                                "state": "retry" if int(rest.attempts) else "queued",
+                                "held_reason": None, "error": str(exc), "sent_at": None,
+                                "next_attempt": _clock().isoformat(timespec="seconds")
+                                if int(rest.attempts) else None, "attempts": int(rest.attempts)})
+            stopped = exc
+            break
         except PermanentFailure as exc:
-            updates.append({"fid": int(row.fid), "state": "failed", "held_reason": None,
+            updates.append({"fid": int(row.fid), "attempts": int(row.attempts) + 1,
+                            "state": "failed", "held_reason": None,
                             "error": str(exc), "sent_at": None, "next_attempt": None})
             if exc.address_bad:
                 bad.append(member_id)
@@ -568,18 +597,20 @@ def _send_batch(store, msg, delivery, batch: pd.DataFrame, contacts: dict, secre
             attempts = int(row.attempts) + 1
             report.errors[str(exc.code)] = report.errors.get(str(exc.code), 0) + 1
             if attempts >= max_attempts:
-                updates.append({"fid": int(row.fid), "state": "failed", "held_reason": None,
-                                "error": f"{exc} (after {attempts} attempts)", "sent_at": None,
-                                "next_attempt": None})
+                updates.append({"fid": int(row.fid), "attempts": attempts, "state": "failed",
+                                "held_reason": None, "error": f"{exc} (after {attempts} attempts)",
+                                "sent_at": None, "next_attempt": None})
                 report.failed += 1
             else:
                 retried.add(member_id)
                 wait = backoff_s * 2 ** (attempts - 1)
                 nxt = (_clock() + timedelta(seconds=wait)).isoformat(timespec="microseconds")
-                updates.append({"fid": int(row.fid), "state": "retry", "held_reason": None,
-                                "error": str(exc), "sent_at": None, "next_attempt": nxt})
+                updates.append({"fid": int(row.fid), "attempts": attempts, "state": "retry",
+                                "held_reason": None, "error": str(exc), "sent_at": None,
+                                "next_attempt": nxt})
         else:
-            updates.append({"fid": int(row.fid), "state": "sent", "held_reason": None,
+            updates.append({"fid": int(row.fid), "attempts": int(row.attempts) + 1,
+                            "state": "sent", "held_reason": None,
                             "error": None, "sent_at": stamp, "next_attempt": None})
             report.sent += 1
     with store.begin() as conn:
@@ -589,6 +620,8 @@ def _send_batch(store, msg, delivery, batch: pd.DataFrame, contacts: dict, secre
     if bad:
         log.info("message %s: %d address(es) refused permanently and marked bad",
                  msg["message_id"], len(bad))
+    if stopped is not None:
+        raise DeliveryUnavailable(str(stopped))
 
 
 def list_messages(store, *, scope_areas: Sequence[str] | None = None) -> pd.DataFrame:

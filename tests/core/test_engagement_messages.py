@@ -456,6 +456,29 @@ def test_a_refused_message_is_not_the_address_fault(store):
     assert flags.eq("ok").all()
 
 
+def test_an_unreachable_server_stops_the_run_and_loses_nobody(store):
+    import socket
+
+    from spatial_core.engagement.messages import DeliveryUnavailable
+
+    p = _message(store)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(DeliveryUnavailable, match="cannot connect") as err:
+        send_message(store, p.message_id, SmtpDelivery(f"smtp://127.0.0.1:{port}"),
+                     public_url=URL, now=NOW)
+    assert f"{p.recipients} still to send" in str(err.value)
+    rec = _recipients(store, p.message_id)
+    queued = rec[rec["state"] == "queued"]
+    assert len(queued) == p.recipients and queued["attempts"].eq(0).all()
+    with SmtpSink() as sink:
+        report = send_message(store, p.message_id, SmtpDelivery(sink.url), public_url=URL,
+                              now=NOW)
+        got = sink.recipients()
+    assert report.sent == p.recipients == len(set(got)) == len(got)
+
+
 _SENDER = """
 import sys
 from spatial_core import open_store
