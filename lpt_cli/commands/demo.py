@@ -9,6 +9,8 @@ from lpt_cli.commands._common import progress_bar
 
 
 def _demo(args) -> int:
+    if args.national:
+        return _national_demo(args)
     from spatial_core.demo import build_demo
     from spatial_core.store import open_store
     from spatial_core.store.status import store_status
@@ -38,6 +40,28 @@ def _demo(args) -> int:
         _print_main_job(location, args.top)
     if args.serve:
         return _serve_demo(args, location)
+    return 0
+
+
+def _national_demo(args) -> int:
+    """``lpt demo --national``: N synthetic forces, one store each, for ``lpt national run``."""
+    from spatial_core.national import build_national_demo
+
+    out = args.out if args.out != "demo_data" else "demo_national"
+    progress, close = progress_bar()
+    started = time.perf_counter()
+    try:
+        built = build_national_demo(out, forces=args.forces, scale=args.scale, seed=args.seed,
+                                    progress=progress)
+    finally:
+        close()
+    for r in built:
+        print(f"{r['code']:<22}{r['counts']['addresses']:>9,} households "
+              f"{r['counts']['streets']:>7,} streets {r['counts']['members']:>7,} members  "
+              f"{r['seconds']:6.1f} s")
+    print(f"{len(built)} synthetic forces, {sum(r['households'] for r in built):,} households, "
+          f"built in {time.perf_counter() - started:.1f} s into {out}")
+    print(f"next: lpt national run --forces-dir {out} --out {os.path.join(out, 'national.gpkg')}")
     return 0
 
 
@@ -92,4 +116,14 @@ def register(sub) -> None:
     demo.add_argument("--port", type=int, default=5000, help="with --serve (default 5000)")
     demo.add_argument("--no-job", dest="no_job", action="store_true",
                       help="only build and load the demo force")
+    demo.add_argument("--national", action="store_true",
+                      help="build a synthetic nation instead: --forces forces of England and "
+                           "Wales, each a demo force sized from its real household count x "
+                           "--scale, one store each in --out (default demo_national)")
+    demo.add_argument("--forces", type=int, default=None,
+                      help="with --national: the first N forces in police.uk id order "
+                           "(default all 43)")
+    demo.add_argument("--scale", type=float, default=0.01,
+                      help="with --national: households per real household (default 0.01: "
+                           "about 249,000 households for all 43)")
     demo.set_defaults(func=_demo)

@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``lpt national run``: every force's main job on Dask, and the aggregate-only national store.
+
+One Dask task per force store (a local cluster by default, or a real one by
+``--scheduler tcp://HOST:8786``, started with ``dask scheduler`` and ``dask worker``).
+Progress is a bar on a terminal and one line per finished force otherwise.
+"""
+from __future__ import annotations
+
+import sys
+
+from lpt_cli.commands._common import print_json, progress_bar
+
+
+def _progress(as_json: bool):
+    """A bar on a terminal; otherwise a line per finished force on stderr."""
+    if as_json:
+        return None, lambda: None
+    if sys.stderr.isatty():
+        return progress_bar()
+
+    def line(fraction: float, message: str) -> None:
+        print(f"national: {message} ({fraction:.0%})", file=sys.stderr, flush=True)
+
+    return line, lambda: None
+
+
+def _run(args) -> int:
+    from spatial_core.national import (
+        national_client,
+        read_manifest,
+        run_national,
+        run_sequential,
+        write_national_store,
+    )
+    from spatial_core.national.run import close_client, dashboard_link
+
+    stores = read_manifest(args.forces_dir)
+    if args.force:
+        missing = sorted(set(args.force) - set(stores))
+        if missing:
+            from spatial_core.errors import InputError
+
+            raise InputError(f"no store for force(s) {missing} in {args.forces_dir}")
+        stores = {c: stores[c] for c in args.force}
+    options = {"profile": args.profile}
+    progress, close = _progress(args.json)
+    try:
+        if args.sequential:
+            run = run_sequential(stores, progress=progress, **options)
+        else:
+            client = national_client(scheduler=args.scheduler, workers=args.workers,
+                                     memory_limit=args.memory_limit)
+            try:
+                link = dashboard_link(client)
+                if link and not args.json:
+                    print(f"Dask dashboard: {link}", file=sys.stderr)
+                run = run_national(stores, client=client, progress=progress, **options)
+            finally:
+                close_client(client)
+    finally:
+        close()
+    out = write_national_store(args.out, run, k=args.k)
+    summary = {
+        "scheduler": run.scheduler,
+        "forces": len(run.forces),
+        "failed": run.failures,
+        "seconds": round(run.seconds, 2),
+        "streets_scored": sum(len(r.streets) for r in run.forces.values()),
+        "worker_peak_rss_mb": {str(pid): round(b / 2**20) for pid, b in run.workers.items()},
+        "national_store": str(out),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"{summary['forces']} forces scored in {summary['seconds']:.1f} s on "
+              f"{run.scheduler} ({len(run.workers)} worker process(es), peak "
+              f"{max(run.workers.values(), default=0) / 2**20:,.0f} MB): "
+              f"{summary['streets_scored']:,} streets")
+        for code, r in run.forces.items():
+            print(f"  {code:<22}{len(r.streets):>8,} streets  run {r.run_id}  "
+                  f"{r.seconds:6.1f} s  pid {r.worker_pid}")
+        for code, err in run.failures.items():
+            print(f"  {code:<22}FAILED: {err}")
+        print(f"national store (aggregates only, counts below {args.k} withheld): {out}")
+    return 1 if run.failures else 0
+
+
+def register(sub) -> None:
+    national = sub.add_parser("national", help="every force on Dask: scores, priorities, "
+                              "representation, and the aggregate-only national store")
+    nsub = national.add_subparsers(dest="national_command", required=True, metavar="ACTION")
+    run = nsub.add_parser("run", help="run the main job of every force store on Dask")
+    run.add_argument("--forces-dir", required=True,
+                     help="folder of force stores: forces.json (lpt demo --national writes "
+                          "it) or one <force-code>.gpkg per force")
+    run.add_argument("--out", default="national.gpkg",
+                     help="the aggregate-only national GeoPackage (default national.gpkg)")
+    run.add_argument("--scheduler", default=None,
+                     help="a running Dask scheduler, e.g. tcp://HOST:8786 (default: a local "
+                          "cluster on 127.0.0.1)")
+    run.add_argument("--workers", type=int, default=None,
+                     help="local cluster: worker processes (default: one per core)")
+    run.add_argument("--memory-limit", default="4GB",
+                     help="local cluster: memory limit per worker (default 4GB)")
+    run.add_argument("--sequential", action="store_true",
+                     help="no Dask: one force after another in this process")
+    run.add_argument("--force", action="append", default=[],
+                     help="only this force (repeat for more)")
+    run.add_argument("--profile", default=None, help="targeting profile (default 'default')")
+    run.add_argument("--k", type=int, default=5,
+                     help="counts 1..k-1 are withheld in the national store (default 5)")
+    run.add_argument("--json", action="store_true", help="print a JSON summary")
+    run.set_defaults(func=_run)
