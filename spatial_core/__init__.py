@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 _PUBLIC_MODULES = (
     "io.imports", "store.status", "store.index", "geo.cells", "geo.crs", "io.sources",
     "io.crimes", "io.postcodes", "io.features", "io.boundaries", "io.classification",
-    "io.streets", "io.addresses", "io.locations", "io.record_imports", "io.members",
+    "io.streets", "io.addresses", "io.locations", "io.members",
     "io.surveys", "io.visits", "analytics.population", "analytics.harm", "targeting.profiles",
     "targeting.scoring", "analytics.priorities", "analytics.representation",
     "analytics.confidence", "analytics.hotspots", "analytics.change", "targeting.evaluation",

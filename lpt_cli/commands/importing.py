@@ -2,8 +2,6 @@
 """``lpt import KIND FILE...`` and ``lpt index``."""
 from __future__ import annotations
 
-import importlib
-import inspect
 import time
 
 from lpt_cli.commands._common import open_from_args, print_json, progress_bar
@@ -14,12 +12,9 @@ _OPTIONS = ("crs", "encoding", "level", "scheme", "key_type", "id_field", "name_
 
 
 def _import(args) -> int:
-    from spatial_core.io.imports import KINDS, import_files
+    from spatial_core.io.imports import import_files, import_options
 
-    if args.kind not in KINDS:
-        raise InputError(f"unknown import kind {args.kind!r}; expected one of {', '.join(KINDS)}")
-    module, func = KINDS[args.kind].split(":")
-    accepted = inspect.signature(getattr(importlib.import_module(module), func)).parameters
+    accepted = import_options(args.kind)
     options = {}
     for name in _OPTIONS:
         value = getattr(args, name, None)
@@ -30,8 +25,7 @@ def _import(args) -> int:
                              f"'import {args.kind}'")
         options[name] = value
     progress, close = progress_bar(not args.json)
-    if "progress" in accepted:
-        options["progress"] = progress
+    options["progress"] = progress  # every importer reports progress (imports.run_import)
     store = open_from_args(args)
     try:
         started = time.perf_counter()

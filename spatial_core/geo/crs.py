@@ -13,16 +13,23 @@ from functools import lru_cache
 import numpy as np
 from pyproj import Transformer
 
-__all__ = ["STORE_SRID", "WGS84", "lnglat_to_bng", "bng_to_lnglat", "transform_xy",
-           "looks_like_bng", "looks_like_lnglat", "lnglat_swapped"]
+__all__ = ["STORE_SRID", "WGS84", "GB_GRID_BOUNDS", "GB_LNG", "GB_LAT", "lnglat_to_bng",
+           "bng_to_lnglat", "transform_xy", "in_gb_grid", "looks_like_bng", "looks_like_lnglat",
+           "lnglat_swapped"]
 
 STORE_SRID = 27700
 WGS84 = 4326
 
-# Great Britain's extent in British National Grid metres, with room for the Scilly Isles,
-# Shetland and Northern Ireland's neighbours of the grid.
-_BNG_X = (-100_000.0, 800_000.0)
-_BNG_Y = (-100_000.0, 1_300_000.0)
+GB_GRID_BOUNDS = (-100_000.0, -100_000.0, 800_000.0, 1_300_000.0)
+"""Great Britain in British National Grid metres (minx, miny, maxx, maxy), with a margin:
+every point of Great Britain, the Scilly Isles and Shetland included, lies inside. The one
+definition of "in Great Britain" for every importer and check."""
+
+GB_LNG = (-9.0, 3.0)
+"""Great Britain's longitudes in degrees (WGS84), with a margin."""
+
+GB_LAT = (49.0, 61.0)
+"""Great Britain's latitudes in degrees (WGS84), with a margin."""
 
 
 @lru_cache(maxsize=16)
@@ -56,6 +63,25 @@ def bng_to_lnglat(x, y) -> tuple[np.ndarray, np.ndarray]:
     return transform_xy(x, y, STORE_SRID, WGS84)
 
 
+def in_gb_grid(x, y) -> np.ndarray:
+    """Which points (British National Grid metres) are in Great Britain (:data:`GB_GRID_BOUNDS`).
+
+    NaN (no location) is not in it, and neither is (0, 0): spreadsheets and exports write
+    it for "no location", and it is in the sea off the Scilly Isles.
+
+    Examples
+    --------
+    >>> in_gb_grid([429796, 9_430_000, 0, np.nan], [433794, 433000, 0, 5]).tolist()
+    [True, False, False, False]
+    """
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    x0, y0, x1, y1 = GB_GRID_BOUNDS
+    with np.errstate(invalid="ignore"):
+        inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    return inside & ~((x == 0) & (y == 0))
+
+
 def looks_like_bng(x, y) -> bool:
     """True when every finite coordinate is inside Great Britain's grid and some exceed degrees."""
     x = np.asarray(x, dtype="float64")
@@ -64,7 +90,8 @@ def looks_like_bng(x, y) -> bool:
     if not ok.any():
         return False
     x, y = x[ok], y[ok]
-    inside = (x >= _BNG_X[0]) & (x <= _BNG_X[1]) & (y >= _BNG_Y[0]) & (y <= _BNG_Y[1])
+    x0, y0, x1, y1 = GB_GRID_BOUNDS
+    inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
     return bool(inside.all() and (np.abs(x) > 180).any())
 
 
@@ -77,7 +104,8 @@ def lnglat_swapped(lng, lat) -> np.ndarray:
     lng = np.asarray(lng, dtype="float64")
     lat = np.asarray(lat, dtype="float64")
     with np.errstate(invalid="ignore"):
-        return (lat >= -9.0) & (lat <= 3.0) & (lng >= 49.0) & (lng <= 61.0)
+        return ((lat >= GB_LNG[0]) & (lat <= GB_LNG[1]) & (lng >= GB_LAT[0])
+                & (lng <= GB_LAT[1]))
 
 
 def looks_like_lnglat(x, y) -> bool:

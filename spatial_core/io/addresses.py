@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +25,18 @@ import shapely
 
 from spatial_core.errors import InputError
 from spatial_core.geo.cells import points_to_cells
-from spatial_core.geo.crs import STORE_SRID, bng_to_lnglat, looks_like_lnglat, transform_xy
-from spatial_core.io.imports import ImportReport, record_import
-from spatial_core.io.sources import (
-    CsvTable,
-    expand_paths,
-    file_sha256,
-    normalise_postcodes,
-    parse_float,
-    read_csv_table,
+from spatial_core.geo.crs import STORE_SRID, WGS84, bng_to_lnglat
+from spatial_core.io.imports import (
+    ALREADY,
+    ImportReport,
+    Progress,
+    note_rows,
+    run_import,
+    skip_rows,
+    stored_keys,
 )
+from spatial_core.io.locations import parse_points, parse_uprns
+from spatial_core.io.sources import CsvTable, normalise_postcodes, read_csv_table
 from spatial_core.store.index import assign_addresses, assignment_context, refresh_index
 
 __all__ = ["import_addresses", "UPRN_COLUMNS"]
@@ -52,22 +54,11 @@ _OPTIONAL: dict[str, Sequence[str]] = {
     "postcode": ("postcode", "post_code", "pcds", "pcd", "postcode_locator"),
     "oa_code": ("oa_code", "oa", "oa11cd", "oa21cd", "oa11", "oa21", "output_area"),
 }
-_GB_X = (-100_000.0, 800_000.0)
-_GB_Y = (-100_000.0, 1_300_000.0)
-
 
 def _uprns(table: CsvTable) -> np.ndarray:
-    s = table.column("uprn")
-    ok = s.str.fullmatch(r"\d{1,12}").to_numpy(dtype=bool)
-    stripped = s.str.lstrip("0")
-    ok &= (stripped != "").to_numpy()
-    if not ok.all():
-        pos = int(np.flatnonzero(~ok)[0])
-        more = int((~ok).sum()) - 1
-        extra = f" ({more} more row(s) like this)" if more else ""
-        raise table.error(f"expected a UPRN: 1 to 12 digits, not zero{extra}", position=pos,
-                          column="uprn", value=s.iloc[pos])
-    uprn = stripped.to_numpy(dtype=object)
+    """The UPRN column (:func:`~spatial_core.io.locations.parse_uprns`, every row needs one);
+    an address listed twice in a file is an error naming both rows."""
+    uprn = parse_uprns(table, "uprn", required=True)
     dup = pd.Series(uprn).duplicated(keep="first").to_numpy()
     if dup.any():
         pos = int(np.flatnonzero(dup)[0])
@@ -76,64 +67,16 @@ def _uprns(table: CsvTable) -> np.ndarray:
         extra = f"; {more} more duplicate row(s)" if more else ""
         raise table.error(f"UPRN {uprn[pos]} appears twice, at rows {int(table.lines[first])} "
                           f"and {int(table.lines[pos])}: each address must be listed once{extra}",
-                          position=pos, column="uprn", value=s.iloc[pos])
+                          position=pos, column="uprn", value=table.column("uprn").iloc[pos])
     return uprn
 
 
 def _coordinates(table: CsvTable, crs: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """BNG x, y per row (NaN where the row gives no coordinates)."""
-    n = len(table)
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
-    if table.has("x") and table.has("y"):
-        src = int(crs) if crs is not None else STORE_SRID
-        geographic = src == 4326
-        lo_x, hi_x = (-180.0, 180.0) if geographic else (None, None)
-        lo_y, hi_y = (-90.0, 90.0) if geographic else (None, None)
-        ex = parse_float(table, "x", lo=lo_x, hi=hi_x, what="a coordinate")
-        ey = parse_float(table, "y", lo=lo_y, hi=hi_y, what="a coordinate")
-        half = np.isnan(ex) != np.isnan(ey)
-        if half.any():
-            pos = int(np.flatnonzero(half)[0])
-            col = "x" if np.isnan(ex[pos]) else "y"
-            raise table.error("expected both coordinates or neither", position=pos, column=col,
-                              value="")
-        if src == STORE_SRID and looks_like_lnglat(ex, ey):
-            raise table.error("these look like longitude/latitude, not British National Grid "
-                              "metres: pass --crs 4326", position=int(np.flatnonzero(
-                                  np.isfinite(ex))[0]), column="x", value=None)
-        if src != STORE_SRID:
-            ex, ey = transform_xy(ex, ey, src, STORE_SRID)
-        x, y = ex, ey
-        _check_gb(table, x, y, "x")
-    if table.has("lat") and table.has("lng"):
-        lat = parse_float(table, "lat", lo=-90, hi=90, what="a latitude")
-        lng = parse_float(table, "lng", lo=-180, hi=180, what="a longitude")
-        half = np.isnan(lat) != np.isnan(lng)
-        if half.any():
-            pos = int(np.flatnonzero(half)[0])
-            col = "lat" if np.isnan(lat[pos]) else "lng"
-            raise table.error("expected both coordinates or neither", position=pos, column=col,
-                              value="")
-        use = np.isnan(x) & np.isfinite(lat)
-        if use.any():
-            gx, gy = transform_xy(lng[use], lat[use], 4326, STORE_SRID)
-            x[use], y[use] = gx, gy
-            _check_gb(table, x, y, "lat")
+    """BNG x, y per row (NaN where the row gives no coordinates): easting/northing (in
+    ``crs``), else latitude/longitude; 0, 0 is a point outside Great Britain."""
+    _, _, x, y = parse_points(table, [("x", "y", STORE_SRID), ("lng", "lat", WGS84)], crs=crs,
+                              zero_is_missing=False)
     return x, y
-
-
-def _check_gb(table: CsvTable, x: np.ndarray, y: np.ndarray, column: str) -> None:
-    with np.errstate(invalid="ignore"):
-        bad = (x < _GB_X[0]) | (x > _GB_X[1]) | (y < _GB_Y[0]) | (y > _GB_Y[1])
-        bad |= (x == 0) & (y == 0)
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        more = int(bad.sum()) - 1
-        extra = f" ({more} more row(s) like this)" if more else ""
-        raise table.error(f"the point ({x[pos]:.0f}, {y[pos]:.0f}) is not in Great Britain's "
-                          f"National Grid{extra}; leave both cells empty for no location",
-                          position=pos, column=column, value=table.column(column).iloc[pos])
 
 
 def _fast_table(path: Path, encoding: str | None) -> CsvTable | None:
@@ -212,13 +155,13 @@ def _parse(table: CsvTable, crs: int | None) -> pd.DataFrame:
     if table.has("oa_code"):
         s = table.column("oa_code")
         oa = s.where(s != "", None).to_numpy(dtype=object)
-    return pd.DataFrame({"file": str(path), "row": table.lines, "uprn": uprn,
+    return pd.DataFrame({"_file": str(path), "_line": table.lines, "uprn": uprn,
                          "postcode": postcode, "x": x, "y": y, "oa_code": oa})
 
 
 def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = None,
                      encoding: str | None = None,
-                     progress: Callable[[float, str], None] | None = None) -> ImportReport:
+                     progress: Progress | None = None) -> ImportReport:
     """Import addresses from OS Open UPRN or a generic CSV (see the module docstring).
 
     Parameters
@@ -243,30 +186,22 @@ def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = No
         A UPRN that is not digits, a UPRN listed twice in one file, a coordinate that is not a
         number or not in Great Britain, a malformed postcode, a missing column.
     """
-    say = progress or (lambda f, m: None)
-    files = expand_paths(paths)
-    report = ImportReport("addresses", files=[str(f) for f in files])
-    frames = []
-    for k, path in enumerate(files):
-        say(0.4 * k / len(files), f"reading {path.name}")
-        frames.append(_read(path, encoding, crs))
-    rows = pd.concat(frames, ignore_index=True)
-    report.read = len(rows)
-    shas = [file_sha256(f) for f in files]
-    earlier = rows["uprn"].duplicated(keep="first").to_numpy()
-    for file, grp in rows[earlier].groupby("file", sort=False):
-        report.skip("UPRN already in an earlier file of this import", grp["row"], file)
-    rows = rows[~earlier]
-    say(0.45, "checking what is stored")
-    with store.begin() as conn:
-        stored = store.read("addresses", ["uprn"], conn=conn)["uprn"]
-        old = rows["uprn"].isin(stored).to_numpy()
-        for file, grp in rows[old].groupby("file", sort=False):
-            report.skip("already in the store", grp["row"], file)
+    def read(path: Path, report: ImportReport) -> pd.DataFrame:
+        return _read(path, encoding, crs)
+
+    def validate(frames: list[pd.DataFrame], report: ImportReport) -> pd.DataFrame:
+        rows = pd.concat(frames, ignore_index=True)
+        report.read = len(rows)
+        earlier = rows["uprn"].duplicated(keep="first").to_numpy()
+        skip_rows(report, "UPRN already in an earlier file of this import", rows, earlier)
+        return rows[~earlier]
+
+    def locate(conn, rows: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
+        old = stored_keys(store, conn, "addresses", "uprn", rows["uprn"].to_numpy())
+        skip_rows(report, ALREADY, rows, old)
         rows = rows[~old].reset_index(drop=True)
-        x = rows["x"].to_numpy(dtype="float64")
-        y = rows["y"].to_numpy(dtype="float64")
-        ctx = assignment_context(store, conn)
+        x = rows["x"].to_numpy(dtype="float64").copy()
+        y = rows["y"].to_numpy(dtype="float64").copy()
         missing = np.isnan(x)
         if missing.any():
             pcs = store.read("postcodes", ["postcode", "x", "y"], conn=conn).dropna()
@@ -276,18 +211,21 @@ def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = No
             py = pc.map(pcs["y"]).to_numpy(dtype="float64")
             found = missing & np.isfinite(px)
             x[found], y[found] = px[found], py[found]
-            for file, grp in rows[found].groupby("file", sort=False):
-                report.note("no coordinates: placed at the postcode centroid", grp["row"], file)
-            for file, grp in rows[missing & ~found].groupby("file", sort=False):
-                report.note("no coordinates: stored without a location", grp["row"], file)
-        say(0.55, "indexing cells")
+            note_rows(report, "no coordinates: placed at the postcode centroid", rows, found)
+            note_rows(report, "no coordinates: stored without a location", rows,
+                      missing & ~found)
+        return rows.assign(x=x, y=y)
+
+    def write(conn, rows: pd.DataFrame, report: ImportReport) -> None:
+        x = rows["x"].to_numpy(dtype="float64")
+        y = rows["y"].to_numpy(dtype="float64")
         lng, lat = bng_to_lnglat(x, y)
         located = np.isfinite(x)
         geom = np.full(len(rows), None, dtype=object)
         geom[located] = shapely.points(x[located], y[located])
-        say(0.65, "assigning streets and areas")
         derived = assign_addresses(store, conn, x, y, rows["postcode"].to_numpy(dtype=object),
-                                    rows["oa_code"].to_numpy(dtype=object), **ctx)
+                                   rows["oa_code"].to_numpy(dtype=object),
+                                   **assignment_context(store, conn))
         frame = pd.DataFrame({
             "uprn": rows["uprn"].to_numpy(dtype=object),
             "postcode": rows["postcode"].to_numpy(dtype=object),
@@ -298,11 +236,9 @@ def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = No
         })
         # Columns that are empty in every row are left to their NULL default: less to convert.
         frame = frame[[c for c in frame.columns if c == "uprn" or frame[c].notna().any()]]
-        say(0.75, "writing addresses")
         report.imported = store.insert_new(conn, "addresses", frame)
-        say(0.9, "refreshing the index")
         refresh_index(store, conn, tables=("streets",))
-        record_import(store, conn, report, shas)
-    say(1.0, "addresses imported")
-    log.info("addresses: %d read, %d imported", report.read, report.imported)
-    return report
+
+    return run_import(store, "addresses", paths, read=read, validate=validate, locate=locate,
+                      write=write, once=False, progress=progress, reading=0.4,
+                      writing="assigning streets and areas")

@@ -38,8 +38,7 @@ from spatial_core.io.features import (
     check_store_bounds,
     read_features,
 )
-from spatial_core.io.imports import ImportReport, Progress, record_import
-from spatial_core.io.sources import expand_paths, file_sha256
+from spatial_core.io.imports import ALREADY, ImportReport, Progress, run_import, skip_rows
 from spatial_core.store import schema
 
 __all__ = ["DEFAULT_BOUNDARY_SET", "LEVELS", "import_boundaries", "read_polygons",
@@ -212,6 +211,11 @@ class AreaRows:
     frame: gpd.GeoDataFrame  # code, name, parent, geometry
     files: np.ndarray
     rows: np.ndarray
+
+    @property
+    def where(self) -> pd.DataFrame:
+        """``_file`` and ``_line`` of each area, for the report."""
+        return pd.DataFrame({"_file": self.files, "_line": self.rows})
 
 
 def polygons_to_areas(polys: Sequence[Polygons], report: ImportReport, *, level: str,
@@ -387,11 +391,6 @@ def _containing(store, level: str, geoms: np.ndarray, conn: Connection | None) -
     return out
 
 
-def _skip_by_file(report: ImportReport, reason: str, files: np.ndarray, rows: np.ndarray) -> None:
-    for f in pd.unique(files):
-        report.skip(reason, rows[files == f], str(f))
-
-
 def write_areas(store, conn: Connection, frame: pd.DataFrame, cells: pd.DataFrame) -> int:
     """Insert areas and their cells; returns the number of new areas."""
     n = store.insert_new(conn, "areas", frame)
@@ -456,35 +455,28 @@ def import_boundaries(store, paths: Sequence[str | Path], *, crs: int | None = N
     """
     level = _check_level(level)
     valid_from = _check_valid_from(valid_from)
-    files = list(dict.fromkeys(expand_paths(paths, SPATIAL_PATTERNS)))  # a file given twice
-    report = ImportReport("boundaries", files=[str(f) for f in files])
-    polys = []
-    for i, f in enumerate(files):
-        if progress:
-            progress(0.6 * i / len(files), f"reading {f.name}")
-        p = read_polygons(f, crs=crs, encoding=encoding, layer=layer)
+
+    def read(path: Path, report: ImportReport) -> Polygons:
+        p = read_polygons(path, crs=crs, encoding=encoding, layer=layer)
         report.read += len(p.frame)
-        polys.append(p)
-    areas = polygons_to_areas(polys, report, level=level, id_field=id_field,
-                              name_field=name_field, parent_field=parent_field)
-    if progress:
-        progress(0.6, "indexing areas on H3 cells")
-    frame, cells = prepare_areas(store, areas, report, level=level,
-                                 boundary_set=boundary_set or DEFAULT_BOUNDARY_SET,
-                                 valid_from=valid_from)
-    shas = [file_sha256(f) for f in files]
-    if progress:
-        progress(0.9, "writing areas")
-    with store.begin() as conn:
-        stored = areas_already_stored(store, conn, frame)
-        if stored.any():
-            _skip_by_file(report, "already in the store", areas.files[stored], areas.rows[stored])
+        return p
+
+    def validate(polys: list[Polygons], report: ImportReport):
+        areas = polygons_to_areas(polys, report, level=level, id_field=id_field,
+                                  name_field=name_field, parent_field=parent_field)
+        frame, cells = prepare_areas(store, areas, report, level=level,
+                                     boundary_set=boundary_set or DEFAULT_BOUNDARY_SET,
+                                     valid_from=valid_from)
+        return areas, frame, cells
+
+    def write(conn, batch, report: ImportReport) -> None:
+        areas, frame, cells = batch
+        skip_rows(report, ALREADY, areas.where, areas_already_stored(store, conn, frame))
         report.imported = write_areas(store, conn, frame, cells)
-        record_import(store, conn, report, shas)
-    if progress:
-        progress(1.0, f"{report.imported} areas imported")
-    log.info("imported %d %s areas from %d file(s)", report.imported, level, len(files))
-    return report
+
+    return run_import(store, "boundaries", paths, read=read, validate=validate, write=write,
+                      patterns=SPATIAL_PATTERNS, progress=progress, reading=0.6,
+                      writing="writing areas")
 
 
 def areas_already_stored(store, conn: Connection, frame: pd.DataFrame) -> np.ndarray:

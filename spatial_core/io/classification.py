@@ -53,11 +53,10 @@ from spatial_core.io.boundaries import (
     read_polygons,
     write_areas,
 )
-from spatial_core.io.imports import ImportReport, Progress, record_import
+from spatial_core.io.imports import ALREADY, ImportReport, Progress, run_import, skip_rows
+from spatial_core.io.locations import uprn_values
 from spatial_core.io.sources import (
     CsvTable,
-    expand_paths,
-    file_sha256,
     normalise_postcodes,
     read_csv_table,
 )
@@ -412,12 +411,8 @@ def _keys(table: CsvTable, col: str, key_type: str) -> np.ndarray:
         bad = ~empty & pd.isna(keys)
         what = "a UK postcode such as LS1 1AZ"
     elif key_type == "uprn":
-        s = pd.Series(raw, dtype=object).fillna("").astype(str).str.strip().str.replace(
-            r"\.0+$", "", regex=True)
-        ok = s.str.fullmatch(r"\d{1,12}")
-        keys = s.where(ok, None).to_numpy(dtype=object)
-        bad = ~empty & ~ok.to_numpy()
-        what = "a UPRN (a whole number of up to 12 digits)"
+        keys, bad = uprn_values(raw)
+        what = "a UPRN: 1 to 12 digits, not zero"
     else:
         s = pd.Series(raw, dtype=object).fillna("").astype(str).str.strip().str.upper()
         ok = s.str.fullmatch(r"[A-Z0-9]{4,12}")
@@ -492,9 +487,7 @@ def _dedupe(rows: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
                          f"{int(r['_line_first'])}, file {Path(r['_file_first']).name})",
                          file=r["_file"], row=int(r["_line"]), value=r["key"])
     again = rows["key"].duplicated().to_numpy()
-    for f in pd.unique(rows["_file"][again]):
-        m = again & (rows["_file"] == f).to_numpy()
-        report.skip("key listed more than once (first row kept)", rows["_line"][m], f)
+    skip_rows(report, "key listed more than once (first row kept)", rows, again)
     return rows[~again]
 
 
@@ -557,51 +550,46 @@ def import_classification(store, paths: Sequence[str | Path], *, crs: int | None
     --------
     >>> import_classification(store, ["leeds_oa_oac2011.geojson"], crs=27700)  # doctest: +SKIP
     """
-    files = expand_paths(paths, _PATTERNS)
-    report = ImportReport("classification", files=[str(f) for f in files])
-    parsed: list[_Parsed] = []
-    for i, f in enumerate(files):
-        if progress:
-            progress(0.6 * i / len(files), f"reading {f.name}")
-        src = _read_source(f, crs=crs, encoding=encoding)
+    def read(path: Path, report: ImportReport) -> _Parsed:
+        src = _read_source(path, crs=crs, encoding=encoding)
         report.read += len(src.table)
         p = _parse(src, scheme, key_type, report)
-        p.rows["_file"] = str(f)
-        parsed.append(p)
-    groups: dict[tuple[str, str], list[_Parsed]] = {}
-    for p in parsed:
-        groups.setdefault((p.scheme, p.key_type), []).append(p)
-    area_work = []
-    for p in parsed:
-        if p.source.polygons is None:
-            continue
-        if p.key_type not in ("oa", "lsoa"):
-            raise InputError(f"polygons keyed by {p.key_type} cannot become areas; polygons "
-                             "must be keyed by output area or LSOA", file=p.file)
-        area_report = ImportReport("boundaries", files=[p.file])
-        areas = polygons_to_areas([p.source.polygons], area_report, level=p.key_type,
-                                  id_field=p.key_col, name_field=None)
-        areas.frame["code"] = areas.frame["code"].str.upper()
-        areas.frame["name"] = None
-        for reason, entry in area_report.reasons.items():
-            report.note(f"{reason}: no area created", entry["rows"], p.file)
-        area_work.append((p, areas))
-    if progress:
-        progress(0.7, "indexing areas on H3 cells" if area_work else "checking keys")
-    prepared = [(p, a, *prepare_areas(store, a, report, level=p.key_type,
-                                      boundary_set=boundary_set or DEFAULT_BOUNDARY_SET))
-                for p, a in area_work]
-    shas = [file_sha256(f) for f in files]
-    with store.begin() as conn:
+        p.rows["_file"] = str(path)
+        return p
+
+    def validate(parsed: list[_Parsed], report: ImportReport):
+        groups: dict[tuple[str, str], list[_Parsed]] = {}
+        for p in parsed:
+            groups.setdefault((p.scheme, p.key_type), []).append(p)
+        area_work = []
+        for p in parsed:
+            if p.source.polygons is None:
+                continue
+            if p.key_type not in ("oa", "lsoa"):
+                raise InputError(f"polygons keyed by {p.key_type} cannot become areas; "
+                                 "polygons must be keyed by output area or LSOA", file=p.file)
+            area_report = ImportReport("boundaries", files=[p.file])
+            areas = polygons_to_areas([p.source.polygons], area_report, level=p.key_type,
+                                      id_field=p.key_col, name_field=None)
+            areas.frame["code"] = areas.frame["code"].str.upper()
+            areas.frame["name"] = None
+            for reason, entry in area_report.reasons.items():
+                report.note(f"{reason}: no area created", entry["rows"], p.file)
+            area_work.append((p, areas))
+        prepared = [(p, a, *prepare_areas(store, a, report, level=p.key_type,
+                                          boundary_set=boundary_set or DEFAULT_BOUNDARY_SET))
+                    for p, a in area_work]
+        return groups, prepared
+
+    def write(conn, batch, report: ImportReport) -> None:
+        groups, prepared = batch
+        t = schema.table("classifications")
         for (sch, kt), items in groups.items():
             rows = _dedupe(pd.concat([p.rows for p in items], ignore_index=True), report)
-            t = schema.table("classifications")
             stored = store.read("classifications", ["key"],
                                 where=(t.c.scheme == sch) & (t.c.key_type == kt), conn=conn)
             have = rows["key"].isin(set(stored["key"])).to_numpy()
-            for f in pd.unique(rows["_file"][have]):
-                m = have & (rows["_file"] == f).to_numpy()
-                report.skip("already in the store", rows["_line"][m], f)
+            skip_rows(report, ALREADY, rows, have)
             new = rows[~have].assign(scheme=sch, key_type=kt)[
                 ["scheme", "key_type", "key", "l1", "l2", "l3"]]
             report.imported += store.insert_new(conn, "classifications", new)
@@ -611,11 +599,10 @@ def import_classification(store, paths: Sequence[str | Path], *, crs: int | None
             old = areas_already_stored(store, conn, frame)
             write_areas(store, conn, frame, cells)
             report.note(f"{p.key_type} areas created", areas.rows[~old], p.file)
-        record_import(store, conn, report, shas)
-    if progress:
-        progress(1.0, f"{report.imported} keys classified")
-    log.info("imported %d classified keys from %d file(s)", report.imported, len(files))
-    return report
+
+    return run_import(store, "classification", paths, read=read, validate=validate,
+                      write=write, patterns=_PATTERNS, once=False, progress=progress,
+                      reading=0.6, writing="writing classes")
 
 
 # -- reading classes back -------------------------------------------------------------

@@ -34,13 +34,11 @@ import shapely
 from spatial_core.errors import InputError, NotFoundError
 from spatial_core.geo import crs as _crs
 from spatial_core.geo.cells import points_to_cells
-from spatial_core.io.imports import ImportReport, Progress, record_import
+from spatial_core.io.imports import ALREADY, ImportReport, Progress, run_import, skip_rows
+from spatial_core.io.locations import parse_points
 from spatial_core.io.sources import (
     CsvTable,
-    expand_paths,
-    file_sha256,
     parse_datetime,
-    parse_float,
     parse_month,
     read_csv_table,
 )
@@ -380,10 +378,7 @@ def _police_uk(table: CsvTable, crs: int | None) -> pd.DataFrame:
         notes["pre-2013 police.uk category mapped to today's"] = table.lines[legacy]
     ids = table.column("Crime ID").to_numpy(dtype=object)
     _check_length(table, "Crime ID", ids, _KEY_MAX - len("id:2025-02:"))
-    explicit = crs is not None
-    src = int(crs) if crs is not None else _crs.WGS84
-    lng, lat, x, y = _coordinates(table, "Longitude", "Latitude", src, explicit=explicit,
-                                  zero_is_missing=True)
+    lng, lat, x, y = parse_points(table, [("Longitude", "Latitude", _crs.WGS84)], crs=crs)
     frame = pd.DataFrame({
         "crime_id": ids,
         "month": month,
@@ -436,15 +431,9 @@ def _force_extract(table: CsvTable, crs: int | None) -> pd.DataFrame:
     if unknown.any():
         notes["unknown Home Office offence code (stored as Other crime)"] = table.lines[unknown]
     if "easting" in mapping and "northing" in mapping:
-        explicit = crs is not None
-        src = int(crs) if crs is not None else _crs.STORE_SRID
-        lng, lat, x, y = _coordinates(table, "easting", "northing", src, explicit=explicit,
-                                      zero_is_missing=True)
+        lng, lat, x, y = parse_points(table, [("easting", "northing", _crs.STORE_SRID)], crs=crs)
     elif "longitude" in mapping and "latitude" in mapping:
-        explicit = crs is not None
-        src = int(crs) if crs is not None else _crs.WGS84
-        lng, lat, x, y = _coordinates(table, "longitude", "latitude", src, explicit=explicit,
-                                      zero_is_missing=True)
+        lng, lat, x, y = parse_points(table, [("longitude", "latitude", _crs.WGS84)], crs=crs)
     else:
         raise InputError("missing columns 'easting' and 'northing' (or 'latitude' and "
                          f"'longitude'); the header has {', '.join(map(repr, table.columns))}",
@@ -508,68 +497,6 @@ def _check_length(table: CsvTable, column: str, values: np.ndarray, limit: int) 
         pos = int(np.flatnonzero(long)[0])
         raise table.error(f"expected at most {limit} characters", position=pos, column=column,
                           value=values[pos])
-
-
-def _coordinates(table: CsvTable, xcol: str, ycol: str, src: int, *, explicit: bool,
-                 zero_is_missing: bool = False
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Validated (lng, lat, x, y) from two columns in EPSG ``src``; NaN where missing."""
-    xs = parse_float(table, xcol)
-    ys = parse_float(table, ycol)
-    if zero_is_missing:
-        zero = (xs == 0) & (ys == 0)
-        xs[zero] = np.nan
-        ys[zero] = np.nan
-    half = np.isnan(xs) != np.isnan(ys)
-    if half.any():
-        pos = int(np.flatnonzero(half)[0])
-        empty, other = (xcol, ycol) if np.isnan(xs[pos]) else (ycol, xcol)
-        raise table.error(f"empty, but {other!r} has a value: give both coordinates or neither",
-                          position=pos, column=empty, value="")
-    ok = np.isfinite(xs)
-    if src == _crs.WGS84:
-        if not explicit and _crs.looks_like_bng(xs, ys):
-            pos = int(np.flatnonzero(ok & (np.abs(xs) > 180))[0])
-            raise table.error(
-                "the coordinates are metres (British National Grid eastings and northings), "
-                "not degrees: pass --crs 27700 (crs=27700) to read them as such",
-                position=pos, column=xcol, value=table.column(xcol).iloc[pos])
-        parse_float(table, xcol, lo=-180, hi=180, what="a longitude in degrees")
-        parse_float(table, ycol, lo=-90, hi=90, what="a latitude in degrees")
-        swapped = _crs.lnglat_swapped(xs, ys)
-        if swapped.any():
-            pos = int(np.flatnonzero(swapped)[0])
-            raise table.error(
-                f"expected a latitude in Great Britain (49 to 61); the longitude and latitude "
-                f"look swapped ({int(swapped.sum())} row(s))", position=pos, column=ycol,
-                value=table.column(ycol).iloc[pos])
-        lng, lat = xs, ys
-        x, y = _crs.lnglat_to_bng(lng, lat)
-    elif src == _crs.STORE_SRID:
-        if not explicit and ok.any() and _crs.looks_like_lnglat(xs, ys):
-            pos = int(np.flatnonzero(ok)[0])
-            raise table.error(
-                "the eastings and northings look like degrees (longitude/latitude): "
-                "pass --crs 4326 (crs=4326) to read them as such",
-                position=pos, column=xcol, value=table.column(xcol).iloc[pos])
-        parse_float(table, xcol, lo=0, hi=700_000, what="an easting in metres (EPSG:27700)")
-        parse_float(table, ycol, lo=0, hi=1_300_000, what="a northing in metres (EPSG:27700)")
-        x, y = xs, ys
-        lng, lat = _crs.bng_to_lnglat(x, y)
-    else:
-        try:
-            lng, lat = _crs.transform_xy(xs, ys, src, _crs.WGS84)
-        except Exception as exc:  # noqa: BLE001 - pyproj raises several types for a bad EPSG
-            raise InputError(f"cannot use EPSG:{src}: {exc}", file=table.file) from None
-        bad = ok & ~(np.isfinite(lng) & np.isfinite(lat) & (np.abs(lat) <= 90))
-        if bad.any():
-            pos = int(np.flatnonzero(bad)[0])
-            raise table.error(f"expected a coordinate valid in EPSG:{src}", position=pos,
-                              column=xcol, value=table.column(xcol).iloc[pos])
-        x, y = _crs.lnglat_to_bng(lng, lat)
-    lng = np.where(ok, lng, np.nan)
-    lat = np.where(ok, lat, np.nan)
-    return lng, lat, np.where(ok, x, np.nan), np.where(ok, y, np.nan)
 
 
 # -- outliers -------------------------------------------------------------------------------
@@ -650,14 +577,11 @@ def import_crimes(store, paths: Sequence[str | Path], *, crs: int | None = None,
     InputError
         Any bad file; nothing is written (all files are read before anything is stored).
     """
-    files = expand_paths(paths)
-    report = ImportReport("crimes", files=[str(f) for f in files])
-    _tell(progress, 0.0, f"reading {len(files)} file(s)")
     boundary = _force_boundary(store, force_area)
-    res = store.h3_resolution
-    frames: list[pd.DataFrame] = []
-    shas: list[str] = []
-    for i, path in enumerate(files):
+    rule = ("outside the force area" if boundary is not None
+            else "far from the file's other points")
+
+    def read(path: Path, report: ImportReport) -> pd.DataFrame:
         frame = read_crime_file(path, crs=crs, encoding=encoding)
         report.read += len(frame)
         notes = dict(frame.attrs.get("notes", {}))
@@ -665,39 +589,36 @@ def import_crimes(store, paths: Sequence[str | Path], *, crs: int | None = None,
         flagged = _outliers(frame["x"].to_numpy(), frame["y"].to_numpy(), boundary)
         frame["is_outlier"] = flagged.astype("int64")
         if flagged.any():
-            rule = ("outside the force area" if boundary is not None
-                    else "far from the file's other points")
             notes[f"{rule} (stored with is_outlier = 1)"] = frame["line"].to_numpy()[flagged]
-        frame["_file"] = str(path)
         for what, lines in notes.items():
             report.note(what, lines, str(path))
-        frames.append(frame)
-        shas.append(file_sha256(path))
-        _tell(progress, 0.7 * (i + 1) / len(files), f"read {path.name}")
-    batch = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_OUT_COLUMNS)
-    repeat = batch["crime_key"].duplicated().to_numpy()
-    _skip(report, batch, repeat, "the same crime as an earlier row of this import")
-    batch = batch.loc[~repeat].reset_index(drop=True)
-    batch["cell"] = points_to_cells(batch["lat"].to_numpy(), batch["lng"].to_numpy(), res)
-    located = np.isfinite(batch["x"].to_numpy())
-    geom = np.full(len(batch), None, dtype=object)
-    geom[located] = shapely.points(batch["x"].to_numpy()[located], batch["y"].to_numpy()[located])
-    batch["geom"] = geom
-    _tell(progress, 0.8, f"writing {len(batch)} crimes")
-    with store.begin() as conn:
-        stored = _stored_keys(store, conn, batch)
-        old = batch["crime_key"].isin(stored).to_numpy()
-        _skip(report, batch, old, "already in the store")
-        new = batch.loc[~old].drop(columns=["line", "_file"])
+        return frame.assign(_file=str(path), _line=frame["line"].to_numpy())
+
+    def validate(frames: list[pd.DataFrame], report: ImportReport) -> pd.DataFrame:
+        batch = pd.concat(frames, ignore_index=True)
+        repeat = batch["crime_key"].duplicated().to_numpy()
+        skip_rows(report, "the same crime as an earlier row of this import", batch, repeat)
+        batch = batch.loc[~repeat].reset_index(drop=True)
+        batch["cell"] = points_to_cells(batch["lat"].to_numpy(), batch["lng"].to_numpy(),
+                                        store.h3_resolution)
+        located = np.isfinite(batch["x"].to_numpy())
+        geom = np.full(len(batch), None, dtype=object)
+        geom[located] = shapely.points(batch["x"].to_numpy()[located],
+                                       batch["y"].to_numpy()[located])
+        batch["geom"] = geom
+        return batch
+
+    def write(conn, batch: pd.DataFrame, report: ImportReport) -> None:
+        old = batch["crime_key"].isin(_stored_keys(conn, batch)).to_numpy()
+        skip_rows(report, ALREADY, batch, old)
+        new = batch.loc[~old].drop(columns=["line", "_file", "_line"])
         report.imported = store.insert_new(conn, "crimes", new)
-        record_import(store, conn, report, shas)
-    log.info("imported %d of %d crime rows from %d file(s)", report.imported, report.read,
-             len(files))
-    _tell(progress, 1.0, f"imported {report.imported} crimes")
-    return report
+
+    return run_import(store, "crimes", paths, read=read, validate=validate, write=write,
+                      once=False, progress=progress, reading=0.7, writing="writing crimes")
 
 
-def _stored_keys(store, conn, batch: pd.DataFrame) -> set[str]:
+def _stored_keys(conn, batch: pd.DataFrame) -> set[str]:
     """Keys of ``batch`` already stored.
 
     police.uk keys contain their month, so one indexed query per import reads the stored keys
@@ -719,16 +640,3 @@ def _stored_keys(store, conn, batch: pd.DataFrame) -> set[str]:
         chunk = refs[start:start + 500]
         found.update(conn.execute(select(t.c.crime_key).where(t.c.crime_key.in_(chunk))).scalars())
     return found
-
-
-def _skip(report: ImportReport, batch: pd.DataFrame, mask: np.ndarray, reason: str) -> None:
-    if not mask.any():
-        return
-    sub = batch.loc[mask, ["_file", "line"]]
-    for file, lines in sub.groupby("_file", sort=False)["line"]:
-        report.skip(reason, lines.to_numpy(), str(file))
-
-
-def _tell(progress: Progress | None, fraction: float, message: str) -> None:
-    if progress is not None:
-        progress(fraction, message)

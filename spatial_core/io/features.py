@@ -26,13 +26,13 @@ import shapely
 from shapely.errors import GEOSException
 
 from spatial_core.errors import InputError
+from spatial_core.geo.crs import GB_GRID_BOUNDS
 
 __all__ = [
     "POLYGON_KINDS",
     "LINE_KINDS",
     "EXPECTED_POLYGON",
     "EXPECTED_LINE",
-    "GB_GRID_BOUNDS",
     "read_features",
     "check_geometries",
     "check_store_bounds",
@@ -50,8 +50,6 @@ EXPECTED_POLYGON = ("a polygon with at least 4 points in each ring, the last poi
                     "the first")
 EXPECTED_LINE = "a line of at least 2 points"
 
-GB_GRID_BOUNDS = (-100_000.0, -100_000.0, 800_000.0, 1_300_000.0)
-"""British National Grid (EPSG:27700) with a margin: every point in Great Britain lies inside."""
 
 _TYPE_NAMES = {0: "point", 1: "line", 2: "linear ring", 3: "polygon", 4: "multi-point",
                5: "multi-line", 6: "multi-polygon", 7: "geometry collection"}

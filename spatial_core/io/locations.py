@@ -26,12 +26,15 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from spatial_core.errors import InputError
+from spatial_core.geo import crs as _crs
 from spatial_core.geo.cells import DEFAULT_RESOLUTION, points_to_cells
 from spatial_core.geo.crs import lnglat_to_bng
-from spatial_core.io.sources import normalise_postcodes
+from spatial_core.io.sources import CsvTable, normalise_postcodes, parse_float
 from spatial_core.store import schema
 
-__all__ = ["locate", "normalise_uprns", "LOCATION_SOURCES"]
+__all__ = ["locate", "normalise_uprns", "uprn_values", "parse_uprns", "parse_points",
+           "LOCATION_SOURCES"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ LOCATION_SOURCES = ("coordinates", "uprn", "postcode", "member")
 
 _CHUNK = 5000
 _NUMERIC_UPRN = re.compile(r"^0*(\d+?)(?:\.0+)?$")
+_SCIENTIFIC = r"^\d+(\.\d+)?[eE][+-]?\d+$"
 
 
 def normalise_uprns(values) -> np.ndarray:
@@ -65,6 +69,197 @@ def normalise_uprns(values) -> np.ndarray:
         out[other] = num.where(num.notna(), t).to_numpy(dtype=object)
     out[out == ""] = None
     return out
+
+
+def uprn_values(values) -> tuple[np.ndarray, np.ndarray]:
+    """The one UPRN rule: 1 to 12 digits, not zero, as text without leading zeros (or the
+    ``.0`` a spreadsheet adds). Returns ``(uprns, bad)``: None where empty or bad, and the
+    mask of values that are not UPRNs (a UPRN a spreadsheet wrote in scientific notation
+    has lost digits, so it is bad too).
+
+    Examples
+    --------
+    >>> uprns, bad = uprn_values(['100050432123', '00012', '77.0', '', '0', '1.00023E+11', 'A9'])
+    >>> uprns.tolist(), bad.tolist()
+    (['100050432123', '12', '77', None, None, None, None], [False, False, False, False, \
+True, True, True])
+    """
+    raw = pd.Series(values, dtype=object).fillna("").astype(str).str.strip()
+    out = normalise_uprns(raw.to_numpy(dtype=object))
+    text = pd.Series(out, dtype=object).fillna("")
+    ok = text.str.fullmatch(r"[1-9]\d{0,11}").to_numpy(dtype=bool)
+    bad = (raw != "").to_numpy() & ~ok
+    out[~ok] = None
+    return out, bad
+
+
+def parse_uprns(table: CsvTable, column: str = "uprn", *, required: bool = False,
+                what: str = "a UPRN") -> np.ndarray:
+    """A column of UPRNs (:func:`uprn_values`); a value that is not one is an error naming
+    its row, and so is an empty one when ``required``. All None without the column."""
+    if not table.has(column):
+        return np.full(len(table), None, dtype=object)
+    raw = table.column(column).to_numpy(dtype=object)
+    uprns, bad = uprn_values(raw)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        more = int(bad.sum()) - 1
+        extra = f" ({more} more row(s) like this)" if more else ""
+        if re.match(_SCIENTIFIC, str(raw[pos]).strip()):
+            message = ("expected a UPRN of digits; a spreadsheet wrote it in scientific "
+                       "notation and lost digits: format the column as text and export again")
+        else:
+            message = f"expected a UPRN: 1 to 12 digits, not zero{extra}"
+        raise table.error(message, position=pos, column=column, value=raw[pos])
+    empty = pd.isna(uprns)
+    if required and empty.any():
+        pos = int(np.flatnonzero(empty)[0])
+        raise table.error(f"expected {what}; it is empty", position=pos, column=column,
+                          value="")
+    return uprns
+
+
+def parse_points(table: CsvTable, pairs, *, crs: int | None = None,
+                 zero_is_missing: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The one coordinates parser: ``(lng, lat, x, y)`` of every row from pairs of columns.
+
+    Parameters
+    ----------
+    table : CsvTable
+        The file, its columns mapped (:meth:`CsvTable.require`).
+    pairs : sequence of (x column, y column, EPSG)
+        Pairs of columns in order of precedence, each with the CRS its values are in by
+        default (``("easting", "northing", 27700)``, ``("lng", "lat", 4326)``); the first
+        pair present places a row, the next ones fill the rows it leaves empty. A pair
+        absent from the file is passed over; half a pair is an error.
+    crs : int, optional
+        EPSG code of the first pair present, overriding its default. Without it that pair's
+        values are checked against its default: metres where degrees are expected (or the
+        reverse) are an error telling which ``--crs`` to pass. Later pairs are always in
+        their own CRS.
+    zero_is_missing : bool
+        ``0, 0`` means "no location" (spreadsheets, police.uk, Code-Point Open); otherwise it
+        is an error, as any point outside Great Britain.
+
+    Returns
+    -------
+    lng, lat, x, y : numpy.ndarray
+        WGS84 degrees and British National Grid metres; NaN where the row has no location.
+
+    Raises
+    ------
+    InputError
+        Naming the row and column: a value that is not a number, one coordinate without the
+        other, degrees out of range, longitude and latitude swapped, a point outside Great
+        Britain (:func:`~spatial_core.geo.crs.in_gb_grid`), metres given as degrees or the
+        reverse. Numbers and ranges are checked in every row; the place (swapped, in Great
+        Britain) where a pair places the row.
+    """
+    n = len(table)
+    lng, lat, x, y = (np.full(n, np.nan) for _ in range(4))
+    first = True
+    for xcol, ycol, default in pairs:
+        if not (table.has(xcol) or table.has(ycol)):
+            continue
+        if not (table.has(xcol) and table.has(ycol)):
+            have, missing = (xcol, ycol) if table.has(xcol) else (ycol, xcol)
+            raise InputError(f"column {table.mapping.get(have, have)!r} needs a {missing!r} "
+                             "column too", file=table.file, row=1 if table.has_header else None)
+        explicit = not first or crs is not None
+        src = int(crs) if first and crs is not None else int(default)
+        xs, ys = _read_pair(table, xcol, ycol, src, explicit, zero_is_missing)
+        use = np.isfinite(xs) & ~np.isfinite(x)
+        if use.any():
+            got = _place(table, xcol, ycol, xs[use], ys[use], src, np.flatnonzero(use))
+            for out, values in zip((lng, lat, x, y), got, strict=True):
+                out[use] = values
+        first = False
+    return lng, lat, x, y
+
+
+def _read_pair(table: CsvTable, xcol: str, ycol: str, src: int, explicit: bool,
+               zero_is_missing: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of a pair of columns, NaN for no location, with the checks that need no
+    transformation: both or neither, metres or degrees as expected, degrees in range."""
+    geographic = src == _crs.WGS84
+    kind = (("a longitude in degrees", "a latitude in degrees") if geographic else
+            ("an easting in metres", "a northing in metres") if src == _crs.STORE_SRID else
+            ("a coordinate", "a coordinate"))
+    xs = parse_float(table, xcol, what=kind[0])
+    ys = parse_float(table, ycol, what=kind[1])
+    none = np.zeros(len(xs), dtype=bool)
+    if zero_is_missing:
+        none |= (xs == 0) & (ys == 0)
+    if geographic:  # ONSPD's latitude 99.999999: a postcode without a grid reference
+        none |= (ys > 99.99) & (ys < 100.0)
+    xs[none] = np.nan
+    ys[none] = np.nan
+    half = np.isnan(xs) != np.isnan(ys)
+    if half.any():
+        pos = int(np.flatnonzero(half)[0])
+        empty, other = (xcol, ycol) if np.isnan(xs[pos]) else (ycol, xcol)
+        raise table.error(f"expected both coordinates or neither: this one is empty but "
+                          f"{table.mapping.get(other, other)!r} has a value", position=pos,
+                          column=empty, value="")
+    ok = np.isfinite(xs)
+    if not explicit and geographic and _crs.looks_like_bng(xs, ys):
+        pos = int(np.flatnonzero(ok & (np.abs(xs) > 180))[0])
+        raise table.error("the coordinates are metres (British National Grid eastings and "
+                          "northings), not degrees: pass --crs 27700 (crs=27700) to read them "
+                          "as such", position=pos, column=xcol,
+                          value=table.column(xcol).iloc[pos])
+    if not explicit and src == _crs.STORE_SRID and ok.any() and _crs.looks_like_lnglat(xs, ys):
+        pos = int(np.flatnonzero(ok)[0])
+        raise table.error("the eastings and northings look like degrees (longitude/latitude): "
+                          "pass --crs 4326 (crs=4326) to read them as such", position=pos,
+                          column=xcol, value=table.column(xcol).iloc[pos])
+    if geographic:
+        for col, values, limit, what in ((ycol, ys, 90, kind[1]), (xcol, xs, 180, kind[0])):
+            with np.errstate(invalid="ignore"):
+                bad = np.abs(values) > limit
+            if bad.any():
+                pos = int(np.flatnonzero(bad)[0])
+                more = int(bad.sum()) - 1
+                extra = f" ({more} more row(s) like this)" if more else ""
+                raise table.error(f"expected {what} between -{limit} and {limit}{extra}",
+                                  position=pos, column=col, value=table.column(col).iloc[pos])
+    return xs, ys
+
+
+def _place(table: CsvTable, xcol: str, ycol: str, xs: np.ndarray, ys: np.ndarray, src: int,
+           rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(lng, lat, x, y) of located values in EPSG ``src``; ``rows`` are their positions."""
+    if src == _crs.WGS84:
+        swapped = _crs.lnglat_swapped(xs, ys)
+        if swapped.any():
+            pos = int(rows[np.flatnonzero(swapped)[0]])
+            raise table.error(f"expected a latitude in Great Britain ({_crs.GB_LAT[0]:g} to "
+                              f"{_crs.GB_LAT[1]:g}); the longitude and latitude look swapped "
+                              f"({int(swapped.sum())} row(s))", position=pos, column=ycol,
+                              value=table.column(ycol).iloc[pos])
+        lng, lat = xs, ys
+        x, y = _crs.lnglat_to_bng(lng, lat)
+    elif src == _crs.STORE_SRID:
+        x, y = xs, ys
+        lng, lat = _crs.bng_to_lnglat(x, y)
+    else:
+        try:
+            lng, lat = _crs.transform_xy(xs, ys, src, _crs.WGS84)
+        except Exception as exc:  # noqa: BLE001 - pyproj raises several types for a bad EPSG
+            raise InputError(f"cannot use EPSG:{src}: {exc}", file=table.file) from None
+        x, y = _crs.lnglat_to_bng(lng, lat)
+    outside = ~_crs.in_gb_grid(x, y)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        more = int(outside.sum()) - 1
+        extra = f" ({more} more row(s) like this)" if more else ""
+        raise table.error(f"expected a point in Great Britain; ({xs[i]:g}, {ys[i]:g}) in "
+                          f"EPSG:{src} is not in Great Britain{extra}: is the CRS right? Leave "
+                          "both cells empty for no location", position=int(rows[i]),
+                          column=xcol, value=table.column(xcol).iloc[int(rows[i])])
+    return (np.asarray(lng, dtype="float64"), np.asarray(lat, dtype="float64"),
+            np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64"))
 
 
 def locate(store, conn: Connection, uprn=None, postcode=None, lat=None, lng=None, *,

@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 
 from spatial_core.errors import InputError
-from spatial_core.geo.crs import WGS84, lnglat_swapped, looks_like_bng, transform_xy
-from spatial_core.io.imports import ImportReport, Progress
-from spatial_core.io.locations import locate, normalise_uprns
-from spatial_core.io.record_imports import (
+from spatial_core.geo.crs import WGS84
+from spatial_core.io.imports import (
     ALREADY,
+    ImportReport,
+    Progress,
     import_records,
     insert_new_records,
     located_columns,
@@ -44,7 +44,8 @@ from spatial_core.io.record_imports import (
     skip_rows,
     stored_keys,
 )
-from spatial_core.io.sources import CsvTable, parse_date, parse_float, read_csv_table
+from spatial_core.io.locations import locate, parse_points, parse_uprns
+from spatial_core.io.sources import CsvTable, parse_date, read_csv_table
 from spatial_core.store import schema
 from spatial_core.store.contacts import import_contacts
 from spatial_core.store.data_version import bump_data_version
@@ -238,8 +239,7 @@ def import_members(store, paths: Sequence[str | Path], *, crs: int | None = None
     def write(conn, frame, loc, keep, children, report) -> None:
         stored = stored_keys(store, conn, "members", "member_id", frame["member_id"].to_numpy())
         insert_new_records(store, conn, frame, loc, keep, children, report, table="members",
-                           key="member_id", rows=_member_rows, noun="members",
-                           progress=progress, stored=stored)
+                           key="member_id", rows=_member_rows, stored=stored)
         report.updated = _update_members(store, conn, frame, loc, keep & stored, children,
                                          report)
         if full_snapshot:
@@ -253,9 +253,8 @@ def import_members(store, paths: Sequence[str | Path], *, crs: int | None = None
             bump_data_version(store, conn)
 
     return import_records(store, paths, kind="members", table="members", key="member_id",
-                          what="member id", noun="members", read=read, place=place,
-                          rows=_member_rows, placing="locating members", write=write,
-                          progress=progress)
+                          what="member id", read=read, place=place, rows=_member_rows,
+                          write=write, progress=progress)
 
 
 def _update_members(store, conn, frame: pd.DataFrame, loc: pd.DataFrame, mask: np.ndarray,
@@ -361,9 +360,9 @@ def _read_members(path: Path, *, crs: int | None, encoding: str | None,
     out["member_id"] = required_ids(t, "member_id", column_width(schema.members.c.member_id),
                                     "a member id")
     out["name"] = _names(t)
-    out["uprn"] = uprn_column(t)
+    out["uprn"] = parse_uprns(t)
     out["postcode"] = text_column(t, "postcode")
-    out["lat"], out["lng"] = coordinates(t, "latitude", "longitude", crs)
+    out["lng"], out["lat"], _, _ = parse_points(t, [("longitude", "latitude", WGS84)], crs=crs)
     out["gender"] = vocabulary_column(t, "gender", normalise_genders, report)
     out["age_band"] = vocabulary_column(t, "age_band", normalise_age_bands, report)
     out["ethnicity"] = vocabulary_column(t, "ethnicity", normalise_ethnicities, report)
@@ -465,67 +464,6 @@ def required_ids(t: CsvTable, column: str, limit: int, what: str) -> np.ndarray:
                       value="")
     check_length(t, column, values, limit, what)
     return values
-
-
-def uprn_column(t: CsvTable, column: str = "uprn") -> np.ndarray:
-    """UPRNs normalised (:func:`~spatial_core.io.locations.normalise_uprns`); a UPRN a spreadsheet
-    turned into scientific notation has lost digits and is an error."""
-    raw = text_column(t, column)
-    sci = np.zeros(len(raw), dtype=bool)
-    odd = ~pd.Series(raw, dtype=object).str.isdigit().to_numpy(dtype=bool) & (raw != "")
-    sci[odd] = pd.Series(raw[odd], dtype=object).str.match(r"^\d+(\.\d+)?[eE]\+?\d+$").to_numpy(
-        dtype=bool)
-    if sci.any():
-        pos = int(np.flatnonzero(sci)[0])
-        raise t.error("expected a UPRN of digits; a spreadsheet wrote it in scientific notation "
-                      "and lost digits: format the column as text and export again",
-                      position=pos, column=column, value=raw[pos])
-    out = normalise_uprns(raw)
-    check_length(t, column, out, 20, "a UPRN")
-    return out
-
-
-def coordinates(t: CsvTable, lat_col: str, lng_col: str, crs: int | None
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 lat/lng from a pair of columns (NaN where empty), transformed from ``crs``."""
-    n = len(t)
-    if not (t.has(lat_col) and t.has(lng_col)):
-        if t.has(lat_col) or t.has(lng_col):
-            have, missing = (lat_col, lng_col) if t.has(lat_col) else (lng_col, lat_col)
-            raise InputError(f"column {have!r} needs a {missing!r} column too", file=t.file, row=1)
-        return np.full(n, np.nan), np.full(n, np.nan)
-    lat = parse_float(t, lat_col)
-    lng = parse_float(t, lng_col)
-    half = np.isfinite(lat) != np.isfinite(lng)
-    if half.any():
-        pos = int(np.flatnonzero(half)[0])
-        col = lng_col if np.isfinite(lat[pos]) else lat_col
-        raise t.error("expected both coordinates or neither; this one is empty", position=pos,
-                      column=col, value="")
-    if crs is not None and int(crs) != WGS84:
-        try:
-            lng, lat = transform_xy(lng, lat, int(crs), WGS84)
-        except Exception as exc:  # noqa: BLE001 - pyproj raises several types
-            raise InputError(f"cannot use CRS EPSG:{crs}: {exc}", file=t.file) from None
-        return np.asarray(lat), np.asarray(lng)
-    if looks_like_bng(lng, lat):
-        raise InputError(f"columns {t.mapping.get(lat_col)!r}/{t.mapping.get(lng_col)!r} hold "
-                         "metres, not degrees: they look like British National Grid eastings "
-                         "and northings; pass --crs 27700", file=t.file)
-    for col, values, limit in ((lat_col, lat, 90.0), (lng_col, lng, 180.0)):
-        bad = np.abs(values) > limit
-        if bad.any():
-            pos = int(np.flatnonzero(bad)[0])
-            raise t.error(f"expected degrees between -{limit:g} and {limit:g}", position=pos,
-                          column=col, value=t.column(col).iloc[pos])
-    swapped = lnglat_swapped(lng, lat)
-    if swapped.any():
-        pos = int(np.flatnonzero(swapped)[0])
-        raise t.error("expected a latitude in Great Britain (49 to 61); the latitude and "
-                      "longitude look swapped", position=pos, column=lat_col,
-                      value=t.column(lat_col).iloc[pos])
-    zero = (lat == 0) & (lng == 0)  # a spreadsheet's 0,0 means no location, not Null Island
-    return np.where(zero, np.nan, lat), np.where(zero, np.nan, lng)
 
 
 def note_locations(report: ImportReport, frame: pd.DataFrame, loc: pd.DataFrame) -> np.ndarray:

@@ -29,22 +29,19 @@ import shapely
 
 from spatial_core.errors import InputError
 from spatial_core.geo.cells import points_to_cells
-from spatial_core.geo.crs import (
-    STORE_SRID,
-    WGS84,
-    bng_to_lnglat,
-    lnglat_swapped,
-    lnglat_to_bng,
-    looks_like_bng,
-    transform_xy,
+from spatial_core.geo.crs import STORE_SRID, WGS84
+from spatial_core.io.imports import (
+    ALREADY,
+    ImportReport,
+    Progress,
+    run_import,
+    skip_rows,
+    stored_keys,
 )
-from spatial_core.io.imports import ImportReport, Progress, record_import
+from spatial_core.io.locations import parse_points
 from spatial_core.io.sources import (
     CsvTable,
-    expand_paths,
-    file_sha256,
     normalise_postcodes,
-    parse_float,
     parse_int,
     read_csv_table,
 )
@@ -123,59 +120,11 @@ def read_postcode_table(path: Path, encoding: str | None) -> tuple[CsvTable, str
 
 
 def _coordinates(table: CsvTable, crs: int | None) -> tuple[np.ndarray, ...]:
-    """lat, lng, x, y and a mask of rows with a location."""
-    n = len(table)
-    x = y = lat = lng = None
-    if table.has("x") and table.has("y"):
-        x = parse_float(table, "x", what="an easting in metres")
-        y = parse_float(table, "y", what="a northing in metres")
-        # Code-Point Open writes 0,0 for postcodes it cannot place.
-        none = ~np.isfinite(x) | ~np.isfinite(y) | ((x == 0) & (y == 0))
-        x = np.where(none, np.nan, x)
-        y = np.where(none, np.nan, y)
-        src = crs or STORE_SRID
-        if src != STORE_SRID:
-            x, y = transform_xy(x, y, src, STORE_SRID)
-        lng, lat = bng_to_lnglat(x, y)
-    if table.has("lat") and table.has("lng"):
-        flat = parse_float(table, "lat", what="a latitude in degrees")
-        flng = parse_float(table, "lng", what="a longitude in degrees")
-        # ONSPD writes latitude 99.999999, longitude 0 for postcodes without a grid reference.
-        none = ~np.isfinite(flat) | ~np.isfinite(flng) | ((flat > 99.99) & (flat < 100.0))
-        none |= (flat == 0) & (flng == 0)  # 0,0 is "no location", not Null Island
-        flat = np.where(none, np.nan, flat)
-        flng = np.where(none, np.nan, flng)
-        if x is None:
-            if looks_like_bng(flng, flat) and crs is None:
-                raise table.error("the latitude/longitude columns hold metres; name them "
-                                  "Eastings/Northings or pass --crs 27700", column="lat")
-            if crs not in (None, WGS84):
-                fx, fy = transform_xy(flng, flat, crs, STORE_SRID)
-                flng, flat = bng_to_lnglat(fx, fy)
-            bad = np.isfinite(flat) & ((np.abs(flat) > 90) | (np.abs(flng) > 180))
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise table.error("expected a latitude within ±90 degrees",
-                                  position=i, column="lat", value=table.column("lat").iloc[i])
-            swapped = lnglat_swapped(flng, flat)
-            if swapped.any():
-                i = int(np.flatnonzero(swapped)[0])
-                raise table.error("expected a latitude in Great Britain (49 to 61); the latitude "
-                                  "and longitude look swapped", position=i, column="lat",
-                                  value=table.column("lat").iloc[i])
-            lat, lng = flat, flng
-            x, y = lnglat_to_bng(lng, lat)
-        else:  # both: grid references win, lat/lng fill the gaps
-            assert lat is not None and lng is not None and y is not None
-            gap = ~np.isfinite(x) & np.isfinite(flat)
-            if gap.any():
-                gx, gy = lnglat_to_bng(flng[gap], flat[gap])
-                x[gap], y[gap] = gx, gy
-                lat[gap], lng[gap] = flat[gap], flng[gap]
-    assert x is not None and y is not None and lat is not None and lng is not None
-    assert len(lat) == n
-    located = np.isfinite(x) & np.isfinite(y) & np.isfinite(lat) & np.isfinite(lng)
-    return lat, lng, x, y, located
+    """lat, lng, x, y and a mask of rows with a location: grid references (in ``crs``) win,
+    latitude/longitude fill the gaps (:func:`~spatial_core.io.locations.parse_points`)."""
+    lng, lat, x, y = parse_points(table, [("x", "y", STORE_SRID), ("lng", "lat", WGS84)],
+                                  crs=crs)
+    return lat, lng, x, y, np.isfinite(x)
 
 
 def _optional_text(table: CsvTable, name: str) -> np.ndarray:
@@ -261,43 +210,28 @@ def import_postcodes(store, paths: Sequence[str | Path], *, crs: int | None = No
     >>> import_postcodes(store, ["codepoint_open_2014_ls.csv"]).imported  # doctest: +SKIP
     21290
     """
-    files = expand_paths(paths)
-    report = ImportReport("postcodes", files=[str(f) for f in files])
     res = store.h3_resolution
-    frames: list[pd.DataFrame] = []
-    for i, f in enumerate(files):
-        if progress:
-            progress(0.8 * i / len(files), f"reading {f.name}")
-        table, layout = read_postcode_table(f, encoding)
-        log.debug("%s: %s layout, %d rows", f, layout, len(table))
+
+    def read(path: Path, report: ImportReport) -> pd.DataFrame:
+        table, layout = read_postcode_table(path, encoding)
+        log.debug("%s: %s layout, %d rows", path, layout, len(table))
         report.read += len(table)
         frame, located = _frame(table, crs, res)
         if (~located).any():
-            report.skip("no coordinates", table.lines[~located], str(f))
-        frame["_file"] = str(f)
-        frame["_line"] = table.lines[located]
-        frames.append(frame)
-    rows = pd.concat(frames, ignore_index=True)
-    dup = rows["postcode"].duplicated().to_numpy()
-    if dup.any():
-        for f in pd.unique(rows["_file"][dup]):
-            m = dup & (rows["_file"] == f).to_numpy()
-            report.skip("postcode listed more than once (first row kept)", rows["_line"][m], f)
-        rows = rows[~dup].reset_index(drop=True)
-    shas = [file_sha256(f) for f in files]
-    if progress:
-        progress(0.8, "writing postcodes")
-    with store.begin() as conn:
-        stored = store.read("postcodes", ["postcode"], conn=conn)["postcode"]
-        have = rows["postcode"].isin(set(stored)).to_numpy()
-        for f in pd.unique(rows["_file"][have]):
-            m = have & (rows["_file"] == f).to_numpy()
-            report.skip("already in the store", rows["_line"][m], f)
+            report.skip("no coordinates", table.lines[~located], str(path))
+        return frame.assign(_file=str(path), _line=table.lines[located])
+
+    def validate(frames: list[pd.DataFrame], report: ImportReport) -> pd.DataFrame:
+        rows = pd.concat(frames, ignore_index=True)
+        dup = rows["postcode"].duplicated().to_numpy()
+        skip_rows(report, "postcode listed more than once (first row kept)", rows, dup)
+        return rows[~dup].reset_index(drop=True)
+
+    def write(conn, rows: pd.DataFrame, report: ImportReport) -> None:
+        have = stored_keys(store, conn, "postcodes", "postcode", rows["postcode"].to_numpy())
+        skip_rows(report, ALREADY, rows, have)
         new = rows[~have].drop(columns=["_file", "_line"])
         report.imported = store.insert_new(conn, "postcodes", new)
-        record_import(store, conn, report, shas)
-    if progress:
-        progress(1.0, f"{report.imported} postcodes imported")
-    log.info("imported %d postcodes from %d file(s)", report.imported, len(files))
-    return report
 
+    return run_import(store, "postcodes", paths, read=read, validate=validate, write=write,
+                      once=False, progress=progress, reading=0.8, writing="writing postcodes")

@@ -28,7 +28,7 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -47,8 +47,14 @@ from spatial_core.io.features import (
     check_store_bounds,
     read_features,
 )
-from spatial_core.io.imports import ImportReport, record_import
-from spatial_core.io.sources import expand_paths, file_sha256
+from spatial_core.io.imports import (
+    ImportReport,
+    Progress,
+    note_rows,
+    run_import,
+    skip_rows,
+    stored_keys,
+)
 from spatial_core.store.index import current_areas, refresh_index
 
 __all__ = [
@@ -253,52 +259,47 @@ def _highways(gdf: gpd.GeoDataFrame, source: str | None, path: Path, report: Imp
     return np.full(n, "road", dtype=object), source
 
 
-def _ways(paths: list[Path], crs, encoding, source, keep: frozenset, report: ImportReport,
-          progress) -> pd.DataFrame:
-    """Read and filter every file; one row per kept way, geometry in BNG."""
-    frames = []
-    for k, path in enumerate(paths):
-        progress(0.4 * k / max(len(paths), 1), f"reading {path.name}")
-        gdf = _read(path, encoding)
-        n = len(gdf)
-        report.read += n
-        rows = np.arange(1, n + 1)
-        if n == 0:
-            continue
-        geoms = _to_bng(gdf, path, crs, report)
-        hw, kind = _highways(gdf, source, path, report)
-        name_col = _column(gdf, _NAME_ALIASES)
-        usrn_col = _column(gdf, _USRN_ALIASES)
-        names = (gdf[name_col].astype(object).where(gdf[name_col].notna(), "").astype(str)
-                 .str.strip() if name_col else pd.Series([""] * n, dtype=object))
-        if usrn_col is not None:
-            usrn = gdf[usrn_col].astype(object).where(gdf[usrn_col].notna(), "").astype(str)
-            usrn = usrn.str.replace(r"\.0$", "", regex=True).str.strip()
-            fill = (names == "") & (usrn != "")
-            names = names.where(~fill.to_numpy(), "USRN " + usrn)
-        names = names.to_numpy(dtype=object)
-        no_geom = pd.isna(geoms) | shapely.is_empty(geoms)
-        gtype = shapely.get_type_id(geoms)
-        not_line = ~no_geom & ~np.isin(gtype, [1, 2, 5])
-        report.skip("no geometry", rows[no_geom], str(path))
-        report.skip("not a line", rows[not_line], str(path))
-        ok = ~no_geom & ~not_line
-        excluded = ok & ~np.isin(hw, list(keep))
-        for value in sorted(set(hw[excluded].tolist())):
-            which = excluded & (hw == value)
-            label = value if value else "(empty)"
-            report.skip(f"road type highway={label} not kept", rows[which], str(path))
-        ok &= ~excluded
-        unnamed = ok & (names == "")
-        report.skip("no name", rows[unnamed], str(path))
-        ok &= ~unnamed
-        frames.append(pd.DataFrame({
-            "file": str(path), "row": rows[ok], "name": names[ok], "highway": hw[ok],
-            "kind": kind, "geom": geoms[ok],
-        }))
-    if not frames:
-        return pd.DataFrame({c: [] for c in ("file", "row", "name", "highway", "kind", "geom")})
-    return pd.concat(frames, ignore_index=True)
+_WAY_COLUMNS = ("_file", "_line", "name", "highway", "kind", "geom")
+
+
+def _ways(path: Path, crs, encoding, source, keep: frozenset, report: ImportReport
+          ) -> pd.DataFrame:
+    """Read and filter one file; one row per kept way, geometry in BNG."""
+    gdf = _read(path, encoding)
+    n = len(gdf)
+    report.read += n
+    rows = np.arange(1, n + 1)
+    if n == 0:
+        return pd.DataFrame({c: [] for c in _WAY_COLUMNS})
+    geoms = _to_bng(gdf, path, crs, report)
+    hw, kind = _highways(gdf, source, path, report)
+    name_col = _column(gdf, _NAME_ALIASES)
+    usrn_col = _column(gdf, _USRN_ALIASES)
+    names = (gdf[name_col].astype(object).where(gdf[name_col].notna(), "").astype(str)
+             .str.strip() if name_col else pd.Series([""] * n, dtype=object))
+    if usrn_col is not None:
+        usrn = gdf[usrn_col].astype(object).where(gdf[usrn_col].notna(), "").astype(str)
+        usrn = usrn.str.replace(r"\.0$", "", regex=True).str.strip()
+        fill = (names == "") & (usrn != "")
+        names = names.where(~fill.to_numpy(), "USRN " + usrn)
+    names = names.to_numpy(dtype=object)
+    no_geom = pd.isna(geoms) | shapely.is_empty(geoms)
+    gtype = shapely.get_type_id(geoms)
+    not_line = ~no_geom & ~np.isin(gtype, [1, 2, 5])
+    report.skip("no geometry", rows[no_geom], str(path))
+    report.skip("not a line", rows[not_line], str(path))
+    ok = ~no_geom & ~not_line
+    excluded = ok & ~np.isin(hw, list(keep))
+    for value in sorted(set(hw[excluded].tolist())):
+        which = excluded & (hw == value)
+        label = value if value else "(empty)"
+        report.skip(f"road type highway={label} not kept", rows[which], str(path))
+    ok &= ~excluded
+    unnamed = ok & (names == "")
+    report.skip("no name", rows[unnamed], str(path))
+    ok &= ~unnamed
+    return pd.DataFrame({"_file": str(path), "_line": rows[ok], "name": names[ok],
+                         "highway": hw[ok], "kind": kind, "geom": geoms[ok]})
 
 
 def _cut_at_areas(ways: pd.DataFrame, areas: pd.DataFrame, report: ImportReport
@@ -340,9 +341,8 @@ def _cut_at_areas(ways: pd.DataFrame, areas: pd.DataFrame, report: ImportReport
                              ).drop_duplicates("way").set_index("way")["area_id"]
     sliver = (pieces["length"] < SLIVER_M).to_numpy()
     pieces.loc[sliver, "area_id"] = pieces.loc[sliver, "way"].map(main).to_numpy()
-    outside = np.setdiff1d(np.arange(len(ways)), pieces["way"].to_numpy())
-    for file, grp in ways.iloc[outside].groupby("file", sort=False):
-        report.skip("outside every stored beat or ward", grp["row"].to_numpy(), file)
+    outside = ~np.isin(np.arange(len(ways)), pieces["way"].to_numpy())
+    skip_rows(report, "outside every stored beat or ward", ways, outside)
     return pieces.drop(columns="length")
 
 
@@ -431,7 +431,7 @@ def _units(ways: pd.DataFrame, pieces: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     pieces["name"] = ways["name"].to_numpy()[pieces["way"].to_numpy()]
     pieces["highway"] = ways["highway"].to_numpy()[pieces["way"].to_numpy()]
     pieces["kind"] = ways["kind"].to_numpy()[pieces["way"].to_numpy()]
-    pieces["file"] = ways["file"].to_numpy()[pieces["way"].to_numpy()]
+    pieces["file"] = ways["_file"].to_numpy()[pieces["way"].to_numpy()]
 
     def top(col: str) -> pd.Series:
         s = pieces.groupby(["group", col])["length"].sum().reset_index()
@@ -463,7 +463,7 @@ def _units(ways: pd.DataFrame, pieces: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
 
 def import_streets(store, paths: Sequence[str | Path], *, crs: int | None = None,
                    encoding: str | None = None,
-                   progress: Callable[[float, str], None] | None = None,
+                   progress: Progress | None = None,
                    source: str | None = None,
                    highways: Iterable[str] | None = None) -> ImportReport:
     """Import road lines as street units (see the module docstring).
@@ -496,29 +496,24 @@ def import_streets(store, paths: Sequence[str | Path], *, crs: int | None = None
     InputError
         A file that cannot be read, a wrong or missing CRS, a line outside Great Britain.
     """
-    say = progress or (lambda f, m: None)
-    files = expand_paths(paths, _FILE_PATTERNS)
-    report = ImportReport("streets", files=[str(f) for f in files])
     keep = frozenset(h.strip().lower() for h in highways) if highways is not None \
         else DEFAULT_HIGHWAYS
-    ways = _ways(files, crs, encoding, source, keep, report, say)
-    shas = [file_sha256(f) for f in files]
-    say(0.45, "cutting streets at beat boundaries")
-    with store.begin() as conn:
+
+    def read(path: Path, report: ImportReport) -> pd.DataFrame:
+        return _ways(path, crs, encoding, source, keep, report)
+
+    def write(conn, ways: pd.DataFrame, report: ImportReport) -> None:
         areas = current_areas(store, "beat", conn)
         if len(areas) == 0:
             areas = current_areas(store, "ward", conn)
         if len(ways):
             pieces = _cut_at_areas(ways, areas, report)
-            say(0.6, "merging street units")
             units, pairs = _units(ways, pieces)
         else:
             units, pairs = pd.DataFrame({"street_id": []}), pd.DataFrame({"way": [],
                                                                           "street_id": []})
-        stored = set(store.read("streets", ["street_id"], conn=conn)["street_id"])
-        new = ~units["street_id"].isin(stored).to_numpy()
-        units = units[new].reset_index(drop=True)
-        say(0.75, "indexing street cells")
+        stored = stored_keys(store, conn, "streets", "street_id", units["street_id"])
+        units = units[~stored].reset_index(drop=True)
         if len(units):
             idx, cells = lines_to_cells(None, store.h3_resolution,
                                         geoms_metric=units["geom"].to_numpy())
@@ -528,19 +523,17 @@ def import_streets(store, paths: Sequence[str | Path], *, crs: int | None = None
             street_cells = pd.DataFrame({"street_id": [], "cell": []})
         n_units = store.insert_new(conn, "streets", units)
         store.insert_new(conn, "street_cells", street_cells)
-        way_new = pairs.assign(new=~pairs["street_id"].isin(stored)).groupby("way")["new"].any()
-        imported_ways = way_new.index[way_new.to_numpy()].to_numpy(dtype="int64")
-        old_ways = way_new.index[~way_new.to_numpy()].to_numpy(dtype="int64")
-        report.imported = len(imported_ways)
-        for file, grp in ways.iloc[old_ways].groupby("file", sort=False):
-            report.skip("street unit already in the store", grp["row"].to_numpy(), file)
-        for file, grp in ways.iloc[imported_ways].groupby("file", sort=False):
-            report.note(f"ways merged into {n_units} new street units", grp["row"].to_numpy(),
-                        file)
-        say(0.85, "refreshing the index")
+        new_ids = set(units["street_id"])
+        way_new = pairs.assign(new=pairs["street_id"].isin(new_ids)).groupby("way")["new"].any()
+        imported = np.zeros(len(ways), dtype=bool)
+        imported[way_new.index[way_new.to_numpy()].to_numpy(dtype="int64")] = True
+        old = np.zeros(len(ways), dtype=bool)
+        old[way_new.index[~way_new.to_numpy()].to_numpy(dtype="int64")] = True
+        report.imported = int(imported.sum())
+        skip_rows(report, "street unit already in the store", ways, old)
+        note_rows(report, f"ways merged into {n_units} new street units", ways, imported)
         refresh_index(store, conn)
-        record_import(store, conn, report, shas)
-    say(1.0, "streets imported")
-    log.info("streets: %d ways read, %d imported into %d units", report.read, report.imported,
-             n_units)
-    return report
+
+    return run_import(store, "streets", paths, read=read, write=write, patterns=_FILE_PATTERNS,
+                      once=False, progress=progress, reading=0.4,
+                      writing="cutting streets at beat boundaries")

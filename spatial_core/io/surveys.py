@@ -22,12 +22,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spatial_core.io.imports import ImportReport, Progress
-from spatial_core.io.locations import locate
+from spatial_core.geo.crs import WGS84
+from spatial_core.io.imports import (
+    ImportReport,
+    Progress,
+    import_records,
+    located_columns,
+    note_rows,
+    stored_keys,
+)
+from spatial_core.io.locations import locate, parse_points, parse_uprns
 from spatial_core.io.members import (
     check_length,
     column_width,
-    coordinates,
     normalise_age_bands,
     normalise_ethnicities,
     normalise_genders,
@@ -36,11 +43,9 @@ from spatial_core.io.members import (
     slugs,
     split_lists,
     text_column,
-    uprn_column,
     vocabulary_column,
     vocabulary_keys,
 )
-from spatial_core.io.record_imports import import_records, located_columns, note_rows, stored_keys
 from spatial_core.io.sources import CsvTable, parse_choice, parse_date, read_csv_table
 from spatial_core.store import schema
 
@@ -189,8 +194,8 @@ def import_surveys(store, paths: Sequence[str | Path], *, crs: int | None = None
         return loc, keep
 
     return import_records(store, paths, kind="surveys", table="surveys", key="response_id",
-                          what="response id", noun="responses", read=read, place=place,
-                          rows=_survey_rows, placing="locating responses", progress=progress)
+                          what="response id", read=read, place=place, rows=_survey_rows,
+                          progress=progress)
 
 
 def _read_surveys(path: Path, *, crs: int | None, encoding: str | None,
@@ -208,9 +213,9 @@ def _read_surveys(path: Path, *, crs: int | None, encoding: str | None,
     member = text_column(t, "member_id")
     check_length(t, "member_id", member, column_width(c.member_id), "a member id")
     out["member_id"] = member
-    out["uprn"] = uprn_column(t)
+    out["uprn"] = parse_uprns(t)
     out["postcode"] = text_column(t, "postcode")
-    out["lat"], out["lng"] = coordinates(t, "latitude", "longitude", crs)
+    out["lng"], out["lat"], _, _ = parse_points(t, [("longitude", "latitude", WGS84)], crs=crs)
     out["confidence"] = _likert(t, "confidence", CONFIDENCE_SCALE)
     out["feel_safe"] = _likert(t, "feel_safe", FEEL_SAFE_SCALE)
     out["free_text"] = text_column(t, "comments")

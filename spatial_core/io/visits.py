@@ -21,10 +21,15 @@ import numpy as np
 import pandas as pd
 
 from spatial_core.errors import InputError, NotFoundError
-from spatial_core.io.imports import ImportReport, Progress
-from spatial_core.io.locations import locate, normalise_uprns
-from spatial_core.io.members import check_length, column_width, text_column, uprn_column
-from spatial_core.io.record_imports import import_records, located_columns, skip_rows
+from spatial_core.io.imports import (
+    ImportReport,
+    Progress,
+    import_records,
+    located_columns,
+    skip_rows,
+)
+from spatial_core.io.locations import locate, normalise_uprns, parse_uprns
+from spatial_core.io.members import check_length, column_width, text_column
 from spatial_core.io.sources import CsvTable, parse_choice, parse_datetime, read_csv_table
 from spatial_core.store import schema
 
@@ -104,8 +109,7 @@ def import_visits(store, paths: Sequence[str | Path], *, crs: int | None = None,
         return loc, found
 
     return import_records(store, paths, kind="visits", table="visits", key="visit_id",
-                          what="visit", noun="visits", read=read, place=place,
-                          rows=_visit_rows, placing="placing visits at their addresses",
+                          what="visit", read=read, place=place, rows=_visit_rows,
                           progress=progress)
 
 
@@ -115,13 +119,7 @@ def _read_visits(path: Path, *, encoding: str | None, report: ImportReport) -> p
               {k: v for k, v in VISIT_COLUMNS.items() if k not in _REQUIRED})
     c = schema.visits.c
     out = pd.DataFrame({"_file": t.file, "_line": t.lines})
-    uprn = uprn_column(t)
-    empty = pd.isna(uprn)
-    if empty.any():
-        pos = int(np.flatnonzero(empty)[0])
-        raise t.error("expected the UPRN of the address visited; it is empty", position=pos,
-                      column="uprn", value="")
-    out["uprn"] = uprn
+    out["uprn"] = parse_uprns(t, required=True, what="the UPRN of the address visited")
     out["visited_at"] = parse_datetime(t, "visited_at")
     out["outcome"] = parse_choice(t, "outcome", _OUTCOME_ALIASES,
                                   what=f"an outcome: one of {', '.join(VISIT_OUTCOMES)}")

@@ -226,13 +226,13 @@ def test_police_uk_accepts_category_slugs():
 CORRUPT = {
     "non-numeric latitude": (
         lambda ls: [ls[0], ls[1], ls[2], ls[3].replace("53.797400", "53.79x"), ls[4]],
-        r"c\.csv, row 4, column 'Latitude': value '53.79x': expected a number"),
+        r"c\.csv, row 4, column 'Latitude': value '53.79x': expected a latitude in degrees"),
     "latitude out of range": (
         lambda ls: [ls[0], ls[1].replace("53.799600", "95.1"), *ls[2:]],
         r"row 2, column 'Latitude': value '95.1': expected a latitude in degrees between -90"),
     "one coordinate missing": (
         lambda ls: [ls[0], ls[1].replace("53.799600", ""), *ls[2:]],
-        r"row 2, column 'Latitude'.*give both coordinates or neither"),
+        r"row 2, column 'Latitude'.*expected both coordinates or neither"),
     "missing column": (
         lambda ls: [",".join(c for c in line.split(",")[:5] + line.split(",")[6:]) for line in ls],
         r"row 1: missing column 'Latitude'"),
