@@ -548,7 +548,7 @@ def unit_months(store, *, units: str = "streets", resolution: int | None = None,
         attrs = dict(long.attrs)
         res = None
     elif units == "cells":
-        import h3
+        from h3.api import basic_int as h3int
 
         from spatial_core.geo.cells import cell_resolutions, cells_to_parents
 
@@ -566,17 +566,12 @@ def unit_months(store, *, units: str = "streets", resolution: int | None = None,
         ids, unit_pos = np.unique(cells, return_inverse=True)
         group = np.zeros(len(ids), dtype="int64")
         length = np.ones(len(ids))
-        index = pd.Index(ids)
-        ni_l, nj_l = [], []
-        for i, c in enumerate(ids.tolist()):
-            ring = np.array([h3.str_to_int(x) for x in h3.grid_ring(h3.int_to_str(c), 1)],
-                            dtype="uint64")
-            j = index.get_indexer(ring)
-            j = j[j >= 0]
-            ni_l.append(np.full(len(j), i))
-            nj_l.append(j)
-        ni = np.concatenate(ni_l) if ni_l else np.zeros(0, dtype="int64")
-        nj = np.concatenate(nj_l) if nj_l else np.zeros(0, dtype="int64")
+        rings = [h3int.grid_ring(c, 1) for c in ids.tolist()]
+        ni = np.repeat(np.arange(len(ids)), [len(r) for r in rings])
+        ring = np.fromiter((c for r in rings for c in r), dtype="uint64", count=len(ni))
+        nj = np.minimum(np.searchsorted(ids, ring), max(len(ids) - 1, 0))
+        held = ids[nj] == ring if len(ids) else np.zeros(0, dtype=bool)
+        ni, nj = ni[held], nj[held]
         month_of = cr["month"].to_numpy(dtype=object)
         crimes_w = np.ones(len(cr))
         harm_w = (crime_weights(cr, "harm", harm_overrides) if len(cr)

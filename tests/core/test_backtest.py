@@ -7,6 +7,7 @@ import json
 import math
 from dataclasses import replace
 
+import h3
 import numpy as np
 import pandas as pd
 import pytest
@@ -187,6 +188,11 @@ def test_rolling_backtest_on_cells_and_the_origin_rules(synthetic):
         cell = crimes["cell"].to_numpy().astype("uint64")
         cell = cell if res == 10 else cells_to_parents(cell, res)
         assert data.units.tolist() == sorted(set(cell.tolist()))
+        held = set(data.units.tolist())
+        for i, c in enumerate(data.units.tolist()):  # ring-1 neighbours among the units
+            ring = {h3.str_to_int(x) for x in h3.grid_ring(h3.int_to_str(c), 1)}
+            assert set(data.units[data.neighbour_j[data.neighbour_i == i]].tolist()) == (
+                ring & held)
         frame = pd.DataFrame({"cell": cell, "month": crimes["month"],
                               "harm": crimes_to_harm(crimes["category"])})
         rows = rolling_backtest(data, min_history=6, top=0.2)
