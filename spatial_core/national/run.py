@@ -78,6 +78,7 @@ class ForceResult:
     low_coverage_beats: int
     outline_wkb: bytes | None
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     worker_pid: int = 0
     peak_rss_bytes: int = 0
 
@@ -113,7 +114,7 @@ def force_job(code: str, location: str, *, profile: str | None = None,
     from spatial_core.store import open_store, schema
     from spatial_core.targeting.scoring import load_scores
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     store = open_store(location, create=False)
     try:
         job = run_main_job(store, profile=profile, scheme=scheme, level=level, target=target,
@@ -140,6 +141,7 @@ def force_job(code: str, location: str, *, profile: str | None = None,
                        priority_summary=summary, representation=rep, area_counts=counts,
                        area_overlaps=overlaps, low_coverage_beats=job.low_coverage_beats,
                        outline_wkb=outline, seconds=time.perf_counter() - started,
+                       cpu_seconds=time.process_time() - cpu,
                        worker_pid=os.getpid(), peak_rss_bytes=_peak_rss())
 
 
