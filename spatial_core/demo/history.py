@@ -14,7 +14,7 @@ the first day of the demo's last month (``T``):
 - replies from about 6% of those reached, a few with urgent words; a few opt-outs through
   the message's link;
 - on day 8 the quarterly survey invitation to every member with consent, and from day 9 the
-  answers of members who had answered before (about three in four of them): the *follow-up wave*.
+  answers of members who had answered before (about four in five of them): the *follow-up wave*.
   Answers drift a little from each member's previous one; members sent "You said, we did"
   answer :data:`PLANTED_EFFECT` higher on confidence on average (one step up for a share of
   them), so :func:`spatial_core.engagement.tracking.feedback_effect` has a known effect to
@@ -30,6 +30,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from spatial_core.store import schema
 from spatial_core.store.data_version import bump_data_version
@@ -212,7 +213,8 @@ def build_history(store, *, seed: int, households: int, end_month: str,
     nr = len(reply)
     urgent = rng.random(nr) < 0.08
     text = np.where(urgent, _choice(rng, _URGENT_REPLIES, nr), _choice(rng, _REPLIES, nr))
-    flags = [find_urgent_words(t) for t in text]
+    found = {t: find_urgent_words(t) for t in set(text)}
+    flags = [found[t] for t in text]
     r_at = _stamp(rng.integers(0, 10, nr), t0 + pd.Timedelta(hours=10), rng.integers(0, 600, nr))
     answered = rng.random(nr) < 0.5
     replies = pd.DataFrame({
@@ -230,8 +232,7 @@ def build_history(store, *, seed: int, households: int, end_month: str,
             r_at)).dt.normalize().to_numpy(), np.full(nr, 600)), None),
     })
     leave = got.loc[rng.random(len(got)) < 0.01, "member_id"].tolist()
-    leave_at = _stamp(rng.integers(0, 7, len(leave)), t0 + pd.Timedelta(hours=12),
-                      rng.integers(0, 480, len(leave)))
+    leave_day = rng.integers(0, 7, len(leave))  # opt-outs recorded once a day, at noon
 
     # -- the survey invitation and the follow-up wave ---------------------------------------
     inv_at = t0 + pd.Timedelta(days=8, hours=9)
@@ -250,7 +251,9 @@ def build_history(store, *, seed: int, households: int, end_month: str,
                             "state": "sent", "held_reason": None, "attempts": 1,
                             "sent_at": invite["sent_at"], "error": None,
                             "area_id": invited["beat_id"].to_numpy(dtype=object)})
-    wave = _follow_up_wave(store, invited, treated, t0, effect, rng)
+    # the wave has a stream of its own: the rest of the history may change without moving it
+    wave_rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(households), 11]))
+    wave = _follow_up_wave(store, invited, treated, t0, effect, wave_rng)
 
     with store.begin() as conn:
         store.insert_new(conn, "actions", actions)
@@ -258,8 +261,10 @@ def build_history(store, *, seed: int, households: int, end_month: str,
         store.insert_new(conn, "message_recipients", pd.concat(
             [rec.drop(columns=["consent"]), inv_rec], ignore_index=True))
         store.insert_new(conn, "replies", replies)
-        for who, when in zip(leave, leave_at, strict=True):
-            record_opt_outs(store, conn, [who], source="link", at=when)
+        for d in np.unique(leave_day):
+            record_opt_outs(store, conn, [w for w, x in zip(leave, leave_day, strict=True)
+                                          if x == d], source="link",
+                            at=(t0 + pd.Timedelta(days=int(d), hours=12)).isoformat())
         store.insert_new(conn, "surveys", wave["surveys"])
         store.insert_new(conn, "survey_priorities", wave["priorities"])
         counts = {"actions": len(actions), "messages": len(messages) + 1,
@@ -283,10 +288,10 @@ def _follow_up_wave(store, invited: pd.DataFrame, treated: set, t0: pd.Timestamp
     s = s[(s["responded"] < day0) & s["member_id"].isin(set(invited["member_id"]))]
     last = s.sort_values(["member_id", "responded", "response_id"]).drop_duplicates(
         "member_id", keep="last").dropna(subset=["confidence"]).reset_index(drop=True)
-    last = last[rng.random(len(last)) < 0.75].reset_index(drop=True)
+    last = last[rng.random(len(last)) < 0.8].reset_index(drop=True)
     n = len(last)
     base = last["confidence"].to_numpy(dtype="float64")
-    y0 = np.clip(np.rint(base + rng.normal(0, 0.4, n)), 1, 5)
+    y0 = np.clip(np.rint(base + rng.normal(0, 0.3, n)), 1, 5)
     is_t = last["member_id"].isin(treated).to_numpy()
     # one step up for a share q of treated members below 5, q chosen so the mean rise among
     # the treated is ``effect``
@@ -294,11 +299,14 @@ def _follow_up_wave(store, invited: pd.DataFrame, treated: set, t0: pd.Timestamp
     q = min(1.0, effect * is_t.sum() / max(room.sum(), 1))
     y1 = y0 + (room & (rng.random(n) < q))
     fs = pd.to_numeric(last["feel_safe"], errors="coerce").fillna(3).to_numpy(dtype="float64")
-    feel = np.clip(np.rint(fs + rng.normal(0, 0.45, n)), 1, 5)
+    feel = np.clip(np.rint(fs + rng.normal(0, 0.3, n)), 1, 5)
     understands = np.clip(np.rint(y1 + rng.normal(0, 0.6, n)), 1, 5)
     mem = store.read("members", ["member_id", "postcode", "lat", "lng", "x", "y", "cell",
-                                 "gender", "age_band", "ethnicity", "geom"])
+                                 "gender", "age_band", "ethnicity"])
     mem = mem.set_index("member_id").reindex(last["member_id"])
+    x, y = mem["x"].to_numpy(dtype="float64"), mem["y"].to_numpy(dtype="float64")
+    geom = shapely.points(x, y)  # the member's point, as stored (not read back: faster)
+    geom[~(np.isfinite(x) & np.isfinite(y))] = None
     days = rng.integers(9, 28, n)
     ids = np.char.add("H", (np.arange(n) + 1_000_001).astype(str)).astype(object)
     surveys = pd.DataFrame({
@@ -313,7 +321,7 @@ def _follow_up_wave(store, invited: pd.DataFrame, treated: set, t0: pd.Timestamp
         "confidence": y1.astype("int64").astype(object),
         "feel_safe": feel.astype("int64").astype(object),
         "understands": understands.astype("int64").astype(object),
-        "geom": mem["geom"].to_numpy(dtype=object),
+        "geom": geom,
     })
     pri = store.read("survey_priorities", ["response_id", "priority"])
     pri = pri[pri["response_id"].isin(set(last["response_id"]))]

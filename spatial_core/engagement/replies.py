@@ -16,10 +16,11 @@ household's beat), which decides who may read and answer it. Replies never carry
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,7 +72,8 @@ def urgent_words(words: Iterable[str] | None = None) -> tuple[str, ...]:
     return out
 
 
-def _pattern(words: Sequence[str]) -> re.Pattern:
+@functools.lru_cache(maxsize=16)
+def _pattern(words: tuple[str, ...]) -> re.Pattern:
     # whole words: not inside another word ("helpful" is not "help"); a phrase's spaces or
     # hyphens match any run of spaces or hyphens ("self harm", "self-harm").
     parts = [r"[\s\-]+".join(re.escape(p) for p in re.split(r"[\s\-]+", w))
