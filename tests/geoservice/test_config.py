@@ -61,11 +61,22 @@ def test_pygeoapi_config_registers_our_providers_by_dotted_path(tmp_path):
                      "area_profiles": "geoservice.providers.area_profiles.AreaProfileProvider",
                      "setups": "geoservice.providers.setups.SetupProvider",
                      "walk_lists": "geoservice.providers.setups.WalkListProvider",
-                     "key_contacts": "geoservice.providers.contacts.KeyContactProvider"}
+                     "key_contacts": "geoservice.providers.contacts.KeyContactProvider",
+                     "messages": "geoservice.providers.engagement.MessageProvider",
+                     "replies": "geoservice.providers.engagement.ReplyProvider",
+                     "actions": "geoservice.providers.engagement.ActionProvider",
+                     "engagement": "geoservice.providers.engagement.EngagementProvider"}
     procs = {k: v["processor"]["name"] for k, v in pg["resources"].items()
              if v["type"] == "process"}
     assert procs == {"score-area": "geoservice.processes.score_area.ScoreAreaProcessor",
                      "area-representation":
                          "geoservice.processes.representation.RepresentationProcessor",
-                     "create-setup": "geoservice.processes.create_setup.CreateSetupProcessor"}
+                     "create-setup": "geoservice.processes.create_setup.CreateSetupProcessor",
+                     "compose-message":
+                         "geoservice.processes.compose_message.ComposeMessageProcessor",
+                     "you-said-we-did-draft": "geoservice.processes.compose_message.DraftProcessor",
+                     "send-message": "geoservice.processes.send_message.SendMessageProcessor",
+                     "record-action": "geoservice.processes.record_action.RecordActionProcessor",
+                     "answer-reply": "geoservice.processes.answer_reply.AnswerReplyProcessor",
+                     "door-survey": "geoservice.processes.door_survey.DoorSurveyProcessor"}
     assert pg["resources"]["visits"]["providers"][0]["editable"] is True

@@ -288,8 +288,9 @@ def _execute(service, pid, inputs, token, headers=None):
 def test_processes_are_listed(service):
     status, body = service.json("/processes?f=json")
     assert status == 200
-    assert {p["id"] for p in body["processes"]} == {"score-area", "area-representation",
-                                                    "create-setup"}
+    assert {p["id"] for p in body["processes"]} == {
+        "score-area", "area-representation", "create-setup", "compose-message",
+        "you-said-we-did-draft", "send-message", "record-action", "answer-reply", "door-survey"}
 
 
 def test_score_area_equals_spatial_core_and_other_beat_is_404(service, tokens):

@@ -55,7 +55,20 @@ async function visit(context, spec) {
     }
     if (spec.swagger) {
       await page.waitForSelector('.swagger-ui .opblock');
-      rec.operations = await page.$$eval('.swagger-ui .opblock', (els) => els.length);
+      // Swagger UI 5 renders a long document's tags as they scroll into view: count the
+      // operations seen while scrolling to the end.
+      const seen = new Set();
+      for (let i = 0; i < 400; i++) {
+        for (const id of await page.$$eval('.swagger-ui .opblock', (els) => els.map((e) => e.id))) seen.add(id);
+        const end = await page.evaluate(() => {
+          window.scrollBy(0, 600);
+          return window.innerHeight + window.scrollY >= document.body.scrollHeight - 2;
+        });
+        if (end) break;
+        await page.waitForTimeout(30);
+      }
+      rec.operations = seen.size;
+      await page.evaluate(() => window.scrollTo(0, 0));
       rec.title = await page.textContent('.swagger-ui .info .title');
     }
     rec.stylesheets = await page.evaluate(() => Array.from(document.styleSheets)
