@@ -15,7 +15,8 @@ NOW = "2026-10-05T10:00:00"
 
 @pytest.fixture
 def demo(demo_builds, tmp_path):
-    store = open_store(demo_builds.copy(tmp_path, households=2_000, months=6))
+    """The demo without its engagement history: the actions log starts empty."""
+    store = open_store(demo_builds.copy(tmp_path, households=2_000, months=6, history=False))
     yield store
     store.close()
 
