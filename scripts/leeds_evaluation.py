@@ -1,8 +1,10 @@
 #!/usr/bin/env python
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Build a store from the real Leeds data and write ``docs/leeds-evaluation.md``: how
-concentrated crime harm is on Leeds city-centre streets in July 2016 and July 2017, and how
-much of July 2017's harm the streets ranked by July 2016's harm captured.
+concentrated crime harm is on Leeds city-centre streets in July 2016 and July 2017, how
+much of July 2017's harm the streets ranked by July 2016's harm captured, and how the default
+score's crime component compares with counting (issue 12), on 2016-07 -> 2017-07 and on
+2016-07 + 2017-07 -> February 2025 (the Leeds-only police.uk file).
 
 Run from the repository root::
 
@@ -43,6 +45,7 @@ from spatial_core.targeting.evaluation import (  # noqa: E402
 log = logging.getLogger("leeds_evaluation")
 
 TRAIN, TEST = "2016-07", "2017-07"
+LATER = "2025-02"  # crimedataleeds_2025-02.csv: Leeds only, months written "Feb-25"
 
 
 def build_store(real: Path, location: Path) -> tuple[object, list[tuple[str, str, float]]]:
@@ -69,6 +72,8 @@ def build_store(real: Path, location: Path) -> tuple[object, list[tuple[str, str
                                                    "leeds_central_osm_2022.gpkg"])),
         ("crimes", lambda: import_crimes(store, [leeds / "crime" / f"{m}-west-yorkshire-street.csv"
                                                  for m in (TRAIN, TEST)])),
+        ("crimes February 2025 (Leeds)", lambda: import_crimes(
+            store, [leeds / "crime" / "crimedataleeds_2025-02.csv"])),
     ]
     done = []
     for name, step in steps:
@@ -95,6 +100,26 @@ def _num(v: float, digits: int = 2) -> str:
 
 def _frac_cols(fractions) -> list[str]:
     return [f"top_{f * 100:g}pct".replace(".", "_") for f in fractions]
+
+
+def _versus_counting(store, train, test, md) -> list[tuple[str, float, float, float, int]]:
+    """(ranking, harm hit rate, crime hit rate, PAI by length, selected) at the top 5% of
+    street units: the default score, its crime component, the naive prior count, prior harm
+    and the oracle."""
+    prior = street_harm(store, train, max_distance=md)
+    count = prior.groupby("street_id")["crimes"].sum()
+    harm = prior.groupby("street_id")["harm"].sum()
+    rows = []
+    for label, kw in (("default score (lpt score, composite)", {"score": "scoring"}),
+                      ("its crime component (harm_raw)", {"score": "scoring-harm"}),
+                      ("naive prior count", {"scores": count}),
+                      ("prior harm (CCHI days)", {"scores": harm})):
+        r_h = backtest(store, train, test, max_distance=md, **kw)[0]
+        r_c = backtest(store, train, test, weight="count", max_distance=md, **kw)[0]
+        rows.append((label, r_h.hit_rate, r_c.hit_rate, r_h.pai_length, r_h.selected))
+    rows.append(("oracle (the test month itself)", r_h.oracle_hit_rate, r_c.oracle_hit_rate,
+                 r_h.oracle_pai_length, r_h.selected))
+    return rows
 
 
 def main(argv=None) -> int:
@@ -128,6 +153,8 @@ def main(argv=None) -> int:
     results[("harm, lpt score's harm component", 0.05)] = backtest(
         store, [TRAIN], [TEST], top=0.05, max_distance=md, score="scoring-harm")[0]
     detail = backtest(store, [TRAIN], [TEST], top=0.05, max_distance=md)[1]
+    versus = {(tuple(tr), te): _versus_counting(store, tr, [te], md)
+              for tr, te in (([TRAIN], TEST), ([TRAIN, TEST], LATER))}
     hot = {m: find_hotspots(store, months=[m], weight="count") for m in (TRAIN, TEST)}
     hot9 = {m: find_hotspots(store, months=[m], weight="count", resolution=9)
             for m in (TRAIN, TEST)}
@@ -152,18 +179,20 @@ def main(argv=None) -> int:
     w("")
     w("## What the data allow, honestly")
     w("")
-    w("- **Only two months of crime exist for Leeds** in the real data: July 2016 and July 2017 "
-      "(police.uk street-level files for West Yorkshire Police). The backtest therefore trains on "
+    w("- **Only two West Yorkshire months exist** in the real data: July 2016 and July 2017 "
+      "(police.uk street-level files for West Yorkshire Police), plus a Leeds-only February "
+      "2025 file. The backtest therefore trains on "
       "one month and tests on the same month **a year later**, not on the next month. It measures "
       "how stable the street pattern of harm is over a year, and the score is a single month's "
       "harm per street (the recency decay of the baseline score has nothing to decay with one "
       "month). More months (for example the monthly files for 2016-2017) would give a proper "
-      "rolling t -> t+1 backtest; the code (`spatial_core.targeting.evaluation.backtest`) takes any lists "
-      "of training and test months.")
+      "rolling t -> t+1 backtest; the code (`spatial_core.targeting.evaluation.backtest`, "
+      "`rolling_backtest`) takes any lists of training and test months. The Leeds-only "
+      "February 2025 file is loaded too, for one more honest split (below).")
     w("- **Streets cover central Leeds only**: the OSM extract is every way within 2.5 km of the "
       "city centre (2022). Street units are the named residential-to-trunk roads "
-      "(`spatial_core.io.streets.DEFAULT_HIGHWAYS`) cut at the ward boundaries, with their 2022 OSM "
-      "names (Marcelo Bielsa Way was named in 2019). A crime counts when "
+      "(`spatial_core.io.streets.DEFAULT_HIGHWAYS`) cut at the ward boundaries, with their "
+      "2022 OSM names (Marcelo Bielsa Way was named in 2019). A crime counts when "
       f"its police.uk map point lies within {md:g} m of a street unit (the nearest one); the "
       "others (the rest of West Yorkshire, and central points far from a named street) are left "
       "out. police.uk moves every crime to an anonymised snap point, usually on a street, so a "
@@ -171,9 +200,10 @@ def main(argv=None) -> int:
     w("- **Wards stand in for beats**: no police beat or neighbourhood boundaries are published "
       "for Leeds, so the 33 electoral wards (2017) are stored as beats (and as wards).")
     w("- Harm is the project's documented approximation of the Cambridge Crime Harm Index "
-      "(`spatial_core/analytics/harm.py`, `spatial_core/data/harm_weights.csv`): days of imprisonment per "
-      "police.uk category; anti-social behaviour weighs 1 day. police.uk gives no Home Office "
-      "offence codes, so each crime takes its category's weight. Counts are shown beside harm.")
+      "(`spatial_core/analytics/harm.py`, `spatial_core/data/harm_weights.csv`): days of "
+      "imprisonment per police.uk category; anti-social behaviour weighs 1 day. police.uk "
+      "gives no Home Office offence codes, so each crime takes its category's weight. Counts "
+      "are shown beside harm.")
     w("- Members and surveys are not needed for these measures and none are loaded.")
     w("")
     w("## The store")
@@ -247,9 +277,9 @@ def main(argv=None) -> int:
     r5 = results[("harm", 0.05)]
     w("")
     w("Rows marked *lpt score's harm component* rank by `harm_raw` of "
-      "`spatial_core.targeting.scoring.score_streets` (default profile, as of 2016-07-31: CCHI days with a "
-      "90-day half-life, crimes within the profile's 50 m); the other rows by the evaluation "
-      "module's baseline (harm per street). With one training month both rank alike.")
+      "`spatial_core.targeting.scoring.score_streets` (default profile, as of 2016-07-31: the "
+      "expected harm, crimes within the profile's 50 m); the other rows by the evaluation "
+      "module's baseline (harm per street).")
     w("")
     w(f"**Headline (harm, top 5%)**: the {r5.selected} street units with the most harm in July "
       f"2016 ({_pct(r5.length_share)} of the street length) held {_pct(r5.hit_rate)} of July "
@@ -266,6 +296,35 @@ def main(argv=None) -> int:
     for _, r in detail.head(10).iterrows():
         w(f"| {int(r['rank'])} | `{r['street_id']}` | {r['length_m']:,.0f} | "
           f"{r['train_harm']:,.0f} | {r['test_harm']:,.0f} |")
+    w("")
+    w("## The default score's crime component against counting (issue 12)")
+    w("")
+    w("What was measured: the store holds the street units above and the crimes, nothing else "
+      "(no households, members, surveys or visits, so the default score's other components "
+      "are 0 and the score is its crime component scaled to 0..1; the wards are stored as "
+      "beats, so the harm mix is shrunk towards the ward's and scaled within it). Every "
+      "ranking selects the top 5% of street units (ties by `street_id`) and is measured on "
+      "the test month's harm (CCHI days) and crimes on street units. *Default score*: "
+      "`lpt score` with the shipped default profile as of the last day of the last training "
+      "month (`backtest(score=\"scoring\")`); *crime component*: its `harm_raw` "
+      "(expected harm, `score=\"scoring-harm\"`); *naive prior count*: the plain number of "
+      "crimes per street unit in the training months; *prior harm*: their CCHI days; "
+      "*oracle*: the test month's harm itself.")
+    w("")
+    for (train, test), rows in versus.items():
+        w(f"**Train {' + '.join(train)} -> test {test}**"
+          + (" (the February 2025 file holds Leeds only, 7.5 years later)"
+             if test == LATER else ""))
+        w("")
+        w("| Ranking | Harm captured | Crimes captured | PAI (length) |")
+        w("|---|---:|---:|---:|")
+        for label, hit_h, hit_c, pai, _k in rows:
+            w(f"| {label} | {_pct(hit_h)} | {_pct(hit_c)} | {_num(pai)} |")
+        w("")
+    w("Reproduce the rolling form with `lpt evaluate --store build/leeds-evaluation.gpkg "
+      "--rolling --min-history 1` (origins 2016-07 and 2017-07, each tested on the next stored "
+      "month); the default profile's crime parameters and how they were chosen are in "
+      "`docs/analytics/scoring.md`.")
     w("")
     w("## Hot spots (Getis-Ord Gi*, crime counts, FDR q = 0.05)")
     w("")
@@ -290,9 +349,10 @@ def main(argv=None) -> int:
     w("")
     w("## Method references")
     w("")
-    w("- `spatial_core.targeting.evaluation` (`docs/analytics/evaluation.md`): concentration curve, Gini, "
-      "top share, PAI, backtest.")
-    w("- `spatial_core.analytics.hotspots` (`docs/analytics/hotspots.md`): Gi*, Benjamini-Hochberg.")
+    w("- `spatial_core.targeting.evaluation` (`docs/analytics/evaluation.md`): concentration "
+      "curve, Gini, top share, PAI, backtest, rolling backtest.")
+    w("- `spatial_core.analytics.hotspots` (`docs/analytics/hotspots.md`): Gi*, "
+      "Benjamini-Hochberg.")
     w("- Attribution: contains public sector information licensed under the Open Government "
       "Licence v3.0; contains OS data © Crown copyright and database right; contains National "
       "Statistics data © Crown copyright and database right; © OpenStreetMap contributors (ODbL).")

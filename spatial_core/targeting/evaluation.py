@@ -605,8 +605,9 @@ def _month_ages(months: Sequence[str], origin: str) -> np.ndarray:
 def crime_component(data: UnitMonths, origin: str, profile) -> np.ndarray:
     """The score's crime component per unit as of the last day of ``origin``, from the
     months up to it: :func:`spatial_core.analytics.harm.expected_harm` with the profile's
-    half-life, look-back, ``prior_crimes`` and ``smoothing`` (``harm.model = "recorded"``:
-    the recency-weighted harm), in total per unit (a backtest measures total harm)."""
+    half-life, look-back, ``prior_crimes``, ``mix_within`` and ``smoothing``
+    (``harm.model = "recorded"``: the recency-weighted harm), in total per unit (a
+    backtest measures total harm)."""
     from spatial_core.analytics.harm import expected_harm
 
     t = data.months.index(origin)
@@ -616,7 +617,8 @@ def crime_component(data: UnitMonths, origin: str, profile) -> np.ndarray:
     h = data.harm[:, :t + 1] @ w
     if profile.harm_model == "recorded" or not w.any():
         return h
-    return expected_harm(n, h, w[w > 0], group=data.group, prior_crimes=profile.prior_crimes,
+    group = data.group if profile.mix_within == "beat" else None
+    return expected_harm(n, h, w[w > 0], group=group, prior_crimes=profile.prior_crimes,
                          smoothing=profile.smoothing,
                          neighbours=(data.neighbour_i, data.neighbour_j)).harm
 

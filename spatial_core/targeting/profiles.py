@@ -23,7 +23,8 @@ The layout, with the defaults::
     model = "expected"           # "expected": forecast harm (empirical Bayes); "recorded"
     half_life_days = 180.0       # a crime this old counts half
     lookback_days = 730          # older crimes are ignored
-    prior_crimes = 100.0         # expected: shrink a street's harm mix towards its beat's
+    prior_crimes = 100.0         # expected: shrink a street's harm mix towards the area's
+    mix_within = "area"          # ... the whole scored area's mix, or "beat": its beat's
     smoothing = 0.0              # expected: share of the crime rate taken from neighbours
     normalisation = "per_household"   # "per_household" | "per_km" | "total"
     min_households = 5           # per_household: fewer households count as this many
@@ -121,6 +122,7 @@ class Profile:
     half_life_days: float = 180.0
     lookback_days: int = 730
     prior_crimes: float = 100.0
+    mix_within: str = "area"
     smoothing: float = 0.0
     normalisation: str = "per_household"
     min_households: int = 5
@@ -164,6 +166,8 @@ _SPEC: list[tuple[str, str, str, Any, str]] = [
     ("harm.lookback_days", "lookback_days", "int", lambda v: v > 0, "a whole number of days > 0"),
     ("harm.prior_crimes", "prior_crimes", "float", lambda v: v >= 0,
      "a number of crimes >= 0 (inf: every street takes its beat's harm mix)"),
+    ("harm.mix_within", "mix_within", "str", lambda v: v in SCALES,
+     "one of " + ", ".join(SCALES)),
     ("harm.smoothing", "smoothing", "float", lambda v: 0 <= v <= 1, "a share from 0 to 1"),
     ("harm.normalisation", "normalisation", "str", lambda v: v in NORMALISATIONS,
      "one of " + ", ".join(NORMALISATIONS)),

@@ -19,10 +19,10 @@ has 1 and a street with none has 0:
   (:func:`spatial_core.analytics.harm.expected_harm`): the crimes within ``max_distance_m``
   and ``lookback_days``, each weighted ``0.5 ** (age_days / half_life_days)``, give an
   empirical-Bayes crime rate (Poisson-gamma) times the street's harm per crime shrunk
-  towards its beat's (``prior_crimes``), optionally smoothed over touching streets
-  (``smoothing``); ``harm.model = "recorded"`` uses the weighted CCHI days themselves. Per
-  household, per km or in total. The reason names the street's most harmful category and
-  how many crimes of which kinds are behind it;
+  towards the area's or its beat's (``prior_crimes``, ``mix_within``), optionally
+  smoothed over touching streets (``smoothing``); ``harm.model = "recorded"`` uses the
+  weighted CCHI days themselves. Per household, per km or in total. The reason names the
+  street's most harmful category and how many crimes of which kinds are behind it;
 - **voice**: among respondents within ``radius_m`` (``n`` of them), a mix of the share naming
   the street's most named priority, the share with low confidence in the police (1-2 of 5)
   and the share feeling unsafe (1-2 of 5); 0 when ``n < min_n``;
@@ -493,14 +493,14 @@ def _harm(inputs: ScoringInputs, profile: Profile, code: np.ndarray
     its beat (or area), and the crimes behind it (per street, and per street and category).
 
     ``harm.model = "expected"`` (the default): the expected harm next month,
-    :func:`spatial_core.analytics.harm.expected_harm` of the recency-weighted crimes (shrunk
-    towards the beat's harm mix; see ``docs/analytics/scoring.md``); ``"recorded"``: the
-    recency-weighted CCHI days themselves. Either is then per household, per km or in total.
-    The top category and its rank are of the street's own recorded (recency-weighted) harm,
-    so the reason names crimes that happened there."""
+    :func:`spatial_core.analytics.harm.expected_harm` of the recency-weighted crimes (the
+    harm mix shrunk towards the area's or the beat's; see ``docs/analytics/scoring.md``);
+    ``"recorded"``: the recency-weighted CCHI days themselves. Either is then per household,
+    per km or in total. The top category and its rank are of the street's own recorded
+    (recency-weighted) harm, so the reason names crimes that happened there."""
     key = ("harm", tuple(profile.harm_overrides.items()), profile.harm_model,
            profile.half_life_days, profile.lookback_days, profile.prior_crimes,
-           profile.smoothing, profile.crime_distance_m, profile.normalisation,
+           profile.mix_within, profile.smoothing, profile.crime_distance_m, profile.normalisation,
            profile.min_households, profile.scale_within)
     return _cached(inputs, key, lambda: _compute_harm(inputs, profile, code))
 
@@ -527,7 +527,8 @@ def _compute_harm(inputs: ScoringInputs, profile: Profile, code: np.ndarray
         # month has one age), with their recency weights.
         month_weights = np.power(0.5, np.unique(inputs.crime_age_days[keep])
                                  / profile.half_life_days)
-        total = expected_harm(n, by_cat.sum(axis=1), month_weights, group=inputs.beat_code,
+        group = inputs.beat_code if profile.mix_within == "beat" else None
+        total = expected_harm(n, by_cat.sum(axis=1), month_weights, group=group,
                               prior_crimes=profile.prior_crimes, smoothing=profile.smoothing,
                               neighbours=(inputs.neighbour_i, inputs.neighbour_j)).harm
     else:

@@ -52,8 +52,8 @@ def test_profile_missing_weights_are_zero_and_missing_sections_take_defaults():
     assert p.weights == {"harm": 1.0, "voice": 0.0, "representation": 0.0, "coverage": 0.0,
                          "fatigue": 0.0}
     assert p.half_life_days == 180.0 and p.voice_min_n == 5
-    assert (p.harm_model, p.lookback_days, p.prior_crimes, p.smoothing) == (
-        "expected", 730, 100.0, 0.0)
+    assert (p.harm_model, p.lookback_days, p.prior_crimes, p.mix_within, p.smoothing) == (
+        "expected", 730, 100.0, "area", 0.0)
 
 
 @pytest.mark.parametrize(("toml", "message"), [

@@ -115,11 +115,16 @@ def test_score_streets_street_with_all_the_harm_ranks_first_in_its_beat(built):
     # Expected harm (the default model), by hand: crimes per street n = (0, 2, 0, 0) in one
     # month (exposure 1); mean rate 0.5, variance 0.75, so the spread beyond chance is
     # 0.75 - 0.5 = 0.25 and the gamma prior is b = 0.5 / 0.25 = 2, a = 0.5 * 2 = 1. Rates:
-    # (1 + 2) / (2 + 1) = 1 on b1/b, 1/3 elsewhere. Harm per crime: beat B1's mix is 40 days
-    # (burglary), b1/b's own is 40 too; beat B2 has no crime, so b2/d's is 0.
+    # (1 + 2) / (2 + 1) = 1 on b1/b, 1/3 elsewhere. Harm per crime: the area's mix is 40 days
+    # (burglary), b1/b's own is 40 too.
     assert b["harm_raw"] == pytest.approx(1.0 * 40 / 10)  # per household
     assert _row(scores, "b1/a")["harm_raw"] == pytest.approx(40 / 3 / 10)
-    assert _row(scores, "b2/d")["harm_raw"] == 0.0
+    assert _row(scores, "b2/d")["harm_raw"] == pytest.approx(40 / 3 / 10)
+    # Shrunk towards the beat's mix instead: beat B2 has no crime, so b2/d's mix is 0.
+    by_beat = score_streets(prepare_inputs(built, as_of=AS_OF),
+                            replace(_only(harm=1), mix_within="beat"))
+    assert _row(by_beat, "b2/d")["harm_raw"] == 0.0
+    assert _row(by_beat, "b1/a")["harm_raw"] == pytest.approx(40 / 3 / 10)
     assert b["harm"] == 1.0 and b["score"] == 1.0
     assert _row(scores, "b1/a")["harm"] == pytest.approx(1 / 3)
     assert b["reasons"] == "1st in the beat for burglary harm (2 crimes: 2 burglary)"
