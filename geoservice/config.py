@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from spatial_core.api import ROLES as CORE_ROLES
+
 __all__ = ["ServiceConfig", "OidcConfig", "ApiKey", "ConfigError", "load_config",
            "parse_config", "pygeoapi_config", "ROLES", "COLLECTIONS", "PROCESSES", "TILES",
-           "MVT"]
+           "MVT", "raw_config", "page_settings", "data_attribution_lines"]
 
-ROLES = ("force_analyst", "supervisor", "beat_officer", "partner", "public")
-"""The roles a token or API key can carry, most privileged first."""
+ROLES = CORE_ROLES
+"""The roles a token or API key can carry, most privileged first
+(:data:`spatial_core.api.ROLES`)."""
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 BNG = "http://www.opengis.net/def/crs/EPSG/0/27700"
@@ -181,6 +184,9 @@ class ServiceConfig:
     cell_resolution: int = 8
     basemap: tuple[str, str] | None = None
     """``server.basemap``: (tile URL template, attribution HTML); None: no base map."""
+    raw: dict | None = field(default=None, repr=False, compare=False)
+    """The YAML as read by :func:`load_config` (``${VAR}`` filled), for the sections other
+    modules read (:func:`raw_config`)."""
 
 
 _ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
@@ -219,7 +225,61 @@ def load_config(path: str | os.PathLike) -> ServiceConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"service configuration {p}: expected a mapping at the top")
     cfg = parse_config(raw, base=p.parent)
-    return ServiceConfig(**{**cfg.__dict__, "source": str(p.resolve())})
+    return ServiceConfig(**{**cfg.__dict__, "source": str(p.resolve()),
+                            "raw": _expand(raw, "config")})
+
+
+def raw_config(cfg: ServiceConfig) -> dict[str, Any]:
+    """The service YAML of ``cfg`` (``${VAR}`` filled), read once by :func:`load_config`; {}
+    for a configuration not read from a file. Every module reading a section of its own
+    (``server.page``, ``auth.page_client``, ``auth.demo_idp``, ``engagement``) asks here."""
+    if cfg.raw is not None:
+        return cfg.raw
+    if not cfg.source:
+        return {}
+    raw = yaml.safe_load(Path(cfg.source).read_text(encoding="utf-8")) or {}
+    return _expand(raw, "config") if isinstance(raw, dict) else {}
+
+
+def page_settings(cfg: ServiceConfig) -> tuple[list[str] | None, dict[str, Any] | None]:
+    """``server.page.attributions`` and ``auth.page_client`` (the browser client) from the
+    YAML (a configuration not read from a file has neither)."""
+    raw = raw_config(cfg)
+    page = (raw.get("server") or {}).get("page") or {}
+    lines = page.get("attributions")
+    client = (raw.get("auth") or {}).get("page_client")
+    if client:
+        missing = [k for k in ("authorization_endpoint", "token_endpoint", "client_id")
+                   if not client.get(k)]
+        if missing:
+            raise ConfigError(f"auth.page_client: {missing} required for the page's sign-in "
+                              "(authorisation code with PKCE)")
+        if cfg.oidc is None:
+            raise ConfigError("auth.page_client needs auth.oidc (issuer, audience, jwks_url "
+                              "or jwks_file): the service verifies the tokens the page gets")
+        client = {"authorization_endpoint": client["authorization_endpoint"],
+                  "token_endpoint": client["token_endpoint"],
+                  "client_id": client["client_id"],
+                  "scope": client.get("scope", "openid"),
+                  "end_session_endpoint": client.get("end_session_endpoint")}
+    return ([str(x) for x in lines] if lines else None), (client or None)
+
+
+def data_attribution_lines(cfg: ServiceConfig) -> list[str]:
+    """The attribution lines of the officer page and the HTML maps: ``server.page.attributions``
+    from the YAML, else the lines the imported data's licences ask for
+    (:func:`spatial_core.api.attribution.data_attributions`)."""
+    from spatial_core import open_store
+    from spatial_core.api.attribution import data_attributions
+
+    lines, _client = page_settings(cfg)
+    if lines is not None:
+        return lines
+    store = open_store(cfg.store, create=False)
+    try:
+        return data_attributions(store, "map")
+    finally:
+        store.close()
 
 
 def _path(value: str | None, base: Path | None) -> str | None:
@@ -355,9 +415,9 @@ def _extent(store_location: str) -> list[float]:
 def _map_section(cfg: ServiceConfig) -> dict[str, str]:
     """pygeoapi's ``server.map``: no third-party tiles unless ``server.basemap`` is set, and the
     data's attribution lines (:mod:`geoservice.html_assets`)."""
-    from .html_assets import data_attributions, map_section
+    from .html_assets import map_section
 
-    return map_section(cfg.basemap, data_attributions(cfg))
+    return map_section(cfg.basemap, data_attribution_lines(cfg))
 
 
 def pygeoapi_config(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 5000) -> dict:

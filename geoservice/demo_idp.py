@@ -39,7 +39,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .config import ROLES, ConfigError, ServiceConfig, _expand
+from .config import ROLES, ConfigError, ServiceConfig, raw_config
 
 __all__ = ["DemoUser", "DemoIdp", "load_demo_idp", "write_demo_service"]
 
@@ -99,11 +99,8 @@ class DemoIdp:
 
 
 def _raw_section(cfg: ServiceConfig) -> dict[str, Any] | None:
-    if not cfg.source:
-        return None
-    raw = yaml.safe_load(Path(cfg.source).read_text(encoding="utf-8")) or {}
-    section = (raw.get("auth") or {}).get("demo_idp")
-    return _expand(section, "config.auth.demo_idp") if section else None
+    """``auth.demo_idp`` of the service YAML (:func:`geoservice.config.raw_config`)."""
+    return (raw_config(cfg).get("auth") or {}).get("demo_idp") or None
 
 
 def load_demo_idp(cfg: ServiceConfig) -> DemoIdp | None:

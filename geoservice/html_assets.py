@@ -20,7 +20,7 @@ personal collection's page would tell the CDN which records an officer is lookin
   :func:`content_security_policy`, ``Referrer-Policy: no-referrer`` and ``nosniff``;
 - :func:`map_section` is pygeoapi's ``server.map``: no base map unless the service YAML has
   ``server.basemap`` (then its tiles and attribution), and the attribution lines of the data
-  shown, the same as the officer page's (:func:`data_attributions`).
+  shown, the same as the officer page's (:func:`geoservice.config.data_attribution_lines`).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 __all__ = ["ASSETS", "VENDOR_URL", "BLANK_TILE", "localise", "local_asset", "is_external",
            "content_security_policy", "inline_script_hashes", "script_safe_json",
-           "map_section", "data_attributions", "install"]
+           "map_section", "install"]
 
 VENDOR_URL = "/app/vendor"
 """Where the officer page's route serves ``geoservice/static/vendor/``."""
@@ -317,23 +317,6 @@ def map_section(basemap: tuple[str, str] | None, lines: Iterable[str] = ()) -> d
     parts = [_js_html(basemap[1])] if basemap else []
     parts += [_js_html(html.escape(str(line), quote=True)) for line in lines if line]
     return {"url": basemap[0] if basemap else BLANK_TILE, "attribution": " | ".join(parts)}
-
-
-def data_attributions(cfg: Any) -> list[str]:
-    """The officer page's attribution lines: ``server.page.attributions`` from the YAML, else
-    the lines the imported data's licences ask for (:func:`geoservice.page.attributions`)."""
-    from spatial_core import open_store
-
-    from .page import _page_settings, attributions
-
-    lines, _client = _page_settings(cfg)
-    if lines is not None:
-        return lines
-    store = open_store(cfg.store, create=False)
-    try:
-        return attributions(store)
-    finally:
-        store.close()
 
 
 _JS_SAFE = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",

@@ -19,11 +19,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from spatial_core.api.attribution import MAP_LINES, data_attributions
 
-from .config import ServiceConfig, _expand
+from .config import ServiceConfig, page_settings, raw_config
 
 __all__ = ["register", "attributions", "STATIC", "ATTRIBUTION_LINES"]
 
@@ -45,36 +43,11 @@ def attributions(store: Any) -> list[str]:
     return data_attributions(store, "map")
 
 
-def _raw_yaml(cfg: ServiceConfig) -> dict[str, Any]:
-    if not cfg.source:
-        return {}
-    raw = yaml.safe_load(Path(cfg.source).read_text(encoding="utf-8")) or {}
-    return _expand(raw, "config") if isinstance(raw, dict) else {}
-
-
-def _page_settings(cfg: ServiceConfig) -> tuple[list[str] | None, dict[str, Any] | None]:
-    """``server.page.attributions`` and ``auth.page_client`` (the browser client) from the YAML."""
-    raw = _raw_yaml(cfg)
-    page = (raw.get("server") or {}).get("page") or {}
-    lines = page.get("attributions")
-    client = (raw.get("auth") or {}).get("page_client")
-    if client:
-        from .config import ConfigError
-
-        missing = [k for k in ("authorization_endpoint", "token_endpoint", "client_id")
-                   if not client.get(k)]
-        if missing:
-            raise ConfigError(f"auth.page_client: {missing} required for the page's sign-in "
-                              "(authorisation code with PKCE)")
-        if cfg.oidc is None:
-            raise ConfigError("auth.page_client needs auth.oidc (issuer, audience, jwks_url "
-                              "or jwks_file): the service verifies the tokens the page gets")
-        client = {"authorization_endpoint": client["authorization_endpoint"],
-                  "token_endpoint": client["token_endpoint"],
-                  "client_id": client["client_id"],
-                  "scope": client.get("scope", "openid"),
-                  "end_session_endpoint": client.get("end_session_endpoint")}
-    return ([str(x) for x in lines] if lines else None), (client or None)
+_raw_yaml = raw_config
+"""The service YAML, read once (:func:`geoservice.config.raw_config`)."""
+_page_settings = page_settings
+"""``server.page.attributions`` and ``auth.page_client``
+(:func:`geoservice.config.page_settings`)."""
 
 
 def register(app: Any, cfg: ServiceConfig) -> None:
