@@ -52,7 +52,8 @@ def withheld_fields(scope: Scope) -> set[str]:
 
 
 def key_contacts(store, scope: Scope = FORCE, as_of: str | None = None) -> pd.DataFrame:
-    """The key contacts in ``scope``'s beats, with the fields it may not see set to None."""
-    f = key_contacts_table(store, as_of)
+    """The key contacts in ``scope``'s beats current on ``as_of`` (default ``scope.as_of``,
+    else today), with the fields the scope may not see set to None."""
+    f = key_contacts_table(store, as_of if as_of is not None else scope.as_of)
     f = f[scope.sees(f["beat_id"]) & scope.police].reset_index(drop=True)
     return f.assign(**{c: None for c in withheld_fields(scope)})

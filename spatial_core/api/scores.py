@@ -24,7 +24,7 @@ def score_streets_for(store, scope: Scope = FORCE, profile: Profile | str | Path
                       *, area: str | None = None, as_of: str | None = None,
                       progress: Callable[[float, str], None] | None = None):
     """Score the streets of ``area`` (every street when None) with ``profile`` as on
-    ``as_of`` (default: the end of the newest crime month).
+    ``as_of`` (default ``scope.as_of``, else the end of the newest crime month).
 
     Parameters
     ----------
@@ -46,6 +46,7 @@ def score_streets_for(store, scope: Scope = FORCE, profile: Profile | str | Path
                             "name an area of yours to score (the whole force is not in "
                             "your areas)")
     p = profile if isinstance(profile, Profile) else load_profile(profile)
+    as_of = as_of if as_of is not None else scope.as_of
     inputs = prepare_inputs(store, area=area, as_of=as_of, scheme=p.scheme, level=p.level,
                             crime_distance_m=p.crime_distance_m,
                             voice_radius_m=p.voice_radius_m, progress=progress)
