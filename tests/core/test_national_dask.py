@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from spatial_core.analytics.disclosure import COUNT_COLUMNS, DEFAULT_K  # noqa: E402
+from spatial_core.national import FORCES as FORCES_TABLE  # noqa: E402
 from spatial_core.national import (  # noqa: E402
     build_national_demo,
     national_forces,
@@ -115,7 +116,10 @@ def test_national_synthetic_forces_sized_and_placed(nation):
             store.close()
         row = force[force["area_id"] == f"force:{r['code']}"]
         assert len(row) == 1 and row["name"].iloc[0] == r["name"]
-    # each force lies around its own real middle: Avon west of Cambridgeshire
+        # each force lies around the middle of the real one
+        spec = next(f for f in FORCES_TABLE if f.code == r["code"])
+        middle = row.geometry.iloc[0].centroid
+        assert abs(middle.x - spec.easting) < 5_000 and abs(middle.y - spec.northing) < 5_000
     manifest = json.loads((nation["root"] / "built" / "forces.json").read_text())
     assert [f["code"] for f in manifest["forces"]] == list(sizes)
 
