@@ -203,7 +203,7 @@ class ResponseCache:
         self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
         self._bytes = 0
         self._seen_version: tuple | None = None
-        self._inflight: dict[tuple, threading.Event] = {}
+        self._flights = stores.SingleFlight(self._lock)
         self._scopes: dict[tuple, tuple[str, ...]] = {}
         self.stats = {"hits": 0, "misses": 0, "stored": 0, "evicted": 0, "invalidated": 0}
 
@@ -309,28 +309,29 @@ class ResponseCache:
 
     def _compute(self, environ: dict, key: tuple,
                  version: tuple) -> tuple[_Entry | None, tuple[str, list, bytes]]:
-        mine: threading.Event | None = None
-        with self._lock:
-            waiting = self._inflight.get(key)
-            if waiting is None:
-                mine = self._inflight[key] = threading.Event()
-        if waiting is not None:  # another thread is computing this key: use its answer
-            waiting.wait(timeout=60)
-            e = self._get(key, version)
-            if e is not None:
-                return e, ("", [], b"")
-            mine = None
-        try:
+        computed = []
+
+        def compute() -> tuple[_Entry | None, tuple[str, list, bytes]]:
+            computed.append(True)
             with self._lock:
                 self.stats["misses"] += 1
             status, headers, body = self._call(environ)
-            entry = self._store(key, version, status, headers, body)
-            return entry, (status, headers, body)
-        finally:
-            if mine is not None:
-                with self._lock:
-                    self._inflight.pop(key, None)
-                mine.set()
+            return self._store(key, version, status, headers, body), (status, headers, body)
+
+        try:
+            (entry, answer), led = self._flights.run(key, compute, timeout=60)
+        except Exception:
+            if computed:  # this thread's own computation failed
+                raise
+            led = False  # the other thread's failed, or it took over 60 s: compute below
+        if led:
+            return entry, answer
+        # Another thread computed this key: its answer if it was kept, else our own (an
+        # answer not cacheable, e.g. an error or a cookie, is never shared).
+        e = self._get(key, version)
+        if e is not None:
+            return e, ("", [], b"")
+        return compute()
 
     def _call(self, environ: dict) -> tuple[str, list, bytes]:
         captured: dict[str, Any] = {}

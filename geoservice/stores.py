@@ -36,53 +36,93 @@ def store(location: str) -> Store:
 class _Flight:
     """One computation of a key that other threads wait for."""
 
-    def __init__(self, generation: int) -> None:
+    def __init__(self, tag: Any) -> None:
         self.done = threading.Event()
-        self.generation = generation
+        self.tag = tag
         self.value: Any = None
         self.error: BaseException | None = None
 
 
-_flights: dict[tuple, _Flight] = {}
+class SingleFlight:
+    """Concurrent calls for one key compute it once; the other callers wait for that
+    computation and get its value (or its exception).
+
+    ``lock`` is the caller's own lock when a cache lookup and the start of a computation
+    must be one step (see :func:`cached`). A flight started under another ``tag`` (an older
+    data generation; a callable is asked under the lock) is not joined. A waiter gives up
+    after ``timeout`` seconds (:class:`TimeoutError`)."""
+
+    def __init__(self, lock: threading.Lock | None = None) -> None:
+        self.lock = lock or threading.Lock()
+        self._flights: dict[tuple, _Flight] = {}
+
+    def run(self, key: tuple, compute: Callable[[], Any], *, tag: Any = None,
+            hit: Callable[[], Any] | None = None,
+            keep: Callable[[Any, Any], None] | None = None,
+            timeout: float | None = None) -> tuple[Any, bool]:
+        """``(value, led)``: ``compute()``'s value and whether this thread computed it.
+
+        Under the lock, ``hit()`` (when given) is asked first: a value other than None is
+        returned at once as ``(value, False)``. ``keep(value, tag)`` is called under the lock
+        when this thread's computation succeeds, before waiters are released (so a new
+        caller finds the value kept, never a finished flight)."""
+        with self.lock:
+            if hit is not None:
+                found = hit()
+                if found is not None:
+                    return found, False
+            now_tag = tag() if callable(tag) else tag
+            flight = self._flights.get(key)
+            lead = flight is None or flight.tag != now_tag
+            if lead:
+                flight = self._flights[key] = _Flight(now_tag)
+        assert flight is not None
+        if not lead:
+            if not flight.done.wait(timeout):
+                raise TimeoutError(f"waited {timeout} s for {key!r}")
+            if flight.error is not None:
+                raise flight.error
+            return flight.value, False
+        try:
+            flight.value = compute()
+            return flight.value, True
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self.lock:
+                if flight.error is None and keep is not None:
+                    keep(flight.value, flight.tag)
+                if self._flights.get(key) is flight:
+                    del self._flights[key]
+            flight.done.set()
+
+
+_flights = SingleFlight(_lock)
 _generation = 0  # bumped by forget_cached: a value computed before it is not kept
 
 
 def cached(key: tuple, ttl: float, compute: Callable[[], Any]) -> Any:
     """``compute()``, remembered for ``ttl`` seconds under ``key``.
 
-    Concurrent misses of one key compute it once: the other threads wait for that result
-    (or its exception). After new data (:func:`forget_cached`) a worker's eight threads asking
-    for the same frame at once would otherwise each build it, all on two cores. A value
-    whose computation started before :func:`forget_cached` is returned to its callers but
-    not kept."""
+    Concurrent misses of one key compute it once (:class:`SingleFlight`): the other threads
+    wait for that result (or its exception). After new data (:func:`forget_cached`) a
+    worker's eight threads asking for the same frame at once would otherwise each build it,
+    all on two cores. A value whose computation started before :func:`forget_cached` is
+    returned to its callers but not kept."""
     now = time.monotonic()
-    with _lock:
-        hit = _cache.get(key)
-        if hit is not None and now - hit[0] < ttl:
-            return hit[1]
-        flight = _flights.get(key)
-        mine = flight is None or flight.generation != _generation
-        if mine:
-            flight = _flights[key] = _Flight(_generation)
-    assert flight is not None
-    if not mine:
-        flight.done.wait()
-        if flight.error is not None:
-            raise flight.error
-        return flight.value
-    try:
-        flight.value = compute()
-        return flight.value
-    except BaseException as exc:
-        flight.error = exc
-        raise
-    finally:
-        with _lock:
-            if flight.error is None and flight.generation == _generation:
-                _cache[key] = (now, flight.value)
-            if _flights.get(key) is flight:
-                del _flights[key]
-        flight.done.set()
+
+    def hit() -> Any:
+        got = _cache.get(key)
+        return got if got is not None and now - got[0] < ttl else None
+
+    def keep(value: Any, generation: int) -> None:
+        if generation == _generation:
+            _cache[key] = value
+
+    value, _led = _flights.run(key, lambda: (now, compute()), tag=lambda: _generation,
+                               hit=hit, keep=keep)
+    return value[1]
 
 
 def area_tree(location: str, ttl: float = 60.0) -> pd.DataFrame:
