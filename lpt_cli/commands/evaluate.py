@@ -13,6 +13,13 @@ def _pct(v) -> str:
     return "    -" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:5.1f}%"
 
 
+def _finite(value):
+    """JSON has no infinity: ``prior_crimes = inf`` is written as the string "inf"."""
+    if isinstance(value, list):
+        return [{k: _finite(v) for k, v in row.items()} for row in value]
+    return "inf" if isinstance(value, float) and math.isinf(value) else value
+
+
 def _rolling(args) -> int:
     """``lpt evaluate --rolling``: rolling-origin backtests (and ``--tune``)."""
     from pathlib import Path
@@ -52,11 +59,13 @@ def _rolling(args) -> int:
                     "horizon": args.horizon, "profile": profile.name,
                     "crime_parameters": {"half_life_days": profile.half_life_days,
                                          "lookback_days": profile.lookback_days,
-                                         "prior_crimes": profile.prior_crimes,
+                                         "prior_crimes": _finite(profile.prior_crimes),
+                                         "mix_within": profile.mix_within,
                                          "smoothing": profile.smoothing,
                                          "model": profile.harm_model},
                     "summary": records(summary), "origins": records(rows),
-                    "tuning": records(table.head(20)) if table is not None else None,
+                    "tuning": (_finite(records(table.head(20))) if table is not None
+                               else None),
                     "profile_written": args.write_profile if tuned is not None else None})
         return 0
     if not len(rows):
@@ -68,12 +77,13 @@ def _rolling(args) -> int:
           f"origins {first} .. {last}, test the next {args.horizon} month(s), "
           f"top {args.top:.0%} ({rows['selected'].iloc[0]:,} units)")
     print(f"  crime component: half-life {profile.half_life_days:g} days, look-back "
-          f"{profile.lookback_days} days, prior_crimes {profile.prior_crimes:g}, smoothing "
-          f"{profile.smoothing:g} ({profile.harm_model})")
+          f"{profile.lookback_days} days, prior_crimes {profile.prior_crimes:g} (mix of the "
+          f"{profile.mix_within}), smoothing {profile.smoothing:g} ({profile.harm_model})")
     print(f"  {'ranking':<10}{'hit rate':>9}{'sd':>7}{'min':>8}{'max':>8}{'crimes':>8}"
           f"{'PAI':>7}  ahead of count")
     for r in summary.itertuples():
-        print(f"  {r.method:<10}{_pct(r.hit_rate):>9}{100 * r.hit_rate_sd:6.1f} "
+        sd = "     -" if math.isnan(r.hit_rate_sd) else f"{100 * r.hit_rate_sd:6.1f}"
+        print(f"  {r.method:<10}{_pct(r.hit_rate):>9}{sd} "
               f"{_pct(r.hit_rate_min):>8}{_pct(r.hit_rate_max):>8}"
               f"{_pct(r.hit_rate_crimes):>8}{r.pai:7.2f}  {r.beats_count}/{r.origins}")
     if table is not None:

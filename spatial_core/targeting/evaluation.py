@@ -774,7 +774,12 @@ def tune_crime_parameters(data: UnitMonths, *, profile=None,
     table = pd.DataFrame(rows).sort_values("hit_rate", ascending=False, kind="stable")
     table = table.reset_index(drop=True)
     best = table.iloc[0]
+    where = "street units" if data.kind == "streets" else f"H3 cells (res {data.resolution})"
+    note = (f"Crime parameters tuned by rolling backtest on {len(chosen)} origins "
+            f"{chosen[0]}..{chosen[-1]}, {where}, top {top:g}: mean hit rate "
+            f"{best['hit_rate']:.4f} (in-sample).") if chosen else ""
     tuned = replace(base, harm_model="expected", lookback_days=int(best["lookback_days"]),
+                    description=" ".join(x for x in (base.description, note) if x),
                     **{key: float(best[key]) for key in keys})
     table.attrs.update(origins=chosen, top=top, horizon=horizon, kind=data.kind,
                        resolution=data.resolution)

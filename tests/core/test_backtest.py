@@ -228,6 +228,9 @@ def test_tuning_picks_the_best_mean_hit_rate_and_writes_a_profile(synthetic, tmp
     best = table.iloc[0]
     assert (tuned.half_life_days, tuned.prior_crimes) == (best["half_life_days"],
                                                           best["prior_crimes"])
+    assert tuned.description.endswith(
+        f"tuned by rolling backtest on 5 origins 2024-03..2024-07, street units, top 0.1: "
+        f"mean hit rate {best['hit_rate']:.4f} (in-sample).")
     # Each row's hit rate is what a rolling backtest with those parameters gives.
     for row in table.itertuples():
         prof = replace(load_profile("default"), half_life_days=row.half_life_days,
