@@ -258,3 +258,39 @@ def test_cli_rolling_json(synthetic, capsys):
     assert [r["method"] for r in out["summary"]] == list(ROLLING_METHODS)
     assert sorted({r["origin"] for r in out["origins"]}) == MONTHS[3:7]
     assert out["crime_parameters"]["half_life_days"] == load_profile().half_life_days
+
+
+def test_smoothing_and_the_beat_mix_agree_between_lpt_score_and_the_backtest(gpkg_store):
+    """A spine street touching the left end of all 30 streets: each street's only neighbour
+    is the spine, the spine's are all 30. With smoothing and the beat's mix, the rolling
+    backtest's crime component equals lpt score's harm_raw (in total per street)."""
+    from spatial_core.targeting.evaluation import crime_component
+
+    streets, crimes = _synthetic()
+    spine = pd.DataFrame({"street_id": ["spine"], "name": ["Spine"], "beat_id": ["beat:A"],
+                          "ward_id": "ward:W", "length_m": 100.0 * (N_STREETS - 1),
+                          "households": 10,
+                          "geom": [shapely.multilinestrings(
+                              [[(X0, Y0), (X0, Y0 + 100 * (N_STREETS - 1))]])]})
+    with gpkg_store.begin() as conn:
+        gpkg_store.insert_new(conn, "streets", pd.concat([streets, spine], ignore_index=True))
+        gpkg_store.insert_new(conn, "crimes", crimes)
+    data = unit_months(gpkg_store)
+    s = data.units.tolist().index("spine")
+    assert sorted(data.neighbour_j[data.neighbour_i == s].tolist()) == [
+        i for i in range(N_STREETS + 1) if i != s]
+    assert data.neighbour_j[data.neighbour_i == 0].tolist() == [s]
+    profile = replace(load_profile("default"), smoothing=0.5, mix_within="beat",
+                      prior_crimes=10.0, normalisation="total")
+    for origin in ("2024-03", "2024-06"):
+        day = pd.Period(origin, freq="M").end_time.date().isoformat()
+        inputs = prepare_inputs(gpkg_store, as_of=day)
+        pairs = sorted(zip(inputs.neighbour_i.tolist(), inputs.neighbour_j.tolist(),
+                           strict=True))
+        assert pairs == sorted(zip(data.neighbour_i.tolist(), data.neighbour_j.tolist(),
+                                   strict=True))
+        scored = score_streets(inputs, profile).set_index("street_id")["harm_raw"]
+        got = crime_component(data, origin, profile)
+        assert got.tolist() == pytest.approx(scored.reindex(data.units).tolist())
+        plain = crime_component(data, origin, replace(profile, smoothing=0.0))
+        assert not np.allclose(got, plain)  # the smoothing does something
