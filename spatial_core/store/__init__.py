@@ -236,9 +236,18 @@ class Store:
     # -- transactions ----------------------------------------------------------------
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back on any error."""
-        with self.engine.begin() as conn:
-            yield conn
+        """One transaction: committed when the block ends, rolled back on any error.
+
+        On SQLite it is ``BEGIN IMMEDIATE``: it takes the write lock first (waiting up to
+        the busy timeout for another writer), so a transaction that reads and then writes
+        never fails with "database is locked" because another process wrote in between
+        (a deferred transaction cannot upgrade a stale WAL snapshot, and SQLite refuses at
+        once, without waiting)."""
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn.info["lpt_immediate"] = True  # read once by the "begin" listener
+            with conn.begin():
+                yield conn
 
     def connect(self) -> Connection:
         return self.engine.connect()
@@ -479,7 +488,8 @@ def _sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        immediate = conn.info.pop("lpt_immediate", False)  # Store.begin: a write
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 # -- GeoPackage bookkeeping ------------------------------------------------------------

@@ -231,8 +231,10 @@ PURPOSE = "Reading replies for beat DM01B02 (test)"
 def engaged(tmp_path_factory, demo_builds, running_service):
     """The engagement service, and one message of kind ``update`` composed by the officer of
     beat DM01B02 and sent to their beat (its e-mails are at the SMTP server)."""
-    with start_engage_server(tmp_path_factory.mktemp("engage"), demo_builds,
-                             running_service) as server:
+    # The per-address limit is raised: every test posts from 127.0.0.1 (the limiter itself
+    # is tested below; the per-link limit is tested through the service).
+    with start_engage_server(tmp_path_factory.mktemp("engage"), demo_builds, running_service,
+                             extra={"posts_per_minute_ip": 1000}) as server:
         status, preview = server.execute("compose-message", {
             "kind": "update", "subject": "Speed checks on the high street",
             "text": "We ran speed checks this week after you told us about speeding.",
@@ -361,7 +363,7 @@ def test_compose_refusals_store_nothing(engaged):
     assert status == 400 and "the message text is empty" in body["description"]
     status, body = engaged.execute("compose-message", {
         "kind": "gossip", "subject": "x", "text": "hi", "area": BEAT}, OFFICER)
-    assert status == 400 and "'gossip' is not one of" in body["description"]
+    assert status == 400 and "'kind'" in body["description"] and "'gossip'" in body["description"]
     status, body = engaged.execute("compose-message", {
         "kind": "update", "subject": "x", "text": "hi", "area": "beat:NOPE"}, OFFICER)
     assert status == 404
@@ -824,3 +826,59 @@ def test_engagement_loop_in_chromium_compose_send_email_reply_officer_sees_it(en
     for shot in ("01-draft", "02-preview", "03-sent", "04-reply-form", "05-reply-sent",
                  "06-replies", "07-door-survey"):
         assert (ARTIFACTS / f"{shot}.png").stat().st_size > 5_000
+
+
+# -- the reply page under 32 concurrent clients ----------------------------------------------
+CLIENTS = 32
+GETS_PER_CLIENT = 5
+
+
+def test_reply_page_under_32_clients(engaged):
+    """32 clients at once, each opening the reply page of a link five times and replying
+    once: every answer is 200 and every reply is stored once. Bounded in count (192
+    requests, each with a 60 s time-out); the timings are written to
+    ``test-artifacts/engage-load.json`` for docs/benchmarks.md, not asserted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tokens = _tokens(engaged)[8:]
+    assert tokens, (engaged.report, len(engaged.emails))
+    before = _count(engaged, "replies")
+    barrier = threading.Barrier(CLIENTS)
+
+    def client(i: int) -> list[tuple[str, int, float]]:
+        token = tokens[i % len(tokens)]
+        barrier.wait(timeout=60)
+        out = []
+        for _ in range(GETS_PER_CLIENT):
+            t = time.perf_counter()
+            status = engaged.request("GET", f"/engage/reply/{token}")[0]
+            out.append(("GET", status, time.perf_counter() - t))
+        t = time.perf_counter()
+        status = _post_form(engaged, f"/engage/reply/{token}",
+                            {"text": f"Load test reply {i}"})[0]
+        out.append(("POST", status, time.perf_counter() - t))
+        return out
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        results = [r for f in [pool.submit(client, i) for i in range(CLIENTS)]
+                   for r in f.result(timeout=600)]
+    wall = time.perf_counter() - started
+    assert len(results) == CLIENTS * (GETS_PER_CLIENT + 1)
+    assert {status for _, status, _ in results} == {200}
+    rep = engaged.rows("replies", ["text"])
+    assert len(rep) == before + CLIENTS
+    assert sorted(rep.loc[rep["text"].str.startswith("Load test reply "), "text"]) == \
+        sorted(f"Load test reply {i}" for i in range(CLIENTS))
+
+    def figures(kind: str) -> dict:
+        ms = sorted(1000 * d for k, _, d in results if k == kind)
+        return {"n": len(ms), "p50_ms": round(ms[len(ms) // 2], 1),
+                "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1), "max_ms": round(ms[-1], 1)}
+
+    report = {"clients": CLIENTS, "requests": len(results), "wall_s": round(wall, 2),
+              "requests_per_s": round(len(results) / wall, 1), "get": figures("GET"),
+              "post": figures("POST"), "workers": 2, "cores": os.cpu_count()}
+    ARTIFACTS.parent.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS.parent / "engage-load.json").write_text(json.dumps(report, indent=1))
+    print("reply page under 32 clients:", json.dumps(report))
