@@ -18,7 +18,10 @@ the first day of the demo's last month (``T``):
   Answers drift a little from each member's previous one; members sent "You said, we did"
   answer :data:`PLANTED_EFFECT` higher on confidence on average (one step up for a share of
   them), so :func:`spatial_core.engagement.tracking.feedback_effect` has a known effect to
-  recover.
+  recover. The analysis compares each member's *first* answer after the message, and some
+  members had already answered the demo's own survey later that month (generated without
+  any effect), so the rise planted in first answers is a little smaller; it is kept as
+  ``first_answer_effect`` in ``lpt_meta`` (``demo_history``), the figure to compare with.
 
 The history has its own random stream (seeded from the demo's seed and size), so the rows the
 demo generated before are unchanged. The follow-up wave stays inside the demo's last quarter.
@@ -273,6 +276,8 @@ def build_history(store, *, seed: int, households: int, end_month: str,
                   "surveys": len(wave["surveys"]),
                   "you_said_we_did_delivered": len(treated)}
         store.set_meta(HISTORY_META_KEY, json.dumps({**counts, "planted_effect": effect,
+                                                     "first_answer_effect": round(
+                                                         wave["first_answer_effect"], 4),
                                                      "day0": day0}), conn=conn)
         bump_data_version(store, conn)
     log.info("demo history: %s", counts)
@@ -283,9 +288,9 @@ def _follow_up_wave(store, invited: pd.DataFrame, treated: set, t0: pd.Timestamp
                     effect: float, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     """Answers to the invitation from members who had answered before day 0."""
     day0 = t0.strftime("%Y-%m-%d")
-    s = store.read("surveys", ["response_id", "member_id", "responded", "confidence",
-                               "feel_safe"], where=schema.surveys.c.member_id.isnot(None))
-    s = s[(s["responded"] < day0) & s["member_id"].isin(set(invited["member_id"]))]
+    every = store.read("surveys", ["response_id", "member_id", "responded", "confidence",
+                                   "feel_safe"], where=schema.surveys.c.member_id.isnot(None))
+    s = every[(every["responded"] < day0) & every["member_id"].isin(set(invited["member_id"]))]
     last = s.sort_values(["member_id", "responded", "response_id"]).drop_duplicates(
         "member_id", keep="last").dropna(subset=["confidence"]).reset_index(drop=True)
     last = last[rng.random(len(last)) < 0.8].reset_index(drop=True)
@@ -297,7 +302,8 @@ def _follow_up_wave(store, invited: pd.DataFrame, treated: set, t0: pd.Timestamp
     # the treated is ``effect``
     room = is_t & (y0 < 5)
     q = min(1.0, effect * is_t.sum() / max(room.sum(), 1))
-    y1 = y0 + (room & (rng.random(n) < q))
+    bump = room & (rng.random(n) < q)
+    y1 = y0 + bump
     fs = pd.to_numeric(last["feel_safe"], errors="coerce").fillna(3).to_numpy(dtype="float64")
     feel = np.clip(np.rint(fs + rng.normal(0, 0.3, n)), 1, 5)
     understands = np.clip(np.rint(y1 + rng.normal(0, 0.6, n)), 1, 5)
@@ -327,4 +333,27 @@ def _follow_up_wave(store, invited: pd.DataFrame, treated: set, t0: pd.Timestamp
     pri = pri[pri["response_id"].isin(set(last["response_id"]))]
     new_id = pd.Series(ids, index=last["response_id"].to_numpy(dtype=object))
     pri["response_id"] = pri["response_id"].map(new_id)
-    return {"surveys": surveys, "priorities": pri.dropna().reset_index(drop=True)}
+    return {"surveys": surveys, "priorities": pri.dropna().reset_index(drop=True),
+            "first_answer_effect": _first_answer_effect(every, treated, last, surveys, bump,
+                                                        day0)}
+
+
+def _first_answer_effect(every: pd.DataFrame, treated: set, last: pd.DataFrame,
+                         wave: pd.DataFrame, bump: np.ndarray, day0: str) -> float:
+    """The planted effect on what the analysis compares: each treated member's first answer
+    after day 0 (within 120 days, with an answer before). A member whose first answer after
+    day 0 is one the demo generated before the history (answers run to the quarter's end) has
+    no planted rise in it; a wave answer has the member's rise (0 or 1)."""
+    end = (pd.Timestamp(day0) + pd.Timedelta(days=120)).strftime("%Y-%m-%d")
+    had = set(every.loc[every["responded"] < day0, "member_id"])
+    post = every[(every["responded"] > day0) & (every["responded"] <= end)]
+    post = post[["member_id", "responded", "response_id"]].assign(rise=0)
+    w = pd.DataFrame({"member_id": wave["member_id"].to_numpy(dtype=object),
+                      "responded": wave["responded"].to_numpy(dtype=object),
+                      "response_id": wave["response_id"].to_numpy(dtype=object),
+                      "rise": bump.astype("int64")})
+    both = pd.concat([post, w], ignore_index=True)
+    both = both[both["member_id"].isin(treated & had)]
+    first = both.sort_values(["member_id", "responded", "response_id"], kind="stable")
+    first = first.drop_duplicates("member_id")
+    return float(first["rise"].mean()) if len(first) else float("nan")

@@ -331,8 +331,9 @@ def _waves(refs: pd.DataFrame, answers: pd.DataFrame, baseline_days: int,
     gap = (day - ref).dt.days
     before = j[(gap < 0) & (gap >= -baseline_days)].assign(_gap=gap)
     after = j[(gap > 0) & (gap <= follow_up_days)].assign(_gap=gap)
-    base = before.sort_values(["member_id", "_gap"]).groupby("member_id")["value"].last()
-    follow = after.sort_values(["member_id", "_gap"]).groupby("member_id")["value"].first()
+    order = ["member_id", "_gap", "response_id"]  # one answer a day: the first id
+    base = before.sort_values(order, kind="stable").groupby("member_id")["value"].last()
+    follow = after.sort_values(order, kind="stable").groupby("member_id")["value"].first()
     out = refs.set_index("member_id").join(base.rename("baseline"), how="inner").join(
         follow.rename("follow_up"), how="inner")
     return out.reset_index()
@@ -395,7 +396,7 @@ def feedback_effect(store, *, kind: str = "you_said_we_did", measure: str = "con
                               where=r.c.message_id.in_(msg["message_id"].tolist()))["member_id"])
     m = m[m["beat_id"].isin(beat_ref.index) & (m["treated"] | ~m["member_id"].isin(all_sent))]
     m["ref"] = np.where(m["treated"], m["member_id"].map(first), m["beat_id"].map(beat_ref))
-    answers = store.read("surveys", ["member_id", "responded", measure],
+    answers = store.read("surveys", ["response_id", "member_id", "responded", measure],
                          where=schema.surveys.c.member_id.isnot(None)).rename(
         columns={measure: "value"})
     answers["value"] = pd.to_numeric(answers["value"], errors="coerce")

@@ -29,7 +29,13 @@ def demo(demo_builds, tmp_path_factory):
 
 def test_the_effect_analysis_recovers_the_planted_effect(demo):
     effect = feedback_effect(demo)
-    assert effect.ci_low < PLANTED_EFFECT < effect.ci_high
+    history = json.loads(demo.get_meta(HISTORY_META_KEY))
+    assert history["planted_effect"] == PLANTED_EFFECT
+    # the rise planted in the first answer after the message: the wave's answers carry
+    # PLANTED_EFFECT, answers the demo made before the history carry none
+    planted = history["first_answer_effect"]
+    assert 0.6 * PLANTED_EFFECT < planted < 1.2 * PLANTED_EFFECT  # a sample of the rises
+    assert effect.ci_low < planted < effect.ci_high
     assert effect.ci_low > 0
     assert effect.treated >= 200 and effect.controls >= 200 and effect.strata >= 20
     assert effect.ci_high - effect.ci_low == pytest.approx(2 * 1.959964 * effect.se, rel=1e-5)
