@@ -30,12 +30,13 @@ from sqlalchemy.engine import Connection
 
 from spatial_core.errors import InputError
 from spatial_core.geo.cells import polygons_to_cells
-from spatial_core.geo.crs import STORE_SRID, WGS84, looks_like_bng, looks_like_lnglat
+from spatial_core.geo.crs import STORE_SRID, WGS84
 from spatial_core.io.features import (
     EXPECTED_POLYGON,
     POLYGON_KINDS,
     check_geometries,
     check_store_bounds,
+    layer_crs,
     read_features,
 )
 from spatial_core.io.imports import ALREADY, ImportReport, Progress, run_import, skip_rows
@@ -127,7 +128,7 @@ def read_polygons(path: str | Path, *, crs: int | None = None, encoding: str | N
     geoms = np.asarray(frame.geometry.values, dtype=object)
     present = pd.notna(geoms)
     geoms = shapely.force_2d(geoms)
-    src = _source_crs(name, frame.crs, geoms[present], crs)
+    src, _ = layer_crs(name, frame.crs, geoms[present], crs)
     series = gpd.GeoSeries(geoms, index=frame.index, crs=src)
     if src != STORE_SRID:
         series = series.to_crs(STORE_SRID)
@@ -135,50 +136,6 @@ def read_polygons(path: str | Path, *, crs: int | None = None, encoding: str | N
     frame = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=series,
                              crs=STORE_SRID)
     return Polygons(name, frame, rows, is_kml)
-
-
-def _source_crs(file: str, file_crs, geoms: np.ndarray, crs: int | None) -> int | CRS:
-    """The CRS of the coordinates: the ``crs`` option, else the file's, checked against them."""
-    if len(geoms):
-        b = shapely.bounds(geoms)
-        xs = np.concatenate([b[:, 0], b[:, 2]])
-        ys = np.concatenate([b[:, 1], b[:, 3]])
-    else:
-        xs = ys = np.array([], dtype="float64")
-    if crs is not None:
-        try:
-            given = CRS.from_user_input(crs)
-        except Exception:  # noqa: BLE001
-            raise InputError(f"unknown CRS {crs!r}; give an EPSG code such as 27700") from None
-        if given.is_geographic and looks_like_bng(xs, ys):
-            raise InputError(f"--crs {crs} is geographic (degrees) but the coordinates are "
-                             "metres; pass --crs 27700", file=file)
-        if given.is_projected and looks_like_lnglat(xs, ys):
-            raise InputError(f"--crs {crs} is in metres but the coordinates look like "
-                             "longitude/latitude degrees; pass --crs 4326 or leave it out",
-                             file=file)
-        epsg = given.to_epsg()
-        return epsg if epsg is not None else given
-    if file_crs is None:
-        if looks_like_bng(xs, ys):
-            raise InputError("the file has no coordinate reference system and its coordinates "
-                             "look like British National Grid metres; pass --crs 27700", file=file)
-        raise InputError("the file has no coordinate reference system (a Shapefile without "
-                         "its .prj?); pass --crs with the EPSG code, e.g. --crs 27700 or "
-                         "--crs 4326", file=file)
-    file_crs = CRS.from_user_input(file_crs)
-    if file_crs.is_geographic and looks_like_bng(xs, ys):
-        raise InputError("the file says longitude/latitude (WGS84, the GeoJSON default when "
-                         "there is no 'crs' member) but its coordinates are metres, as in "
-                         "British National Grid; pass --crs 27700", file=file)
-    if file_crs.is_projected and looks_like_lnglat(xs, ys):
-        raise InputError(f"the file says {file_crs.name} (metres) but its coordinates look like "
-                         "longitude/latitude degrees: expected metres; pass --crs 4326",
-                         file=file)
-    epsg = file_crs.to_epsg()
-    if epsg == WGS84 or (epsg is None and file_crs.is_geographic and "84" in file_crs.name):
-        return WGS84
-    return epsg if epsg is not None else file_crs
 
 
 def _find_field(columns: Sequence[str], wanted: str | None, level: str, kind: str,

@@ -23,10 +23,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 from shapely.errors import GEOSException
 
 from spatial_core.errors import InputError
-from spatial_core.geo.crs import GB_GRID_BOUNDS
+from spatial_core.geo.crs import (
+    GB_GRID_BOUNDS,
+    STORE_SRID,
+    WGS84,
+    looks_like_bng,
+    looks_like_lnglat,
+)
 
 __all__ = [
     "POLYGON_KINDS",
@@ -37,6 +44,7 @@ __all__ = [
     "check_geometries",
     "check_store_bounds",
     "feature_label",
+    "layer_crs",
 ]
 
 POLYGON_KINDS = (3, 6, 7)
@@ -221,3 +229,59 @@ def check_store_bounds(geoms: np.ndarray, frame: pd.DataFrame, file: str, *,
                          f"outside Great Britain in British National Grid ({shown}); is the "
                          f"CRS {crs_name} right? Pass --crs EPSG otherwise", file=file,
                          row=i + 1, feature=feature_label(frame, i), column="geometry")
+
+
+def layer_crs(file: str, file_crs, geoms, crs: int | None = None, *, guess: bool = False
+              ) -> tuple[int | CRS, str | None]:
+    """The CRS of a layer's coordinates: the ``crs`` option, else the file's, each checked
+    against the coordinates (degrees labelled metres, or the reverse, is an error telling
+    which ``--crs`` to pass); the one rule of every vector importer.
+
+    A file without a CRS is an error, or with ``guess`` read as British National Grid or
+    WGS84 when its coordinates say so. Returns the EPSG code (a :class:`pyproj.CRS` when it
+    has none) and, when guessed, a note for the report.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms):
+        b = shapely.bounds(geoms)
+        xs = np.concatenate([b[:, 0], b[:, 2]])
+        ys = np.concatenate([b[:, 1], b[:, 3]])
+    else:
+        xs = ys = np.array([], dtype="float64")
+    if crs is not None:
+        try:
+            given = CRS.from_user_input(crs)
+        except Exception:  # noqa: BLE001
+            raise InputError(f"unknown CRS {crs!r}; give an EPSG code such as 27700") from None
+        _check_label(given, xs, ys, f"--crs {crs} is", file)
+        epsg = given.to_epsg()
+        return (epsg if epsg is not None else given), None
+    if file_crs is None:
+        if guess and looks_like_bng(xs, ys):
+            return STORE_SRID, "no CRS in the file: coordinates read as British National Grid"
+        if guess and looks_like_lnglat(xs, ys):
+            return WGS84, "no CRS in the file: coordinates read as WGS84 longitude/latitude"
+        if looks_like_bng(xs, ys):
+            raise InputError("the file has no coordinate reference system and its coordinates "
+                             "look like British National Grid metres; pass --crs 27700", file=file)
+        raise InputError("the file has no coordinate reference system (a Shapefile without "
+                         "its .prj?); pass --crs with the EPSG code, e.g. --crs 27700 or "
+                         "--crs 4326", file=file)
+    file_crs = CRS.from_user_input(file_crs)
+    _check_label(file_crs, xs, ys, "the file says", file)
+    epsg = file_crs.to_epsg()
+    if epsg == WGS84 or (epsg is None and file_crs.is_geographic and "84" in file_crs.name):
+        return WGS84, None
+    return (epsg if epsg is not None else file_crs), None
+
+
+def _check_label(label: CRS, xs: np.ndarray, ys: np.ndarray, said: str, file: str) -> None:
+    """Refuse a CRS that contradicts the coordinates (``said``: who gave it)."""
+    if label.is_geographic and looks_like_bng(xs, ys):
+        raise InputError(f"{said} geographic (longitude/latitude degrees; WGS84 is the GeoJSON "
+                         "default when there is no 'crs' member) but the coordinates are "
+                         "metres, as in British National Grid; pass --crs 27700", file=file)
+    if label.is_projected and looks_like_lnglat(xs, ys):
+        raise InputError(f"{said} {label.name} (metres) but the coordinates look like "
+                         "longitude/latitude degrees: expected metres; pass --crs 4326",
+                         file=file)

@@ -321,34 +321,32 @@ def locate(store, conn: Connection, uprn=None, postcode=None, lat=None, lng=None
             todo &= ~have
 
     if uprn is not None:
-        found = _lookup(store, conn, "addresses", "uprn", uprns,
-                        ["lat", "lng", "x", "y", "cell", "postcode"])
+        found = _lookup(store, conn, "addresses", "uprn", uprns, ["postcode"])
         hit = found["_hit"].to_numpy()
         out["uprn_found"] = hit
-        use = todo & hit
-        _fill_from(out, use, found, "uprn")
+        todo = _take(out, todo, found, "uprn")
         no_pc = hit & pd.isna(pcs)
         out.loc[no_pc, "postcode"] = found.loc[no_pc, "postcode"].to_numpy()
-        todo &= ~use
 
     if postcode is not None:
-        found = _lookup(store, conn, "postcodes", "postcode", pcs,
-                        ["lat", "lng", "x", "y", "cell", "terminated"])
+        found = _lookup(store, conn, "postcodes", "postcode", pcs, ["terminated"])
         hit = found["_hit"].to_numpy()
         out["postcode_found"] = hit
         out["postcode_terminated"] = hit & found["terminated"].notna().to_numpy()
-        use = todo & hit
-        _fill_from(out, use, found, "postcode")
-        todo &= ~use
+        todo = _take(out, todo, found, "postcode")
 
     if member_id is not None and todo.any():
         ids = pd.Series(member_id, dtype=object).fillna("").astype(str).str.strip()
         ids = ids.where(todo & (ids != ""), None).to_numpy(dtype=object)
-        found = _lookup(store, conn, "members", "member_id", ids, ["lat", "lng", "x", "y", "cell"])
-        use = todo & found["_hit"].to_numpy()
-        _fill_from(out, use, found, "member")
-        todo &= ~use
+        todo = _take(out, todo, _lookup(store, conn, "members", "member_id", ids), "member")
     return out
+
+
+def _take(out: pd.DataFrame, todo: np.ndarray, found: pd.DataFrame, source: str) -> np.ndarray:
+    """Place the rows still to do that ``found`` has a point for; the rows left to do."""
+    use = todo & found["_hit"].to_numpy()
+    _fill_from(out, use, found, source)
+    return todo & ~use
 
 
 def _length(*columns) -> int:
@@ -383,9 +381,11 @@ def _fill_from(out: pd.DataFrame, mask: np.ndarray, found: pd.DataFrame, source:
 
 
 def _lookup(store, conn: Connection, table: str, key: str, values: np.ndarray,
-            columns: list[str]) -> pd.DataFrame:
-    """Stored ``columns`` for each of ``values`` (None where absent); ``_hit`` marks rows found
-    with usable coordinates."""
+            extra: list[str] = ()) -> pd.DataFrame:
+    """The stored point (``lat``, ``lng``, ``x``, ``y``, ``cell``) and ``extra`` columns of
+    each of ``values`` (None where absent); ``_hit`` marks rows found with usable
+    coordinates."""
+    columns = ["lat", "lng", "x", "y", "cell", *extra]
     t = schema.table(table)
     wanted = pd.unique(pd.Series(values, dtype=object).dropna())
     parts = []

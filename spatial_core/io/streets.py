@@ -39,12 +39,13 @@ import shapely
 
 from spatial_core.errors import InputError
 from spatial_core.geo.cells import lines_to_cells
-from spatial_core.geo.crs import STORE_SRID, looks_like_bng, looks_like_lnglat
+from spatial_core.geo.crs import STORE_SRID
 from spatial_core.io.features import (
     EXPECTED_LINE,
     LINE_KINDS,
     check_geometries,
     check_store_bounds,
+    layer_crs,
     read_features,
 )
 from spatial_core.io.imports import (
@@ -195,32 +196,10 @@ def _column(frame: pd.DataFrame, aliases: Sequence[str]) -> str | None:
 def _to_bng(gdf: gpd.GeoDataFrame, path: Path, crs: int | None, report: ImportReport
             ) -> np.ndarray:
     geoms = gdf.geometry.to_numpy()
-    coords = shapely.get_coordinates(geoms)
-    x, y = coords[:, 0], coords[:, 1]
-    if crs is not None:
-        gdf = gdf.set_crs(int(crs), allow_override=True)
-    elif gdf.crs is None:
-        if looks_like_bng(x, y):
-            gdf = gdf.set_crs(STORE_SRID)
-            report.note("no CRS in the file: coordinates read as British National Grid",
-                        np.arange(1, len(gdf) + 1), str(path))
-        elif looks_like_lnglat(x, y):
-            gdf = gdf.set_crs(4326)
-            report.note("no CRS in the file: coordinates read as WGS84 longitude/latitude",
-                        np.arange(1, len(gdf) + 1), str(path))
-        else:
-            raise InputError("the file has no CRS and its coordinates are neither British "
-                             "National Grid nor longitude/latitude; pass --crs EPSG",
-                             file=str(path))
-    elif gdf.crs.is_geographic and len(x) and looks_like_bng(x, y):
-        raise InputError("the file says its coordinates are longitude/latitude "
-                         f"({gdf.crs.to_string()}) but they are metres, probably British "
-                         "National Grid (a GeoJSON without a 'crs' member): pass --crs 27700",
-                         file=str(path))
-    elif gdf.crs.is_projected and len(x) and looks_like_lnglat(x, y):
-        raise InputError(f"the file says its coordinates are metres ({gdf.crs.to_string()}) but "
-                         "they look like longitude/latitude degrees: expected metres; pass "
-                         "--crs 4326", file=str(path))
+    src, guessed = layer_crs(str(path), gdf.crs, geoms, crs, guess=True)
+    if guessed:
+        report.note(guessed, np.arange(1, len(gdf) + 1), str(path))
+    gdf = gdf.set_crs(src, allow_override=True)
     out = gdf.to_crs(STORE_SRID).geometry.to_numpy() if gdf.crs.to_epsg() != STORE_SRID \
         else gdf.geometry.to_numpy()
     check_store_bounds(out, gdf, str(path), crs_name=gdf.crs.to_string())

@@ -72,7 +72,8 @@ def test_lpt_bad_input_exits_2_with_one_line_naming_row_and_column(tmp_path):
     assert "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert "bad.csv, row 2, column 'Latitude': value '53.79x': expected a number" in lines[0]
+    assert ("bad.csv, row 2, column 'Latitude': value '53.79x': expected a latitude in degrees"
+            in lines[0])
 
 
 def test_lpt_option_that_does_not_apply_is_refused(tmp_path, month):
