@@ -131,10 +131,11 @@ class MessagePreview:
 
 @dataclass
 class SendReport:
-    """What one send run did: ``sent`` and ``failed`` (permanently) in this run, ``retried``
-    (recipients with a temporary failure that were tried again), ``uncertain`` (recipients of
-    a killed run, never resent: the message's total) and ``pending`` (still to send: a
-    later run sends them)."""
+    """What one send run did: ``sent`` and ``failed`` (permanently) in this run; ``held``
+    (their consent or contact went since the message was prepared; an opt-out holds them at
+    once); ``retried`` (recipients with a temporary failure that were tried again);
+    ``uncertain`` (recipients of a killed run, never resent: the message's total); and
+    ``pending`` (still to send: a later run sends them)."""
 
     message_id: str
     sent: int = 0
@@ -512,6 +513,11 @@ def send_message(store, message_id: str, delivery, *, public_url: str,
                 contacts = read_contacts_for_delivery(
                     store, batch["member_id"].astype(str).tolist(), cipher, conn=conn
                 ) if len(batch) and getattr(delivery, "needs_contacts", True) else {}
+                mc = schema.member_consents
+                consenting = set(store.read(
+                    "member_consents", ["member_id"], conn=conn,
+                    where=mc.c.member_id.in_(batch["member_id"].astype(str).tolist())
+                    & (mc.c.organisation == msg["organisation"]))["member_id"])
                 if len(batch):
                     conn.execute(r.update().where(r.c.fid.in_(batch["fid"].tolist())).values(
                         state="claimed", attempts=r.c.attempts + 1, next_attempt=None))
@@ -524,8 +530,8 @@ def send_message(store, message_id: str, delivery, *, public_url: str,
                 time.sleep(min(max(delay, 0.0), 3600.0) + 0.01)
                 continue
             try:
-                _send_batch(store, msg, delivery, batch, contacts, secret, public_url, expires,
-                            stamp, max_attempts, backoff_s, report, retried)
+                _send_batch(store, msg, delivery, batch, contacts, consenting, secret,
+                            public_url, expires, stamp, max_attempts, backoff_s, report, retried)
             except DeliveryUnavailable as exc:
                 stopped = exc
     report.retried = len(retried)
@@ -550,7 +556,8 @@ def send_message(store, message_id: str, delivery, *, public_url: str,
     return report
 
 
-def _send_batch(store, msg, delivery, batch: pd.DataFrame, contacts: dict, secret: bytes,
+def _send_batch(store, msg, delivery, batch: pd.DataFrame, contacts: dict, consenting: set,
+                secret: bytes,
                 public_url: str, expires: datetime, stamp: str, max_attempts: int,
                 backoff_s: float, report: SendReport, retried: set[str]) -> None:
     """Send one claimed batch and record each result (one transaction at the end)."""
@@ -563,9 +570,12 @@ def _send_batch(store, msg, delivery, batch: pd.DataFrame, contacts: dict, secre
         member_id = str(row.member_id)
         contact = contacts.get(member_id)
         email = contact.email if contact is not None else None
-        if needs and (email is None or contact.email_status != "ok"):
+        # consent withdrawn (a newer export) or contact gone since the message was prepared
+        held = "consent" if member_id not in consenting else \
+            "no_contact" if needs and (email is None or contact.email_status != "ok") else None
+        if held:
             updates.append({"fid": int(row.fid), "attempts": int(row.attempts) + 1,
-                            "state": "held", "held_reason": "no_contact",
+                            "state": "held", "held_reason": held,
                             "error": None, "sent_at": None, "next_attempt": None})
             report.held += 1
             continue

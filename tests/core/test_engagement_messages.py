@@ -546,6 +546,19 @@ def test_unsubscribe_link_opts_out_at_once(store, tmp_path):
         opt_out_by_link(store, reply, now="2026-03-22T09:00:00")
 
 
+def test_consent_withdrawn_before_sending_holds_the_member(store, tmp_path):
+    p = _message(store)
+    with store.begin() as conn:  # a newer export without police consent for M-KNOWN
+        store.delete_where(conn, "member_consents",
+                           schema.member_consents.c.member_id == "M-KNOWN")
+    report = send_message(store, p.message_id, EmlFolderDelivery(tmp_path / "out"),
+                          public_url=URL, now=NOW)
+    assert (report.sent, report.held) == (p.recipients - 1, 1)
+    row = _recipients(store, p.message_id).set_index("member_id").loc["M-KNOWN"]
+    assert (row["state"], row["held_reason"]) == ("held", "consent")
+    assert not (tmp_path / "out" / p.message_id / "M-KNOWN.eml").exists()
+
+
 def test_platform_file_delivery_hands_over_member_ids_and_the_message(store, tmp_path,
                                                                       monkeypatch):
     p = _message(store)
