@@ -20,6 +20,10 @@ the published CCHI table**:
 
 Forces that hold the current CCHI table (Cambridge Centre for Evidence-Based Policing,
 updated May 2023) should put its values in a targeting profile's harm overrides.
+
+:func:`expected_harm` turns recorded crimes and harm per street (or cell) into a forecast of
+next month's harm (empirical Bayes): the crime component of the street score and of the
+rolling backtests (``docs/analytics/scoring.md``).
 """
 from __future__ import annotations
 

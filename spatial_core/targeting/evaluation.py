@@ -13,6 +13,13 @@ the months up to *t* finds the harm of the months after.
   ``PAI = hit rate / area share``, where the area share is the top streets' share of the
   total street length (Chainey, Tompson and Uhlig 2008, with street length standing in for
   area). :func:`predictive_accuracy_index` is the formula.
+- :func:`rolling_backtest` repeats that from every origin month (train on the months up to
+  *t*, test on *t+1 … t+h*) on street units or H3 cells (:func:`unit_months` builds the unit
+  x month matrices once), comparing the score's crime component (:func:`crime_component`,
+  the same numbers as ``lpt score``'s ``harm_raw``), the naive prior count, prior harm and the
+  oracle; :func:`rolling_summary` gives the mean and spread over origins and
+  :func:`tune_crime_parameters` chooses a profile's half-life, ``prior_crimes`` and
+  ``smoothing`` by it.
 
 Harm is the crime's weight in CCHI days from :mod:`spatial_core.analytics.harm` (``weight="harm"``,
 with a profile's ``harm_overrides``), or a count (``weight="count"``). Crimes without a
