@@ -30,6 +30,7 @@ from spatial_core.io.imports import (
     ALREADY,
     ImportReport,
     Progress,
+    no_progress,
     note_rows,
     run_import,
     skip_rows,
@@ -186,6 +187,8 @@ def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = No
         A UPRN that is not digits, a UPRN listed twice in one file, a coordinate that is not a
         number or not in Great Britain, a malformed postcode, a missing column.
     """
+    say = progress or no_progress
+
     def read(path: Path, report: ImportReport) -> pd.DataFrame:
         return _read(path, encoding, crs)
 
@@ -219,10 +222,12 @@ def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = No
     def write(conn, rows: pd.DataFrame, report: ImportReport) -> None:
         x = rows["x"].to_numpy(dtype="float64")
         y = rows["y"].to_numpy(dtype="float64")
+        say(0.55, "indexing cells")
         lng, lat = bng_to_lnglat(x, y)
         located = np.isfinite(x)
         geom = np.full(len(rows), None, dtype=object)
         geom[located] = shapely.points(x[located], y[located])
+        say(0.65, "assigning streets and areas")
         derived = assign_addresses(store, conn, x, y, rows["postcode"].to_numpy(dtype=object),
                                    rows["oa_code"].to_numpy(dtype=object),
                                    **assignment_context(store, conn))
@@ -236,9 +241,11 @@ def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = No
         })
         # Columns that are empty in every row are left to their NULL default: less to convert.
         frame = frame[[c for c in frame.columns if c == "uprn" or frame[c].notna().any()]]
+        say(0.75, "writing addresses")
         report.imported = store.insert_new(conn, "addresses", frame)
+        say(0.9, "refreshing the index")
         refresh_index(store, conn, tables=("streets",))
 
     return run_import(store, "addresses", paths, read=read, validate=validate, locate=locate,
                       write=write, once=False, progress=progress, reading=0.4,
-                      writing="assigning streets and areas")
+                      writing="checking what is stored")

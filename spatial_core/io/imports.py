@@ -52,6 +52,7 @@ __all__ = [
     "check_unique",
     "import_files",
     "import_options",
+    "import_records",
     "insert_new_records",
     "located_columns",
     "no_progress",
@@ -149,9 +150,8 @@ def _rows(rows: list) -> str:
 
 
 def record_import(store, conn: Connection, report: ImportReport, shas: Sequence[str]) -> None:
-    """Write the report into ``lpt_imports`` inside the import's own transaction."""
-    import pandas as pd
-
+    """Write the report into ``lpt_imports`` inside the import's own transaction, one row
+    per file with its SHA-256."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
     frame = pd.DataFrame({
         "kind": [report.kind] * len(report.files),
@@ -239,8 +239,9 @@ def run_import(store, kind: str, paths: Sequence[str | Path], *,
         skips its rows the second time as rows seen earlier in the import (as the crime,
         postcode, address, street and classification importers always have).
     progress : callable, optional
-        :data:`Progress`; it is passed on to none of the steps, which report through the
-        fractions here (reading up to ``reading``, then ``writing``).
+        :data:`Progress`: the files are read up to the fraction ``reading``, then the message
+        ``writing`` is shown until the import is recorded (at 1.0, with the report's first
+        line). A long write may call the same callable itself in between.
 
     Nothing is written until every file is read and validated, and everything is written
     in one transaction with its ``lpt_imports`` record.

@@ -51,6 +51,7 @@ from spatial_core.io.features import (
 from spatial_core.io.imports import (
     ImportReport,
     Progress,
+    no_progress,
     note_rows,
     run_import,
     skip_rows,
@@ -477,6 +478,7 @@ def import_streets(store, paths: Sequence[str | Path], *, crs: int | None = None
     """
     keep = frozenset(h.strip().lower() for h in highways) if highways is not None \
         else DEFAULT_HIGHWAYS
+    say = progress or no_progress
 
     def read(path: Path, report: ImportReport) -> pd.DataFrame:
         return _ways(path, crs, encoding, source, keep, report)
@@ -487,12 +489,14 @@ def import_streets(store, paths: Sequence[str | Path], *, crs: int | None = None
             areas = current_areas(store, "ward", conn)
         if len(ways):
             pieces = _cut_at_areas(ways, areas, report)
+            say(0.6, "merging street units")
             units, pairs = _units(ways, pieces)
         else:
             units, pairs = pd.DataFrame({"street_id": []}), pd.DataFrame({"way": [],
                                                                           "street_id": []})
         stored = stored_keys(store, conn, "streets", "street_id", units["street_id"])
         units = units[~stored].reset_index(drop=True)
+        say(0.75, "indexing street cells")
         if len(units):
             idx, cells = lines_to_cells(None, store.h3_resolution,
                                         geoms_metric=units["geom"].to_numpy())
@@ -511,6 +515,7 @@ def import_streets(store, paths: Sequence[str | Path], *, crs: int | None = None
         report.imported = int(imported.sum())
         skip_rows(report, "street unit already in the store", ways, old)
         note_rows(report, f"ways merged into {n_units} new street units", ways, imported)
+        say(0.85, "refreshing the index")
         refresh_index(store, conn)
 
     return run_import(store, "streets", paths, read=read, write=write, patterns=_FILE_PATTERNS,
