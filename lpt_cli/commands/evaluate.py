@@ -79,13 +79,14 @@ def _rolling(args) -> int:
     print(f"  crime component: half-life {profile.half_life_days:g} days, look-back "
           f"{profile.lookback_days} days, prior_crimes {profile.prior_crimes:g} (mix of the "
           f"{profile.mix_within}), smoothing {profile.smoothing:g} ({profile.harm_model})")
-    print(f"  {'ranking':<10}{'hit rate':>9}{'sd':>7}{'min':>8}{'max':>8}{'crimes':>8}"
-          f"{'PAI':>7}  ahead of count")
+    print(f"  {'ranking':<10}{'hit rate':>9}{'sd':>6}{'min':>8}{'max':>8}{'crimes':>8}"
+          f"{'PAI':>7}{'sd':>6}  ahead of count")
     for r in summary.itertuples():
         sd = "     -" if math.isnan(r.hit_rate_sd) else f"{100 * r.hit_rate_sd:6.1f}"
-        print(f"  {r.method:<10}{_pct(r.hit_rate):>9}{sd} "
+        pai_sd = "     -" if math.isnan(r.pai_sd) else f"{r.pai_sd:6.2f}"
+        print(f"  {r.method:<10}{_pct(r.hit_rate):>9}{sd}"
               f"{_pct(r.hit_rate_min):>8}{_pct(r.hit_rate_max):>8}"
-              f"{_pct(r.hit_rate_crimes):>8}{r.pai:7.2f}  {r.beats_count}/{r.origins}")
+              f"{_pct(r.hit_rate_crimes):>8}{r.pai:7.2f}{pai_sd}  {r.beats_count}/{r.origins}")
     if table is not None:
         b = table.iloc[0]
         print(f"\nTuned (in-sample, {len(table)} combinations): half-life "

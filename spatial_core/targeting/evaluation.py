@@ -708,9 +708,9 @@ def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
 
 def rolling_summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per method of a :func:`rolling_backtest`: ``origins``, the mean, standard deviation
-    (over origins), minimum and maximum of ``hit_rate``, the mean ``hit_rate_crimes`` and
-    ``pai``, and ``beats_count``: the origins where the method's hit rate is above the naive
-    prior count's."""
+    (over origins), minimum and maximum of ``hit_rate``, the mean ``hit_rate_crimes``, the mean
+    and standard deviation of ``pai`` (``pai``, ``pai_sd``), and ``beats_count``: the origins
+    where the method's hit rate is above the naive prior count's."""
     count = rows[rows["method"] == "count"].set_index("origin")["hit_rate"]
     out = []
     for method in ROLLING_METHODS:
@@ -723,6 +723,7 @@ def rolling_summary(rows: pd.DataFrame) -> pd.DataFrame:
                     "hit_rate_min": float(hit.min()), "hit_rate_max": float(hit.max()),
                     "hit_rate_crimes": float(r["hit_rate_crimes"].mean()),
                     "pai": float(r["pai"].mean()),
+                    "pai_sd": float(r["pai"].std(ddof=1)) if len(r) > 1 else math.nan,
                     "beats_count": int((r.set_index("origin")["hit_rate"]
                                         > count.reindex(r["origin"]).to_numpy()).sum())})
     return pd.DataFrame(out)

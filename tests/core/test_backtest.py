@@ -176,6 +176,8 @@ def test_rolling_backtest_origins_and_hit_rates_match_brute_force(synthetic):
         hits = rows.loc[rows["method"] == method, "hit_rate"].to_numpy()
         assert summary.loc[method, "hit_rate"] == pytest.approx(hits.mean())
         assert summary.loc[method, "hit_rate_sd"] == pytest.approx(hits.std(ddof=1))
+        pai = rows.loc[rows["method"] == method, "pai"].to_numpy()
+        assert summary.loc[method, "pai_sd"] == pytest.approx(pai.std(ddof=1))
     count_hits = rows.loc[rows["method"] == "count", "hit_rate"].to_numpy()
     score_hits = rows.loc[rows["method"] == "score", "hit_rate"].to_numpy()
     assert summary.loc["score", "beats_count"] == int((score_hits > count_hits).sum())
