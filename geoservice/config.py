@@ -412,6 +412,12 @@ def _extent(store_location: str) -> list[float]:
             round(float(lng[1]), 5), round(float(lat[1]), 5)]
 
 
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+"""pygeoapi's ``server.templates.path``: our versions of the pygeoapi templates that load
+scripts, stylesheets or data (vendored copies under ``/app/vendor``, script-safe JSON); pygeoapi
+falls back to its own for every other template."""
+
+
 def _map_section(cfg: ServiceConfig) -> dict[str, str]:
     """pygeoapi's ``server.map``: no third-party tiles unless ``server.basemap`` is set, and the
     data's attribution lines (:mod:`geoservice.html_assets`)."""
@@ -473,6 +479,8 @@ def pygeoapi_config(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 
             "pretty_print": False,
             "limits": {"default_items": 100, "max_items": 10000, "on_exceed": "throttle"},
             "map": _map_section(cfg),
+            # our versions of pygeoapi's templates that load assets (geoservice/templates/)
+            "templates": {"path": str(TEMPLATES_DIR)},
         },
         "logging": {"level": "WARNING"},
         "metadata": {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Copy the browser files of our npm dependencies into static/vendor/ (gitignored), so the
 // officer page and pygeoapi's own HTML pages are served entirely by the service: nothing is
-// loaded from a CDN (geoservice/html_assets.py points pygeoapi's CDN URLs at these copies).
+// loaded from a CDN (geoservice/templates/, our copies of pygeoapi's templates, use them).
 // Run by `npm ci` (postinstall) and `npm run vendor`.
 'use strict';
 const fs = require('fs');
@@ -19,7 +19,7 @@ const copies = [
   ['leaflet', 'dist/images/marker-shadow.png', 'leaflet/images/marker-shadow.png'],
   ['leaflet', 'dist/images/layers.png', 'leaflet/images/layers.png'],
   ['leaflet', 'dist/images/layers-2x.png', 'leaflet/images/layers-2x.png'],
-  // pygeoapi's HTML pages (?f=html, /openapi?f=html): see geoservice/html_assets.py ASSETS
+  // pygeoapi's HTML pages (?f=html, /openapi?f=html): see geoservice/templates/
   ['bootstrap', 'dist/css/bootstrap.min.css', 'bootstrap/css/bootstrap.min.css'],
   ['bootstrap', 'LICENSE', 'bootstrap/LICENSE'],
   ['leaflet.markercluster', 'dist/MarkerCluster.css', 'leaflet.markercluster/MarkerCluster.css'],

@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""pygeoapi's own HTML pages are served entirely by us (``geoservice/html_assets.py``).
+"""pygeoapi's own HTML pages are served entirely by us (``geoservice/templates/``, the
+policy headers of ``geoservice/html_assets.py``).
 
-- the rewrite on pygeoapi's real templates: every CDN URL of the pages we serve has a copy
-  under ``geoservice/static/vendor/`` (``npm ci`` puts them there), and no external resource
-  is left in any template;
+- our versions of pygeoapi's templates: each names the pygeoapi template it came from (its
+  hash: an upgrade that changes one fails here), every page we serve loads only the service's
+  own files (our copies under ``geoservice/static/vendor/``, which ``npm ci`` puts there), and
+  the data written into inline scripts cannot close them (rendered by pygeoapi's own
+  ``render_j2_template``);
 - the base map (``server.basemap``): none by default, validated, in the CSP when set;
 - the running service: the pages carry the Content-Security-Policy and reference only the
   service; and in Debian's headless Chromium (playwright-core) every page loads with no
@@ -15,29 +18,33 @@ The browser test and the vendored-file checks skip outside CI when node, Chromiu
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 
 pytest.importorskip("pygeoapi")
 
 import pygeoapi  # noqa: E402
+from pygeoapi.util import render_j2_template  # noqa: E402
 
-from geoservice.config import ConfigError, parse_config, pygeoapi_config  # noqa: E402
+from geoservice.config import (  # noqa: E402
+    TEMPLATES_DIR,
+    ConfigError,
+    parse_config,
+    pygeoapi_config,
+)
 from geoservice.html_assets import (  # noqa: E402
-    ASSETS,
     BLANK_TILE,
+    VENDOR_URL,
     content_security_policy,
     inline_script_hashes,
-    is_external,
-    local_asset,
-    localise,
     map_section,
 )
 
@@ -49,6 +56,7 @@ CHROMIUM = Path(os.environ.get("LPT_CHROMIUM", "/usr/bin/chromium"))
 E2E = Path(__file__).resolve().parent / "e2e" / "html_pages.js"
 ARTIFACTS = ROOT / "test-artifacts" / "html-pages"
 TEMPLATES = Path(pygeoapi.__file__).resolve().parent / "templates"
+OURS = GEOSERVICE / "templates"
 DEMO_LINE = "Synthetic demo data: no real people, places or crimes"
 
 SERVED = ["_base.html", "landing_page.html", "conformance.html", "collections/index.html",
@@ -58,9 +66,9 @@ SERVED = ["_base.html", "landing_page.html", "conformance.html", "collections/in
           "collections/tiles/metadata.html", "tilematrixsets/index.html",
           "tilematrixsets/tilematrixset.html", "processes/index.html", "processes/process.html",
           "jobs/index.html", "jobs/job.html", "jobs/results/index.html", "exception.html",
-          "openapi/swagger.html"]
-"""The templates of pages the service serves (not EDR, STAC, admin or ReDoc: we have no
-such resources, and ReDoc's bundle is not vendored, so its page stays empty)."""
+          "openapi/swagger.html", "openapi/redoc.html"]
+"""The templates of pages the service serves (not EDR, STAC or admin: we have no such
+resources; ReDoc's bundle is not vendored, so its page links to Swagger UI instead)."""
 
 _LOADING = re.compile(r"""<(?:script|img|iframe|embed|source|audio|video|track|input)\b[^>]*"""
                       r"""\s(?:src|srcset|poster)\s*=\s*["']([^"']+)["']""", re.I)
@@ -69,6 +77,8 @@ _HREF = re.compile(r"""\shref\s*=\s*["']([^"']+)["']""", re.I)
 _REL = re.compile(r"""\srel\s*=\s*["']([^"']+)["']""", re.I)
 _LOADING_RELS = {"stylesheet", "icon", "preload", "modulepreload", "prefetch", "manifest",
                  "preconnect", "dns-prefetch", "apple-touch-icon"}
+_HEADER = re.compile(r"\{#- lpt: pygeoapi (?P<version>\S+) templates/(?P<name>\S+)\s+"
+                     r"\(upstream sha256 (?P<sha>[0-9a-f]{64})\)")
 
 
 def _in_ci() -> bool:
@@ -114,76 +124,138 @@ def _resources(html: str) -> list[str]:
     return urls
 
 
-# -- the rewrite on pygeoapi's real templates ------------------------------------------------
-def test_every_cdn_url_of_the_pages_we_serve_has_a_vendored_copy():
-    cdn = {}
+def _is_external(url: str, own: tuple[str, ...] = ()) -> bool:
+    """Whether loading ``url`` leaves the service (``own``: its base URLs; ``data:`` and
+    relative URLs, Jinja expressions included, stay)."""
+    u = url.strip()
+    if u.startswith("data:") or not (u.startswith("//") or re.match(r"^[a-z][a-z0-9+.-]*:",
+                                                                     u, re.I)):
+        return False
+    netloc = urlsplit(u if not u.startswith("//") else "http:" + u).netloc.lower()
+    return not any(netloc == urlsplit(o).netloc.lower() for o in own)
+
+
+def _effective(name: str) -> Path:
+    """The template pygeoapi renders for ``name``: ours, else its own."""
+    return OURS / name if (OURS / name).is_file() else TEMPLATES / name
+
+
+def _overrides() -> list[str]:
+    return sorted(p.relative_to(OURS).as_posix() for p in OURS.rglob("*.html")
+                  if p.relative_to(OURS).parts[0] != "lpt")
+
+
+# -- our versions of pygeoapi's templates ----------------------------------------------------
+def test_each_template_of_ours_names_the_pygeoapi_template_it_came_from():
+    assert _overrides() == [
+        "_base.html", "collections/collection.html", "collections/items/index.html",
+        "collections/items/item.html", "collections/tiles/index.html", "jobs/job.html",
+        "jobs/results/index.html", "openapi/redoc.html", "openapi/swagger.html"]
+    assert "MIT License" in (OURS / "LICENSE-pygeoapi.md").read_text(encoding="utf-8")
+    for name in _overrides():
+        text = (OURS / name).read_text(encoding="utf-8")
+        m = _HEADER.match(text)
+        assert m and m["name"] == name, name
+        assert "MIT License" in text[:m.end() + 400], name
+        upstream = hashlib.sha256((TEMPLATES / name).read_bytes()).hexdigest()
+        # A pygeoapi upgrade that changes the template: derive ours again from the new one.
+        assert (m["version"], m["sha"]) == (pygeoapi.__version__, upstream), name
+
+
+def test_every_page_we_serve_loads_only_the_services_own_files():
+    vendored = set()
     for name in SERVED:
-        for url in _resources((TEMPLATES / name).read_text(encoding="utf-8")):
-            if is_external(url):
-                cdn.setdefault(url, name)
-    assert any("unpkg.com/leaflet@" in u for u in cdn)  # the templates are what we think
-    unmapped = {u: n for u, n in cdn.items()
-                if local_asset(u) is None and "html5shiv" not in u}
-    assert unmapped == {}, "CDN URLs without a vendored copy (html_assets.ASSETS, vendor.js)"
+        text = _effective(name).read_text(encoding="utf-8")
+        urls = _resources(text)
+        assert [u for u in urls if _is_external(u)] == [], name
+        assert "[if lt IE" not in text and "fonts.googleapis" not in text, name
+        assert "| to_json | safe" not in text, name  # script_json in inline scripts
+        vendored |= {u[len(VENDOR_URL) + 1:] for u in urls if u.startswith(VENDOR_URL + "/")}
+    assert "leaflet/leaflet.js" in vendored and "bootstrap/css/bootstrap.min.css" in vendored
+    # pygeoapi's own templates do load from CDNs: those are exactly the ones we replace.
+    cdn = {n for n in SERVED if [u for u in _resources((TEMPLATES / n).read_text(
+        encoding="utf-8")) if _is_external(u)]}
+    assert cdn and cdn <= set(_overrides())
     _need(_vendor_missing())
-    missing = {u: local_asset(u) for u in cdn
-               if local_asset(u) and not (VENDOR / local_asset(u)).is_file()}
-    assert missing == {}, "vendor.js does not copy these"
+    assert sorted(v for v in vendored if not (VENDOR / v).is_file()) == [], "vendor.js"
 
 
-def test_no_external_resource_is_left_in_any_template():
-    for path in sorted(TEMPLATES.rglob("*.html")):
-        out = localise(path.read_text(encoding="utf-8"))
-        left = [u for u in _resources(out) if is_external(u)]
-        assert left == [], path.relative_to(TEMPLATES)
-        assert "[if lt IE 9]" not in out and 'href="https://fonts.googleapis.com' not in out
+def _render(tmp_path, template: str, data: dict) -> str:
+    from spatial_core import open_store
+
+    open_store(tmp_path / "s.gpkg").close()
+    pg = pygeoapi_config(parse_config({"store": str(tmp_path / "s.gpkg")}))
+    assert pg["server"]["templates"] == {"path": str(TEMPLATES_DIR)}
+    assert TEMPLATES_DIR == OURS
+    return render_j2_template(pg, pg["server"]["templates"], template, data, "en-GB")
 
 
-def test_table_prefixes_are_the_templates_urls():
-    """Each prefix of ASSETS is used by some template (a stale entry is a sign of an upgrade)."""
-    text = "\n".join(p.read_text(encoding="utf-8") for p in TEMPLATES.rglob("*.html"))
-    assert [p for p in ASSETS if p not in text] == []
+def _script_var(html: str, name: str) -> str:
+    return next(line.split("=", 1)[1].strip().rstrip(";") for line in html.splitlines()
+                if line.strip().startswith(f"var {name} = "))
 
 
-def test_localise_rewrites_removes_and_neutralises():
+def test_stored_text_in_a_pages_data_cannot_close_its_script(tmp_path):
+    note = "</script><script>x()</script><!-- & \u2028"
+    feature = {"type": "Feature", "id": "v1", "geometry": {"type": "Point",
+                                                          "coordinates": [-1.1, 52.6]},
+               "properties": {"notes": note, "n": 3}, "links": [], "title_field": "notes",
+               "collections_path": "/collections", "items_path": "/collections/v/items"}
+    item = _render(tmp_path, "collections/items/item.html", feature)
+    items_data = {"features": [feature], "links": [], "title": "Visits"}
+    items = _render(tmp_path, "collections/items/index.html", items_data)
+    for html, data in ((item, feature), (items, [feature])):
+        assert "<script>x()" not in html
+        written = _script_var(html, "geojson_data")
+        assert "\u2028" not in written and "\\u2028" in written
+        assert written.startswith('[{"type":"Feature","id":"v1"' if isinstance(data, list)
+                                  else '{"type":"Feature","id":"v1"')  # pygeoapi's key order
+        assert "\\u003c/script\\u003e\\u003cscript\\u003ex()" in written
+        assert json.loads(written) == data  # still the same JSON
+        # the page's own scripts, no other: as many as with a plain note
+        plain = {**feature, "properties": {"notes": "plain", "n": 3}}
+        template = "collections/items/" + ("index.html" if data is not feature else "item.html")
+        assert len(inline_script_hashes(html)) == len(inline_script_hashes(_render(
+            tmp_path, template, plain if data is feature else {**items_data,
+                                                               "features": [plain]})))
+    job = _render(tmp_path, "jobs/job.html", {"jobs": {
+        "parameters": json.dumps({"note": note}), "message": "m", "status": "successful",
+        "progress": 100, "jobID": "j1", "job_start_datetime": "2026-01-01T00:00:00Z",
+        "job_end_datetime": "2026-01-01T00:00:01Z", "processID": "p"}, "links": []})
+    assert json.loads(json.loads(_script_var(job, "parameters"))) == {"note": note}
+    assert "<script>x()" not in job
+    result = _render(tmp_path, "jobs/results/index.html",
+                     {"job": {"id": "j1"}, "result": {"note": note}, "links": []})
+    assert "<script>x()" not in result and "\\u003c/script\\u003e" in result
+
+
+def test_templates_load_our_copies_and_nothing_a_page_data_names_elsewhere(tmp_path):
     own = "http://127.0.0.1:5000"
-    page = f"""<html><head>
-    <link rel="shortcut icon" href="{own}/static/img/favicon.ico" type="image/x-icon">
-    <link rel="stylesheet" href="https://unpkg.com/bootstrap@5.1.3/dist/css/bootstrap.min.css">
-    <link rel="stylesheet" href="{own}/static/css/default.css">
-    <!--[if lt IE 9]>
-      <script src="https://cdnjs.cloudflare.com/ajax/libs/html5shiv/3.7.3/html5shiv.js"></script>
-    <![endif]-->
-    <link href="https://fonts.googleapis.com/css?family=Montserrat:300|Roboto" rel="stylesheet">
-    <link rel="license" href="https://www.nationalarchives.gov.uk/doc/open-government-licence/">
-    <script src='https://unpkg.com/leaflet.vectorgrid@latest/dist/Leaflet.VectorGrid.bundled.js'>
-    </script>
-    <script src="https://cdn.jsdelivr.net/npm/redoc@next/bundles/redoc.standalone.js"> </script>
-    </head><body>
-    <a href="https://pygeoapi.io"><img src="{own}/static/img/pygeoapi.png"></a>
-    <td><a href="https://evil.example/x.png">
-      <img src="https://evil.example/x.png" alt="x.png" width="80"/></a></td>
-    <img srcset="/a.png 1x, //evil.example/b.png 2x">
-    <script>ui = SwaggerUIBundle({{
-        url: '/openapi?f=json',</script>
-    </body></html>"""
-    out = localise(page, own=[own])
-    assert '<link rel="stylesheet" href="/app/vendor/bootstrap/css/bootstrap.min.css">' in out
-    assert f'href="{own}/static/css/default.css"' in out and f'src="{own}/static/img/' in out
-    assert "html5shiv" not in out
-    assert "<!-- lpt: removed external stylesheet (fonts.googleapis.com) -->" in out
-    assert 'href="https://fonts' not in out and "redoc.standalone" not in out
-    assert "<!-- lpt: removed external script (cdn.jsdelivr.net) -->" in out
-    assert 'src="/app/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.js"' in out
-    assert "L.DomEvent.fakeStop = L.DomEvent.stopPropagation" in out
-    assert 'rel="license" href="https://www.nationalarchives.gov.uk' in out  # loads nothing
-    assert '<a href="https://pygeoapi.io">' in out
-    assert '<a href="https://evil.example/x.png">' in out
-    assert 'data-lpt-blocked-src="https://evil.example/x.png"' in out
-    assert 'data-lpt-blocked-srcset="/a.png 1x' in out
-    assert "SwaggerUIBundle({\n        validatorUrl: null," in out
-    assert [u for u in _resources(out) if is_external(u, [own])] == []
-    assert localise(out, own=[own]) == out  # idempotent
+    feature = {"type": "Feature", "id": "a", "geometry": None, "title_field": "name",
+               "properties": {"name": "A", "photo": "https://evil.example/x.png",
+                              "logo": f"{own}/static/img/logo.png"},
+               "links": [{"rel": "stylesheet", "type": "text/css", "title": "s",
+                          "href": "https://evil.example/s.css"},
+                         {"rel": "collection", "type": "application/json", "title": "Areas",
+                          "href": f"{own}/collections/areas"}],
+               "collections_path": "/collections", "items_path": "/collections/a/items"}
+    html = _render(tmp_path, "collections/items/item.html", feature)
+    assert '<a href="https://evil.example/x.png">x.png</a>' in html  # linked, not loaded
+    assert f'<img src="{own}/static/img/logo.png" alt="logo.png"' in html
+    assert '<link rel="collection" type="application/json"' in html
+    assert "evil.example/s.css" not in html.split("</head>", 1)[0]  # no <link> loads it
+    assert [u for u in _resources(html) if _is_external(u, (own,))] == []
+    assert '<script src="/app/vendor/leaflet/leaflet.js"></script>' in html
+    assert '<link rel="stylesheet" href="/app/vendor/bootstrap/css/bootstrap.min.css">' in html
+    swagger = _render(tmp_path, "openapi/swagger.html", {"openapi-document-path": "/openapi"})
+    assert "SwaggerUIBundle({\n        validatorUrl: null," in swagger
+    assert '<script src="/app/vendor/swagger-ui-dist/swagger-ui-bundle.js">' in swagger
+    redoc = _render(tmp_path, "openapi/redoc.html", {"openapi-document-path": "/openapi"})
+    assert _resources(redoc) == [] and 'href="/openapi?f=html">Swagger UI' in redoc
+    tiles = (OURS / "collections/tiles/index.html").read_text(encoding="utf-8")
+    assert ('<script src="/app/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.js">'
+            "</script>\n    <script>/* lpt: Leaflet.VectorGrid 1.3 calls L.DomEvent.fakeStop"
+            in tiles)
 
 
 # -- base map and attribution --------------------------------------------------------------
@@ -281,7 +353,7 @@ def test_served_pages_carry_the_policy_and_reference_only_the_service(service):
         for host in ("unpkg.com", "cdnjs", "jsdelivr", "googleapis", "openstreetmap"):
             assert host not in html, (spec["path"], host)
         urls = _resources(html)
-        assert [u for u in urls if is_external(u, [service.url])] == [], spec
+        assert [u for u in urls if _is_external(u, (service.url,))] == [], spec
         if spec.get("map"):
             assert "/app/vendor/leaflet/leaflet.js" in urls and BLANK_TILE in html
             assert DEMO_LINE in html  # the data's attribution, as on the officer page
