@@ -170,15 +170,20 @@ def build_history(store, *, seed: int, households: int, end_month: str,
     beat_names = beats.set_index("area_id")["name"]
     marked = votes.assign(rank=votes.groupby("area_id")["votes"].rank(method="min",
                                                                        ascending=False))
+    marked = marked[marked["rank"] <= 3].sort_values(["area_id", "votes", "priority"],
+                                                     ascending=[True, False, True])
+    marked = marked.assign(label=marked["priority"].map(PRIORITIES).fillna(marked["priority"]))
+    top_of = {a: g for a, g in marked.groupby("area_id", sort=False)}
+    by_id = tree.set_index("area_id")
+    named = actions.assign(area_name=actions["area_id"].map(by_id["name"]))
+    acts_of = {a: g for a, g in named.groupby("area_id", sort=False)}
+    none = named.iloc[:0]
     messages, recipients = [], []
     sent_at = t0 + pd.Timedelta(hours=9)
     for beat_id, part in m[m["on_list"]].groupby("beat_id", sort=True):
-        mine = marked[(marked["area_id"] == beat_id) & (marked["rank"] <= 3)].sort_values(
-            ["votes", "priority"], ascending=[False, True])
-        mine = mine.assign(label=mine["priority"].map(PRIORITIES).fillna(mine["priority"]))
-        here = actions[actions["area_id"].isin([beat_id, tree.set_index("area_id").loc[
-            beat_id, "parent_id"], force])]
-        here = here.assign(area_name=here["area_id"].map(tree.set_index("area_id")["name"]))
+        mine = top_of.get(beat_id, marked.iloc[:0])
+        here = pd.concat([acts_of.get(a, none) for a in (beat_id, by_id.loc[beat_id, "parent_id"],
+                                                          force)])
         n = int(mine["n"].iloc[0]) if len(mine) else 0
         subject, body = draft_text(str(beat_names.get(beat_id, beat_id)), n, mine,
                                    here[here["priority"].isin(set(mine["priority"]))], min_n=5)
