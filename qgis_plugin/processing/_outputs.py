@@ -31,7 +31,7 @@ _KEEP: list[QgsProcessingLayerPostProcessorInterface] = []
 SCORE_ALIASES = {
     "street_id": "Street id", "name": "Street", "beat_id": "Beat", "score": "Score",
     "rank_in_beat": "Rank in beat", "reasons": "Why this street",
-    "harm": "Harm (0-1 in beat)", "harm_raw": "Harm (CCHI days)",
+    "harm": "Harm (0-1 in beat)", "harm_raw": "Expected harm (CCHI days a month)",
     "voice": "Community voice (0-1)", "voice_raw": "Community voice (share)",
     "representation": "Representation (0-1)",
     "representation_raw": "Under-represented households without a member",
