@@ -13,7 +13,8 @@ Routes added to the service's Flask app by :func:`register`:
   ``List-Unsubscribe=One-Click`` (RFC 8058, what a mail client sends) opts the member out
   at once (:func:`spatial_core.engagement.consent.opt_out_by_link`);
 - ``GET /engage/config.json`` — what the officer page needs (message kinds, the survey
-  questions, the reply length); nothing personal.
+  questions, the reply length, the vocabularies of the optional gender, age band and
+  ethnicity a resident may give at the door); nothing personal.
 
 The token is the only credential: a tampered one is a 400 page, an expired one 410, and
 nothing is stored. Every page is served with ``Content-Security-Policy: default-src 'self'``
@@ -524,9 +525,13 @@ def register(app: Any, cfg: Any, audit: Any) -> None:
         from spatial_core.engagement.messages import KINDS
         from spatial_core.engagement.replies import MAX_REPLY_CHARS
         from spatial_core.engagement.surveys import SURVEY_FORM
+        from spatial_core.io.members import AGE_BANDS, ETHNICITIES, GENDERS
 
         resp = jsonify({"kinds": list(KINDS), "max_reply_chars": MAX_REPLY_CHARS,
-                        "survey": survey_questions(SURVEY_FORM), "emergency": EMERGENCY})
+                        "survey": survey_questions(SURVEY_FORM), "emergency": EMERGENCY,
+                        # what a resident at the door may say about themselves (optional)
+                        "demographics": {"gender": list(GENDERS), "age_band": list(AGE_BANDS),
+                                         "ethnicity": list(ETHNICITIES)}})
         resp.headers["Cache-Control"] = "no-cache"
         return resp
 

@@ -795,6 +795,18 @@
       return el('fieldset', { class: 'door-q', 'data-q': id }, el('legend', { text: q.label }),
         el('textarea', { name: `door-${id}`, rows: '2', 'aria-label': q.label }));
     }));
+    // Only if the resident chooses to say: kept with the answer, for representation.
+    const about = engage.config.demographics || {};
+    const names = { gender: 'Gender', age_band: 'Age band', ethnicity: 'Ethnic group' };
+    const box = el('fieldset', { class: 'door-q', 'data-q': 'about' },
+      el('legend', { text: 'About them (optional: only if they choose to say)' }));
+    for (const [key, values] of Object.entries(about)) {
+      box.append(el('label', { for: `door-${key}`, text: names[key] || key }),
+        el('select', { id: `door-${key}`, name: `door-${key}` },
+          el('option', { value: '', text: '– not given –' }),
+          ...values.map((v) => el('option', { value: v, text: v.replace(/_/g, ' ') }))));
+    }
+    if (Object.keys(about).length) $('door-survey').append(box);
   }
 
   function doorAnswers() {
@@ -811,6 +823,10 @@
       } else if (inputs[0] && inputs[0].value.trim()) {
         out[id] = inputs[0].value.trim();
       }
+    }
+    for (const key of Object.keys(engage.config.demographics || {})) {
+      const v = $(`door-${key}`) && $(`door-${key}`).value;
+      if (v) out[key] = v;
     }
     return out;
   }
@@ -844,7 +860,7 @@
       result.dataset.responseId = r.response_id || '';
       message(result, `${base.startsWith('Visit') ? base + ' ' : ''}Door survey recorded` +
         `${r.registered ? ' with the registration' : ''}.`, 'ok');
-      for (const i of document.querySelectorAll('#door input, #door textarea')) {
+      for (const i of document.querySelectorAll('#door input, #door textarea, #door-survey select')) {
         if (i.type === 'checkbox' || i.type === 'radio') i.checked = false; else i.value = '';
       }
       $('reg-consent').value = '';

@@ -240,9 +240,10 @@ class Store:
 
         On SQLite it is ``BEGIN IMMEDIATE``: it takes the write lock first (waiting up to
         the busy timeout for another writer), so a transaction that reads and then writes
-        never fails with "database is locked" because another process wrote in between
-        (a deferred transaction cannot upgrade a stale WAL snapshot, and SQLite refuses at
-        once, without waiting)."""
+        never fails with "database is locked" because another process is writing: a
+        deferred transaction that holds a read lock and asks for the write lock while
+        another writer holds it is refused at once, without waiting (SQLite's deadlock
+        rule)."""
         with self.engine.connect() as conn:
             if self.engine.dialect.name == "sqlite":
                 conn.info["lpt_immediate"] = True  # read once by the "begin" listener

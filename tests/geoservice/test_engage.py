@@ -816,10 +816,15 @@ def test_engagement_loop_in_chromium_compose_send_email_reply_officer_sees_it(en
     assert stored["answered_by"].iloc[0] == OFFICER
     assert out["consent_required"] is True
     assert "Door survey recorded with the registration" in out["visit_message"]
-    surveys = engaged.rows("surveys", ["response_id", "channel", "confidence", "feel_safe"])
+    surveys = engaged.rows("surveys", ["response_id", "channel", "confidence", "feel_safe",
+                                       "age_band", "gender"])
     new = surveys[~surveys["response_id"].isin(surveys_before["response_id"])]
-    assert new[["response_id", "channel", "confidence", "feel_safe"]].values.tolist() == [
-        [out["response_id"], "door_knock", 4, 3]]
+    assert new[["response_id", "channel", "confidence", "feel_safe", "age_band"]].values \
+        .tolist() == [[out["response_id"], "door_knock", 4, 3, "35-44"]]
+    assert new["gender"].isna().all()  # not given
+    pri = engaged.rows("survey_priorities", ["response_id", "priority"])
+    assert sorted(pri.loc[pri["response_id"] == out["response_id"], "priority"]) == \
+        ["asb", "road_safety"]
     reg = engaged.rows("door_registrations", ["visit_id", "uprn", "has_contact"])
     assert reg[reg["visit_id"] == out["visit_id"]][["uprn", "has_contact"]].values.tolist() \
         == [[uprn, 1]]

@@ -123,6 +123,7 @@ async function reply(browser, out) {
   await officer.check('#door-survey input[name="door-priorities"][value="asb"]');
   await officer.check('#door-survey input[name="door-confidence"][value="4"]');
   await officer.check('#door-survey input[name="door-feel_safe"][value="3"]');
+  await officer.selectOption('#door-age_band', '35-44');
   await officer.check('#door-register-on');
   // Without the resident's answer to the consent statement nothing is sent.
   await officer.click('#visit-form button[type=submit]');
@@ -130,7 +131,9 @@ async function reply(browser, out) {
   await officer.selectOption('#reg-consent', 'agreed');
   await officer.fill('#reg-email', 'door.resident@example.invalid');
   await officer.click('#visit-form button[type=submit]');
-  await officer.waitForSelector('#visit-result.ok[data-response-id]');
+  await officer.waitForSelector('#visit-result.ok[data-response-id], #visit-result.error');
+  out.visit_message = await officer.textContent('#visit-result');
+  if (!(await officer.$('#visit-result.ok[data-response-id]'))) throw new Error(`door survey: ${out.visit_message}`);
   out.visit_id = await officer.getAttribute('#visit-result', 'data-visit-id');
   out.response_id = await officer.getAttribute('#visit-result', 'data-response-id');
   out.visit_message = await officer.textContent('#visit-result');
