@@ -740,7 +740,7 @@ def _browser(server, phase: str, **extra) -> dict:
                LPT_SHOTS=str(ARTIFACTS), LPT_NODE_MODULES=str(NODE_MODULES),
                LPT_CHROMIUM=str(CHROMIUM), **extra)
     run = subprocess.run(["node", str(E2E)], env=env, capture_output=True, text=True,
-                         timeout=240, cwd=ROOT)
+                         timeout=400, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["ok"], out.get("error")

@@ -20,7 +20,7 @@ const base = env('LPT_BASE_URL');
 const shots = env('LPT_SHOTS', 'test-artifacts');
 
 function watch(page, out) {
-  page.setDefaultTimeout(30000);
+  page.setDefaultTimeout(60000); // a shared 2-core machine: the first area profile takes seconds
   page.on('request', (r) => {
     out.requests.push(r.url());
     if (!r.url().startsWith(base + '/') && !r.url().startsWith('data:')) out.foreign.push(r.url());
