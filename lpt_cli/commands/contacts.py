@@ -15,12 +15,9 @@ from lpt_cli.commands._common import open_from_args, print_json
 def _opt_out(args) -> int:
     from spatial_core.engagement.consent import opt_out
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         new = opt_out(store, args.member_id, source="officer", recorded_by=args.by,
                       now=args.now)
-    finally:
-        store.close()
     if args.json:
         print_json({"member_id": args.member_id, "opted_out": True, "new": new})
     else:
@@ -61,11 +58,10 @@ def _rotate(args) -> int:
         raise InputError(f"cannot read the new key file {args.new_key_file}: "
                          f"{type(exc).__name__}") from None
     new = contact_cipher(text)
-    store = open_from_args(args, create=False)
-    try:
+    if new is None:  # pragma: no cover - a given key text never means "messaging off"
+        raise InputError(f"{args.new_key_file} holds no key")
+    with open_from_args(args, create=False) as store:
         n = rotate_contacts_key(store, old, new)
-    finally:
-        store.close()
     if args.json:
         print_json({"reencrypted": n})
     else:

@@ -30,6 +30,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
 from spatial_core.errors import InputError
@@ -131,15 +132,16 @@ def build_email(env: Envelope, sender: str) -> Message:
     msg = MIMEMultipart("alternative")
     msg["From"] = sender
     msg["To"] = env.email or "undisclosed-recipients:;"
-    msg["Subject"] = env.subject if env.subject.isascii() else Header(env.subject, "utf-8")
+    msg["Subject"] = env.subject if env.subject.isascii() else \
+        Header(env.subject, "utf-8").encode()
     msg["Date"] = formatdate(localtime=False)
     domain = sender.rpartition("@")[2].strip(">") or "localhost"
     msg["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain=domain)
     msg["List-Unsubscribe"] = f"<{env.unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["X-LPT-Message"] = env.message_id
-    msg.attach(MIMEText(env.text, "plain", _UTF8_QP))
-    msg.attach(MIMEText(env.html, "html", _UTF8_QP))
+    msg.attach(MIMEText(env.text, "plain", _UTF8_QP))  # type: ignore[arg-type]
+    msg.attach(MIMEText(env.html, "html", _UTF8_QP))  # type: ignore[arg-type]
     return msg
 
 
@@ -362,7 +364,7 @@ class PlatformFileDelivery(_Delivery):
 
     def __init__(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def __repr__(self) -> str:
         return f"PlatformFileDelivery({str(self.folder)!r})"
@@ -382,10 +384,11 @@ class PlatformFileDelivery(_Delivery):
             self._fh = open(path, "a", encoding="utf-8", newline="")
             if new:
                 self._fh.write("member_id,reply_link,survey_link,unsubscribe_link\n")
-        self._fh.write(f"{env.member_id},{env.links.get('reply', '')},"
-                       f"{env.links.get('survey', '')},{env.unsubscribe_url}\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        fh = self._fh
+        fh.write(f"{env.member_id},{env.links.get('reply', '')},"
+                 f"{env.links.get('survey', '')},{env.unsubscribe_url}\n")
+        fh.flush()
+        os.fsync(fh.fileno())
 
     def close(self) -> None:
         if self._fh is not None:

@@ -370,6 +370,7 @@ def create_message(store, *, created_by: str, scope_areas: Sequence[str] | None,
     reasons = held_reasons(store, members["member_id"].to_numpy(dtype=object),
                            organisation=organisation, cap=cap, now=stamp)
     message_id = f"msg-{stamp[:10].replace('-', '')}-{uuid.uuid4().hex[:10]}"
+    area_id: str | None
     if area_ids:  # a street speaks for its beat (reporting and scope work by area)
         area_id = street_beat.get(area_ids[0]) or area_ids[0]
     elif setup_id is not None:
@@ -569,10 +570,12 @@ def _send_batch(store, msg, delivery, batch: pd.DataFrame, contacts: dict, conse
     for i, row in enumerate(rows):
         member_id = str(row.member_id)
         contact = contacts.get(member_id)
+        usable = contact is not None and contact.email is not None \
+            and contact.email_status == "ok"
         email = contact.email if contact is not None else None
         # consent withdrawn (a newer export) or contact gone since the message was prepared
         held = "consent" if member_id not in consenting else \
-            "no_contact" if needs and (email is None or contact.email_status != "ok") else None
+            "no_contact" if needs and not usable else None
         if held:
             updates.append({"fid": int(row.fid), "attempts": int(row.attempts) + 1,
                             "state": "held", "held_reason": held,

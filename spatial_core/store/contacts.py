@@ -322,6 +322,8 @@ def import_contacts(store, conn: Connection, frame: pd.DataFrame, *,
     """
     if cipher is True:
         cipher = contact_cipher()
+    elif cipher is False:
+        cipher = None
     if frame is None or not len(frame):
         return None
     m = schema.members

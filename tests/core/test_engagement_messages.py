@@ -596,3 +596,22 @@ def test_create_and_send_on_postgis(postgis_url, tmp_path):
             p.recipients
     finally:
         store.close()
+
+
+def test_email_with_non_ascii_subject_and_text_reads_back():
+    from spatial_core.engagement.delivery import Envelope, build_email, html_body, text_body
+
+    links = {"reply": f"{URL}/engage/reply/abc"}
+    body = "Café owners on Mill Lane – thank you.\n\nWe’ll be back on Friday."
+    env = Envelope("msg-1", "M1", KNOWN, "Résumé – “You said, we did”",
+                   text_body(body, links, f"{URL}/engage/unsubscribe/xyz"),
+                   html_body(body, links, f"{URL}/engage/unsubscribe/xyz"),
+                   f"{URL}/engage/unsubscribe/xyz", links, body)
+    raw = build_email(env, "alerts@force.example.invalid").as_bytes()
+    assert raw.isascii()  # encoded words and quoted-printable only
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg["Subject"] == "Résumé – “You said, we did”"
+    assert "Café owners" in msg.get_body(("plain",)).get_content()
+    assert "<p>We’ll be back on Friday.</p>" in msg.get_body(("html",)).get_content()
+    assert msg["List-Unsubscribe"] == f"<{URL}/engage/unsubscribe/xyz>"
+    assert repr(env) == "Envelope(message_id='msg-1', member_id='M1')"
