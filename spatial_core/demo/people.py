@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from spatial_core.demo.names import FIRST_NAMES, LAST_NAMES
+from spatial_core.io.surveys import PRIORITIES
 
 __all__ = [
     "SUPERGROUP_FACTOR",
@@ -233,19 +234,6 @@ def _multi(options, n: int, rng: np.random.Generator) -> np.ndarray:
     return out.to_numpy(dtype=object)
 
 
-PRIORITY_NAMES = {
-    "asb": "Anti-social behaviour",
-    "road_safety": "Road safety and speeding",
-    "drugs": "Drugs",
-    "burglary": "Burglary",
-    "vehicle_crime": "Vehicle crime",
-    "violence": "Violence",
-    "criminal_damage": "Criminal damage",
-    "theft": "Theft",
-    "robbery": "Robbery",
-    "weapons": "Weapons and knife crime",
-    "environmental": "Fly-tipping and environmental",
-}
 # priority -> (chance of ticking it where its crime runs at the force rate, police.uk
 # categories whose local rate drives it)
 _PRIORITY_DRIVERS = {
@@ -351,7 +339,7 @@ def surveys(
         np.log(np.maximum(w[none], 1e-9)) + rng.gumbel(size=(int(none.sum()), w.shape[1])), axis=1
     )
     ticked[np.flatnonzero(none), best] = True
-    names = np.asarray([PRIORITY_NAMES[k] for k in keys], dtype=object)
+    names = np.asarray([PRIORITIES[k] for k in keys], dtype=object)
     prio = pd.Series([""] * n, dtype=object)
     for k in range(len(keys)):
         t = ticked[:, k]

@@ -412,6 +412,7 @@ def members_due(store, *, every_months: int = 3, now=None) -> pd.DataFrame:
         ``member_id``, ``beat_id`` (of their household; None when unknown), ``last_response``,
         ``last_invited`` (ISO text or None).
     """
+    from spatial_core.analytics.population import is_current_member
     from spatial_core.engagement.consent import COUNTED_STATES
     from spatial_core.engagement.replies import member_beats
 
@@ -421,9 +422,7 @@ def members_due(store, *, every_months: int = 3, now=None) -> pd.DataFrame:
     since = _months_before(when, every_months)
     day = when[:10]
     m = store.read("members", ["member_id", "joined", "left_on"])
-    joined = m["joined"].fillna("").str.slice(0, 10)
-    left = m["left_on"].fillna("").str.slice(0, 10)
-    m = m[((joined <= day) & ((left == "") | (left > day))).to_numpy(dtype=bool)]
+    m = m[is_current_member(m["joined"], m["left_on"], day)]
     s = store.read("surveys", ["member_id", "responded"],
                    where=schema.surveys.c.member_id.isnot(None))
     last_response = s.groupby("member_id")["responded"].max()

@@ -59,6 +59,7 @@ from spatial_core.analytics.harm import (
 from spatial_core.errors import InputError, NotFoundError
 from spatial_core.io.surveys import PRIORITIES
 from spatial_core.store import schema
+from spatial_core.store.boundary_sets import newest_per_area
 from spatial_core.store.data_version import bump_data_version
 from spatial_core.store.index import assign_points_to_streets, points_near_lines
 from spatial_core.targeting.profiles import (
@@ -192,15 +193,15 @@ def streets_in_area(store, streets: pd.DataFrame, area: str | None) -> np.ndarra
     if area is None:
         return np.ones(len(streets), dtype=bool)
     t = schema.table("areas")
-    areas = store.read("areas", ["area_id", "level", "parent_id"])
+    areas = store.read("areas", ["area_id", "level", "parent_id", "boundary_set", "valid_from"])
     if not (areas["area_id"] == area).any():
         known = ", ".join(areas["area_id"].drop_duplicates().head(8))
         raise NotFoundError(f"no area {area!r} in the store (for example: {known})")
-    level = areas.loc[areas["area_id"] == area, "level"].iloc[0]
+    children = newest_per_area(areas)[["area_id", "parent_id", "level"]]  # newest set's rows
+    level = children.loc[children["area_id"] == area, "level"].iloc[0]
     if level in ("beat", "ward"):
         return (streets[f"{level}_id"] == area).to_numpy(dtype=bool)
     # Beats below the area through the parent chain (npa -> force).
-    children = areas[["area_id", "parent_id", "level"]].drop_duplicates("area_id")
     below = {area}
     for _ in range(4):
         below |= set(children.loc[children["parent_id"].isin(below), "area_id"])
@@ -208,7 +209,8 @@ def streets_in_area(store, streets: pd.DataFrame, area: str | None) -> np.ndarra
                          "area_id"]
     if len(beats):
         return streets["beat_id"].isin(set(beats)).to_numpy(dtype=bool)
-    poly = store.read("areas", ["geom"], where=t.c.area_id == area).geometry.to_numpy()
+    poly = newest_per_area(store.read("areas", ["area_id", "boundary_set", "valid_from", "geom"],
+                                      where=t.c.area_id == area)).geometry.to_numpy()
     mids = shapely.line_interpolate_point(np.asarray(streets["geom"], dtype=object), 0.5,
                                           normalized=True)
     return np.asarray(shapely.intersects(mids, shapely.union_all(poly)), dtype=bool)

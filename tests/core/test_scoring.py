@@ -332,3 +332,24 @@ def test_lpt_score_cli_json_and_human_output(gpkg_store, capsys):
     assert "1. Street C" in text and "ASB named by 60% of 5 respondents" in text
     assert main(["--store", where, "score", "--profile", "nope"]) == 2
     assert "no profile 'nope'" in capsys.readouterr().err
+
+
+def test_area_chain_follows_each_areas_newest_boundary_set(built):
+    """beat:B1 moved from npa:N1 (2019 set, stored first) to npa:N2 (2024 set): an npa's
+    streets are those of the beats under it in their newest set, not the first row stored."""
+    rows = [("npa:N1", "npa", "N1", "force:F", "2019", "2019-04-01"),
+            ("npa:N2", "npa", "N2", "force:F", "2024", "2024-04-01"),
+            ("beat:B1", "beat", "B1", "npa:N1", "2019", "2019-04-01"),
+            ("beat:B2", "beat", "B2", "npa:N1", "2019", "2019-04-01"),
+            ("beat:B1", "beat", "B1", "npa:N2", "2024", "2024-04-01"),
+            ("beat:B2", "beat", "B2", "npa:N1", "2024", "2024-04-01")]
+    moved = pd.DataFrame(rows, columns=["area_id", "level", "code", "parent_id", "boundary_set",
+                                        "valid_from"])
+    with built.begin() as conn:
+        built.insert_new(conn, "areas", moved)
+
+    def streets(area: str) -> list[str]:
+        return prepare_inputs(built, area=area, as_of=AS_OF).streets["street_id"].tolist()
+
+    assert streets("npa:N2") == ["b1/a", "b1/b", "b1/c"]
+    assert streets("npa:N1") == ["b2/d"]
