@@ -41,8 +41,12 @@ class ProcessForbidden(ProcessorExecuteError):
     http_status_code = HTTPStatus.FORBIDDEN
 
 
-def _metadata(id_: str, title: str, description: str, inputs: dict, outputs: dict,
+def _metadata(id_: str, title: str, description: str, inputs: dict, output: tuple[str, str],
               example: dict, asynchronous: bool) -> dict:
+    """A process's description; ``output``: (name, title) of the one JSON object it answers."""
+    name, output_title = output
+    outputs = {name: {"title": output_title, "schema": {
+        "type": "object", "contentMediaType": "application/json"}}}
     return {
         "version": "1.0.0", "id": id_, "title": {"en": title},
         "description": {"en": description},
@@ -60,6 +64,11 @@ def text_input(title: str, description: str, *, required: bool = False,
         schema.update(enum=enum, description=f"one of {enum}")
     return {"title": title, "description": description, "schema": schema,
             "minOccurs": 1 if required else 0, "maxOccurs": 1}
+
+
+def area_input() -> dict:
+    """The required ``area`` input: an area id the caller may use."""
+    return text_input("Area", "An area id such as beat:DM01B01", required=True)
 
 
 def int_input(title: str, description: str, minimum: int, maximum: int) -> dict:

@@ -22,8 +22,7 @@ PROCESS_METADATA = _metadata(
     "roles, replies to messages of their areas; audited.",
     inputs={"reply_id": text_input("Reply", "The reply's id", required=True),
             "answer": text_input("Answer", "The answer", required=True)},
-    outputs={"reply": {"title": "Reply", "schema": {
-        "type": "object", "contentMediaType": "application/json"}}},
+    output=("reply", "Reply"),
     example={"reply_id": "R…", "answer": "Thank you, we have passed this to the council."},
     asynchronous=False)
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..access import area_scope
-from ._base import LptProcessor, ProcessInputError, _metadata, text_input
+from ._base import LptProcessor, ProcessInputError, _metadata, area_input, text_input
 
 __all__ = ["ComposeMessageProcessor", "DraftProcessor", "PROCESS_METADATA",
            "DRAFT_METADATA", "KIND_NAMES"]
@@ -41,8 +41,7 @@ PROCESS_METADATA = _metadata(
         "organisation": text_input("Organisation", "Whose consent is needed (default: the "
                                                    "force's)"),
     },
-    outputs={"preview": {"title": "Preview", "schema": {
-        "type": "object", "contentMediaType": "application/json"}}},
+    output=("preview", "Preview"),
     example={"kind": "update", "subject": "Speeding on Mill Lane",
              "text": "We ran speed checks this week …", "area": "beat:DM01B01"},
     asynchronous=False)
@@ -53,9 +52,8 @@ DRAFT_METADATA = _metadata(
     "residents said (the area's current local priorities, with n and share) and what police "
     "and partners did (the actions log). Nothing is stored; edit it and compose-message. "
     "Police roles, in their areas.",
-    inputs={"area": text_input("Area", "An area id such as beat:DM01B01", required=True)},
-    outputs={"draft": {"title": "Draft", "schema": {
-        "type": "object", "contentMediaType": "application/json"}}},
+    inputs={"area": area_input()},
+    output=("draft", "Draft"),
     example={"area": "beat:DM01B01"}, asynchronous=False)
 
 

@@ -9,7 +9,7 @@ from spatial_core import InputError
 from spatial_core.targeting.setups import GOALS as SETUP_GOALS
 
 from ..access import require_purpose
-from ._base import LptProcessor, ProcessInputError, _metadata, int_input, text_input
+from ._base import LptProcessor, ProcessInputError, _metadata, area_input, int_input, text_input
 
 __all__ = ["CreateSetupProcessor", "PROCESS_METADATA"]
 
@@ -23,13 +23,12 @@ PROCESS_METADATA = _metadata(
     "areas, with an X-Purpose header (the walk lists are audited).",
     inputs={
         "name": text_input("Name", "A name for people", required=True),
-        "area": text_input("Area", "An area id such as beat:DM01B01", required=True),
+        "area": area_input(),
         "goal": text_input("Goal", "recruit (default), survey or engage", enum=GOALS),
         "max_streets": int_input("Streets", "How many streets (default 20)", 1, 500),
         "as_of": text_input("As of", "The data date, YYYY-MM-DD (default: newest crimes)"),
     },
-    outputs={"setup": {"title": "Set-up", "schema": {
-        "type": "object", "contentMediaType": "application/json"}}},
+    output=("setup", "Set-up"),
     example={"name": "Spring recruitment", "area": "beat:DM01B01", "max_streets": 5},
     asynchronous=True)
 

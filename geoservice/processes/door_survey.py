@@ -36,8 +36,7 @@ PROCESS_METADATA = _metadata(
                          "register: organisation (consent given for), email, mobile",
                          "schema": {"type": "object"}, "minOccurs": 0, "maxOccurs": 1},
     },
-    outputs={"response": {"title": "Response", "schema": {
-        "type": "object", "contentMediaType": "application/json"}}},
+    output=("response", "Response"),
     example={"visit_id": "V…", "uprn": "100023…",
              "answers": {"priorities": ["asb"], "confidence": 4}},
     asynchronous=False)

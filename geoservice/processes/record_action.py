@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..access import area_scope
-from ._base import LptProcessor, _metadata, text_input
+from ._base import LptProcessor, _metadata, area_input, text_input
 from .compose_message import optional_text, text
 
 __all__ = ["RecordActionProcessor", "PROCESS_METADATA"]
@@ -25,12 +25,11 @@ PROCESS_METADATA = _metadata(
     inputs={
         "done_on": text_input("Done on", "The day it was done, YYYY-MM-DD", required=True),
         "priority": text_input("Priority", "The local priority it answers", required=True),
-        "area": text_input("Area", "An area id such as beat:DM01B01", required=True),
+        "area": area_input(),
         "what": text_input("What", "What was done", required=True),
         "partner": text_input("Partner", "The partner who did it, if not police"),
     },
-    outputs={"action": {"title": "Action", "schema": {
-        "type": "object", "contentMediaType": "application/json"}}},
+    output=("action", "Action"),
     example={"done_on": "2026-03-02", "priority": "Speeding", "area": "beat:DM01B01",
              "what": "Speed checks on Mill Lane, 14 drivers stopped"},
     asynchronous=False)

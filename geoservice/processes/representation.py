@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._base import LptProcessor, ProcessInputError, _metadata, int_input, text_input
+from ._base import LptProcessor, ProcessInputError, _metadata, area_input, int_input, text_input
 
 __all__ = ["RepresentationProcessor", "PROCESS_METADATA"]
 
@@ -18,7 +18,7 @@ PROCESS_METADATA = _metadata(
     "Population, member and respondent shares of each group in one area and their ratios "
     "(spatial_core.analytics.representation). Police roles, in their own areas.",
     inputs={
-        "area": text_input("Area", "An area id such as beat:DM01B01", required=True),
+        "area": area_input(),
         "by": text_input("By", "class (default), gender, age_band or ethnicity", enum=BY),
         "scheme": text_input("Scheme", "Geodemographic scheme (default oac2011)"),
         "level": {**int_input("Level", "Level of the scheme (1 = coarsest)", 1, 3),
@@ -26,8 +26,7 @@ PROCESS_METADATA = _metadata(
                                        {"type": "string", "pattern": "^\\s*[1-3]\\s*$"}],
                              "description": "a whole number from 1 to 3 (1 = coarsest)"}},
     },
-    outputs={"groups": {"title": "Groups", "schema": {
-        "type": "object", "contentMediaType": "application/json"}}},
+    output=("groups", "Groups"),
     example={"area": "beat:DM01B01"}, asynchronous=False)
 
 

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ._base import LptProcessor, ProcessInputError, _metadata, int_input, text_input
+from ._base import LptProcessor, ProcessInputError, _metadata, area_input, int_input, text_input
 
 __all__ = ["ScoreAreaProcessor", "PROCESS_METADATA"]
 
@@ -16,15 +16,14 @@ PROCESS_METADATA = _metadata(
     "and returns the streets by rank within their beat, with components and reasons. The "
     "run is not stored. Police roles, in their own areas.",
     inputs={
-        "area": text_input("Area", "An area id such as beat:DM01B01", required=True),
+        "area": area_input(),
         "profile": text_input("Profile", "A shipped profile name (default 'default')"),
         "as_of": text_input("As of", "The day to score for, YYYY-MM-DD (default: the newest "
                                      "crime month's last day)"),
         "top": int_input("Top", "Only the first N streets of each beat (default all)", 1,
                          10_000),
     },
-    outputs={"scores": {"title": "Street scores", "schema": {
-        "type": "object", "contentMediaType": "application/json"}}},
+    output=("scores", "Street scores"),
     example={"area": "beat:DM01B01", "profile": "default", "top": 5},
     asynchronous=True)
 

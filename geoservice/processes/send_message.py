@@ -28,8 +28,7 @@ PROCESS_METADATA = _metadata(
     "messages for their areas; audited.",
     inputs={"message_id": text_input("Message", "The id compose-message returned",
                                      required=True)},
-    outputs={"report": {"title": "Send report", "schema": {
-        "type": "object", "contentMediaType": "application/json"}}},
+    output=("report", "Send report"),
     example={"message_id": "MSG-…"}, asynchronous=True)
 
 

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 
-__all__ = ["open_from_args", "progress_bar", "print_json"]
+__all__ = ["open_from_args", "add_level_argument", "DEFAULT_PUBLIC_URL", "add_public_url_argument",
+           "public_url", "progress_bar", "print_json"]
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+"""The geoservice's base URL in the links of messages when neither ``--public-url`` nor
+``$LPT_PUBLIC_URL`` is given."""
 
 
 def open_from_args(args, create: bool = True):
@@ -14,6 +20,26 @@ def open_from_args(args, create: bool = True):
     from spatial_core.store import open_store
 
     return open_store(args.store, create=create)
+
+
+def add_level_argument(parser, flag: str = "--level", **kwargs) -> None:
+    """``--level``: a reporting level of :data:`spatial_core.analytics.population.AREA_LEVELS`
+    (default beat); ``kwargs`` go to ``add_argument`` (``dest``, ``help``)."""
+    from spatial_core.analytics.population import AREA_LEVELS
+
+    parser.add_argument(flag, default="beat", choices=list(AREA_LEVELS), **kwargs)
+
+
+def add_public_url_argument(parser) -> None:
+    """``--public-url``: the base URL of the reply, survey and unsubscribe links."""
+    parser.add_argument("--public-url", dest="public_url", default=None,
+                        help=f"base URL of the links (default $LPT_PUBLIC_URL, else "
+                             f"{DEFAULT_PUBLIC_URL})")
+
+
+def public_url(args) -> str:
+    """``--public-url``, else ``$LPT_PUBLIC_URL``, else :data:`DEFAULT_PUBLIC_URL`."""
+    return args.public_url or os.environ.get("LPT_PUBLIC_URL") or DEFAULT_PUBLIC_URL
 
 
 def progress_bar(

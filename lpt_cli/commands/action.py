@@ -14,13 +14,10 @@ def _add(args) -> int:
     from spatial_core.engagement.actions import add_action
 
     by = (args.by or os.environ.get("LPT_OFFICER") or "").strip()
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         action_id = add_action(store, done_on=args.date or date.today().isoformat(),
                                priority=args.priority, area_id=args.area, what=args.what,
                                partner=args.partner, recorded_by=by, now=args.now)
-    finally:
-        store.close()
     if args.json:
         print_json({"action_id": action_id})
     else:
@@ -31,11 +28,8 @@ def _add(args) -> int:
 def _list(args) -> int:
     from spatial_core.engagement.actions import list_actions
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         a = list_actions(store, area_id=args.area, period=args.period)
-    finally:
-        store.close()
     if args.json:
         print_json(records(a))
         return 0

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import math
 
-from lpt_cli.commands._common import open_from_args, print_json, progress_bar
+from lpt_cli.commands._common import (
+    add_level_argument,
+    open_from_args,
+    print_json,
+    progress_bar,
+)
 from lpt_cli.commands.priorities import records
 
 
@@ -76,7 +81,7 @@ def _change(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("change", help="quarterly snapshots per area: priorities, confidence, "
                                       "coverage, representation, crime; changes and trends")
-    p.add_argument("--level", default="beat", choices=["beat", "ward", "npa", "force"])
+    add_level_argument(p)
     p.add_argument("--quarters", nargs="+", metavar="QUARTER",
                    help="quarters such as 2025Q4 2026Q1 (default: all with surveys or crime)")
     p.add_argument("--paired", nargs=2, metavar=("FIRST", "SECOND"),

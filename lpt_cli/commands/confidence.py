@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from lpt_cli.commands._common import open_from_args, print_json
+from lpt_cli.commands._common import add_level_argument, open_from_args, print_json
 from lpt_cli.commands.priorities import records
 
 
@@ -15,13 +15,10 @@ def _f(v, spec: str = ".2f") -> str:
 def _confidence(args) -> int:
     from spatial_core.analytics.confidence import area_confidence
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         table = area_confidence(store, level=args.level, period=args.period,
                                 crime_period=args.crime_period, rate=args.rate,
                                 min_n=args.min_n, z_flag=args.z)
-    finally:
-        store.close()
     if args.json:
         print_json({"level": args.level, "period": args.period,
                     "crime_period": args.crime_period, "rate": args.rate, "min_n": args.min_n,
@@ -49,7 +46,7 @@ def _confidence(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("confidence",
                        help="confidence, feeling safe and crime per area, and the outliers")
-    p.add_argument("--level", default="beat", choices=["beat", "ward", "npa", "force"])
+    add_level_argument(p)
     p.add_argument("--period", help="survey responses counted (default all)")
     p.add_argument("--crime-period", dest="crime_period",
                    help="months of crime counted (default: --period, else all)")

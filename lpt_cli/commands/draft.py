@@ -9,11 +9,8 @@ from lpt_cli.commands._common import open_from_args, print_json
 def _draft(args) -> int:
     from spatial_core.engagement.actions import you_said_we_did_draft
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         d = you_said_we_did_draft(store, args.area, period=args.period, min_n=args.min_n)
-    finally:
-        store.close()
     if args.json:
         print_json({"area_id": d.area_id, "area_name": d.area_name, "period": d.period,
                     "respondents": d.respondents, "subject": d.subject, "body": d.body,

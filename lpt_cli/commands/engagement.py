@@ -22,11 +22,8 @@ def _figures(args) -> int:
     from spatial_core.engagement.tracking import engagement
 
     k = None if args.k == 0 else args.k
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         e = engagement(store, by=args.by, level=args.level, k=k)
-    finally:
-        store.close()
     if args.json:
         print_json({"by": args.by, "level": args.level, "k": k, "rows": records(e)})
         return 0
@@ -57,11 +54,8 @@ def _figures(args) -> int:
 def _effect(args) -> int:
     from spatial_core.engagement.tracking import feedback_effect
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         f = feedback_effect(store, measure=args.measure, follow_up_days=args.follow_up_days)
-    finally:
-        store.close()
     if args.json:
         print_json(f.as_dict())
         return 0

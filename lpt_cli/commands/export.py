@@ -2,20 +2,17 @@
 """``lpt export``: write an analytics layer to GeoJSON, GeoPackage or CSV."""
 from __future__ import annotations
 
-from lpt_cli.commands._common import open_from_args, print_json
+from lpt_cli.commands._common import add_level_argument, open_from_args, print_json
 
 
 def _export(args) -> int:
     from spatial_core.api.export import export_layer
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         r = export_layer(store, args.layer, args.output, format=args.format,
                          setup_id=args.setup, area=args.area, level=args.level,
                          period=args.period, scheme=args.scheme, class_level=args.class_level,
                          now=args.now, fresh=args.fresh, profile=args.profile, as_of=args.as_of)
-    finally:
-        store.close()
     if args.json:
         print_json(r.to_dict())
         return 0
@@ -26,7 +23,6 @@ def _export(args) -> int:
 
 
 def register(sub) -> None:
-    from spatial_core.analytics.population import AREA_LEVELS
     from spatial_core.api.export import LAYERS
 
     p = sub.add_parser("export", help="write street scores, priorities, representation or a "
@@ -39,8 +35,7 @@ def register(sub) -> None:
     p.add_argument("--setup", default=None, metavar="ID",
                    help="the set-up of walk-list and setup-streets")
     p.add_argument("--area", default=None, metavar="ID", help="only this area (beat:… …)")
-    p.add_argument("--level", default="beat", choices=list(AREA_LEVELS),
-                   help="area level of priorities and representation (default beat)")
+    add_level_argument(p, help="area level of priorities and representation (default beat)")
     p.add_argument("--period", default=None, help="survey responses counted (default all)")
     p.add_argument("--scheme", default="oac2011", help="representation: classification scheme")
     p.add_argument("--class-level", dest="class_level", type=int, default=1,

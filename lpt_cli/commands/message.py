@@ -13,9 +13,12 @@ import os
 import sys
 from pathlib import Path
 
-from lpt_cli.commands._common import open_from_args, print_json
-
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+from lpt_cli.commands._common import (
+    add_public_url_argument,
+    open_from_args,
+    print_json,
+    public_url,
+)
 
 
 def _officer(args) -> str:
@@ -40,14 +43,11 @@ def _create(args) -> int:
 
     text = _text(args)
     cipher = contact_cipher()  # a bad key is an error before anything is written
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         p = create_message(store, created_by=_officer(args), scope_areas=None, kind=args.kind,
                            subject=args.subject, body=text, areas=args.area,
                            setup_id=args.setup, group=args.group,
                            organisation=args.organisation, now=args.now)
-    finally:
-        store.close()
     if args.json:
         print_json(p.to_dict())
     else:
@@ -65,14 +65,11 @@ def _send(args) -> int:
     from spatial_core.engagement.delivery import delivery_from_env
     from spatial_core.engagement.messages import send_message
 
-    public_url = args.public_url or os.environ.get("LPT_PUBLIC_URL") or DEFAULT_PUBLIC_URL
+    link_base = public_url(args)
     delivery = delivery_from_env()
-    store = open_from_args(args, create=False)
-    try:
-        r = send_message(store, args.message_id, delivery, public_url=public_url, now=args.now,
+    with open_from_args(args, create=False) as store:
+        r = send_message(store, args.message_id, delivery, public_url=link_base, now=args.now,
                          max_attempts=args.attempts, backoff_s=args.backoff)
-    finally:
-        store.close()
     if args.json:
         data = r.to_dict()
         data["channel"] = delivery.channel
@@ -91,11 +88,8 @@ def _send(args) -> int:
 def _list(args) -> int:
     from spatial_core.engagement.messages import list_messages
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         m = list_messages(store)
-    finally:
-        store.close()
     if args.json:
         print_json([{k: (None if v != v else v) for k, v in row.items()}  # NaN -> null
                     for row in m.to_dict(orient="records")])
@@ -142,9 +136,7 @@ def register(sub) -> None:
     s = ss.add_parser("send", help="send a prepared message (SMTP from $LPT_SMTP_URL, else .eml "
                                    "files in $LPT_OUTBOX_DIR or ./outbox)")
     s.add_argument("message_id", metavar="MESSAGE_ID")
-    s.add_argument("--public-url", dest="public_url", default=None,
-                   help=f"base URL of the links (default $LPT_PUBLIC_URL, else "
-                        f"{DEFAULT_PUBLIC_URL})")
+    add_public_url_argument(s)
     s.add_argument("--attempts", type=int, default=4,
                    help="tries per recipient on temporary failures (default 4)")
     s.add_argument("--backoff", type=float, default=10.0,

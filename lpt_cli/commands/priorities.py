@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from lpt_cli.commands._common import open_from_args, print_json
+from lpt_cli.commands._common import add_level_argument, open_from_args, print_json
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -31,13 +31,10 @@ def _pct(v: float) -> str:
 def _priorities(args) -> int:
     from spatial_core.analytics.priorities import local_priorities, priority_summary
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         marked = local_priorities(store, level=args.level, period=args.period, rule=args.rule,
                                   top_n=args.top, threshold=args.threshold, min_n=args.min_n)
         summary = priority_summary(store, level=args.level, min_n=args.min_n, priorities=marked)
-    finally:
-        store.close()
     if args.json:
         print_json({"level": args.level, "period": args.period, "rule": args.rule,
                     "top_n": args.top, "threshold": args.threshold, "min_n": args.min_n,
@@ -65,7 +62,7 @@ def _priorities(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("priorities", help="local priorities per beat, ward, npa or force")
-    p.add_argument("--level", default="beat", choices=["beat", "ward", "npa", "force"])
+    add_level_argument(p)
     p.add_argument("--period", help="2026Q1, 2026-03, 2026 or a range 2026-01..2026-06 "
                                     "(default: every response)")
     p.add_argument("--rule", default="top", choices=["top", "share"],

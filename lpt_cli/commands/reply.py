@@ -9,11 +9,8 @@ from lpt_cli.commands.priorities import records
 def _replies(args) -> int:
     from spatial_core.engagement.replies import list_replies
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         r = list_replies(store, message_id=args.message)
-    finally:
-        store.close()
     if args.json:
         print_json(records(r))
         return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from lpt_cli.commands._common import open_from_args, print_json
+from lpt_cli.commands._common import add_level_argument, open_from_args, print_json
 from lpt_cli.commands.priorities import records
 
 
@@ -15,16 +15,13 @@ def _fmt(v, spec: str = ".2f") -> str:
 def _representation(args) -> int:
     from spatial_core.analytics.representation import coverage, representation
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         table = representation(store, scheme=args.scheme, level=args.level,
                                area_level=args.area_level, by=args.by, target=args.target,
                                period=args.period)
         cov = coverage(store, area_level=args.area_level, period=args.period,
                        min_members_per_100=args.min_members_per_100,
                        min_responses=args.min_responses)
-    finally:
-        store.close()
     if args.json:
         print_json({"scheme": args.scheme, "level": args.level, "area_level": args.area_level,
                     "by": args.by, "target": args.target, "period": args.period,
@@ -62,8 +59,7 @@ def register(sub) -> None:
     p.add_argument("--scheme", default="oac2011", help="classification scheme (default oac2011)")
     p.add_argument("--level", default="1",
                    help="level of the scheme: 1 (coarsest, e.g. supergroup) to 3, or its name")
-    p.add_argument("--area-level", dest="area_level", default="beat",
-                   choices=["beat", "ward", "npa", "force"])
+    add_level_argument(p, "--area-level", dest="area_level")
     p.add_argument("--by", default="class", choices=["class", "gender", "age_band", "ethnicity"],
                    help="groups: geodemographic class (default) or self-declared demographics")
     p.add_argument("--target", type=float, default=0.7,

@@ -59,11 +59,8 @@ def _create(args) -> int:
 def _list(args) -> int:
     from spatial_core.targeting.setups import list_setups
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         setups = list_setups(store, include_archived=args.all)
-    finally:
-        store.close()
     if args.json:
         print_json([s.to_dict() for s in setups])
         return 0
@@ -79,16 +76,13 @@ def _list(args) -> int:
 def _report(args) -> int:
     from spatial_core.targeting.setups import setup_report
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         r = setup_report(store, args.id, now=args.now)
         fair = None
         if args.fairness:
             from spatial_core.targeting.fairness import fairness_report
 
             fair = fairness_report(store, args.id, now=args.now)
-    finally:
-        store.close()
     if args.json:
         from lpt_cli.commands.priorities import records
 
@@ -127,11 +121,8 @@ def _report(args) -> int:
 def _archive(args) -> int:
     from spatial_core.targeting.setups import archive_setup
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         s = archive_setup(store, args.id, now=args.now)
-    finally:
-        store.close()
     if args.json:
         print_json(s.to_dict())
     else:
@@ -142,11 +133,8 @@ def _archive(args) -> int:
 def _rerun(args) -> int:
     from spatial_core.targeting.setups import rerun_setup
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         r = rerun_setup(store, args.id)
-    finally:
-        store.close()
     data = {"setup_id": r.setup.setup_id, "identical": r.identical,
             "same_streets": r.same_streets, "same_walk_lists": r.same_walk_lists,
             "inputs_unchanged": r.inputs_unchanged, "streets": len(r.streets),

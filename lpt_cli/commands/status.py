@@ -8,11 +8,8 @@ from lpt_cli.commands._common import open_from_args, print_json
 def _status(args) -> int:
     from spatial_core.store.status import store_status
 
-    store = open_from_args(args, create=False)
-    try:
+    with open_from_args(args, create=False) as store:
         status = store_status(store)
-    finally:
-        store.close()
     if args.json:
         print_json(status)
         return 0

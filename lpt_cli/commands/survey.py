@@ -7,11 +7,12 @@ Delivery and links as ``lpt message send``: ``LPT_SMTP_URL`` (else ``.eml`` file
 """
 from __future__ import annotations
 
-import os
-
-from lpt_cli.commands._common import open_from_args, print_json
-
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+from lpt_cli.commands._common import (
+    add_public_url_argument,
+    open_from_args,
+    print_json,
+    public_url,
+)
 
 
 def _invite_due(args) -> int:
@@ -21,14 +22,11 @@ def _invite_due(args) -> int:
 
     if args.every_months < 1:
         raise InputError(f"--every-months must be at least 1, got {args.every_months}")
-    public_url = args.public_url or os.environ.get("LPT_PUBLIC_URL") or DEFAULT_PUBLIC_URL
+    link_base = public_url(args)
     delivery = delivery_from_env()
-    store = open_from_args(args, create=False)
-    try:
-        r = invite_due(store, delivery, public_url=public_url, every_months=args.every_months,
+    with open_from_args(args, create=False) as store:
+        r = invite_due(store, delivery, public_url=link_base, every_months=args.every_months,
                        now=args.now, organisation=args.organisation)
-    finally:
-        store.close()
     if args.json:
         print_json(r.as_dict())
         return 0
@@ -61,9 +59,7 @@ def register(sub) -> None:
                                          "systemd timer)")
     i.add_argument("--every-months", dest="every_months", type=int, default=3,
                    help="a member is due when not surveyed or invited for this long (default 3)")
-    i.add_argument("--public-url", dest="public_url", default=None,
-                   help=f"base URL of the links (default $LPT_PUBLIC_URL, else "
-                        f"{DEFAULT_PUBLIC_URL})")
+    add_public_url_argument(i)
     i.add_argument("--organisation", default="police",
                    help="whose consent members must have given (default police)")
     i.add_argument("--now", default=None, help="the moment of the run (default the clock)")
