@@ -615,3 +615,34 @@ def test_email_with_non_ascii_subject_and_text_reads_back():
     assert "<p>We’ll be back on Friday.</p>" in msg.get_body(("html",)).get_content()
     assert msg["List-Unsubscribe"] == f"<{URL}/engage/unsubscribe/xyz>"
     assert repr(env) == "Envelope(message_id='msg-1', member_id='M1')"
+
+
+def test_reimport_updates_clears_or_keeps_contacts_as_documented(store, tmp_path):
+    uprn = store.read("members", ["uprn"], where=schema.members.c.member_id == "M-KNOWN"
+                      )["uprn"].iloc[0]
+    c = schema.member_contacts
+    with store.begin() as conn:
+        conn.execute(c.update().where(c.c.member_id == "M-KNOWN").values(email_status="bad"))
+
+    def contact():
+        got = read_contacts_for_delivery(store, ["M-KNOWN"], contact_cipher())
+        return (got["M-KNOWN"].email, got["M-KNOWN"].mobile, got["M-KNOWN"].email_status) \
+            if "M-KNOWN" in got else None
+
+    def load(text):
+        f = tmp_path / "m.csv"
+        f.write_text(text)
+        return import_members(store, [f])
+
+    token = store.read("member_contacts", where=c.c.member_id == "M-KNOWN")["email_enc"].iloc[0]
+    load(f"member_id,email,phone,uprn\nM-KNOWN,{KNOWN},{KNOWN_MOBILE},{uprn}\n")  # unchanged
+    assert store.read("member_contacts", where=c.c.member_id == "M-KNOWN")["email_enc"].iloc[0] \
+        == token
+    assert contact() == (KNOWN, "07700900777", "bad")
+    load(f"member_id,uprn\nM-KNOWN,{uprn}\n")  # no contact columns: kept
+    assert contact() == (KNOWN, "07700900777", "bad")
+    load(f"member_id,email,uprn\nM-KNOWN,New.Address@EXAMPLE.invalid,{uprn}\n")  # changed
+    assert contact() == ("New.Address@example.invalid", "07700900777", "ok")
+    load(f"member_id,email,phone,uprn\nM-KNOWN,not an address,,{uprn}\n")  # cleared
+    assert contact() is None
+    assert store.count("member_contacts", where=c.c.member_id == "M-KNOWN") == 0
