@@ -12,9 +12,12 @@ Conventions, so that every table reads the same way:
 - Dates are ISO text (``YYYY-MM-DD``, months ``YYYY-MM``), the same on both back ends.
 - Multi-valued answers (survey priorities, member groups) are exploded into their own
   tables so counting is a GROUP BY.
-- Personal data lives only in ``members`` (``name``), ``key_contacts`` and the exact point
-  of members, visits and survey respondents. Contacts (email, telephone) are never stored:
-  targeting does not need them, so the importers drop them (data minimisation).
+- Personal data lives only in ``members`` (``name``), ``key_contacts``, the exact point of
+  members, visits and survey respondents, and the engagement tables (who was sent what,
+  replies, opt-outs). Contacts (email, mobile) are kept only where messaging is switched on
+  (a contacts key is configured), encrypted field by field in ``member_contacts``, and only
+  the delivery step decrypts them (:mod:`spatial_core.store.contacts`); without a key the
+  importers drop them (data minimisation).
 """
 from __future__ import annotations
 
@@ -202,6 +205,11 @@ members = Table(
     Column("joined", String(10)),
     Column("left_on", String(10)),
     Column("geom", Geometry("POINT")),
+    # Self-declared main language, religion and Origins-style group (slugs): added within
+    # version 3, so a store made before gets the columns when opened.
+    Column("language", String(48), info={"since": 3}),
+    Column("religion", String(32), info={"since": 3}),
+    Column("origins", String(48), info={"since": 3}),
 )
 Index("ix_members_cell", members.c.cell)
 
@@ -505,6 +513,24 @@ door_registrations = Table(
     info={"since": 3},
 )
 Index("ix_door_registrations_uprn", door_registrations.c.uprn)
+
+# Census population base (spatial_core.io.census): residents per category per output area, from
+# ONS Census 2021 tables (TS021 ethnic group, TS024 main language, TS004 country of birth, TS030
+# religion) or an Origins-style base file. ``grp`` is the category's group slug (the one the
+# members' self-declared answers are normalised to); ``parent`` the broad group (TS021).
+census_counts = Table(
+    "census_counts", metadata,
+    _fid(),
+    Column("census_table", String(16), nullable=False),  # TS021 | TS024 | TS004 | TS030 | origins
+    Column("oa_code", String(16), nullable=False),
+    Column("category", Text, nullable=False),  # the category as the file names it
+    Column("grp", String(64), nullable=False),
+    Column("parent", String(64)),
+    Column("count", Integer, nullable=False),
+    UniqueConstraint("census_table", "oa_code", "category", name="uq_census_counts"),
+    info={"since": 3},
+)
+Index("ix_census_counts_table", census_counts.c.census_table)
 
 FEATURE_TABLES = {
     t.name: next(c for c in t.columns if isinstance(c.type, Geometry))
