@@ -8,7 +8,7 @@ from lpt_cli.commands._common import open_from_args, print_json, progress_bar
 from spatial_core.errors import InputError
 
 _OPTIONS = ("crs", "encoding", "level", "scheme", "key_type", "id_field", "name_field",
-            "parent_field", "boundary_set", "valid_from", "layer", "full_snapshot")
+            "parent_field", "boundary_set", "valid_from", "layer", "full_snapshot", "table")
 
 
 def _import(args) -> int:
@@ -60,7 +60,7 @@ def _index(args) -> int:
 def register(sub) -> None:
     imp = sub.add_parser("import", help="import files of one kind into the store")
     imp.add_argument("kind", help="crimes, postcodes, boundaries, classification, streets, "
-                                  "addresses, members, surveys or visits")
+                                  "addresses, members, surveys, visits or census")
     imp.add_argument("files", nargs="+", help="files (or folders, for crimes)")
     imp.add_argument("--crs", type=int, help="EPSG code of the file's coordinates when the file "
                      "does not say or says wrongly (27700 = British National Grid)")
@@ -80,6 +80,9 @@ def register(sub) -> None:
     imp.add_argument("--full-snapshot", dest="full_snapshot", action="store_true", default=None,
                      help="members: the files are the whole current export; stored members "
                           "missing from them are marked as left today")
+    imp.add_argument("--table", help="census: TS021 (ethnic group), TS024 (main language), "
+                     "TS004 (country of birth), TS030 (religion) or origins (default: told "
+                     "from the header)")
     imp.add_argument("--json", action="store_true", help="print the import report as JSON")
     imp.set_defaults(func=_import)
 

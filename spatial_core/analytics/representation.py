@@ -7,11 +7,13 @@ of the *population* with its share among current *members* and among survey *res
 - groups are the classes of a geodemographic scheme at any level (``by="class"``: the
   population is the households, each classified by
   :func:`spatial_core.analytics.population.households`), or self-declared demographics of members
-  and
-  respondents (``by="gender"``, ``"age_band"`` or ``"ethnicity"``): those have no household
-  base in the store, so their population comes from a census-style table the caller passes
-  (``population``: ``area_id, group, count``); without it only the member and respondent
-  shares are reported;
+  and respondents (``by="gender"``, ``"age_band"``, ``"ethnicity"`` (the five ONS groups),
+  ``"ethnicity_detailed"`` (the 19), ``"language"``, ``"religion"`` or ``"origins"``). Their
+  population is the census base imported into the store (:mod:`spatial_core.io.census`,
+  :data:`CENSUS_BASE`), each output area's residents shared between the areas its
+  households lie in (:func:`population_base`), or a census-style table the caller passes
+  (``population``: ``area_id, group, count``); without either only the member and
+  respondent shares are reported;
 - ``ratio = member share / population share``, with a 95% interval: the Wilson interval of
   the member share divided by the population share. The population share is a count of every
   household (a census, not a sample), so it is treated as known;
@@ -52,6 +54,10 @@ from spatial_core.geo.crs import STORE_SRID
 __all__ = [
     "DEFAULT_TARGET",
     "DEMOGRAPHICS",
+    "BY",
+    "CENSUS_BASE",
+    "population_base",
+    "member_answers",
     "representation",
     "underrepresented_households",
     "underrepresented_streets",
@@ -67,8 +73,27 @@ DEFAULT_TARGET = 0.7
 DEMOGRAPHICS = ("gender", "age_band", "ethnicity")
 """Self-declared demographics recorded for members and respondents."""
 
-_BY = ("class", *DEMOGRAPHICS)
+CENSUS_BASE: dict[str, tuple[str, str]] = {
+    "ethnicity": ("TS021", "parent"),
+    "ethnicity_detailed": ("TS021", "grp"),
+    "language": ("TS024", "grp"),
+    "religion": ("TS030", "grp"),
+    "origins": ("origins", "grp"),
+}
+"""Each census-based ``by``: the census table of its population base and the column of
+``census_counts`` that is its group (``parent``: the broad group of the five)."""
+
+BY = ("class", *DEMOGRAPHICS, "ethnicity_detailed", "language", "religion", "origins")
+"""Every grouping :func:`representation` takes (the fronts offer these)."""
+_BY = BY
 NOT_STATED = "not_stated"
+_ETHNIC_5_NAMES = {
+    "asian": "Asian, Asian British or Asian Welsh",
+    "black": "Black, Black British, Black Welsh, Caribbean or African",
+    "mixed": "Mixed or Multiple ethnic groups",
+    "white": "White",
+    "other": "Other ethnic group",
+}
 
 
 def _check(by: str, area_level: str, target: float) -> None:
@@ -101,11 +126,85 @@ def _population_table(population: pd.DataFrame) -> pd.Series:
         level=[0, 1]).sum()
 
 
+def member_answers(store, frame: pd.DataFrame, by: str, *, own: str | None = None
+                   ) -> np.ndarray:
+    """The group of each person of ``frame`` (members or respondents, with ``member_id``) for
+    ``by``: the one home of the mapping from self-declared answers to census groups.
+
+    ``ethnicity`` gives the broad group of the five (a detailed answer's parent, a broad-only
+    answer itself); ``ethnicity_detailed`` the detailed slug (broad-only answers: None);
+    ``language``, ``religion`` and ``origins`` the member's stored answer (a respondent's
+    through their member id). ``own`` names a column of ``frame`` holding the person's own
+    answer, used first (a survey response's ethnicity).
+    """
+    from spatial_core.io.census import ETHNIC_19
+    from spatial_core.io.members import ETHNICITIES
+
+    if by in ("ethnicity", "ethnicity_detailed"):
+        raw = pd.Series(frame[own or "ethnicity"].to_numpy(dtype=object), dtype=object)
+        if by == "ethnicity":
+            return raw.map(lambda v: ETHNICITIES.get(v, v) if isinstance(v, str) else None
+                           ).to_numpy(dtype=object)
+        return raw.where(raw.isin(list(ETHNIC_19)) | (raw == NOT_STATED), None).to_numpy(
+            dtype=object)
+    if by not in ("language", "religion", "origins"):
+        return frame[by].to_numpy(dtype=object)
+    m = store.read("members", ["member_id", by]).drop_duplicates("member_id")
+    return frame["member_id"].map(m.set_index("member_id")[by]).to_numpy(dtype=object)
+
+
+def population_base(store, by: str, area_level: str = "beat",
+                    households_frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The census population base of ``by`` per area: ``area_id, group, count``.
+
+    Each output area's residents are shared between the areas of ``area_level`` its stored
+    households lie in, in proportion to its households there (an output area wholly in one
+    beat goes to that beat). Empty when the census table was not imported.
+    """
+    from spatial_core.io.census import census_counts
+
+    if by not in CENSUS_BASE:
+        raise InputError(f"by={by!r} has no census base; expected one of "
+                         f"{', '.join(CENSUS_BASE)}")
+    if area_level not in AREA_LEVELS:
+        raise InputError(f"area level {area_level!r} is not one of {', '.join(AREA_LEVELS)}")
+    table, column = CENSUS_BASE[by]
+    c = census_counts(store, table)
+    empty = pd.DataFrame({"area_id": pd.Series([], dtype=object),
+                          "group": pd.Series([], dtype=object),
+                          "count": pd.Series([], dtype="float64")})
+    if not len(c):
+        return empty
+    h = households(store) if households_frame is None else households_frame
+    col = f"{area_level}_id"
+    share = h.dropna(subset=["oa_code", col]).groupby(["oa_code", col]).size().rename("n")
+    share = (share / share.groupby(level=0).transform("sum")).rename("w").reset_index()
+    c = c.assign(group=c[column]).dropna(subset=["group"])
+    c = c[c["group"] != NOT_STATED]
+    out = c.merge(share, on="oa_code", how="inner")
+    out["count"] = out["count"].astype("float64") * out["w"]
+    out = out.groupby([col, "group"], as_index=False)["count"].sum()
+    return out.rename(columns={col: "area_id"})[["area_id", "group", "count"]] if len(out) \
+        else empty
+
+
+def _census_names(store, by: str) -> dict:
+    from spatial_core.io.census import ETHNIC_19, census_counts
+
+    if by == "ethnicity":
+        return dict(_ETHNIC_5_NAMES)
+    if by == "ethnicity_detailed":
+        return dict(ETHNIC_19)
+    c = census_counts(store, CENSUS_BASE[by][0])
+    return c.drop_duplicates("grp").set_index("grp")["category"].to_dict() if len(c) else {}
+
+
 def representation(store, *, scheme: str = "oac2011", level: int | str = 1,
                    area_level: str = "beat", by: str = "class", target: float = DEFAULT_TARGET,
                    period: str | Period | None = None, as_of: str | None = None,
                    population: pd.DataFrame | None = None,
-                   households_frame: pd.DataFrame | None = None) -> pd.DataFrame:
+                   households_frame: pd.DataFrame | None = None,
+                   min_n: float = 0) -> pd.DataFrame:
     """Population, member and respondent shares of every group in every area, and their ratios.
 
     Parameters
@@ -116,7 +215,9 @@ def representation(store, *, scheme: str = "oac2011", level: int | str = 1,
     area_level : str
         ``beat``, ``ward``, ``npa`` or ``force``.
     by : str
-        ``class`` (default), ``gender``, ``age_band`` or ``ethnicity``.
+        ``class`` (default), ``gender``, ``age_band``, ``ethnicity`` (the five ONS groups),
+        ``ethnicity_detailed`` (the 19), ``language``, ``religion`` or ``origins``
+        (:data:`BY`).
     target : float
         The ratio below which a group is flagged (default 0.7).
     period : str, optional
@@ -127,7 +228,12 @@ def representation(store, *, scheme: str = "oac2011", level: int | str = 1,
     population : DataFrame, optional
         ``area_id, group, count``: the population base of self-declared demographics (for
         example census residents per ethnic group per ward); for ``by="class"`` it replaces
-        the household counts.
+        the household counts. Without it a census-based ``by`` (:data:`CENSUS_BASE`) takes
+        the stored census base (:func:`population_base`).
+    min_n : float
+        The smallest expected count (members in the area × the group's population share)
+        a group is judged on: below it the group is not flagged and the note says so
+        (default 0: every group is judged).
     households_frame : DataFrame, optional
         The :func:`~spatial_core.analytics.population.households` frame (same scheme, level and
         ``as_of``, all areas) when the caller already has it.
@@ -138,7 +244,9 @@ def representation(store, *, scheme: str = "oac2011", level: int | str = 1,
         One row per (area, group) with anyone in it: ``area_id``, ``area_name``, ``group``,
         ``group_name``, ``population``, ``population_share``, ``members``, ``member_share``,
         ``member_ratio``, ``member_ci_low``, ``member_ci_high``, ``member_below``,
-        ``member_clearly_below``, the same for ``respondents``/``respondent_…``, and ``note``.
+        ``member_clearly_below``, ``member_n`` (members of the area who answered),
+        ``member_expected`` (``member_n`` × population share), the same for
+        ``respondents``/``respondent_…``, and ``note``.
         Shares are of the area's classified total (for demographics, of those who answered:
         ``not_stated`` is left out); ratios are NaN without a population share.
 
@@ -159,26 +267,36 @@ def representation(store, *, scheme: str = "oac2011", level: int | str = 1,
         else households_frame
     m = members_frame(store, scheme=scheme, level=level, as_of=as_of, addresses=h)
     r = respondents_frame(store, scheme=scheme, level=level, period=period, addresses=h)
+    if float(min_n) < 0:
+        raise InputError(f"min_n is a count of at least 0, got {min_n}")
+    census = by in CENSUS_BASE and population is None
+    if census:
+        population = population_base(store, by, area_level, households_frame=h)
     if by == "class":
         pop = _counts(h, col, "group") if population is None else _population_table(population)
         names = _class_names(store, scheme, level)
     else:
-        pop = _population_table(population) if population is not None else pd.Series(
-            [], dtype="float64", index=pd.MultiIndex.from_arrays([[], []]))
-        names = {}
-    group_col = "group" if by == "class" else by
+        pop = _population_table(population) if population is not None and len(population) \
+            else pd.Series([], dtype="float64", index=pd.MultiIndex.from_arrays([[], []]))
+        names = _census_names(store, by) if by in CENSUS_BASE else {}
+    group_col = "group" if by == "class" else "_answer"
     if by != "class":
+        m = m.assign(_answer=member_answers(store, m, by))
+        r = r.assign(_answer=member_answers(store, r, by))
         # "not stated" is an answer about the question, not a group of people.
-        m = m[m[by] != NOT_STATED]
-        r = r[r[by] != NOT_STATED]
-    out = _compare(pop, _counts(m, col, group_col), _counts(r, col, group_col), target)
+        m = m[m["_answer"] != NOT_STATED]
+        r = r[r["_answer"] != NOT_STATED]
+    out = _compare(pop, _counts(m, col, group_col), _counts(r, col, group_col), target,
+                   min_n=float(min_n))
     areas = area_table(store)
     out.insert(1, "area_name", out["area_id"].map(areas.set_index("area_id")["name"]).fillna(
         out["area_id"]))
     out.insert(3, "group_name", out["group"].map(names).fillna(out["group"]))
-    if by != "class" and population is None:
-        out["note"] = (f"no population base for {by}: pass a census table (area_id, group, "
-                       "count) to compare with the population")
+    if by != "class" and not len(pop):
+        table = CENSUS_BASE.get(by, ("", ""))[0]
+        how = (f"import census table {table} (lpt import census FILE)" if table
+               else "pass a census table (area_id, group, count)")
+        out["note"] = f"no population base for {by}: {how} to compare with the population"
     return out
 
 
@@ -194,7 +312,8 @@ def _class_names(store, scheme: str, level: int | str) -> dict:
         return {}
 
 
-def _compare(pop: pd.Series, mem: pd.Series, resp: pd.Series, target: float) -> pd.DataFrame:
+def _compare(pop: pd.Series, mem: pd.Series, resp: pd.Series, target: float,
+             min_n: float = 0.0) -> pd.DataFrame:
     """The comparison table from three counts indexed by (area_id, group)."""
     index = pop.index.union(mem.index).union(resp.index)
     out = pd.DataFrame(index=pd.MultiIndex.from_tuples(list(index), names=["area_id", "group"])
@@ -223,9 +342,16 @@ def _compare(pop: pd.Series, mem: pd.Series, resp: pd.Series, target: float) -> 
         out[f"{who}_ratio"] = ratio
         out[f"{who}_ci_low"] = lo
         out[f"{who}_ci_high"] = hi
-        out[f"{who}_below"] = np.nan_to_num(ratio, nan=np.inf) < target
-        out[f"{who}_clearly_below"] = np.nan_to_num(hi, nan=np.inf) < target
+        expected = n * out["population_share"].to_numpy(dtype="float64")
+        judged = np.nan_to_num(expected, nan=0.0) >= min_n if min_n > 0 else \
+            np.ones(len(out), dtype=bool)
+        out[f"{who}_below"] = (np.nan_to_num(ratio, nan=np.inf) < target) & judged
+        out[f"{who}_clearly_below"] = (np.nan_to_num(hi, nan=np.inf) < target) & judged
+        out[f"{who}_n"] = n.astype("int64")
+        out[f"{who}_expected"] = expected
         notes[(n == 0) & (notes == "")] = f"no {plural} in the area"
+        notes[(n > 0) & ~judged & (notes == "")] = (
+            f"fewer than {min_n:g} {plural} expected in this group: too few to judge")
     notes[(out["population"].to_numpy() == 0) & (notes == "")] = "no population in this group"
     out["note"] = notes
     return out.sort_values(["area_id", "group"], kind="stable").reset_index(drop=True)

@@ -16,6 +16,9 @@ only what is its own:
    rows whose fields changed (a member export is a snapshot); it counts them in ``updated``
    and the rows found identical in ``unchanged`` (which are also skipped).
 
+Every importer takes ``store``, ``paths`` (files, or folders searched for the kind's
+files), ``encoding`` (of text files; UTF-8 by default, ``cp1252`` for spreadsheet exports)
+and ``progress``, besides ``crs`` and its own options (:func:`import_options`).
 :func:`run_import` does the rest once for every kind: expand the paths (a file given twice is
 read once), hash each file, read them all before anything is written, open the transaction,
 record the import in ``lpt_imports`` (:func:`record_import`) in it, and report progress
@@ -44,25 +47,10 @@ from spatial_core.io.sources import expand_paths, file_sha256
 from spatial_core.store import schema
 from spatial_core.store.data_version import bump_data_version
 
-__all__ = [
-    "ALREADY",
-    "ImportReport",
-    "KINDS",
-    "Progress",
-    "check_unique",
-    "import_files",
-    "import_options",
-    "import_records",
-    "insert_new_records",
-    "located_columns",
-    "no_progress",
-    "note_rows",
-    "read_by_keys",
-    "record_import",
-    "run_import",
-    "skip_rows",
-    "stored_keys",
-]
+__all__ = ["ALREADY", "ImportReport", "KINDS", "Progress", "check_unique", "import_files",
+           "import_options", "import_records", "insert_new_records", "located_columns",
+           "no_progress", "note_rows", "read_by_keys", "record_import", "run_import",
+           "skip_rows", "stored_keys"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +70,7 @@ KINDS: dict[str, str] = {
     "members": "spatial_core.io.members:import_members",
     "surveys": "spatial_core.io.surveys:import_surveys",
     "visits": "spatial_core.io.visits:import_visits",
+    "census": "spatial_core.io.census:import_census",
 }
 
 

@@ -61,6 +61,10 @@ __all__ = [
     "normalise_genders",
     "normalise_age_bands",
     "normalise_ethnicities",
+    "RELIGIONS",
+    "normalise_languages",
+    "normalise_religions",
+    "normalise_origins",
     "vocabulary_keys",
     "vocabulary_column",
 ]
@@ -82,6 +86,9 @@ MEMBER_COLUMNS: dict[str, Sequence[str]] = {
     "gender": ("Sex", "Gender Identity"),
     "age_band": ("Age Band", "Age Group", "Age Range", "Age"),
     "ethnicity": ("Ethnic Group", "Ethnic Origin", "Ethnic Background", "Ethnicity Group"),
+    "language": ("Main Language", "First Language", "Preferred Language", "Language Spoken"),
+    "religion": ("Religion or Belief", "Faith", "Religious Belief"),
+    "origins": ("Origins Group", "Origins Code", "Cultural Origin", "Origin"),
     "groups": ("Group", "Group Memberships", "Memberships", "Schemes", "Watch Schemes"),
     "consents": ("Consent", "Consents Given", "Data Sharing", "Share With", "Organisations"),
     "joined": ("Date Joined", "Joined On", "Join Date", "Registration Date", "Registered",
@@ -178,13 +185,14 @@ NOT_FOUND = ("location not found: UPRN and postcode not in the store "
 _OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "name": ("name", "first_name", "last_name"),
     "gender": ("gender",), "age_band": ("age_band",), "ethnicity": ("ethnicity",),
+    "language": ("language",), "religion": ("religion",), "origins": ("origins",),
     "joined": ("joined",), "left_on": ("left",),
 }
 """Stored member fields a file may lack, and the file columns that give each. A re-import
 updates a field only when the member's file has one of its columns."""
 _LISTS = {"member_groups": "groups", "member_consents": "consents"}
 _TEXT_FIELDS = ("name", "uprn", "postcode", "location_source", "gender", "age_band",
-                "ethnicity", "joined", "left_on")
+                "ethnicity", "language", "religion", "origins", "joined", "left_on")
 _FLOAT_FIELDS = {"lat": 1e-9, "lng": 1e-9, "x": 1e-6, "y": 1e-6}  # tolerance: far below 1 mm
 LEFT_SNAPSHOT = "not in the full snapshot: marked as left on {date}"
 
@@ -366,6 +374,9 @@ def _read_members(path: Path, *, crs: int | None, encoding: str | None,
     out["gender"] = vocabulary_column(t, "gender", normalise_genders, report)
     out["age_band"] = vocabulary_column(t, "age_band", normalise_age_bands, report)
     out["ethnicity"] = vocabulary_column(t, "ethnicity", normalise_ethnicities, report)
+    out["language"] = vocabulary_column(t, "language", normalise_languages, report)
+    out["religion"] = vocabulary_column(t, "religion", normalise_religions, report)
+    out["origins"] = vocabulary_column(t, "origins", normalise_origins, report)
     lists = {
         "member_groups": _list_column(t, "groups", out["member_id"].to_numpy(), _GROUP_ALIASES,
                                       64, "grp", report),
@@ -404,6 +415,8 @@ def _member_rows(frame: pd.DataFrame, loc: pd.DataFrame, mask: np.ndarray) -> pd
         "location_source": g["location_source"].to_numpy(),
         "gender": f["gender"].to_numpy(), "age_band": f["age_band"].to_numpy(),
         "ethnicity": f["ethnicity"].to_numpy(),
+        "language": f["language"].to_numpy(), "religion": f["religion"].to_numpy(),
+        "origins": f["origins"].to_numpy(),
         "joined": f["joined"].to_numpy(), "left_on": f["left_on"].to_numpy(),
     })
 
@@ -680,3 +693,86 @@ def _ethnicity(text: str) -> str | None:
             return "white_irish"
         return "white"
     return "other_arab" if "arab" in words else "other_any"
+
+
+RELIGIONS = ("no_religion", "christian", "buddhist", "hindu", "jewish", "muslim", "sikh",
+             "other_religion", "not_stated")
+"""Religion slugs: the Census 2021 categories (TS030); any other religion is ``other_religion``."""
+_RELIGION_ALIASES = {
+    "none": "no_religion", "no religion": "no_religion", "no religion or belief": "no_religion",
+    "atheist": "no_religion", "agnostic": "no_religion", "christianity": "christian",
+    "christian": "christian", "church of england": "christian", "catholic": "christian",
+    "roman catholic": "christian", "buddhism": "buddhist", "buddhist": "buddhist",
+    "hinduism": "hindu", "hindu": "hindu", "judaism": "jewish", "jewish": "jewish",
+    "islam": "muslim", "muslim": "muslim", "sikhism": "sikh", "sikh": "sikh",
+    "other religion": "other_religion", "any other religion": "other_religion",
+    "not answered": "not_stated",
+}
+_LANGUAGE_ALIASES = {"punjabi": "panjabi", "farsi": "persian_farsi", "persian": "persian_farsi",
+                     "english or welsh": "english", "cymraeg": "welsh",
+                     "welsh or cymraeg": "welsh", "bsl": "british_sign_language"}
+
+
+def _last_part(text: str) -> str:
+    """A census-style category's last part, without a parenthesised note:
+    ``Other European language (EU): Polish`` → ``Polish``."""
+    text = re.split(r"\s*:\s*", text.strip())[-1]
+    return re.sub(r"\s*\([^)]*\)\s*", " ", text).strip()
+
+
+def normalise_languages(raw) -> tuple[np.ndarray, np.ndarray]:
+    """Main-language answers as slugs of the language's name (the name Census 2021 TS024
+    gives it), so members' answers and census categories meet. Every language is accepted.
+
+    Examples
+    --------
+    >>> normalise_languages(['Polish', 'Other European language (EU): Polish',
+    ...     'English (English or Welsh if in Wales)', 'Punjabi', 'Prefer not to say'])[0].tolist()
+    ['polish', 'polish', 'english', 'panjabi', 'not_stated']
+    """
+    def one(text: str):
+        k = vocabulary_keys([text]).iloc[0]
+        if k in _NOT_STATED or k == "not answered":
+            return "not_stated", True
+        name = vocabulary_keys([_last_part(text)]).iloc[0]
+        return _LANGUAGE_ALIASES.get(name, slugs([name])[0] or "not_stated"), True
+    return _by_unique(raw, one)
+
+
+def normalise_religions(raw) -> tuple[np.ndarray, np.ndarray]:
+    """Religion answers as :data:`RELIGIONS` slugs; others become ``other_religion`` (noted).
+
+    Examples
+    --------
+    >>> normalise_religions(['Christian', 'Islam', 'No religion', 'Pagan', 'Not answered'])[0]\
+    ...     .tolist()
+    ['christian', 'muslim', 'no_religion', 'other_religion', 'not_stated']
+    """
+    def one(text: str):
+        k = vocabulary_keys([text]).iloc[0]
+        if k in _NOT_STATED or k == "not answered":
+            return "not_stated", True
+        for key in (k, vocabulary_keys([_last_part(text)]).iloc[0]):
+            if key in _RELIGION_ALIASES:
+                return _RELIGION_ALIASES[key], True
+            if key.replace(" ", "_") in RELIGIONS:
+                return key.replace(" ", "_"), True
+        return "other_religion", False
+    return _by_unique(raw, one)
+
+
+def normalise_origins(raw) -> tuple[np.ndarray, np.ndarray]:
+    """Origins-style codes or group names as slugs (the scheme is the force's own; its
+    population base file uses the same codes).
+
+    Examples
+    --------
+    >>> normalise_origins(['Eastern European', 'SOUTH ASIAN', ''])[0].tolist()
+    ['eastern_european', 'south_asian', None]
+    """
+    def one(text: str):
+        k = vocabulary_keys([text]).iloc[0]
+        if k in _NOT_STATED:
+            return "not_stated", True
+        return slugs([text])[0], True
+    return _by_unique(raw, one)
