@@ -167,15 +167,11 @@ def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = No
 
     Parameters
     ----------
-    store : Store
-    paths : list of files or folders (``*.csv``, ``*.csv.gz``)
+    store, paths, encoding, progress
+        As every importer (:mod:`spatial_core.io.imports`).
     crs : int, optional
         EPSG code of the easting/northing (x/y) columns; default 27700. ``4326`` reads them as
         longitude/latitude.
-    encoding : str, optional
-        Text encoding (default UTF-8).
-    progress : callable, optional
-        ``progress(fraction_done, message)``.
 
     Returns
     -------

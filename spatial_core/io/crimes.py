@@ -378,23 +378,12 @@ def _police_uk(table: CsvTable, crs: int | None) -> pd.DataFrame:
         notes["pre-2013 police.uk category mapped to today's"] = table.lines[legacy]
     ids = table.column("Crime ID").to_numpy(dtype=object)
     _check_length(table, "Crime ID", ids, _KEY_MAX - len("id:2025-02:"))
-    lng, lat, x, y = parse_points(table, [("Longitude", "Latitude", _crs.WGS84)], crs=crs)
-    frame = pd.DataFrame({
-        "crime_id": ids,
-        "month": month,
-        "occurred_at": np.full(n, None, dtype=object),
-        "category": category,
-        "offence_code": np.full(n, None, dtype=object),
-        "force": _optional(table, "Reported by"),
-        "location": _optional(table, "Location"),
-        "lsoa_code": _optional(table, "LSOA code"),
-        "lsoa_name": _optional(table, "LSOA name"),
-        "outcome": _optional(table, "Last outcome category"),
-        "lat": lat, "lng": lng, "x": x, "y": y,
-        "source_file": Path(table.file).name,
-        "line": table.lines,
-    })
-    return _finish(frame, table, notes)
+    points = parse_points(table, [("Longitude", "Latitude", _crs.WGS84)], crs=crs)
+    return _finish(table, points, notes, {
+        "force": "Reported by", "location": "Location", "lsoa_code": "LSOA code",
+        "lsoa_name": "LSOA name", "outcome": "Last outcome category"},
+        crime_id=ids, month=month, occurred_at=np.full(n, None, dtype=object),
+        category=category, offence_code=np.full(n, None, dtype=object))
 
 
 def _force_extract(table: CsvTable, crs: int | None) -> pd.DataFrame:
@@ -431,30 +420,18 @@ def _force_extract(table: CsvTable, crs: int | None) -> pd.DataFrame:
     if unknown.any():
         notes["unknown Home Office offence code (stored as Other crime)"] = table.lines[unknown]
     if "easting" in mapping and "northing" in mapping:
-        lng, lat, x, y = parse_points(table, [("easting", "northing", _crs.STORE_SRID)], crs=crs)
+        points = parse_points(table, [("easting", "northing", _crs.STORE_SRID)], crs=crs)
     elif "longitude" in mapping and "latitude" in mapping:
-        lng, lat, x, y = parse_points(table, [("longitude", "latitude", _crs.WGS84)], crs=crs)
+        points = parse_points(table, [("longitude", "latitude", _crs.WGS84)], crs=crs)
     else:
         raise InputError("missing columns 'easting' and 'northing' (or 'latitude' and "
                          f"'longitude'); the header has {', '.join(map(repr, table.columns))}",
                          file=table.file, row=1)
-    frame = pd.DataFrame({
-        "crime_id": ref,
-        "month": month,
-        "occurred_at": occurred,
-        "category": category,
-        "offence_code": codes.to_numpy(dtype=object),
-        "force": _optional(table, "force"),
-        "location": _optional(table, "location"),
-        "lsoa_code": _optional(table, "lsoa code"),
-        "lsoa_name": _optional(table, "lsoa name"),
-        "outcome": _optional(table, "outcome"),
-        "lat": lat, "lng": lng, "x": x, "y": y,
-        "source_file": Path(table.file).name,
-        "line": table.lines,
-        "reference": True,
-    })
-    return _finish(frame, table, notes)
+    return _finish(table, points, notes, {
+        "force": "force", "location": "location", "lsoa_code": "lsoa code",
+        "lsoa_name": "lsoa name", "outcome": "outcome"},
+        crime_id=ref, month=month, occurred_at=occurred, category=category,
+        offence_code=codes.to_numpy(dtype=object), reference=True)
 
 
 def _categories(table: CsvTable, column: str) -> np.ndarray:
@@ -473,7 +450,16 @@ def _categories(table: CsvTable, column: str) -> np.ndarray:
     return found
 
 
-def _finish(frame: pd.DataFrame, table: CsvTable, notes: dict[str, np.ndarray]) -> pd.DataFrame:
+def _finish(table: CsvTable, points, notes: dict[str, np.ndarray], optional: dict[str, str],
+            **columns) -> pd.DataFrame:
+    """The rows of one file in the crime table's columns: ``columns`` as given, ``optional``
+    canonical columns from the file's (None when it lacks them), the points (lng, lat, x, y),
+    the file name and line; keyed by :func:`crime_key` and with what is worth noting."""
+    lng, lat, x, y = points
+    frame = pd.DataFrame({**columns,
+                          **{name: _optional(table, given) for name, given in optional.items()},
+                          "lat": lat, "lng": lng, "x": x, "y": y,
+                          "source_file": Path(table.file).name, "line": table.lines})
     frame["crime_key"] = crime_key(frame)
     missing = ~np.isfinite(frame["lat"].to_numpy())
     if missing.any():
@@ -552,15 +538,11 @@ def import_crimes(store, paths: Sequence[str | Path], *, crs: int | None = None,
 
     Parameters
     ----------
-    store : Store
-    paths : files (``.csv``, ``.csv.gz``) or folders (searched recursively).
+    store, paths, encoding, progress
+        As every importer (:mod:`spatial_core.io.imports`).
     crs : int, optional
         EPSG code of the coordinates when they are not the format's default (WGS84 for
         police.uk, British National Grid for a force extract's easting/northing).
-    encoding : str, optional
-        Text encoding of the files (default UTF-8), e.g. ``"cp1252"``.
-    progress : callable, optional
-        ``progress(fraction_done, message)``.
     force_area : shapely geometry (EPSG:27700) or str, optional
         The force area for outlier flagging: a geometry, or the ``area_id``/``code`` of a
         stored area of level ``force``. By default every stored ``force`` area is used;

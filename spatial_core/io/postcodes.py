@@ -187,17 +187,13 @@ def import_postcodes(store, paths: Sequence[str | Path], *, crs: int | None = No
 
     Parameters
     ----------
-    store : Store
-    paths : list of files or folders
-        Code-Point Open CSVs (no header) or ONS Postcode Directory style CSVs (with a
-        header), plain or ``.gz``; folders are searched for ``*.csv`` and ``*.csv.gz``.
+    store, paths, encoding, progress
+        As every importer (:mod:`spatial_core.io.imports`); the files are Code-Point Open
+        CSVs (no header) or ONS Postcode Directory style CSVs (with a header), plain or
+        ``.gz``.
     crs : int, optional
         EPSG code of the easting/northing (or, without those, the lat/long) columns; by
         default British National Grid for eastings and WGS84 for latitudes.
-    encoding : str, optional
-        Text encoding (UTF-8 by default).
-    progress : callable, optional
-        ``progress(fraction_done, message)``.
 
     Returns
     -------

@@ -162,14 +162,10 @@ def import_surveys(store, paths: Sequence[str | Path], *, crs: int | None = None
 
     Parameters
     ----------
-    store : Store
-    paths : list of files or folders of ``*.csv`` / ``*.csv.gz``
+    store, paths, encoding, progress
+        As every importer (:mod:`spatial_core.io.imports`).
     crs : int, optional
         EPSG code of optional ``latitude``/``longitude`` columns when they are not WGS84.
-    encoding : str, optional
-        Text encoding (default UTF-8).
-    progress : callable, optional
-        ``progress(fraction_done, message)``.
 
     Returns
     -------

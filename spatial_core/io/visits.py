@@ -84,14 +84,10 @@ def import_visits(store, paths: Sequence[str | Path], *, crs: int | None = None,
 
     Parameters
     ----------
-    store : Store
-    paths : list of files or folders of ``*.csv`` / ``*.csv.gz``
+    store, paths, encoding, progress
+        As every importer (:mod:`spatial_core.io.imports`).
     crs : int, optional
         Accepted for the common importer signature; visits take their point from the address.
-    encoding : str, optional
-        Text encoding (default UTF-8).
-    progress : callable, optional
-        ``progress(fraction_done, message)``.
 
     Returns
     -------
