@@ -7,11 +7,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from spatial_core.analytics.representation import BY as CORE_BY
+
 from ._base import LptProcessor, ProcessInputError, _metadata, area_input, int_input, text_input
 
 __all__ = ["RepresentationProcessor", "PROCESS_METADATA"]
 
-BY = ["class", "gender", "age_band", "ethnicity"]
+BY = list(CORE_BY)
 
 PROCESS_METADATA = _metadata(
     "area-representation", "Representation for an area",
@@ -19,7 +21,9 @@ PROCESS_METADATA = _metadata(
     "(spatial_core.analytics.representation). Police roles, in their own areas.",
     inputs={
         "area": area_input(),
-        "by": text_input("By", "class (default), gender, age_band or ethnicity", enum=BY),
+        "by": text_input("By", "class (default), gender, age_band, or against the census "
+                         "base: ethnicity (5 ONS groups), ethnicity_detailed (19), language, "
+                         "religion, origins", enum=BY),
         "scheme": text_input("Scheme", "Geodemographic scheme (default oac2011)"),
         "level": {**int_input("Level", "Level of the scheme (1 = coarsest)", 1, 3),
                   "schema": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 3},

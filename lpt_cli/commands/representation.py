@@ -18,13 +18,14 @@ def _representation(args) -> int:
     with open_from_args(args, create=False) as store:
         table = representation(store, scheme=args.scheme, level=args.level,
                                area_level=args.area_level, by=args.by, target=args.target,
-                               period=args.period)
+                               period=args.period, min_n=args.min_n)
         cov = coverage(store, area_level=args.area_level, period=args.period,
                        min_members_per_100=args.min_members_per_100,
                        min_responses=args.min_responses)
     if args.json:
         print_json({"scheme": args.scheme, "level": args.level, "area_level": args.area_level,
                     "by": args.by, "target": args.target, "period": args.period,
+                    "min_n": args.min_n,
                     "groups": records(table), "coverage": records(cov)})
         return 0
     below = table[table["member_below"] | table["respondent_below"]]
@@ -60,8 +61,13 @@ def register(sub) -> None:
     p.add_argument("--level", default="1",
                    help="level of the scheme: 1 (coarsest, e.g. supergroup) to 3, or its name")
     add_level_argument(p, "--area-level", dest="area_level")
-    p.add_argument("--by", default="class", choices=["class", "gender", "age_band", "ethnicity"],
-                   help="groups: geodemographic class (default) or self-declared demographics")
+    p.add_argument("--by", default="class",
+                   help="groups: class (geodemographic, the default); gender, age_band; or, "
+                        "against the census base (lpt import census): ethnicity (the five "
+                        "ONS groups), ethnicity_detailed (the 19), language, religion, origins")
+    p.add_argument("--min-n", dest="min_n", type=float, default=0,
+                   help="judge a group only when at least this many members (respondents) "
+                        "are expected in it in the area (default 0: every group)")
     p.add_argument("--target", type=float, default=0.7,
                    help="flag groups below this share of their proportionate share (default 0.7)")
     p.add_argument("--period", help="survey responses counted (default all)")

@@ -23,6 +23,13 @@ def _levels() -> tuple[str, ...]:
     return AREA_LEVELS
 
 
+def _by() -> tuple[str, ...]:
+    """The groupings, in the enum's order (:data:`spatial_core.analytics.representation.BY`)."""
+    from spatial_core.analytics.representation import BY
+
+    return BY
+
+
 class RepresentationAlgorithm(LptAlgorithm):
     """Whom the team hears against who lives there; the households it is not hearing."""
 
@@ -36,13 +43,17 @@ class RepresentationAlgorithm(LptAlgorithm):
             "comparison; HOUSEHOLDS: households of below-target groups with no member (red); "
             "MEMBERS: existing members counted per H3 cell (green; never their points). "
             "Together they are the map of whom the team is not hearing. AREAS restricts the "
-            "households to some area ids (comma-separated).")
+            "households to some area ids (comma-separated). GROUPS: geodemographic class "
+            "(default), or self-declared gender, age band, ethnicity (5 ONS groups or the "
+            "detailed 19), language, religion or Origins against the census base imported "
+            "with lpt import census; HOUSEHOLDS is drawn for class only.")
 
     SCHEME = "SCHEME"
     CLASS_LEVEL = "CLASS_LEVEL"
     AREA_LEVEL = "AREA_LEVEL"
     TARGET = "TARGET"
     AREAS = "AREAS"
+    BY = "BY"
     TABLE = "TABLE"
     HOUSEHOLDS = "HOUSEHOLDS"
     MEMBERS = "MEMBERS"
@@ -58,6 +69,8 @@ class RepresentationAlgorithm(LptAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.AREA_LEVEL, self.tr("Compare within"), options=list(_levels()),
             defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.BY, self.tr("Groups"), options=list(_by()), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.TARGET, self.tr("Target ratio"), type=QgsProcessingParameterNumber.Double,
             defaultValue=0.7, minValue=0.01, maxValue=1.0))
@@ -85,13 +98,14 @@ class RepresentationAlgorithm(LptAlgorithm):
         level = self.parameterAsInt(parameters, self.CLASS_LEVEL, context)
         area_level = _levels()[self.parameterAsEnum(parameters, self.AREA_LEVEL, context)]
         target = self.parameterAsDouble(parameters, self.TARGET, context)
+        by = _by()[self.parameterAsEnum(parameters, self.BY, context)]
         areas = [a.strip() for a in self.parameterAsString(parameters, self.AREAS,
                                                            context).split(",") if a.strip()]
         store = self.open_store(parameters, context)
         try:
             with core_call():
                 table = representation(store, scheme=scheme, level=level,
-                                       area_level=area_level, target=target)
+                                       area_level=area_level, target=target, by=by)
                 under = underrepresented_households(
                     store, scheme=scheme, level=level, area_level=area_level, target=target,
                     areas=areas or None, table=table)
