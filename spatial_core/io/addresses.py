@@ -27,14 +27,13 @@ from spatial_core.errors import InputError
 from spatial_core.geo.cells import points_to_cells
 from spatial_core.geo.crs import STORE_SRID, WGS84, bng_to_lnglat
 from spatial_core.io.imports import (
-    ALREADY,
     ImportReport,
     Progress,
     no_progress,
     note_rows,
     run_import,
     skip_rows,
-    stored_keys,
+    skip_stored,
 )
 from spatial_core.io.locations import parse_points, parse_uprns
 from spatial_core.io.sources import CsvTable, normalise_postcodes, read_csv_table
@@ -196,9 +195,8 @@ def import_addresses(store, paths: Sequence[str | Path], *, crs: int | None = No
         return rows[~earlier]
 
     def locate(conn, rows: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
-        old = stored_keys(store, conn, "addresses", "uprn", rows["uprn"].to_numpy())
-        skip_rows(report, ALREADY, rows, old)
-        rows = rows[~old].reset_index(drop=True)
+        rows = rows[skip_stored(store, conn, report, rows, "addresses", "uprn")]
+        rows = rows.reset_index(drop=True)
         x = rows["x"].to_numpy(dtype="float64").copy()
         y = rows["y"].to_numpy(dtype="float64").copy()
         missing = np.isnan(x)

@@ -62,16 +62,8 @@ from spatial_core.io.sources import (
 )
 from spatial_core.store import schema
 
-__all__ = [
-    "SCHEMES",
-    "KEY_TYPES",
-    "LEVEL_NAMES",
-    "import_classification",
-    "classify_households",
-    "class_names",
-    "builtin_codes",
-    "class_level_column",
-]
+__all__ = ["SCHEMES", "KEY_TYPES", "LEVEL_NAMES", "import_classification",
+           "classify_households", "class_names", "builtin_codes", "class_level_column"]
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,7 @@ from spatial_core.store.data_version import bump_data_version
 __all__ = ["ALREADY", "ImportReport", "KINDS", "Progress", "check_unique", "import_files",
            "import_options", "import_records", "insert_new_records", "located_columns",
            "no_progress", "note_rows", "read_by_keys", "record_import", "run_import",
-           "skip_rows", "stored_keys"]
+           "skip_rows", "skip_stored", "stored_keys"]
 
 log = logging.getLogger(__name__)
 
@@ -281,8 +281,18 @@ def _by_file(fn, reason: str, frame: pd.DataFrame, mask) -> None:
         fn(reason, lines.to_numpy(), str(file))
 
 
+def skip_stored(store, conn: Connection, report: ImportReport, frame: pd.DataFrame, table: str,
+                key: str) -> np.ndarray:
+    """Skip the rows of ``frame`` whose ``key`` is already stored in ``table`` (reason
+    :data:`ALREADY`, so importing a file again changes nothing); returns the mask of the
+    rows to write."""
+    stored = stored_keys(store, conn, table, key, frame[key].to_numpy())
+    skip_rows(report, ALREADY, frame, stored)
+    return ~stored
+
+
 def stored_keys(store, conn: Connection, table: str, key: str, values) -> np.ndarray:
-    """Which of ``values`` are already stored as ``table.key`` (the one skip-stored test)."""
+    """Which of ``values`` are already stored as ``table.key``."""
     t = schema.table(table)
     wanted = pd.unique(pd.Series(values, dtype=object).dropna())
     found: set = set()
@@ -348,8 +358,8 @@ def insert_new_records(store, conn: Connection, frame: pd.DataFrame, loc: pd.Dat
     deals with them itself.
     """
     if stored is None:
-        stored = stored_keys(store, conn, table, key, frame[key].to_numpy())
-        skip_rows(report, ALREADY, frame, keep & stored)
+        stored = np.zeros(len(frame), dtype=bool)
+        stored[keep] = ~skip_stored(store, conn, report, frame[keep], table, key)
     new = rows(frame, loc, keep & ~stored)
     report.imported = store.insert_new(conn, table, new)
     for name, child in children.items():

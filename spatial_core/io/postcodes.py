@@ -31,12 +31,11 @@ from spatial_core.errors import InputError
 from spatial_core.geo.cells import points_to_cells
 from spatial_core.geo.crs import STORE_SRID, WGS84
 from spatial_core.io.imports import (
-    ALREADY,
     ImportReport,
     Progress,
     run_import,
     skip_rows,
-    stored_keys,
+    skip_stored,
 )
 from spatial_core.io.locations import parse_points
 from spatial_core.io.sources import (
@@ -224,9 +223,8 @@ def import_postcodes(store, paths: Sequence[str | Path], *, crs: int | None = No
         return rows[~dup].reset_index(drop=True)
 
     def write(conn, rows: pd.DataFrame, report: ImportReport) -> None:
-        have = stored_keys(store, conn, "postcodes", "postcode", rows["postcode"].to_numpy())
-        skip_rows(report, ALREADY, rows, have)
-        new = rows[~have].drop(columns=["_file", "_line"])
+        new = rows[skip_stored(store, conn, report, rows, "postcodes", "postcode")]
+        new = new.drop(columns=["_file", "_line"])
         report.imported = store.insert_new(conn, "postcodes", new)
 
     return run_import(store, "postcodes", paths, read=read, validate=validate, write=write,
