@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
@@ -37,9 +38,19 @@ import yaml
 
 from .audit import AuditLog
 from .auth import Authenticator, AuthError
-from .config import COLLECTIONS, ServiceConfig, load_config, pygeoapi_config
+from .config import COLLECTIONS, MVT, ServiceConfig, load_config, pygeoapi_config
 from .context import RequestContext, activate, deactivate
 from .engage import loggable_path
+from .limits import MAX_BODY_BYTES, body_too_large, json_body_problem
+from .ogc import (
+    declare_conformance,
+    fix_openapi,
+    fix_queryables,
+    geojson_type,
+    items_links,
+    status_info,
+    unknown_parameters,
+)
 
 __all__ = ["create_app", "prepare_runtime", "JsonFormatter", "cache_control", "PERSONAL",
            "VARY", "ITEM_ALLOW", "item_write_refusal"]
@@ -108,6 +119,15 @@ def item_write_refusal(method: str, path: str) -> str | None:
     return _item_collection(path) if method.upper() in _ITEM_WRITES else None
 
 
+def _write_collection(path: str) -> str | None:
+    """Our collection of ``/collections/{id}/items[/…]`` (None for any other path)."""
+    parts = path.strip("/").split("/")
+    if len(parts) >= 3 and parts[0] == "collections" and parts[1] in COLLECTIONS \
+            and parts[2] == "items":
+        return parts[1]
+    return None
+
+
 def _item_collection(path: str) -> str | None:
     """Our collection of ``/collections/{id}/items/{item}`` (None for any other path)."""
     parts = path.strip("/").split("/")
@@ -174,7 +194,7 @@ def prepare_runtime(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 
     ensure_score_run(stores.store(cfg.store))  # once, before workers: see providers/scores.py
     config_path = folder / "pygeoapi-config.yml"
     config_path.write_text(yaml.safe_dump(pg, sort_keys=False), encoding="utf-8")
-    oas = _drop_item_writes(get_oas(pg))
+    oas = fix_openapi(_drop_item_writes(get_oas(pg)))
     stores.clear()  # OpenAPI generation opened the store; workers open their own
     (folder / "openapi.json").write_text(json.dumps(oas), encoding="utf-8")
     return folder
@@ -200,6 +220,7 @@ def create_app(config: str | os.PathLike | None = None):
     app = flask_app.APP
     if app.config.get("LPT_WRAPPED"):
         return app
+    declare_conformance()
     _wrap(app, cfg)
     from .cache import install as install_cache
 
@@ -220,6 +241,7 @@ def _safe(location: str) -> str:
 
 def _wrap(app, cfg: ServiceConfig) -> None:
     from flask import g, jsonify, request
+    from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
     from . import stores
 
@@ -297,6 +319,83 @@ def _wrap(app, cfg: ServiceConfig) -> None:
                                  "items are never updated or deleted")
         return resp
 
+    fields_of = collection_fields(cfg)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # a chunked body is cut off too
+
+    def _refusal_audited(status: int, why: str) -> None:
+        """A refused write of a personal collection is part of the record."""
+        cid = _write_collection(request.path)
+        if cid is None or cid not in PERSONAL:
+            return
+        p = g.lpt_principal
+        audit.append(request_id=g.lpt_request_id, sub=p.sub, role=p.role, via=p.via,
+                     action="denied", collection=cid, query=request.path,
+                     purpose=request.headers.get("X-Purpose") or p.default_purpose,
+                     remote_addr=request.remote_addr,
+                     outcome=f"{request.method} refused ({status}): {why}")
+
+    @app.before_request
+    def _bounded_body():
+        """413 for a body over the size bound, 400 for JSON too deep or with too long a
+        string (geoservice/limits.py), before any route parses it."""
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return None
+        why = body_too_large(request.content_length)
+        status = 413
+        if why is None:
+            try:
+                raw = request.get_data(cache=True)
+            except RequestEntityTooLarge:
+                why = body_too_large(MAX_BODY_BYTES + 1)
+            else:
+                status = 400
+                why = json_body_problem(raw) if raw[:1].strip() in (b"{", b"[") or (
+                    "json" in (request.mimetype or "")) else None
+        if why is None:
+            return None
+        _refusal_audited(status, why)
+        resp = jsonify({"code": "PayloadTooLarge" if status == 413 else "InvalidParameterValue",
+                        "description": why})
+        resp.status_code = status
+        return resp
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        """Every HTTP error is JSON with its status (never an HTML page)."""
+        resp = jsonify({"code": exc.name.replace(" ", ""), "description": exc.description})
+        resp.status_code = exc.code or 500
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unhandled(exc):
+        """A fault of ours: logged with its traceback, answered as JSON without details."""
+        if isinstance(exc, HTTPException):
+            return _http_error(exc)
+        log.exception("unhandled error", extra={"fields": {
+            "request_id": getattr(g, "lpt_request_id", None), "path": request.path}})
+        resp = jsonify({"code": "ServerError",
+                        "description": "the service failed to answer; the request id is in "
+                                       "X-Request-ID"})
+        resp.status_code = 500
+        return resp
+
+    @app.before_request
+    def _unknown_parameters():
+        """400 for a query parameter the endpoint does not know (OGC API Part 1)."""
+        unknown = unknown_parameters(request.path, request.args.keys(), fields_of)
+        if not unknown:
+            return None
+        resp = jsonify({"code": "InvalidParameterValue",
+                        "description": f"unknown query parameter(s) {unknown}"})
+        resp.status_code = 400
+        return resp
+
+    @app.after_request
+    def _ogc_answer(response):
+        """GeoJSON media type and ``Link`` headers on items, JSON tile errors, a
+        status-info document for an asynchronous execute (see :mod:`geoservice.ogc`)."""
+        return ogc_answer(request, response)
+
     @app.after_request
     def _log(response):
         p = getattr(g, "lpt_principal", None)
@@ -324,3 +423,110 @@ def _wrap(app, cfg: ServiceConfig) -> None:
         token = g.pop("lpt_token", None)
         if token is not None:
             deactivate(token)
+
+
+def collection_fields(cfg: ServiceConfig):
+    """``fields(collection)``: the property names of one of our collections (None for any
+    other name), read once per process from its provider."""
+    from pygeoapi.plugin import load_plugin
+
+    known: dict[str, frozenset[str]] = {}
+
+    def fields(cid: str) -> frozenset[str] | None:
+        if cid not in COLLECTIONS:
+            return None
+        got = known.get(cid)
+        if got is None:
+            from pygeoapi import flask_app
+
+            provider_def = flask_app.CONFIG["resources"][cid]["providers"][0]
+            got = known[cid] = frozenset(load_plugin("provider", provider_def).fields)
+        return got
+
+    return fields
+
+
+_TILE = re.compile(r"^/collections/[^/]+/tiles/[^/]+/[^/]+/[^/]+/[^/]+/?$")
+_EXECUTE = re.compile(r"^/processes/(?P<pid>[^/]+)/execution/?$")
+_QUERYABLES = re.compile(r"^/collections/(?P<cid>[^/]+)/queryables/?$")
+_PROCESSES = re.compile(r"^/processes(?:/[^/]+)?/?$")
+
+
+def flask_app_url() -> str | None:
+    """The service's public base URL (``server.url`` of the pygeoapi configuration)."""
+    from pygeoapi import flask_app
+
+    url = flask_app.CONFIG.get("server", {}).get("url")
+    return str(url).rstrip("/") if url else None
+
+
+def _own_job_control(response) -> None:
+    """Each process's own ``jobControlOptions`` (pygeoapi offers ``async-execute`` for every
+    process when the manager can run jobs; a process that runs synchronously says so)."""
+    from pygeoapi import flask_app
+
+    try:
+        body = json.loads(response.get_data())
+    except ValueError:
+        return
+    listed = body.get("processes") if isinstance(body, dict) and "processes" in body else [body]
+    for proc in listed or []:
+        if not isinstance(proc, dict) or proc.get("id") not in flask_app.api_.manager.processes:
+            continue
+        own = flask_app.api_.manager.get_processor(proc["id"]).metadata.get("jobControlOptions")
+        if own:
+            proc["jobControlOptions"] = list(own)
+    response.set_data(json.dumps(body))
+
+
+def ogc_answer(request, response):
+    """What :mod:`geoservice.ogc` says an answer carries, applied to a Flask response."""
+    path = request.path
+    ctype = response.headers.get("Content-Type")
+    if response.status_code == 200 and not response.direct_passthrough:
+        geo = geojson_type(path, ctype)
+        if geo is not None:
+            response.headers["Content-Type"] = geo
+            if path.rstrip("/").endswith("/items"):
+                try:
+                    body = json.loads(response.get_data())
+                except ValueError:
+                    body = None
+                if isinstance(body, dict):
+                    base = flask_app_url() or request.url_root.rstrip("/")
+                    queryables = base + path.rstrip("/")[:-len("/items")] + "/queryables"
+                    links = items_links(body.get("links") or [], queryables)
+                    if links:
+                        response.headers["Link"] = links
+    if (response.status_code == 200 and (ctype or "").startswith("text/csv")
+            and not response.direct_passthrough):
+        from spatial_core.api.export import csv_safe_text  # the one CSV rule: no formulas
+
+        response.set_data(csv_safe_text(response.get_data(as_text=True)).encode("utf-8"))
+    q = _QUERYABLES.match(path)
+    if q and response.status_code == 200 and "json" in (ctype or ""):
+        try:
+            body = json.loads(response.get_data())
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            response.set_data(json.dumps(fix_queryables(q.group("cid"), body)))
+    if (response.status_code >= 400 and _TILE.match(path)
+            and (ctype or "").startswith(MVT)):
+        response.headers["Content-Type"] = "application/json"
+    if (request.method == "GET" and response.status_code == 200 and _PROCESSES.match(path)
+            and (ctype or "").startswith("application/json")):
+        _own_job_control(response)
+    m = _EXECUTE.match(path)
+    if (m and request.method == "POST" and response.status_code == 201
+            and response.headers.get("Location")):
+        try:
+            body = json.loads(response.get_data() or b"null")
+        except ValueError:
+            body = ""
+        if not body:
+            location = response.headers["Location"]
+            response.set_data(json.dumps(status_info(location.rstrip("/").rsplit("/", 1)[-1],
+                                                     m.group("pid"), location)))
+            response.headers["Content-Type"] = "application/json"
+    return response

@@ -125,11 +125,13 @@ def export(path: str | os.PathLike, *, fmt: str = "jsonl", since: str | None = N
             and (sub is None or e.get("sub") == sub)]
     if fmt == "jsonl":
         return "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in rows)
+    from spatial_core.api.export import csv_cell  # the one CSV rule: no formulas
+
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(FIELDS), extrasaction="ignore",
                        lineterminator="\n")
     w.writeheader()
     for e in rows:
-        w.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else v)
+        w.writerow({k: csv_cell(json.dumps(v) if isinstance(v, (list, dict)) else v)
                     for k, v in e.items()})
     return buf.getvalue()

@@ -54,9 +54,11 @@ import gzip
 import logging
 import os
 import re
+import struct
 import threading
 import time
 import uuid
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -92,6 +94,27 @@ _DROP = frozenset({"content-length", "content-encoding", "date", "server", "x-re
 StartResponse = Callable[..., Any]
 
 
+_STAMP = re.compile(rb'"timeStamp": ?"([^"\\]{0,40})"')
+
+
+def _now_stamp() -> bytes:
+    """pygeoapi's ``timeStamp`` format (UTC, microseconds)."""
+    t = time.time()
+    return (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
+            + f".{int(t % 1 * 1e6):06d}Z").encode()
+
+
+def _deflate(data: bytes, last: bool) -> bytes:
+    """Raw deflate blocks of ``data``, ending on a byte boundary with no back-references
+    past it (a full flush), so that such pieces can be put one after another; ``last``: the
+    final piece (its last block marked final)."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+
+
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, mtime 0
+
+
 @dataclass(frozen=True)
 class _Entry:
     status: str
@@ -100,10 +123,39 @@ class _Entry:
     gz: bytes
     version: tuple
     created: float
+    stamp: tuple[int, int] | None = None
+    """Where the body's ``timeStamp`` value is (start, end): each answer gets its own time.
+    ``gz`` is then the deflate blocks before it and ``gz_tail`` those after it; an answer
+    is one gzip member: header, those blocks with the time's between them, CRC and size."""
+    gz_tail: bytes = b""
 
     @property
     def size(self) -> int:
-        return len(self.body) + len(self.gz) + 64 * (len(self.headers) + 4)
+        return (len(self.body) + len(self.gz) + len(self.gz_tail)
+                + 64 * (len(self.headers) + 4))
+
+    @classmethod
+    def make(cls, status: str, headers: tuple, body: bytes, version: tuple) -> _Entry:
+        m = _STAMP.search(body)
+        if m is None:
+            return cls(status=status, headers=headers, body=body,
+                       gz=gzip.compress(body, compresslevel=6, mtime=0), version=version,
+                       created=time.monotonic())
+        return cls(status=status, headers=headers, body=body,
+                   gz=_deflate(body[:m.start(1)], False),
+                   gz_tail=_deflate(body[m.end(1):], True),
+                   stamp=(m.start(1), m.end(1)), version=version, created=time.monotonic())
+
+    def bodies(self) -> tuple[bytes, bytes]:
+        """(identity, gzip) bodies of one answer, with the time of this answer."""
+        if self.stamp is None:
+            return self.body, self.gz
+        start, end = self.stamp
+        now = _now_stamp()
+        body = self.body[:start] + now + self.body[end:]
+        gz = b"".join((_GZIP_HEADER, self.gz, _deflate(now, False), self.gz_tail,
+                       struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)))
+        return body, gz
 
 
 class StoreVersion:
@@ -358,9 +410,7 @@ class ResponseCache:
                 or "content-encoding" in names or len(body) > self.max_entry_bytes):
             return None
         kept = tuple((k, v) for k, v in headers if k.lower() not in _DROP)
-        entry = _Entry(status=status, headers=kept, body=body,
-                       gz=gzip.compress(body, compresslevel=6, mtime=0), version=version,
-                       created=time.monotonic())
+        entry = _Entry.make(status, kept, body, version)
         with self._lock:
             if self._seen_version != version:
                 return entry  # the data changed while this was computed: serve, don't keep
@@ -379,7 +429,8 @@ class ResponseCache:
     def _respond(self, environ: dict, start_response: StartResponse, e: _Entry, gz_ok: bool,
                  how: str, principal: Principal | None, started: float | None,
                  request_id: str | None = None) -> list[bytes]:
-        body = e.gz if gz_ok else e.body
+        identity, gz = e.bodies()
+        body = gz if gz_ok else identity
         vary = [v.strip() for k, val in e.headers if k.lower() == "vary"
                 for v in val.split(",") if v.strip()]  # the app's (the caller's headers)
         if "accept-encoding" not in {v.lower() for v in vary}:

@@ -23,7 +23,8 @@ import shapely
 from pygeoapi.provider.base import ProviderInvalidQueryError
 from pygeofilter import ast, values
 
-__all__ = ["FilterError", "filter_attributes", "filter_mask", "uses_geometry", "SUPPORTED"]
+__all__ = ["FilterError", "filter_attributes", "filter_mask", "uses_geometry", "SUPPORTED",
+           "bbox_in_storage"]
 
 SUPPORTED = ("AND, OR, NOT, =, <>, <, <=, >, >=, BETWEEN, LIKE, IN, IS NULL, "
              "INTERSECTS, DISJOINT, WITHIN, CONTAINS, BBOX")
@@ -68,13 +69,17 @@ def uses_geometry(node: Any) -> bool:
 
 
 def filter_mask(node: Any, frame: pd.DataFrame, fields: Mapping[str, Any],
-                geometry: np.ndarray | None = None) -> np.ndarray:
+                geometry: np.ndarray | None = None,
+                filter_crs: str | None = None) -> np.ndarray:
     """A boolean array: which rows of ``frame`` the filter keeps.
 
     ``fields`` are the queryables (name -> ``{"type": …}`` or the type); ``geometry`` the
-    rows' shapely geometries in the storage CRS (needed only for spatial predicates).
+    rows' shapely geometries in the storage CRS (needed only for spatial predicates);
+    ``filter_crs`` the CRS of a ``BBOX(…)``'s numbers when it names none (default: the
+    request's ``filter-crs``, else CRS84). pygeoapi moves geometry literals into the storage
+    CRS but leaves a BBOX's numbers as given: they are moved here.
     """
-    ev = _Evaluator(frame, fields, geometry)
+    ev = _Evaluator(frame, fields, geometry, filter_crs)
     out = ev.value(node)
     if not isinstance(out, np.ndarray) or out.dtype != bool:
         raise FilterError(user_msg="the filter must be a condition (a comparison, a spatial "
@@ -92,8 +97,9 @@ class _Column:
 
 class _Evaluator:
     def __init__(self, frame: pd.DataFrame, fields: Mapping[str, Any],
-                 geometry: np.ndarray | None) -> None:
+                 geometry: np.ndarray | None, filter_crs: str | None = None) -> None:
         self.frame, self.fields, self.geometry = frame, fields, geometry
+        self.filter_crs = filter_crs or _request_filter_crs()
         self.n = len(frame)
 
     # -- values ---------------------------------------------------------------------------
@@ -133,7 +139,8 @@ class _Evaluator:
             return self.spatial(node.lhs, node.rhs, _SPATIAL[type(node)])
         if isinstance(node, ast.BBox):
             self.geometry_of(node.lhs)
-            box = shapely.box(node.minx, node.miny, node.maxx, node.maxy)
+            box = bbox_in_storage((node.minx, node.miny, node.maxx, node.maxy),
+                                  node.crs or self.filter_crs)
             return self.spatial(node.lhs, box, shapely.intersects)
         if isinstance(node, ast.Attribute):
             return self.column(node)
@@ -243,6 +250,50 @@ class _Evaluator:
 
 _OPS = {"=": ast.Equal, "<>": ast.NotEqual, "<": ast.LessThan, "<=": ast.LessEqual,
         ">": ast.GreaterThan, ">=": ast.GreaterEqual}
+
+
+STORAGE_EPSG = 27700
+DEFAULT_FILTER_CRS = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def _request_filter_crs() -> str:
+    """The ``filter-crs`` of the request being served (CRS84 when it gives none)."""
+    from urllib.parse import parse_qs
+
+    from .context import current
+
+    got = parse_qs(current().query or "").get("filter-crs")
+    return got[-1] if got else DEFAULT_FILTER_CRS
+
+
+def bbox_in_storage(bounds: tuple[float, float, float, float], crs: str) -> Any:
+    """The polygon of a box given in ``crs`` (x/y order: longitude first for CRS84 and
+    EPSG:4326), in the storage CRS (British National Grid), its edges densified so that a
+    box in degrees keeps its shape.
+
+    >>> b = bbox_in_storage((-1.2, 52.6, -1.1, 52.7), "http://www.opengis.net/def/crs/OGC/1.3/CRS84")
+    >>> [round(v, -2) for v in b.bounds]
+    [454200.0, 300500.0, 461100.0, 311700.0]
+    >>> bbox_in_storage((1, 2, 3, 4), "EPSG:27700").bounds
+    (1.0, 2.0, 3.0, 4.0)
+    """
+    from pygeoapi.util import get_crs_from_uri
+    from pyproj import CRS, Transformer
+
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    box = shapely.box(minx, miny, maxx, maxy)
+    try:
+        src = get_crs_from_uri(crs) if "/" in str(crs) or str(crs).startswith("urn:") \
+            else CRS.from_user_input(crs)
+    except Exception:  # noqa: BLE001 - any unknown CRS is the caller's to fix
+        raise FilterError(user_msg=f"unknown CRS {crs!r} for the filter's BBOX") from None
+    if src.to_epsg() == STORAGE_EPSG:
+        return box
+    tr = Transformer.from_crs(src, CRS.from_epsg(STORAGE_EPSG), always_xy=True)
+    step = max(maxx - minx, maxy - miny) / 32 or 1.0
+    dense = shapely.segmentize(box, step)
+    return shapely.transform(dense, lambda xy: np.column_stack(tr.transform(xy[:, 0],
+                                                                            xy[:, 1])))
 
 
 def _like_regex(pattern: str, wildcard: str, single: str, escape: str) -> str:

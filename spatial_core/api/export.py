@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -50,7 +51,8 @@ from spatial_core.store import schema
 from spatial_core.store.boundary_sets import newest_per_area
 
 __all__ = ["LAYERS", "FORMATS", "FORBIDDEN_COLUMNS", "ExportResult", "export_layer",
-           "layer_frame", "area_geometries", "street_geometries"]
+           "layer_frame", "area_geometries", "street_geometries", "csv_cell", "csv_safe_frame",
+           "csv_safe_text"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,54 @@ FORBIDDEN_COLUMNS = frozenset({"name", "member_name", "full_name", "first_name",
                                "email", "e_mail", "telephone", "phone", "mobile", "contact",
                                "member_id", "notes", "free_text", "officer"})
 """Column names no export may carry (personal data; ``name`` would be ambiguous)."""
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value safe to put in a CSV cell a spreadsheet will open: text starting with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return (a formula to Excel, LibreOffice or
+    Google Sheets) gets a leading ``'``; numbers (``-3.5`` too) and other values are kept.
+    The one rule for every CSV this project writes (``lpt export … csv``, the service's
+    ``?f=csv``, ``lpt audit export --format csv``).
+
+    >>> [csv_cell(v) for v in ["=HYPERLINK(1)", "+1", "-2.5", "@SUM(A1)", "ok", 3]]
+    ["'=HYPERLINK(1)", '+1', '-2.5', "'@SUM(A1)", 'ok', 3]
+    >>> csv_cell("-cmd|' /C calc'!A0")
+    "'-cmd|' /C calc'!A0"
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) \
+            and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell passed through :func:`csv_cell`."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(csv_cell)
+    return out
+
+
+def csv_safe_text(text: str) -> str:
+    """A CSV document (header and rows) with every cell passed through :func:`csv_cell`.
+
+    >>> csv_safe_text('a,b\\r\\n=1+1,-2\\r\\n').splitlines()
+    ['a,b', "'=1+1,-2"]
+    """
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    for i, row in enumerate(rows):
+        w.writerow(row if i == 0 else [csv_cell(c) for c in row])
+    return buf.getvalue()
+
 
 _ALIASES = {"street_scores": "street-scores", "scores": "street-scores",
             "walk_list": "walk-list", "walklist": "walk-list", "walk-lists": "walk-list",
@@ -380,7 +430,7 @@ def export_layer(store, layer: str, path: str | Path, *, format: str | None = No
     if out.exists():
         out.unlink()
     if fmt == "csv":
-        pd.DataFrame(gdf[columns]).to_csv(out, index=False)
+        csv_safe_frame(pd.DataFrame(gdf[columns])).to_csv(out, index=False)
     else:
         import pyogrio
 

@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What an attacker found (issue 13), against the running service: bodies and strings
+without bounds, deep JSON giving 500s, formulas in CSV answers."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+OFFICER_BEAT = "beat:DM01B01"
+PURPOSE = {"X-Purpose": "attacker limits test"}
+
+
+def _entries(service):
+    from geoservice.audit import read_entries
+
+    return list(read_entries(service.audit))
+
+
+def _uprn(demo, beat: str, i: int) -> str:
+    a = demo["addresses"]
+    return str(a.loc[a["beat_id"] == beat, "uprn"].iloc[i])
+
+
+@pytest.fixture(scope="module")
+def officer(service):
+    return service.token("beat_officer", [OFFICER_BEAT], sub="pc-limits")
+
+
+def _visit(service, token, props, headers=PURPOSE):
+    body = json.dumps({"type": "Feature", "geometry": None, "properties": props}).encode()
+    return service.request("POST", "/collections/visits/items", body=body, token=token,
+                           headers={"Content-Type": "application/geo+json", **headers})
+
+
+def test_a_huge_visit_note_is_413_and_audited_and_not_stored(service, demo, officer):
+    before = len(_store_visits(service))
+    status, headers, raw = _visit(service, officer, {
+        "uprn": _uprn(demo, OFFICER_BEAT, 7), "outcome": "not in",
+        "visited_at": "2026-10-03T10:00:00", "notes": "x" * (3 << 20)})
+    assert status == 413, raw[:300]
+    assert headers["Content-Type"].startswith("application/json")
+    assert "at most 1048576" in json.loads(raw)["description"]
+    assert len(_store_visits(service)) == before
+    mine = [e for e in _entries(service) if e.get("sub") == "pc-limits"]
+    assert mine[-1]["action"] == "denied" and mine[-1]["collection"] == "visits"
+    assert mine[-1]["outcome"].startswith("POST refused (413)")
+
+
+def _store_visits(service):
+    from spatial_core import open_store
+
+    s = open_store(service.store, create=False)
+    try:
+        return s.read("visits", ["visit_id", "notes"])
+    finally:
+        s.close()
+
+
+def test_a_long_string_is_400_naming_the_bound(service, demo, officer):
+    before = len(_store_visits(service))
+    status, _, raw = _visit(service, officer, {
+        "uprn": _uprn(demo, OFFICER_BEAT, 8), "outcome": "not in",
+        "visited_at": "2026-10-03T10:05:00", "notes": "y" * 20_000})
+    assert status == 400, raw[:300]
+    assert json.loads(raw)["description"] == ("a JSON string in the body is 20000 characters "
+                                              "long; at most 10000 are accepted")
+    assert len(_store_visits(service)) == before
+    body = json.dumps({"inputs": {"area": "z" * 500_000}}).encode()
+    status, _, raw = service.request("POST", "/processes/score-area/execution", body=body,
+                                     headers={"Content-Type": "application/json"},
+                                     token=service.token("force_analyst"))
+    assert status == 400 and "500000 characters" in json.loads(raw)["description"]
+
+
+@pytest.mark.parametrize("path,auth", [
+    ("/processes/score-area/execution", False),
+    ("/processes/create-setup/execution", True),
+    ("/collections/visits/items", True),
+    ("/collections/visits/items", False),
+    ("/collections/street_scores/items", False),  # CQL2 JSON
+])
+def test_deep_json_is_400_never_500(service, officer, path, auth):
+    deep = b"[" * 50_000 + b"]" * 50_000
+    status, headers, raw = service.request(
+        "POST", path, body=deep, token=officer if auth else None,
+        headers={"Content-Type": "application/json", **PURPOSE})
+    assert status == 400, raw[:300]
+    assert headers["Content-Type"].startswith("application/json")
+    assert json.loads(raw)["description"] == ("the JSON body is nested 50000 levels deep; at "
+                                              "most 32 are accepted")
+
+
+def test_a_refused_deep_visit_is_audited(service, officer):
+    status, _, _ = service.request("POST", "/collections/visits/items",
+                                   body=b'{"a":' * 40 + b"1" + b"}" * 40, token=officer,
+                                   headers={"Content-Type": "application/json", **PURPOSE})
+    assert status == 400
+    last = [e for e in _entries(service) if e.get("sub") == "pc-limits"][-1]
+    assert (last["action"], last["collection"]) == ("denied", "visits")
+    assert last["outcome"] == ("POST refused (400): the JSON body is nested 40 levels deep; at "
+                               "most 32 are accepted")
+
+
+def test_unknown_route_errors_are_json(service):
+    status, headers, raw = service.get("/no/such/page")
+    assert status == 404
+    assert headers["Content-Type"].startswith("application/json")
+    assert json.loads(raw)["code"] == "NotFound"
+
+
+# -- CSV formula injection ------------------------------------------------------------------
+
+def test_visits_csv_neutralises_formulas(service, demo, officer):
+    note = '=HYPERLINK("http://evil.invalid","x")'
+    status, _, raw = _visit(service, officer, {
+        "uprn": _uprn(demo, OFFICER_BEAT, 9), "outcome": "not in",
+        "visited_at": "2026-10-03T11:00:00", "notes": note})
+    assert status == 201, raw
+    status, headers, raw = service.get("/collections/visits/items?f=csv&limit=10000",
+                                       token=officer, headers=PURPOSE)
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"))))
+    notes = [r["notes"] for r in rows if r.get("notes")]
+    assert "'" + note in notes
+    assert not any(n.startswith(("=", "+", "@")) for n in notes)
+
+
+def test_audit_export_csv_neutralises_formulas(tmp_path):
+    from geoservice.audit import AuditLog, export
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append(request_id="r1", sub="=cmd|' /C calc'!A0", role="partner", via="token",
+               action="read", collection="visits", purpose="+SUM(1,2)", number_matched=-3)
+    rows = list(csv.DictReader(io.StringIO(export(tmp_path / "audit.jsonl", fmt="csv"))))
+    assert rows[0]["sub"] == "'=cmd|' /C calc'!A0"
+    assert rows[0]["purpose"] == "'+SUM(1,2)"
+    assert rows[0]["number_matched"] == "-3"  # a number stays a number
+
+
+def test_lpt_export_csv_neutralises_formulas(tmp_path):
+    import pandas as pd
+
+    from spatial_core.api.export import csv_safe_frame
+
+    frame = pd.DataFrame({"street": ["=1+1", "-2", "@x", "Low Street"], "n": [1, -2, 3, 4]})
+    out = csv_safe_frame(frame)
+    assert out["street"].tolist() == ["'=1+1", "-2", "'@x", "Low Street"]
+    assert out["n"].tolist() == [1, -2, 3, 4]
