@@ -65,6 +65,8 @@ class LptAlgorithm(QgsProcessingAlgorithm):
     HELP = ""
 
     STORE = "STORE"
+    SETUP_ID = "SETUP_ID"  # add_setup_parameters
+    NOW = "NOW"
 
     def name(self) -> str:
         return self.NAME
@@ -93,6 +95,20 @@ class LptAlgorithm(QgsProcessingAlgorithm):
             self.STORE, self.tr("Store (GeoPackage file or postgresql:// URL)"),
             defaultValue=default_store() or None, optional=True))
 
+    def add_setup_parameters(self, now_label: str = "At (default the clock)") -> None:
+        """STORE, SETUP_ID (a set-up id) and NOW (an optional moment; default the clock)."""
+        self.add_store_parameter()
+        self.addParameter(QgsProcessingParameterString(self.SETUP_ID, self.tr("Set-up id")))
+        self.addParameter(QgsProcessingParameterString(
+            self.NOW, self.tr(now_label), optional=True))
+
+    def setup_and_now(self, parameters: dict,
+                      context: QgsProcessingContext) -> tuple[str, str | None]:
+        """The SETUP_ID and NOW of :meth:`add_setup_parameters` (NOW None when empty)."""
+        setup_id = self.parameterAsString(parameters, self.SETUP_ID, context).strip()
+        now = self.parameterAsString(parameters, self.NOW, context).strip() or None
+        return setup_id, now
+
     def store_location(self, parameters: dict, context: QgsProcessingContext) -> str:
         location = (self.parameterAsString(parameters, self.STORE, context) or "").strip()
         location = location or default_store()
@@ -110,3 +126,15 @@ class LptAlgorithm(QgsProcessingAlgorithm):
         location = self.store_location(parameters, context)
         with core_call():
             return open_store(location, create=create)
+
+    @contextlib.contextmanager
+    def opened_store(self, parameters: dict, context: QgsProcessingContext, *,
+                     create: bool = False):
+        """The store named by STORE for a ``with`` block: the block's core errors mapped
+        (:func:`core_call`), the store closed after it."""
+        store = self.open_store(parameters, context, create=create)
+        try:
+            with core_call():
+                yield store
+        finally:
+            store.close()

@@ -22,7 +22,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ._base import LptAlgorithm, core_call, progress_callable
+from ._base import LptAlgorithm, progress_callable
 
 __all__ = ["ImportAlgorithm", "layer_to_file", "crs_to_epsg", "enum_choice"]
 
@@ -133,13 +133,9 @@ class ImportAlgorithm(LptAlgorithm):
                 feedback.pushInfo(f"layer {layer.name()} written to {paths[-1]} for the import")
             if not paths:
                 raise QgsProcessingException("Give files to import or a layer of the project.")
-            store = self.open_store(parameters, context, create=True)
-            try:
-                with core_call():
-                    report = import_files(store, self.KIND, paths,
-                                          progress=progress_callable(feedback), **options)
-            finally:
-                store.close()
+            with self.opened_store(parameters, context, create=True) as store:
+                report = import_files(store, self.KIND, paths,
+                                      progress=progress_callable(feedback), **options)
         feedback.pushInfo(report.summary())
         return {self.READ: report.read, self.IMPORTED: report.imported,
                 self.SKIPPED: report.skipped, self.REPORT: json.dumps(report.to_dict())}

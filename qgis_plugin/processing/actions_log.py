@@ -9,7 +9,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ._base import LptAlgorithm, core_call
+from ._base import LptAlgorithm
 from ._outputs import area_geometries, styled_sink, with_geometry
 
 
@@ -48,13 +48,9 @@ class ActionsLogAlgorithm(LptAlgorithm):
 
         area = self.parameterAsString(parameters, self.AREA, context).strip() or None
         period = self.parameterAsString(parameters, self.PERIOD, context).strip() or None
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                log = list_actions(store, area_id=area, period=period)
-                shapes = area_geometries(store, log["area_id"].tolist())
-        finally:
-            store.close()
+        with self.opened_store(parameters, context) as store:
+            log = list_actions(store, area_id=area, period=period)
+            shapes = area_geometries(store, log["area_id"].tolist())
         feedback.pushInfo(f"{len(log)} actions")
         layer = with_geometry(log, shapes.reindex(log["area_id"]).to_numpy())
         return {self.OUTPUT: styled_sink(self, layer, parameters, self.OUTPUT, context,

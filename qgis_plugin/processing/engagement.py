@@ -11,7 +11,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ._base import LptAlgorithm, core_call
+from ._base import LptAlgorithm
 from ._outputs import area_geometries, styled_sink, with_geometry
 
 LEVELS = ("beat", "npa", "ward", "force")
@@ -61,13 +61,9 @@ class EngagementAlgorithm(LptAlgorithm):
         level = LEVELS[self.parameterAsEnum(parameters, self.LEVEL, context)]
         withhold = self.parameterAsBool(parameters, self.WITHHOLD, context)
         k = self.parameterAsInt(parameters, self.K, context) if withhold else None
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                table = engagement(store, by="area", level=level, k=k)
-                shapes = area_geometries(store, table["area_id"].tolist())
-        finally:
-            store.close()
+        with self.opened_store(parameters, context) as store:
+            table = engagement(store, by="area", level=level, k=k)
+            shapes = area_geometries(store, table["area_id"].tolist())
         feedback.pushInfo(f"{len(table)} {level} areas"
                           + (f"; counts below {k} withheld" if k else "; exact counts"))
         layer = with_geometry(table, shapes.reindex(table["area_id"]).to_numpy())

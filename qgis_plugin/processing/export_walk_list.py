@@ -8,10 +8,9 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterFileDestination,
-    QgsProcessingParameterString,
 )
 
-from ._base import LptAlgorithm, core_call
+from ._base import LptAlgorithm
 
 
 class ExportWalkListAlgorithm(LptAlgorithm):
@@ -26,17 +25,12 @@ class ExportWalkListAlgorithm(LptAlgorithm):
             "Grid) or CSV, by the file's suffix. Addresses only (UPRN, postcode, point, "
             "reason): never names or contacts.")
 
-    SETUP_ID = "SETUP_ID"
-    NOW = "NOW"
     OUTPUT = "OUTPUT"
     ROWS = "ROWS"
     RESULT = "RESULT"
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
-        self.add_store_parameter()
-        self.addParameter(QgsProcessingParameterString(self.SETUP_ID, self.tr("Set-up id")))
-        self.addParameter(QgsProcessingParameterString(
-            self.NOW, self.tr("For (default the clock)"), optional=True))
+        self.add_setup_parameters("For (default the clock)")
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Walk list file"),
             fileFilter="GeoJSON (*.geojson);;GeoPackage (*.gpkg);;CSV (*.csv)"))
@@ -46,15 +40,10 @@ class ExportWalkListAlgorithm(LptAlgorithm):
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
         from spatial_core.api.export import export_layer
 
-        setup_id = self.parameterAsString(parameters, self.SETUP_ID, context).strip()
-        now = self.parameterAsString(parameters, self.NOW, context).strip() or None
+        setup_id, now = self.setup_and_now(parameters, context)
         path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                result = export_layer(store, "walk-list", path, setup_id=setup_id, now=now)
-        finally:
-            store.close()
+        with self.opened_store(parameters, context) as store:
+            result = export_layer(store, "walk-list", path, setup_id=setup_id, now=now)
         feedback.pushInfo(f"{result.rows} doors written to {result.path}")
         return {self.OUTPUT: result.path, self.ROWS: result.rows,
                 self.RESULT: json.dumps(result.to_dict())}

@@ -15,7 +15,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ._base import LptAlgorithm, core_call, progress_callable
+from ._base import LptAlgorithm, progress_callable
 from ._outputs import cell_polygons, styled_sink, with_geometry
 
 WEIGHTS = ("count", "harm")
@@ -101,16 +101,12 @@ class HotspotsAlgorithm(LptAlgorithm):
         options = self.options(parameters, context)
         by_month = self.parameterAsBool(parameters, self.BY_MONTH, context)
         progress = progress_callable(feedback)
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                result = find_hotspots(store, **options)
-                classes = None
-                if by_month:
-                    monthly = monthly_hotspots(store, progress=progress, **options)
-                    classes = classify_trends(monthly)
-        finally:
-            store.close()
+        with self.opened_store(parameters, context) as store:
+            result = find_hotspots(store, **options)
+            classes = None
+            if by_month:
+                monthly = monthly_hotspots(store, progress=progress, **options)
+                classes = classify_trends(monthly)
         run = result.attrs["run"]
         frame = result.copy()
         frame["spot"] = np.where(frame["hot"], "hot", np.where(frame["cold"], "cold",

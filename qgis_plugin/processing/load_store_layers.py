@@ -11,7 +11,7 @@ from qgis.core import (
 )
 
 from ..layers import STORE_LAYERS, apply_style, store_layer
-from ._base import LptAlgorithm, core_call
+from ._base import LptAlgorithm
 
 
 class LoadStoreLayersAlgorithm(LptAlgorithm):
@@ -46,12 +46,8 @@ class LoadStoreLayersAlgorithm(LptAlgorithm):
         chosen = self.parameterAsEnums(parameters, self.TABLES, context) if given else []
         wanted = [STORE_LAYERS[i] for i in sorted(chosen)] if chosen else list(STORE_LAYERS)
         location = self.store_location(parameters, context)
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                status = store_status(store)
-        finally:
-            store.close()
+        with self.opened_store(parameters, context) as store:
+            status = store_status(store)
         ids = []
         for spec in wanted:
             if not status["counts"].get(spec.table):

@@ -11,7 +11,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ._base import LptAlgorithm, core_call
+from ._base import LptAlgorithm
 from ._outputs import area_geometries, styled_sink, with_geometry
 
 RULES = ("top", "share")
@@ -112,13 +112,9 @@ class LocalPrioritiesAlgorithm(LptAlgorithm):
             top_n=self.parameterAsInt(parameters, self.TOP_N, context),
             threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
             min_n=self.parameterAsInt(parameters, self.MIN_N, context))
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                marked = local_priorities(store, **options)
-                geoms = area_geometries(store, marked["area_id"])
-        finally:
-            store.close()
+        with self.opened_store(parameters, context) as store:
+            marked = local_priorities(store, **options)
+            geoms = area_geometries(store, marked["area_id"])
         summary = priority_summary(None, level=level, min_n=options["min_n"], priorities=marked)
         for sentence in summary["sentence"].head(5):
             feedback.pushInfo(sentence)

@@ -6,7 +6,7 @@ import json
 
 from qgis.core import QgsProcessingOutputNumber, QgsProcessingOutputString
 
-from ._base import LptAlgorithm, core_call, progress_callable
+from ._base import LptAlgorithm, progress_callable
 
 
 class RefreshIndexAlgorithm(LptAlgorithm):
@@ -32,12 +32,8 @@ class RefreshIndexAlgorithm(LptAlgorithm):
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
         from spatial_core.store.index import refresh_index
 
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                result = refresh_index(store, progress=progress_callable(feedback))
-        finally:
-            store.close()
+        with self.opened_store(parameters, context) as store:
+            result = refresh_index(store, progress=progress_callable(feedback))
         feedback.pushInfo(json.dumps(result, default=str))
         return {self.ADDRESSES_UPDATED: result.get("addresses_updated", 0),
                 self.STREETS_UPDATED: result.get("streets_updated", 0),

@@ -11,7 +11,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ._base import LptAlgorithm, core_call
+from ._base import LptAlgorithm
 from ._outputs import cell_polygons, styled_sink, with_geometry
 
 
@@ -101,17 +101,13 @@ class RepresentationAlgorithm(LptAlgorithm):
         by = _by()[self.parameterAsEnum(parameters, self.BY, context)]
         areas = [a.strip() for a in self.parameterAsString(parameters, self.AREAS,
                                                            context).split(",") if a.strip()]
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                table = representation(store, scheme=scheme, level=level,
-                                       area_level=area_level, target=target, by=by)
-                under = underrepresented_households(
-                    store, scheme=scheme, level=level, area_level=area_level, target=target,
-                    areas=areas or None, table=table)
-                members = member_locations(store, by="cell", scheme=scheme, level=level)
-        finally:
-            store.close()
+        with self.opened_store(parameters, context) as store:
+            table = representation(store, scheme=scheme, level=level,
+                                   area_level=area_level, target=target, by=by)
+            under = underrepresented_households(
+                store, scheme=scheme, level=level, area_level=area_level, target=target,
+                areas=areas or None, table=table)
+            members = member_locations(store, by="cell", scheme=scheme, level=level)
         feedback.pushInfo(f"{int(table['member_below'].fillna(False).sum())} (area, group) "
                           f"pairs below target {target:g}; {len(under)} under-represented "
                           f"households; members in {len(members)} cells")

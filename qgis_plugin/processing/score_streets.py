@@ -98,16 +98,12 @@ class ScoreStreetsAlgorithm(LptAlgorithm):
         area = self.parameterAsString(parameters, self.AREA, context).strip() or None
         as_of = self.parameterAsString(parameters, self.AS_OF, context).strip() or None
         progress = progress_callable(feedback)
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                run = score_streets_for(store, FORCE, profile, area=area, as_of=as_of,
-                                        progress=lambda f, m: progress(0.9 * f, m))
-                run_id = save_scores(store, run) if self.parameterAsBool(
-                    parameters, self.SAVE, context) else ""
-                geoms = street_geometries(store, run.scores["street_id"])
-        finally:
-            store.close()
+        with self.opened_store(parameters, context) as store:
+            run = score_streets_for(store, FORCE, profile, area=area, as_of=as_of,
+                                    progress=lambda f, m: progress(0.9 * f, m))
+            run_id = save_scores(store, run) if self.parameterAsBool(
+                parameters, self.SAVE, context) else ""
+            geoms = street_geometries(store, run.scores["street_id"])
         scores = run.scores.assign(run_id=run_id or None, as_of=run.as_of)
         frame = with_geometry(scores, geoms.reindex(scores["street_id"]).to_numpy())
         feedback.pushInfo(f"{len(frame)} streets scored with profile {profile.name} as of "

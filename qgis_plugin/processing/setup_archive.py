@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from qgis.core import QgsProcessingOutputString, QgsProcessingParameterString
+from qgis.core import QgsProcessingOutputString
 
-from ._base import LptAlgorithm, core_call
+from ._base import LptAlgorithm
 
 
 class SetupArchiveAlgorithm(LptAlgorithm):
@@ -19,30 +19,20 @@ class SetupArchiveAlgorithm(LptAlgorithm):
     HELP = ("Archives a set-up: it becomes read-only (no new visits tagged, no updates) and its "
             "progress report at NOW (default the clock) is kept with it.")
 
-    SETUP_ID = "SETUP_ID"
-    NOW = "NOW"
     STATUS = "STATUS"
     SETUP = "SETUP"
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
-        self.add_store_parameter()
-        self.addParameter(QgsProcessingParameterString(self.SETUP_ID, self.tr("Set-up id")))
-        self.addParameter(QgsProcessingParameterString(
-            self.NOW, self.tr("At (default the clock)"), optional=True))
+        self.add_setup_parameters()
         self.addOutput(QgsProcessingOutputString(self.STATUS, self.tr("Status")))
         self.addOutput(QgsProcessingOutputString(self.SETUP, self.tr("Set-up (JSON)")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
         from spatial_core.targeting.setups import archive_setup
 
-        setup_id = self.parameterAsString(parameters, self.SETUP_ID, context).strip()
-        now = self.parameterAsString(parameters, self.NOW, context).strip() or None
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                setup = archive_setup(store, setup_id, now=now)
-        finally:
-            store.close()
+        setup_id, now = self.setup_and_now(parameters, context)
+        with self.opened_store(parameters, context) as store:
+            setup = archive_setup(store, setup_id, now=now)
         feedback.pushInfo(f"set-up {setup_id} archived at {setup.archived_at}")
         return {self.STATUS: setup.status,
                 self.SETUP: json.dumps(setup.to_dict(), default=str)}

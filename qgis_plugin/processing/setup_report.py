@@ -9,10 +9,9 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterString,
 )
 
-from ._base import LptAlgorithm, core_call
+from ._base import LptAlgorithm
 from ._outputs import street_geometries, styled_sink, with_geometry
 
 
@@ -28,18 +27,13 @@ class SetupReportAlgorithm(LptAlgorithm):
             "outcome, doors still to knock), each target against what was achieved, and the "
             "same counts per recommended street (OUTPUT, street lines).")
 
-    SETUP_ID = "SETUP_ID"
-    NOW = "NOW"
     OUTPUT = "OUTPUT"
     REPORT = "REPORT"
     TO_KNOCK = "TO_KNOCK"
     VISITS = "VISITS"
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
-        self.add_store_parameter()
-        self.addParameter(QgsProcessingParameterString(self.SETUP_ID, self.tr("Set-up id")))
-        self.addParameter(QgsProcessingParameterString(
-            self.NOW, self.tr("At (default the clock)"), optional=True))
+        self.add_setup_parameters()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Progress per street"), QgsProcessing.TypeVectorLine))
         self.addOutput(QgsProcessingOutputString(self.REPORT, self.tr("Report (JSON)")))
@@ -49,15 +43,10 @@ class SetupReportAlgorithm(LptAlgorithm):
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
         from spatial_core.targeting.setups import setup_report
 
-        setup_id = self.parameterAsString(parameters, self.SETUP_ID, context).strip()
-        now = self.parameterAsString(parameters, self.NOW, context).strip() or None
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                report = setup_report(store, setup_id, now=now)
-                geoms = street_geometries(store, report.streets.get("street_id", []))
-        finally:
-            store.close()
+        setup_id, now = self.setup_and_now(parameters, context)
+        with self.opened_store(parameters, context) as store:
+            report = setup_report(store, setup_id, now=now)
+            geoms = street_geometries(store, report.streets.get("street_id", []))
         streets = report.streets
         frame = with_geometry(streets, geoms.reindex(streets["street_id"]).to_numpy()
                               if "street_id" in streets else [])

@@ -6,7 +6,7 @@ import json
 
 from qgis.core import QgsProcessingOutputString
 
-from ._base import LptAlgorithm, core_call
+from ._base import LptAlgorithm
 
 
 class StoreStatusAlgorithm(LptAlgorithm):
@@ -26,12 +26,8 @@ class StoreStatusAlgorithm(LptAlgorithm):
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
         from spatial_core.store.status import store_status
 
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                status = store_status(store)
-        finally:
-            store.close()
+        with self.opened_store(parameters, context) as store:
+            status = store_status(store)
         feedback.pushInfo(f"store {status['store']} ({status['backend']}, schema "
                           f"v{status['schema_version']}, H3 resolution {status['h3_resolution']})")
         for name, n in status["counts"].items():

@@ -15,7 +15,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ._base import LptAlgorithm, core_call, progress_callable
+from ._base import LptAlgorithm, progress_callable
 from .score_streets import add_profile_parameters, profile_from_parameters
 
 DATA = ("detect", "real", "demo")
@@ -85,19 +85,15 @@ class TacticalDocumentAlgorithm(LptAlgorithm):
 
         area = self.parameterAsString(parameters, self.AREA, context).strip()
         profile = profile_from_parameters(self, parameters, context)
-        store = self.open_store(parameters, context)
-        try:
-            with core_call():
-                data = tactical.gather(
-                    store, area, profile, top=self.parameterAsInt(parameters, self.TOP, context),
-                    period=self.parameterAsString(parameters, self.PERIOD, context).strip()
-                    or None,
-                    min_n=self.parameterAsInt(parameters, self.MIN_N, context),
-                    target=self.parameterAsDouble(parameters, self.TARGET, context),
-                    data=DATA[self.parameterAsEnum(parameters, self.DATA, context)],
-                    progress=progress_callable(feedback))
-        finally:
-            store.close()
+        with self.opened_store(parameters, context) as store:
+            data = tactical.gather(
+                store, area, profile, top=self.parameterAsInt(parameters, self.TOP, context),
+                period=self.parameterAsString(parameters, self.PERIOD, context).strip()
+                or None,
+                min_n=self.parameterAsInt(parameters, self.MIN_N, context),
+                target=self.parameterAsDouble(parameters, self.TARGET, context),
+                data=DATA[self.parameterAsEnum(parameters, self.DATA, context)],
+                progress=progress_callable(feedback))
         layout, project = tactical.build_layout(data)
         path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         try:
