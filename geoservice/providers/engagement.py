@@ -141,13 +141,15 @@ class ActionProvider(_EngagementFrame):
 
 
 ENGAGEMENT_FIELDS = {
-    "area_id": "string", "area_name": "string", "recipients": "integer", "held": "integer",
-    "sent": "integer", "delivered": "integer", "bounced": "integer", "replied": "integer",
-    "unsubscribed": "integer", "surveys": "integer", "delivered_rate": "number",
-    "reply_rate": "number", "unsubscribe_rate": "number", "survey_rate": "number",
+    "area_id": "string", "area_name": "string", "level": "string", "recipients": "integer",
+    "held": "integer", "sent": "integer", "delivered": "integer", "bounced": "integer",
+    "replied": "integer", "unsubscribed": "integer", "surveys": "integer",
+    "delivered_rate": "number", "reply_rate": "number", "unsubscribe_rate": "number",
+    "survey_rate": "number",
 }
 """The core's figures per area (:func:`spatial_core.engagement.tracking.engagement`); a
-withheld count is null."""
+withheld count is null. ``level`` is the areas' level, and as a query parameter
+(``?level=npa``) it picks them (beat by default)."""
 
 
 class EngagementProvider(_EngagementFrame):
@@ -197,6 +199,7 @@ class EngagementProvider(_EngagementFrame):
 
             raise ProviderInvalidQueryError(user_msg=str(exc)) from None
         out = _plain(f, self.field_types)
+        out["level"] = self._level(ctx)
         out["geometry"] = self._outlines(out["area_id"].tolist())
         return out
 

@@ -683,6 +683,8 @@ def test_engagement_figures_police_exact_partners_disclosure_controlled(engaged)
     from spatial_core import open_store
     from spatial_core.engagement.tracking import engagement
 
+    token = _tokens(engaged)[-1]
+    assert _post_form(engaged, f"/engage/reply/{token}", {"text": "Counted"})[0] == 200
     s = open_store(engaged.store, create=False)
     try:
         exact = engagement(s, level="beat", k=None).set_index("area_id")
@@ -710,8 +712,10 @@ def test_engagement_figures_police_exact_partners_disclosure_controlled(engaged)
             assert row[c] is None or row[c] == 0 or row[c] >= 5
     assert public[OTHER_BEAT]["replied"] is None  # a handful of replies: withheld
     status, _, raw = engaged.request("GET", "/collections/engagement/items?f=json&level=npa")
-    assert status == 200 and {f["id"] for f in json.loads(raw)["features"]} <= \
-        set(engaged.rows("areas", ["area_id"])["area_id"])
+    assert status == 200, raw
+    npas = json.loads(raw)["features"]
+    assert npas and {f["properties"]["level"] for f in npas} == {"npa"}
+    assert {f["id"] for f in npas} <= set(engaged.rows("areas", ["area_id"])["area_id"])
     assert engaged.request("GET", "/collections/engagement/items?f=json&level=street")[0] == 400
 
 
