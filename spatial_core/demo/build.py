@@ -24,7 +24,8 @@ def load_demo(
     ``timings``, when given, receives ``{step: {"seconds": wall, "cpu_seconds": cpu}}``.
 
     Areas first (force, npa, beat, ward, lsoa, then output areas with their class), then
-    postcodes, streets (cut at the beats), addresses, crimes, members, surveys and visits.
+    postcodes, streets (cut at the beats), addresses, crimes, members, the census base and the
+    members' self-declared language, religion and Origins, surveys and visits.
     """
     b = files.boundaries
     steps: list[tuple[str, str, list[Path], dict]] = [
@@ -49,6 +50,7 @@ def load_demo(
         ("addresses", "addresses", [files.addresses], {}),
         ("crimes", "crimes", list(files.crimes), {}),
         ("members", "members", [files.members], {}),
+        *_census_steps(files),
         ("surveys", "surveys", [files.surveys], {}),
         ("visits", "visits", [files.visits], {}),
     ]
@@ -63,6 +65,15 @@ def load_demo(
             timings[key] = {"seconds": wall, "cpu_seconds": time.process_time() - cpu}
         log.info("demo: %s in %.2f s", reports[key].summary().splitlines()[0], wall)
     return reports
+
+
+def _census_steps(files: DemoFiles) -> list[tuple[str, str, list[Path], dict]]:
+    """The census tables, then the members' answers (an update of the stored members)."""
+    steps = [(f"census:{table}", "census", [path], {"table": table})
+             for table, path in files.census.items() if table != "member_answers"]
+    if "member_answers" in files.census:
+        steps.append(("members:answers", "members", [files.census["member_answers"]], {}))
+    return steps
 
 
 def build_demo(

@@ -17,6 +17,7 @@ import shapely
 from spatial_core.demo import crime as _crime
 from spatial_core.demo import people as _people
 from spatial_core.demo.areas import Areas, make_areas
+from spatial_core.demo.census import write_census
 from spatial_core.demo.layout import Layout, make_layout
 from spatial_core.demo.writers import write_csv, write_geojson, write_rows
 from spatial_core.errors import InputError
@@ -84,6 +85,9 @@ class DemoFiles:
     counts: dict[str, int] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    census: dict[str, Path] = field(default_factory=dict)
+    """The census base (``TS021``, ``TS024``, ``TS030``, ``origins``) and the members' answers
+    (``member_answers``), written by :func:`spatial_core.demo.census.write_census`."""
 
     def all_files(self) -> list[Path]:
         return [
@@ -96,6 +100,7 @@ class DemoFiles:
             self.members,
             self.surveys,
             self.visits,
+            *self.census.values(),
         ]
 
 
@@ -460,6 +465,9 @@ def generate_demo(
     paths["members"] = write_csv(out / "members.csv", mem_out)
     paths["surveys"] = write_csv(out / "surveys.csv", sur)
     paths["visits"] = write_csv(out / "visits.csv", vis)
+    census = write_census(out, oa_codes=areas.oa.code, oa_geom=areas.oa.geom, hh_oa=hh_oa,
+                          resident_eth=res["eth"], members=mem_out, seed=seed,
+                          households=households)
     step("write people", 1.0)
 
     top = np.sort(street_counts)[::-1]
@@ -500,4 +508,5 @@ def generate_demo(
         counts,
         stats,
         timings,
+        census,
     )
