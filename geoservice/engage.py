@@ -432,7 +432,8 @@ def register(app: Any, cfg: Any, audit: Any) -> None:
             return None, respond(_error_page(
                 "Too long", f"What you sent is too long (more than {BODY_LIMIT // 1024} KiB). "
                 "Please shorten it. Nothing was saved."), 413)
-        raw = request.stream.read(BODY_LIMIT + 1)
+        # The cached body: the service may have read it already (its own, larger bound).
+        raw = request.get_data(cache=True)
         if len(raw) > BODY_LIMIT:
             record("denied", collection, "refused (413): body over the limit")
             return None, respond(_error_page(

@@ -684,7 +684,8 @@ def test_engagement_figures_police_exact_partners_disclosure_controlled(engaged)
     from spatial_core.engagement.tracking import engagement
 
     token = _tokens(engaged)[-1]
-    assert _post_form(engaged, f"/engage/reply/{token}", {"text": "Counted"})[0] == 200
+    status, _, page = _post_form(engaged, f"/engage/reply/{token}", {"text": "Counted"})
+    assert status == 200, page.decode()[-600:]
     s = open_store(engaged.store, create=False)
     try:
         exact = engagement(s, level="beat", k=None).set_index("area_id")
