@@ -75,13 +75,35 @@ def require_police(ctx: RequestContext, collection: str) -> None:
                              "(partners and the public see the 'areas' aggregates)")
 
 
+MAX_PURPOSE = 200
+"""Longest purpose accepted (characters)."""
+
+
 def require_purpose(ctx: RequestContext) -> str:
-    """The stated purpose of a personal-data request (400 when required and missing)."""
-    purpose = (ctx.purpose or ctx.principal.default_purpose or "").strip()
-    required = ctx.config.require_purpose if ctx.config is not None else True
-    if not purpose and required:
-        raise PurposeRequired()
-    return purpose
+    """The stated purpose of a personal-data request: 400 when it is required and missing,
+    longer than :data:`MAX_PURPOSE` or holds control characters, or, where ``audit.purposes``
+    lists the purposes, when it is not one of them (free text only where
+    ``audit.free_text_purpose`` allows it). An API key's configured purpose is trusted."""
+    given = (ctx.purpose or "").strip()
+    purpose = given or (ctx.principal.default_purpose or "").strip()
+    cfg = ctx.config
+    required = cfg.require_purpose if cfg is not None else True
+    if not purpose:
+        if required:
+            raise PurposeRequired()
+        return purpose
+    if not given:  # the API key's own purpose, from the configuration
+        return purpose
+    if len(given) > MAX_PURPOSE or any(ord(c) < 32 or ord(c) == 127 for c in given):
+        raise PurposeRequired(user_msg=f"X-Purpose must be one line of at most {MAX_PURPOSE} "
+                                       "characters")
+    allowed = tuple(getattr(cfg, "purposes", ()) or ())
+    if allowed and not getattr(cfg, "free_text_purpose", True):
+        match = {a.casefold(): a for a in allowed}.get(given.casefold())
+        if match is None:
+            raise PurposeRequired(user_msg=f"X-Purpose must be one of {list(allowed)}")
+        return match
+    return given
 
 
 def beat_scope(location: str, principal: Principal) -> list[str] | None:

@@ -30,16 +30,15 @@ import re
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .audit import AuditLog
-from .auth import Authenticator, AuthError
+from .auth import Authenticator, AuthError, FailureLimiter
 from .config import COLLECTIONS, MVT, ServiceConfig, load_config, pygeoapi_config
-from .context import RequestContext, activate, deactivate
+from .context import RequestContext, activate, deactivate, request_id
 from .engage import loggable_path
 from .limits import MAX_BODY_BYTES, body_too_large, json_body_problem
 from .ogc import (
@@ -246,6 +245,7 @@ def _wrap(app, cfg: ServiceConfig) -> None:
     from . import stores
 
     authenticator = Authenticator(cfg)
+    limiter = FailureLimiter(limit=cfg.failed_auth_limit)
     audit = AuditLog(cfg.audit_path)
 
     def health():
@@ -270,10 +270,22 @@ def _wrap(app, cfg: ServiceConfig) -> None:
     @app.before_request
     def _authenticate():
         g.lpt_started = time.perf_counter()
-        g.lpt_request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+        g.lpt_request_id = request_id(request.headers.get("X-Request-ID"))
+        credentialed = bool(request.headers.get("Authorization")
+                            or request.headers.get("X-API-Key"))
+        wait = limiter.retry_after(request.remote_addr) if credentialed else None
+        if wait is not None:
+            g.lpt_principal = None
+            resp = jsonify({"code": "TooManyRequests",
+                            "description": "too many failed sign-ins from this address; "
+                                           f"try again in {wait} s"})
+            resp.status_code = 429
+            resp.headers["Retry-After"] = str(wait)
+            return resp
         try:
             principal = authenticator.authenticate(request.headers)
         except AuthError as exc:
+            limiter.failed(request.remote_addr)
             g.lpt_principal = None
             resp = jsonify({"code": "Unauthorized", "description": str(exc)})
             resp.status_code = 401

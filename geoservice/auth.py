@@ -24,7 +24,7 @@ import jwt
 from .config import ROLES, ServiceConfig
 from .context import ANONYMOUS, Principal
 
-__all__ = ["AuthError", "Authenticator", "hash_api_key", "normalise_areas"]
+__all__ = ["AuthError", "Authenticator", "hash_api_key", "normalise_areas", "FailureLimiter"]
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +135,15 @@ class Authenticator:
             key = self._signing_key(token)
             claims = jwt.decode(token, key, algorithms=list(o.algorithms), audience=o.audience,
                                 issuer=o.issuer, leeway=o.leeway_s,
-                                options={"require": ["exp", "iss", "aud", "sub"]})
+                                options={"require": ["exp", "iat", "iss", "aud", "sub"]})
         except AuthError:
             raise
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from None
+        lifetime = int(claims["exp"]) - int(claims["iat"])
+        if lifetime > o.max_token_lifetime_s:
+            raise AuthError(f"token lifetime {lifetime} s is longer than the "
+                            f"{o.max_token_lifetime_s} s accepted")
         role = _claim(claims, o.role_claim)
         if isinstance(role, (list, tuple)):
             known = [r for r in role if r in ROLES]
@@ -152,3 +156,58 @@ class Authenticator:
                             f"{list(ROLES)}")
         areas = normalise_areas(role, _claim(claims, o.areas_claim))
         return Principal(sub=str(claims["sub"]), role=role, areas=areas, via="token")
+
+
+class FailureLimiter:
+    """Failed authentications per client address in a sliding minute (this process).
+
+    After ``limit`` failures in ``window_s`` seconds an address is refused (429) for any
+    request carrying credentials until its oldest failure leaves the window; requests
+    without credentials (the public) are never refused. Each gunicorn worker counts its
+    own, so a deployment of ``w`` workers allows at most ``w * limit`` guesses a minute.
+
+    >>> lim = FailureLimiter(limit=2, window_s=60)
+    >>> lim.retry_after("a", now=0.0) is None
+    True
+    >>> lim.failed("a", now=1.0); lim.failed("a", now=2.0)
+    >>> lim.retry_after("a", now=3.0), lim.retry_after("b", now=3.0)
+    (58, None)
+    >>> lim.retry_after("a", now=61.5) is None
+    True
+    """
+
+    def __init__(self, limit: int = 20, window_s: float = 60.0, max_addresses: int = 10_000):
+        self.limit, self.window_s, self.max_addresses = int(limit), float(window_s), max_addresses
+        self._lock = threading.Lock()
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, addr: str, now: float) -> list[float]:
+        times = [t for t in self._failures.get(addr, ()) if now - t < self.window_s]
+        if times:
+            self._failures[addr] = times
+        else:
+            self._failures.pop(addr, None)
+        return times
+
+    def failed(self, addr: str | None, now: float | None = None) -> None:
+        """Count one failed authentication from ``addr``."""
+        import time
+
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._failures) >= self.max_addresses and addr not in self._failures:
+                for a in list(self._failures):
+                    self._recent(a, now)
+            self._failures.setdefault(addr or "?", []).append(now)
+
+    def retry_after(self, addr: str | None, now: float | None = None) -> int | None:
+        """Seconds until ``addr`` may try again (None: it may now)."""
+        import math
+        import time
+
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            times = self._recent(addr or "?", now)
+            if len(times) < self.limit:
+                return None
+            return max(1, math.ceil(self.window_s - (now - times[-self.limit])))

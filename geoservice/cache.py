@@ -57,7 +57,6 @@ import re
 import struct
 import threading
 import time
-import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -71,6 +70,7 @@ from . import stores
 from .access import area_scope
 from .auth import Authenticator, AuthError
 from .context import Principal
+from .context import request_id as new_request_id
 
 __all__ = ["CACHEABLE", "ResponseCache", "StoreVersion", "install", "ENV_CACHE_MB"]
 
@@ -440,7 +440,7 @@ class ResponseCache:
             headers.append(("Content-Encoding", "gzip"))
         headers += [("Content-Length", str(len(body))), ("Vary", ", ".join(vary)),
                     ("X-Cache", how)]
-        request_id = request_id or environ.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex[:16]
+        request_id = request_id or new_request_id(environ.get("HTTP_X_REQUEST_ID"))
         headers.append(("X-Request-ID", request_id))
         if how != "MISS":  # the app logged the miss
             if access_log.isEnabledFor(logging.INFO) and principal is not None:

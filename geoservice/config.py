@@ -153,6 +153,8 @@ class OidcConfig:
     role_claim: str = "role"
     areas_claim: str = "areas"
     leeway_s: int = 30
+    max_token_lifetime_s: int = 12 * 3600
+    """Longest lifetime (``exp - iat``) of a token accepted; ``iat`` is required."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,14 @@ class ServiceConfig:
     k: int = 5
     audit_path: str = "lpt-audit.jsonl"
     require_purpose: bool = True
+    purposes: tuple[str, ...] = ()
+    """``audit.purposes``: the purposes a caller may state (``X-Purpose``); empty: any."""
+    free_text_purpose: bool = True
+    """``audit.free_text_purpose``: a purpose outside the list is accepted (default: only
+    when no list is configured)."""
+    failed_auth_limit: int = 20
+    """``auth.failed_auth_per_minute``: failed authentications one address may make in a
+    minute (per worker process) before its credentialed requests are refused (429)."""
     counts_ttl_s: float = 60.0
     runtime_dir: str | None = None
     source: str | None = None
@@ -345,11 +355,25 @@ def parse_config(raw: dict, base: Path | None = None) -> ServiceConfig:
         oidc=oidc, api_keys=tuple(keys), k=k_value,
         audit_path=_path(str(audit.get("path", "lpt-audit.jsonl")), base) or "lpt-audit.jsonl",
         require_purpose=bool(audit.get("require_purpose", True)),
+        purposes=tuple(str(x).strip() for x in (audit.get("purposes") or []) if str(x).strip()),
+        free_text_purpose=bool(audit.get("free_text_purpose", not audit.get("purposes"))),
+        failed_auth_limit=_positive(auth.get("failed_auth_per_minute", 20),
+                                    "auth.failed_auth_per_minute"),
         counts_ttl_s=float(disclosure.get("counts_ttl_s", 60.0)),
         runtime_dir=_path(server.get("runtime_dir"), base),
         cell_resolution=_cell_resolution(disclosure.get("cell_resolution", 8)),
         basemap=_basemap(server.get("basemap")),
     )
+
+
+def _positive(value: Any, where: str) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1:
+        raise ConfigError(f"{where} must be a whole number of at least 1 (got {value!r})")
+    return n
 
 
 def _cell_resolution(value: Any) -> int:

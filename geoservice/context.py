@@ -10,10 +10,13 @@ caller, so access control fails closed.
 from __future__ import annotations
 
 import contextvars
+import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Principal", "RequestContext", "ANONYMOUS", "current", "activate", "deactivate"]
+__all__ = ["Principal", "RequestContext", "ANONYMOUS", "current", "activate", "deactivate",
+           "request_id"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,20 @@ def activate(ctx: RequestContext) -> contextvars.Token:
 
 def deactivate(token: contextvars.Token) -> None:
     _CURRENT.reset(token)
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id(given: str | None) -> str:
+    """The id of a request: the client's ``X-Request-ID`` when it is 1-64 letters, digits or
+    ``. _ : -`` (it goes into logs and the audit log), else a new one.
+
+    >>> request_id("abc-123")
+    'abc-123'
+    >>> len(request_id("x" * 65)), len(request_id("a b")), len(request_id(None))
+    (16, 16, 16)
+    """
+    if given and _REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex[:16]

@@ -149,3 +149,107 @@ def test_lpt_export_csv_neutralises_formulas(tmp_path):
     out = csv_safe_frame(frame)
     assert out["street"].tolist() == ["'=1+1", "-2", "'@x", "Low Street"]
     assert out["n"].tolist() == [1, -2, 3, 4]
+
+
+# -- authentication, request ids and purposes ------------------------------------------------
+
+def test_a_ten_year_token_and_a_token_without_iat_are_refused(service):
+    import time as _time
+
+    now = int(_time.time())
+    long_lived = service.token("force_analyst", exp=now + 10 * 365 * 86400)
+    status, _, raw = service.get("/collections/street_scores/items?limit=1", token=long_lived)
+    assert status == 401
+    assert "longer than the 43200 s accepted" in json.loads(raw)["description"]
+    import jwt
+
+    from tests.geoservice.conftest import AUDIENCE, ISSUER
+
+    no_iat = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": now + 600,
+                         "lpt_role": "force_analyst", "lpt_areas": []}, service.key,
+                        algorithm="RS256", headers={"kid": service.kid})
+    status, _, raw = service.get("/collections/street_scores/items?limit=1", token=no_iat)
+    assert status == 401 and "iat" in json.loads(raw)["description"]
+    ok = service.token("force_analyst")
+    assert service.get("/collections/street_scores/items?limit=1", token=ok)[0] == 200
+
+
+def test_a_clients_request_id_is_bounded_before_it_is_logged(service, officer):
+    bad = 'x" injected\tand ' + "y" * 300
+    for given in (bad, "z" * 65):
+        status, headers, _ = service.get("/collections/visits/items?limit=1", token=officer,
+                                         headers={**PURPOSE, "X-Request-ID": given})
+        assert status == 200
+        rid = headers["X-Request-ID"]
+        assert rid != given and len(rid) == 16
+        last = [e for e in _entries(service) if e.get("sub") == "pc-limits"][-1]
+        assert last["request_id"] == rid
+    status, headers, _ = service.get("/collections/visits/items?limit=1", token=officer,
+                                     headers={**PURPOSE, "X-Request-ID": "client-abc.1"})
+    assert headers["X-Request-ID"] == "client-abc.1"
+    # the cache answers with the same rule
+    for _ in range(2):
+        _, headers, _ = service.get("/collections/areas/items?limit=3",
+                                    headers={"X-Request-ID": "q" * 100})
+        assert len(headers["X-Request-ID"]) == 16
+
+
+@pytest.fixture(scope="module")
+def strict_service(service, demo_builds, running_service, tmp_path_factory):
+    """A second service on the same demo data whose audit section lists the purposes (no
+    free text) and which allows 5 failed sign-ins a minute per worker."""
+    d = tmp_path_factory.mktemp("strict")
+    demo_builds.copy(d, households=3_000, months=3)
+    (d / "jwks.json").write_text((service.audit.parent / "jwks.json").read_text())
+    from tests.geoservice.conftest import AUDIENCE, ISSUER
+
+    (d / "service.yml").write_text(f"""
+store: demo.gpkg
+auth:
+  oidc: {{issuer: {ISSUER}, audience: {AUDIENCE}, jwks_file: jwks.json,
+          role_claim: lpt_role, areas_claim: lpt_areas}}
+  failed_auth_per_minute: 5
+audit:
+  path: audit.jsonl
+  purposes: [Planning patrols, Door-knocking, Safeguarding follow-up]
+""")
+    with running_service(d / "service.yml", workers=1) as (url, _proc, _log):
+        yield url
+
+
+def _get(url, headers):
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def test_purposes_come_from_the_configured_list(service, strict_service):
+    token = service.token("beat_officer", [OFFICER_BEAT], sub="pc-purpose")
+    auth = {"Authorization": f"Bearer {token}"}
+    url = strict_service + "/collections/visits/items?limit=1"
+    status, _, raw = _get(url, {**auth, "X-Purpose": "just looking"})
+    assert status == 400
+    assert json.loads(raw)["description"] == ("X-Purpose must be one of ['Planning patrols', "
+                                              "'Door-knocking', 'Safeguarding follow-up']")
+    assert _get(url, {**auth, "X-Purpose": "door-knocking"})[0] == 200
+    status, _, raw = _get(url, {**auth, "X-Purpose": "Door-knocking" + "x" * 300})
+    assert status == 400
+
+
+def test_failed_sign_ins_are_limited_per_address(service, strict_service):
+    url = strict_service + "/collections/areas/items?limit=1"
+    statuses = [_get(url, {"X-API-Key": f"guess-{i}"})[0] for i in range(5)]
+    assert statuses == [401] * 5
+    status, headers, raw = _get(url, {"X-API-Key": "guess-6"})
+    assert status == 429 and 1 <= int(headers["Retry-After"]) <= 60
+    assert json.loads(raw)["code"] == "TooManyRequests"
+    # even a good token waits (the address is guessing); the public is still served
+    good = {"Authorization": f"Bearer {service.token('force_analyst')}"}
+    assert _get(url, good)[0] == 429
+    assert _get(url, {})[0] == 200
