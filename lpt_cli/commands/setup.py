@@ -30,7 +30,8 @@ def _create(args) -> int:
                          targets={"visits": args.visits, "registrations": args.registrations,
                                   "surveys": args.surveys},
                          max_streets=args.streets, as_of=args.as_of, now=args.now,
-                         setup_id=args.id, area_crs=args.crs, progress=progress)
+                         setup_id=args.id, area_crs=args.crs, progress=progress,
+                         community=args.community)
         close()
         from spatial_core.targeting.setups import stored_recommendation
 
@@ -171,6 +172,10 @@ def register(sub) -> None:
     c.add_argument("--target-groups", dest="target_groups", default="auto",
                    metavar="auto|CODE,...",
                    help="'auto' (under-represented among members, resolved now) or class codes")
+    c.add_argument("--community", metavar="BY:GROUP",
+                   help="target a community instead: e.g. language:polish, "
+                        "ethnicity_detailed:white_other, religion:jewish, "
+                        "origins:eastern_european (streets where its census share is highest)")
     c.add_argument("--target", type=float, default=0.7,
                    help="auto target groups: member share below this times the household share")
     c.add_argument("--revisit-registered", dest="revisit_registered", action="store_true",

@@ -58,6 +58,7 @@ __all__ = [
     "CENSUS_BASE",
     "population_base",
     "member_answers",
+    "community_shares",
     "representation",
     "underrepresented_households",
     "underrepresented_streets",
@@ -557,3 +558,49 @@ def coverage(store, *, area_level: str = "beat", period: str | Period | None = N
     out["reason"] = reason
     return out.sort_values(["members_per_100", "area_id"], na_position="first").reset_index(
         drop=True)
+
+
+def community_shares(store, by: str, group: str, households_frame: pd.DataFrame
+                     ) -> tuple[np.ndarray, str, str]:
+    """The share of a community in the output area of each household of ``households_frame``
+    (a :func:`households` frame): from the census base of ``by`` (:data:`CENSUS_BASE`) when it
+    was imported, else from the members' self-declared answers (members living in the output
+    area who answered). Returns ``(share per household, group name, source)``.
+
+    ``group`` is the group's slug (``polish``, ``white_other``, ``eastern_european`` …); one
+    that is nowhere in the base is an error listing those that are.
+    """
+    from spatial_core.io.census import census_counts
+
+    if by not in CENSUS_BASE:
+        raise InputError(f"a community is one of {', '.join(CENSUS_BASE)} and a group, such "
+                         f"as language:polish; got {by!r}")
+    table, column = CENSUS_BASE[by]
+    h = households_frame
+    c = census_counts(store, table)
+    if len(c):
+        c = c.assign(group=c[column])
+        total = c.groupby("oa_code")["count"].sum()
+        counts = c[c["group"] == group].groupby("oa_code")["count"].sum()
+        available = sorted(set(c["group"].dropna()) - {NOT_STATED})
+        source = f"census {table}"
+    else:
+        m = members_frame(store)
+        m = m.assign(_answer=member_answers(store, m, by),
+                     oa_code=m["uprn"].map(h.drop_duplicates("uprn").set_index("uprn")[
+                         "oa_code"]))
+        m = m.dropna(subset=["_answer", "oa_code"])
+        m = m[m["_answer"] != NOT_STATED]
+        total = m.groupby("oa_code").size()
+        counts = m[m["_answer"] == group].groupby("oa_code").size()
+        available = sorted(set(m["_answer"]))
+        source = "members' self-declared answers"
+    if group not in available:
+        raise InputError(f"no {by} group {group!r} in the {source}; expected one of "
+                         f"{', '.join(available) or '(none: import the census table)'}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = (counts.reindex(total.index).fillna(0) / total).where(total > 0)
+    p = h["oa_code"].map(share).fillna(0.0).to_numpy(dtype="float64")
+    names = _census_names(store, by) if len(c) else {}
+    name = str(names.get(group, group))
+    return p, name if by == "ethnicity_detailed" else name.rsplit(": ", 1)[-1], source

@@ -446,6 +446,56 @@ class _Spec:
     max_streets: int
     as_of: str
     created_at: str
+    community: tuple[str, str] | None = None
+    """(by, group) of a community set-up (``language``, ``polish``), else None."""
+
+
+_COMMUNITY = "community "
+"""How a community set-up's target rule starts (``community language:polish``)."""
+
+
+def _community_of(rule: str | None) -> tuple[str, str] | None:
+    if not rule or not rule.startswith(_COMMUNITY):
+        return None
+    by, _, group = rule[len(_COMMUNITY):].partition(":")
+    return by, group
+
+
+def _parse_community(text: str) -> tuple[str, str]:
+    """``BY:GROUP`` (``language:polish``) checked against the census-based groupings."""
+    from spatial_core.analytics.representation import CENSUS_BASE
+
+    by, sep, group = str(text).strip().partition(":")
+    by, group = by.strip().lower(), group.strip().lower()
+    if not sep or by not in CENSUS_BASE or not re.fullmatch(r"[a-z0-9_]+", group):
+        raise InputError(f"a community is BY:GROUP with BY one of {', '.join(CENSUS_BASE)} and "
+                         "GROUP a group's slug, such as language:polish or "
+                         "ethnicity_detailed:white_other", value=text)
+    return by, group
+
+
+def _community_streets(store, spec: _Spec, h: pd.DataFrame, scores: pd.DataFrame
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A community set-up: streets ranked by the community's share of the residents of their
+    households' output areas (census, else members' answers); households in output areas at
+    or above the share across the set-up area are its targets (``_p``, ``_target``)."""
+    from spatial_core.analytics.representation import community_shares
+
+    assert spec.community is not None
+    by, group = spec.community
+    p, name, source = community_shares(store, by, group, h)
+    overall = float(p.mean()) if len(p) else 0.0
+    h = h.assign(_p=p, _target=(p > 0) & (p >= overall))
+    share = h.groupby("street_id")["_p"].mean()
+    scores = scores.assign(score=scores["street_id"].map(share).fillna(0.0).to_numpy())
+    scores = scores[scores["score"] > 0].copy()
+    scores["rank_in_beat"] = scores.groupby(scores["beat_id"].fillna(""))["score"].rank(
+        ascending=False, method="first").astype("int64")
+    scores["reasons"] = [f"{name}: {v:.0%} of residents of its output areas ({source}; "
+                         f"{overall:.0%} across the set-up area)" for v in scores["score"]]
+    h["_label"] = [f"{name} ({v:.0%} of the output area)" if t else g for g, v, t in
+                   zip(h["group"], h["_p"], h["_target"], strict=True)]
+    return h, scores
 
 
 def _scoring_profile(spec: _Spec) -> Profile:
@@ -489,6 +539,8 @@ def _recommend(store, spec: _Spec, progress: Progress | None = None
     h = households(store, scheme=spec.scheme, level=spec.level,
                    areas=None if polygon_only else list(spec.areas), as_of=spec.as_of)
     h = h[h["street_id"].isin(set(scores["street_id"]))]
+    if spec.community is not None:
+        h, scores = _community_streets(store, spec, h, scores)
     if not spec.revisit_registered:
         h = h[~h["is_member"].to_numpy(dtype=bool)]
     tv = schema.table("visits")
@@ -528,10 +580,12 @@ def _recommend(store, spec: _Spec, progress: Progress | None = None
                                        streets_out["street_id"].to_numpy(dtype=object),
                                        streets_out["geom"].to_numpy(dtype=object))
     targets = set(spec.target_groups)
-    is_target = h["group"].astype(object).isin(targets).to_numpy(dtype=bool)
+    is_target = h["_target"].to_numpy(dtype=bool) if spec.community is not None else \
+        h["group"].astype(object).isin(targets).to_numpy(dtype=bool)
     last = (visits.sort_values(["uprn", "visited_at"]).drop_duplicates("uprn", keep="last")
             .set_index("uprn"))
-    reason = _household_reasons(h, is_target, last, spec)
+    reason = _household_reasons(h.assign(group=h["_label"]) if spec.community else h,
+                                is_target, last, spec)
     hh = pd.DataFrame({
         "street_id": h["street_id"].to_numpy(dtype=object),
         "uprn": h["uprn"].astype(str).to_numpy(dtype=object),
@@ -613,7 +667,7 @@ def create_setup(store, name: str, *, areas: Sequence[Any] | str,
                  targets: Mapping[str, int | None] | None = None, max_streets: int = 20,
                  as_of: str | None = None, now: str | datetime | None = None,
                  setup_id: str | None = None, area_crs: int | None = None,
-                 progress: Progress | None = None) -> Setup:
+                 progress: Progress | None = None, community: str | None = None) -> Setup:
     """Create a set-up: score its area, pick streets, build walk lists, store it all.
 
     Parameters
@@ -648,6 +702,14 @@ def create_setup(store, name: str, *, areas: Sequence[Any] | str,
     now : str or datetime, optional
         The creation moment (UK local time; default the clock): visits up to it decide which
         households are held back.
+    community : str, optional
+        Target a community instead of geodemographic groups: ``BY:GROUP`` with ``BY`` a
+        census-based grouping (``language``, ``religion``, ``origins``, ``ethnicity``,
+        ``ethnicity_detailed``) and ``GROUP`` its slug (``language:polish``). Streets are
+        ranked by the group's share of the residents of their households' output areas (the
+        census base, else the members' self-declared answers); households in output areas
+        at or above its share across the set-up area are the targets. ``target_groups`` is
+        then ignored.
 
     Returns
     -------
@@ -674,7 +736,11 @@ def create_setup(store, name: str, *, areas: Sequence[Any] | str,
     prof = _resolve_profile(profile, goal)
     ids, polygon = _resolve_areas(store, areas, area_crs)
 
-    if isinstance(target_groups, str) and target_groups.strip().lower() in ("auto", ""):
+    chosen = _parse_community(community) if community else None
+    if chosen is not None:
+        groups = [f"{chosen[0]}:{chosen[1]}"]
+        rule = f"{_COMMUNITY}{groups[0]}"
+    elif isinstance(target_groups, str) and target_groups.strip().lower() in ("auto", ""):
         beats: list[str] = []
         if polygon is not None:
             st = store.read("streets", ["street_id", "beat_id", "geom"])
@@ -691,9 +757,10 @@ def create_setup(store, name: str, *, areas: Sequence[Any] | str,
         rule = "groups"
 
     spec = _Spec(areas=tuple(ids), polygon=polygon, profile=prof, scheme=prof.scheme,
-                 level=prof.level, target_groups=tuple(groups),
+                 level=prof.level, target_groups=() if chosen else tuple(groups),
                  revisit_registered=bool(revisit_registered), windows=windows,
-                 max_streets=int(max_streets), as_of=day, created_at=created_at)
+                 max_streets=int(max_streets), as_of=day, created_at=created_at,
+                 community=chosen)
     streets, hh, fingerprint, counts = _recommend(store, spec, progress)
 
     sid = _unique_id(store, setup_id or _slug(name), given=setup_id is not None)
@@ -821,9 +888,11 @@ def _spec_of(setup: Setup) -> _Spec:
     return _Spec(areas=tuple(setup.areas),
                  polygon=shapely.from_wkt(setup.polygon_wkt) if setup.polygon_wkt else None,
                  profile=setup.profile, scheme=setup.scheme, level=setup.level,
-                 target_groups=tuple(setup.target_groups),
+                 target_groups=() if _community_of(setup.target_rule) else
+                 tuple(setup.target_groups),
                  revisit_registered=setup.revisit_registered, windows=setup.windows,
-                 max_streets=setup.max_streets, as_of=setup.as_of, created_at=setup.created_at)
+                 max_streets=setup.max_streets, as_of=setup.as_of, created_at=setup.created_at,
+                 community=_community_of(setup.target_rule))
 
 
 def stored_recommendation(store, setup_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:

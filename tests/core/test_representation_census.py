@@ -66,3 +66,41 @@ def test_the_planted_polish_community_is_well_under_its_share(demo):
     assert top["population_share"] > 0.3 and top["member_ratio"] < 0.7
     assert bool(top["member_below"])
     assert 0 < POLISH_SHARE < 0.5
+
+
+def test_a_setup_targets_the_community_where_its_census_share_is_highest(demo, tmp_path):
+    import shutil
+
+    from spatial_core import InputError, open_store
+    from spatial_core.targeting.setups import create_setup, stored_recommendation
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo, path)
+    with open_store(path, create=False) as store:
+        s = create_setup(store, "Polish community", areas=["force:DEMO"],
+                         community="language:polish", max_streets=5, now="2026-10-01T10:00")
+        streets, hh = stored_recommendation(store, s.setup_id)
+        addresses = store.read("addresses", ["uprn", "oa_code", "street_id"])
+        with pytest.raises(InputError, match="no language group 'klingon'"):
+            create_setup(store, "x", areas=["force:DEMO"], community="language:klingon")
+        with pytest.raises(InputError, match="BY:GROUP"):
+            create_setup(store, "x", areas=["force:DEMO"], community="polish")
+    assert s.target_rule == "community language:polish" and len(streets) == 5
+    # By hand from the TS024 file: each output area's Polish share, each street's mean over
+    # its households; the streets are the best five, best first.
+    ts024 = pd.read_csv(census_files(demo.parent / "files")["TS024"])
+    total = ts024.filter(like="Total").iloc[:, 0]
+    share = pd.Series((ts024.filter(like=": Polish").iloc[:, 0] / total).to_numpy(),
+                      index=ts024["geography code"])
+    addresses["p"] = addresses["oa_code"].map(share).fillna(0.0)
+    per_street = addresses.dropna(subset=["street_id"]).groupby("street_id")["p"].mean()
+    assert streets["score"].tolist() == pytest.approx(
+        per_street.loc[streets["street_id"]].tolist())
+    assert streets["score"].is_monotonic_decreasing
+    assert streets["score"].iloc[-1] >= per_street.sort_values().iloc[-20]
+    assert streets["reasons"].str.startswith("Polish: ").all()
+    # Targets: households whose output area's share is at least the force-wide mean.
+    overall = addresses["p"].mean()
+    p = hh["uprn"].map(addresses.set_index("uprn")["p"])
+    assert hh["is_target"].astype(bool).tolist() == ((p > 0) & (p >= overall)).tolist()
+    assert len(hh) > 0 and hh["is_target"].any()
