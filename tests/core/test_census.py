@@ -204,3 +204,54 @@ def test_origins_base_and_members_self_declared_language(gpkg_store, tmp_path):
     with pytest.raises(InputError, match="duplicate") as err:
         import_files(gpkg_store, "census", [dup], table="origins")
     assert err.value.row == 3
+
+
+def test_member_exports_may_declare_language_religion_and_origins(gpkg_store, tmp_path):
+    build_store(gpkg_store)
+    path = tmp_path / "members.csv"
+    path.write_text("Member ID,UPRN,Main Language,Religion,Origins Group\n"
+                    "M1,1,Polish,Christianity,Eastern European\n"
+                    "M2,2,Other European language (EU): Polish,Pagan,British\n"
+                    "M3,3,,Prefer not to say,\n")
+    report = import_files(gpkg_store, "members", [path])
+    assert report.imported == 3
+    assert any("religion 'Pagan'" in k for k in report.notes)
+    got = gpkg_store.read("members", ["member_id", "language", "religion", "origins"]
+                          ).set_index("member_id").sort_index()
+    assert got["language"].tolist() == ["polish", "polish", None]
+    assert got["religion"].tolist() == ["christian", "other_religion", "not_stated"]
+    assert got["origins"].tolist() == ["eastern_european", "british", None]
+    # An export without the religion column leaves the stored religions as they are.
+    path.write_text("Member ID,UPRN,Main Language\nM1,1,English\n")
+    again = import_files(gpkg_store, "members", [path])
+    assert again.updated == 1
+    row = gpkg_store.read("members", ["member_id", "language", "religion"]).set_index(
+        "member_id").loc["M1"]
+    assert (row["language"], row["religion"]) == ("english", "christian")
+
+
+def test_cli_import_census_reports_and_names_a_bad_file(tmp_path):
+    import subprocess
+    import sys
+
+    from spatial_core import open_store
+
+    store_path = tmp_path / "s.gpkg"
+    with open_store(store_path) as s:
+        build_store(s)
+    good = write_ts021(tmp_path / "ts021.csv")
+
+    def lpt(*args):
+        return subprocess.run([sys.executable, "-m", "lpt_cli.main", "--store", str(store_path),
+                               *map(str, args)], capture_output=True, text=True)
+
+    ok = lpt("import", "census", good, "--table", "TS021")
+    assert ok.returncode == 0, ok.stderr
+    assert "census: read 3, imported 3, skipped 0" in ok.stdout
+    bad = tmp_path / "other.csv"
+    bad.write_text("code,residents\nE00000001,5\n")
+    err = lpt("import", "census", bad, "--table", "TS021")
+    assert err.returncode != 0
+    assert "other.csv, row 1, column 'code'" in err.stderr
+    assert "expected the header to start with 'date', 'geography', 'geography code'" in \
+        err.stderr
