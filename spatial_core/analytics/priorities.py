@@ -37,6 +37,8 @@ __all__ = [
     "count_votes",
     "local_priorities",
     "priority_summary",
+    "PRIORITY_GROUPINGS",
+    "priorities_by_group",
 ]
 
 log = logging.getLogger(__name__)
@@ -278,3 +280,129 @@ def _sentence(label: str, k: int, enough: int, total: int, one: str, many: str,
                  f"{one if rest == 1 else many} had too few to say)")
     return text
 
+
+
+PRIORITY_GROUPINGS = ("channel", "group", "gender", "age_band", "ethnicity",
+                      "ethnicity_detailed", "language", "religion", "origins")
+"""What :func:`priorities_by_group` splits respondents by: the survey channel, the member's
+community groups (Key Individual Network, IAG, Neighbourhood Watch …; ``not_a_member``), or a
+self-declared demographic (see :func:`spatial_core.analytics.representation.member_answers`)."""
+
+
+def _respondent_groups(store, r: pd.DataFrame, by: str) -> pd.DataFrame:
+    """``response_id`` → ``grp`` pairs (a member in several community groups is in each)."""
+    if by == "channel":
+        return pd.DataFrame({"response_id": r["response_id"], "grp": r["channel"]})
+    if by == "group":
+        g = store.read("member_groups", ["member_id", "grp"])
+        pairs = r[["response_id", "member_id"]].merge(g, on="member_id", how="left")
+        pairs["grp"] = pairs["grp"].where(pairs["grp"].notna(), np.where(
+            pairs["member_id"].notna(), "no_group", "not_a_member"))
+        return pairs[["response_id", "grp"]]
+    from spatial_core.analytics.representation import member_answers
+
+    own = "ethnicity" if by in ("ethnicity", "ethnicity_detailed") else None
+    values = member_answers(store, r, by, own=own) if by not in ("gender", "age_band") else \
+        r[by].to_numpy(dtype=object)
+    out = pd.DataFrame({"response_id": r["response_id"].to_numpy(), "grp": values})
+    return out[out["grp"].notna() & (out["grp"] != "not_stated")]
+
+
+def priorities_by_group(store, *, by: str = "channel", level: str = "force",
+                        period: str | Period | None = None, min_n: int = 10,
+                        suppress_below: int = 0) -> dict[str, pd.DataFrame]:
+    """Local priorities, confidence and feeling safe split by a group of respondents.
+
+    Parameters
+    ----------
+    by : str
+        One of :data:`PRIORITY_GROUPINGS`.
+    level : str
+        ``beat``, ``ward``, ``npa`` or ``force`` (default: the whole force).
+    min_n : int
+        A (area, group) with fewer respondents is not judged (``enough`` False).
+    suppress_below : int
+        For partner and public views: counts ``1 .. suppress_below - 1`` (people, responses,
+        votes, answers) are withheld (None) with the shares, means and intervals they would
+        give away (primary suppression per cell; 0, the default, withholds nothing).
+
+    Returns
+    -------
+    dict
+        ``"people"``: per (area, group) ``people`` (distinct members, or responses of
+        non-members), ``responses`` and ``issues`` (priorities named): "17,283 people raised
+        40,496 issues"; ``"priorities"``: per (area, group, priority) ``votes``, ``n``
+        (respondents who named at least one), ``share`` with its Wilson 95% interval,
+        ``rank`` and ``enough``; ``"scores"``: per (area, group) ``confidence`` and
+        ``feel_safe`` means with ``_n`` and 95% intervals (as
+        :func:`spatial_core.analytics.confidence.area_confidence` computes them).
+    """
+    from spatial_core.analytics.confidence import _means
+    from spatial_core.io.surveys import PRIORITIES
+
+    if by not in PRIORITY_GROUPINGS:
+        raise InputError(f"by={by!r} is not one of {', '.join(PRIORITY_GROUPINGS)}")
+    _check_level(level)
+    if int(min_n) < 1 or int(suppress_below) < 0:
+        raise InputError(f"min_n must be at least 1 and suppress_below at least 0, got "
+                         f"{min_n} and {suppress_below}")
+    col = f"{level}_id"
+    r = respondents_frame(store, period=period)
+    pairs = _respondent_groups(store, r, by).merge(
+        r[["response_id", col, "member_id", "confidence", "feel_safe"]], on="response_id")
+    pairs = pairs.dropna(subset=[col]).rename(columns={col: "area_id"})
+    pri = store.read("survey_priorities", ["response_id", "priority"])
+    votes = pairs[["response_id", "area_id", "grp"]].merge(pri, on="response_id")
+    key = ["area_id", "grp"]
+    person = pairs["member_id"].where(pairs["member_id"].notna(), "r:" + pairs["response_id"])
+    people = pairs.assign(_person=person).groupby(key).agg(
+        people=("_person", "nunique"), responses=("response_id", "nunique"))
+    people["issues"] = votes.groupby(key).size().reindex(people.index).fillna(0).astype("int64")
+    n = votes.groupby(key)["response_id"].nunique()
+    counts = votes.groupby([*key, "priority"]).size().rename("votes").reset_index()
+    grid = n.reset_index()[key].merge(pd.DataFrame({"priority": sorted(
+        set(PRIORITIES) | set(counts["priority"]))}), how="cross")
+    p = grid.merge(counts, on=[*key, "priority"], how="left")
+    p["votes"] = p["votes"].fillna(0).astype("int64")
+    p["n"] = pd.MultiIndex.from_frame(p[key]).map(n).to_numpy(dtype="int64") if len(p) else \
+        np.zeros(0, dtype="int64")
+    p["label"] = p["priority"].map(PRIORITIES).fillna(p["priority"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p["share"] = np.where(p["n"] > 0, p["votes"] / p["n"].where(p["n"] > 0), np.nan)
+    p["ci_low"], p["ci_high"] = wilson_interval(p["votes"], p["n"])
+    p["rank"] = p.groupby(key)["votes"].rank(method="min", ascending=False).astype("int64") \
+        if len(p) else np.zeros(0, dtype="int64")
+    p["enough"] = p["n"] >= int(min_n)
+    p = p.sort_values([*key, "votes", "priority"], ascending=[True, True, False, True],
+                      kind="stable").reset_index(drop=True)
+    joined = pairs.assign(_key=pairs["area_id"] + "\x1f" + pairs["grp"].astype(str))
+    scores = pd.concat([_means(joined, c, "_key", c) for c in ("confidence", "feel_safe")],
+                       axis=1)
+    scores = scores[[c for c in scores.columns if not c.startswith("_")]]
+    scores.index = pd.MultiIndex.from_tuples([tuple(k.split("\x1f", 1)) for k in scores.index],
+                                             names=key) if len(scores) else \
+        pd.MultiIndex.from_arrays([[], []], names=key)
+    scores = scores.reset_index()
+    people = people.reset_index()
+    for frame in (people, p, scores):
+        frame.rename(columns={"grp": "group"}, inplace=True)
+    if suppress_below:
+        _withhold(people, ["people", "responses", "issues"], [], int(suppress_below))
+        _withhold(p, ["votes", "n"], ["share", "ci_low", "ci_high"], int(suppress_below))
+        for c in ("confidence", "feel_safe"):
+            _withhold(scores, [f"{c}_n"], [c, f"{c}_ci_low", f"{c}_ci_high"],
+                      int(suppress_below))
+    return {"people": people, "priorities": p, "scores": scores}
+
+
+def _withhold(frame: pd.DataFrame, counts: list[str], derived: list[str], k: int) -> None:
+    """Counts 1..k-1 become None, with the ``derived`` columns of their rows (in place)."""
+    small = np.zeros(len(frame), dtype=bool)
+    for c in counts:
+        v = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype="float64")
+        hide = (v >= 1) & (v < k)
+        small |= hide
+        frame[c] = frame[c].astype(object).where(~hide, None)
+    for c in derived:
+        frame[c] = frame[c].astype(object).where(~small, None)
+    frame["note"] = np.where(small, f"withheld: a count below {k}", "")

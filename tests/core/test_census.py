@@ -255,3 +255,57 @@ def test_cli_import_census_reports_and_names_a_bad_file(tmp_path):
     assert "other.csv, row 1, column 'code'" in err.stderr
     assert "expected the header to start with 'date', 'geography', 'geography code'" in \
         err.stderr
+
+
+def _surveys(store) -> None:
+    """Six responses in beat A: online R1, R2 (both member M1, in two community groups) and
+    R3 (no member); at the door R4, R5 and R6 (no priority named)."""
+    s = pd.DataFrame({
+        "response_id": [f"R{i}" for i in range(1, 7)], "responded": "2026-01-10",
+        "channel": ["online"] * 3 + ["door_knock"] * 3,
+        "member_id": ["M1", "M1", None, None, None, None],
+        "x": X0 + 250, "y": Y0 + 500, "cell": 0,
+        "confidence": [4, 2, 5, 3, 3, 4], "feel_safe": [5, 5, 4, 2, 3, 4]})
+    pri = pd.DataFrame({"response_id": ["R1", "R1", "R2", "R3", "R4", "R5"],
+                        "priority": ["asb", "drugs", "asb", "drugs", "asb", "asb"]})
+    groups = pd.DataFrame({"member_id": ["M1", "M1"],
+                           "grp": ["key_individual", "neighbourhood_watch"]})
+    with store.begin() as conn:
+        store.insert_new(conn, "surveys", s)
+        store.insert_new(conn, "survey_priorities", pri)
+        store.insert_new(conn, "member_groups", groups)
+
+
+def test_priorities_and_confidence_by_channel_and_group_by_hand(gpkg_store):
+    from spatial_core.analytics.priorities import priorities_by_group
+
+    build_store(gpkg_store, members_frame({"1": "white_british"}))
+    _surveys(gpkg_store)
+    out = priorities_by_group(gpkg_store, by="channel", level="force", min_n=3)
+    people = out["people"].set_index("group")
+    # Online: M1 twice and one non-member: 2 people, 3 responses, 4 issues named.
+    assert people.loc["online", ["people", "responses", "issues"]].tolist() == [2, 3, 4]
+    assert people.loc["door_knock", ["people", "responses", "issues"]].tolist() == [3, 3, 2]
+    p = out["priorities"].set_index(["group", "priority"])
+    assert p.loc[("online", "asb"), "share"] == pytest.approx(2 / 3)
+    lo, hi = wilson_interval([2], [3])
+    assert p.loc[("online", "asb"), ["ci_low", "ci_high"]].tolist() == pytest.approx([lo[0],
+                                                                                       hi[0]])
+    # At the door two of three named a priority (R6 none): n = 2, below min_n 3.
+    assert p.loc[("door_knock", "asb"), "n"] == 2
+    assert not bool(p.loc[("door_knock", "asb"), "enough"])
+    sc = out["scores"].set_index("group")
+    assert sc.loc["online", "confidence"] == pytest.approx(11 / 3)
+    assert sc.loc["online", "confidence_n"] == 3
+    by_group = priorities_by_group(gpkg_store, by="group", level="force")["people"].set_index(
+        "group")
+    assert by_group.loc["key_individual", "responses"] == 2
+    assert by_group.loc["key_individual", "people"] == 1
+    assert by_group.loc["not_a_member", "responses"] == 4
+    # Partner and public views: counts 1..k-1 withheld with what they give away.
+    hidden = priorities_by_group(gpkg_store, by="channel", level="force", suppress_below=3)
+    hp = hidden["people"].set_index("group")
+    assert hp.loc["online", "people"] is None and hp.loc["online", "responses"] == 3
+    hq = hidden["priorities"].set_index(["group", "priority"])
+    assert hq.loc[("door_knock", "asb"), "share"] is None
+    assert hq.loc[("online", "theft"), "votes"] == 0  # zero is published
