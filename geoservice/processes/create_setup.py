@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from spatial_core import InputError
+from spatial_core.api.setups import check_setup_name, new_setup_id
 from spatial_core.targeting.setups import GOALS as SETUP_GOALS
 
 from ..access import require_purpose
@@ -50,6 +51,10 @@ class CreateSetupProcessor(LptProcessor):
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ProcessInputError(user_msg="input 'name' is required")
+        try:
+            name = check_setup_name(name)
+        except InputError as exc:
+            raise ProcessInputError(user_msg=f"input 'name': {exc}") from None
         goal = data.get("goal") or "recruit"
         if goal not in GOALS:
             raise ProcessInputError(user_msg=f"goal must be one of {GOALS}, got {goal!r}")
@@ -72,7 +77,8 @@ class CreateSetupProcessor(LptProcessor):
         from spatial_core.targeting.setups import create_setup
 
         s = create_setup(self.store, args["name"], areas=[args["area"]], goal=args["goal"],
-                         max_streets=args["max_streets"], as_of=args["as_of"])
+                         max_streets=args["max_streets"], as_of=args["as_of"],
+                         setup_id=new_setup_id(args["name"]))  # tells nothing of others
         self.audit("create", "setups", ids=[s.setup_id])
         return "application/json", {
             "setup_id": s.setup_id, "name": s.name, "status": s.status, "goal": s.goal,

@@ -23,13 +23,59 @@ from spatial_core.errors import InputError
 
 __all__ = ["setups_table", "walk_lists_table", "visible_setups_mask", "visible_setups",
            "walk_lists", "may_see_setup", "record_visit_in_scope", "SetupNotVisible",
-           "UNKNOWN_SETUP"]
+           "UNKNOWN_SETUP", "check_setup_name", "new_setup_id", "SETUP_NAME_MAX"]
 
 UNKNOWN_SETUP = ("setup_id does not name a set-up you may see; expected the id of a set-up "
                  "with a street in your beats (GET /collections/setups/items), or leave "
                  "setup_id out")
 """The refusal for a ``setup_id`` that does not exist *or* is outside the caller's beats
 (one message for both, so the answer does not tell which)."""
+
+
+SETUP_NAME_MAX = 120
+"""Longest set-up name (characters)."""
+
+
+def check_setup_name(name: Any) -> str:
+    """A set-up name as stored: one line of 1-120 characters without markup characters
+    (``<``, ``>``, ``&``, quotes or backticks: a name is shown in map popups, reports and
+    documents); surrounding spaces trimmed. InputError otherwise.
+
+    >>> check_setup_name("  Harehills recruitment, spring ")
+    'Harehills recruitment, spring'
+    >>> check_setup_name("<img src=x onerror=alert(1)>")
+    Traceback (most recent call last):
+    ...
+    spatial_core.errors.InputError: a set-up name may not contain < > & " ' or ` ...
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InputError("a set-up needs a name")
+    name = name.strip()
+    if len(name) > SETUP_NAME_MAX:
+        raise InputError(f"a set-up name is at most {SETUP_NAME_MAX} characters "
+                         f"(got {len(name)})")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InputError("a set-up name is one line without control characters")
+    if any(c in name for c in "<>&\"'`"):
+        raise InputError("a set-up name may not contain < > & \" ' or ` (it is shown in "
+                         "maps and documents)")
+    return name
+
+
+def new_setup_id(name: str) -> str:
+    """A new set-up id for a name: its slug and 8 random hex digits. It never depends on
+    other set-ups, so it tells a caller nothing about set-ups they may not see (a name taken
+    in another beat used to give ``-2``).
+
+    >>> import re
+    >>> bool(re.fullmatch(r"spring-recruitment-[0-9a-f]{8}", new_setup_id("Spring recruitment")))
+    True
+    """
+    import re
+    import secrets
+
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48].strip("-") or "setup"
+    return f"{slug}-{secrets.token_hex(4)}"
 
 
 class SetupNotVisible(InputError):

@@ -253,3 +253,41 @@ def test_failed_sign_ins_are_limited_per_address(service, strict_service):
     good = {"Authorization": f"Bearer {service.token('force_analyst')}"}
     assert _get(url, good)[0] == 429
     assert _get(url, {})[0] == 200
+
+
+# -- set-up ids and names -------------------------------------------------------------------
+
+def _create_setup(service, token, name, area):
+    body = json.dumps({"inputs": {"name": name, "area": area, "max_streets": 2}}).encode()
+    status, _, raw = service.request("POST", "/processes/create-setup/execution", body=body,
+                                     token=token, headers={"Content-Type": "application/json",
+                                                           **PURPOSE})
+    return status, json.loads(raw)
+
+
+def test_a_setup_id_tells_nothing_about_other_beats(service):
+    other = service.token("beat_officer", ["beat:DM02B04"], sub="pc-other-beat")
+    mine = service.token("beat_officer", [OFFICER_BEAT], sub="pc-limits")
+    status, theirs = _create_setup(service, other, "Operation Lantern", "beat:DM02B04")
+    assert status == 200, theirs
+    status, ours = _create_setup(service, mine, "Operation Lantern", OFFICER_BEAT)
+    assert status == 200, ours
+    import re
+
+    for got in (theirs, ours):
+        assert re.fullmatch(r"operation-lantern-[0-9a-f]{8}", got["setup_id"]), got
+    assert theirs["setup_id"] != ours["setup_id"]
+    # a name used nowhere gets an id of the same form: the two cannot be told apart
+    status, fresh = _create_setup(service, mine, "Operation Quiet", OFFICER_BEAT)
+    assert re.fullmatch(r"operation-quiet-[0-9a-f]{8}", fresh["setup_id"])
+
+
+@pytest.mark.parametrize("name,message", [
+    ('<b onmouseover="x">Lantern</b>', "may not contain < > &"),
+    ("Line one\nline two", "one line without control characters"),
+    ("n" * 121, "at most 120 characters"),
+])
+def test_setup_names_are_validated(service, name, message):
+    mine = service.token("beat_officer", [OFFICER_BEAT], sub="pc-limits")
+    status, body = _create_setup(service, mine, name, OFFICER_BEAT)
+    assert status == 400 and message in body["description"], body
