@@ -90,7 +90,8 @@ def test_the_19_census_categories_map_to_19_member_slugs_and_five_broad_groups()
     assert [ETHNICITIES[k] for k in ETHNIC_19] == parent.tolist()
 
 
-def test_ts021_import_stores_the_leaf_categories_of_the_force_output_areas(gpkg_store, tmp_path):
+def test_ts021_import_stores_the_leaf_categories_of_the_force_output_areas(store, tmp_path):
+    gpkg_store = store  # GeoPackage and PostGIS alike
     build_store(gpkg_store)
     rows = [ts021_row(oa, c) for oa, c in CENSUS.items()] + [ts021_row("E00999999", {"white": 0})]
     path = write_ts021(tmp_path / "census2021-ts021-oa.csv", rows)
@@ -142,7 +143,8 @@ def test_the_base_shares_an_output_area_between_its_beats_by_households(gpkg_sto
     assert broad[("beat:A", "white")] == pytest.approx(16)
 
 
-def test_representation_by_ethnicity_against_the_census_by_hand(gpkg_store, tmp_path):
+def test_representation_by_ethnicity_against_the_census_by_hand(store, tmp_path):
+    gpkg_store = store  # GeoPackage and PostGIS alike
     # Beat A: seven members at UPRNs 1-7: five white British, one other White, one
     # Pakistani; beat B: one white British and one who did not say.
     eth = {"1": "white_british", "2": "white_british", "3": "white_british",
