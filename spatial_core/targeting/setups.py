@@ -607,7 +607,17 @@ def _recommend(store, spec: _Spec, progress: Progress | None = None
     counts["walk_lists"] = _frame_hash(hh[["street_id", "uprn", "walk_order",
                                            "suppressed_until"]])
     say(1.0, "recommendation ready")
-    return streets_out, hh, inputs.fingerprint, counts
+    fingerprint = inputs.fingerprint
+    if spec.community is not None:  # the census base is an input too
+        from spatial_core.analytics.representation import CENSUS_BASE
+        from spatial_core.io.census import census_counts
+
+        base = census_counts(store, CENSUS_BASE[spec.community[0]][0])
+        base = base.sort_values(["oa_code", "category"], kind="stable")
+        counts["census"] = int(len(base))
+        fingerprint = hashlib.sha256(
+            f"{fingerprint}|{_frame_hash(base) if len(base) else ''}".encode()).hexdigest()
+    return streets_out, hh, fingerprint, counts
 
 
 def _household_reasons(h: pd.DataFrame, is_target: np.ndarray, last: pd.DataFrame,

@@ -72,7 +72,7 @@ def test_a_setup_targets_the_community_where_its_census_share_is_highest(demo, t
     import shutil
 
     from spatial_core import InputError, open_store
-    from spatial_core.targeting.setups import create_setup, stored_recommendation
+    from spatial_core.targeting.setups import create_setup, rerun_setup, stored_recommendation
 
     path = tmp_path / "demo.gpkg"
     shutil.copyfile(demo, path)
@@ -80,12 +80,15 @@ def test_a_setup_targets_the_community_where_its_census_share_is_highest(demo, t
         s = create_setup(store, "Polish community", areas=["force:DEMO"],
                          community="language:polish", max_streets=5, now="2026-10-01T10:00")
         streets, hh = stored_recommendation(store, s.setup_id)
+        again = rerun_setup(store, s.setup_id)
         addresses = store.read("addresses", ["uprn", "oa_code", "street_id"])
         with pytest.raises(InputError, match="no language group 'klingon'"):
             create_setup(store, "x", areas=["force:DEMO"], community="language:klingon")
         with pytest.raises(InputError, match="BY:GROUP"):
             create_setup(store, "x", areas=["force:DEMO"], community="polish")
     assert s.target_rule == "community language:polish" and len(streets) == 5
+    # The rule is stored: a rerun reproduces the streets and walk lists.
+    assert again.same_streets and again.same_walk_lists and again.inputs_unchanged
     # By hand from the TS024 file: each output area's Polish share, each street's mean over
     # its households; the streets are the best five, best first.
     ts024 = pd.read_csv(census_files(demo.parent / "files")["TS024"])
