@@ -40,7 +40,8 @@ def _representation(args) -> int:
         ci = f"{_fmt(r.member_ratio)} ({_fmt(r.member_ci_low)}-{_fmt(r.member_ci_high)})"
         flag = "*" if r.member_clearly_below else " "
         name = str(r.group_name)
-        name = name.rsplit(": ", 1)[-1] if len(name) > 29 else name  # census: its last part
+        if args.by in ("language", "religion", "origins") or len(name) > 29:
+            name = name.rsplit(": ", 1)[-1]  # a census category: its last part
         print(f"  {str(r.area_name)[:23]:<24}{name[:29]:<30}"
               f"{_fmt(r.population_share, '.0%'):>7}{_fmt(r.member_share, '.0%'):>9}"
               f"{ci:>21}{flag}{_fmt(r.respondent_share, '.0%'):>13}"
