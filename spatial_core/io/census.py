@@ -156,7 +156,8 @@ def census_group(table: str, categories) -> tuple[np.ndarray, np.ndarray, np.nda
     return group, parent, known
 
 
-def _read_nomis(path: Path, table: str | None, encoding: str | None) -> pd.DataFrame:
+def _read_nomis(path: Path, table: str | None, encoding: str | None
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     t = read_csv_table(path, encoding=encoding)
     cols = t.columns
     for i, want in enumerate(_FIXED):
@@ -232,13 +233,12 @@ def _read_nomis(path: Path, table: str | None, encoding: str | None) -> pd.DataF
         "_line": np.repeat(t.lines, len(leaves)),
         "_area_row": np.repeat(np.arange(n), len(leaves)),
     })
-    # one row per output area in the checks across files
-    frame.attrs["areas"] = pd.DataFrame({"key": [f"{code}|{g}" for g in geo],
-                                         "_file": str(path), "_line": t.lines})
-    return frame
+    # one row per output area, for the checks across files
+    return frame, pd.DataFrame({"key": [f"{code}|{g}" for g in geo], "_file": str(path),
+                                "_line": t.lines})
 
 
-def _read_origins(path: Path, encoding: str | None) -> pd.DataFrame:
+def _read_origins(path: Path, encoding: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     t: CsvTable = read_csv_table(path, encoding=encoding)
     t.require(_ORIGINS_COLUMNS)
     geo = t.column("oa_code").to_numpy(dtype=object)
@@ -254,10 +254,9 @@ def _read_origins(path: Path, encoding: str | None) -> pd.DataFrame:
     frame = pd.DataFrame({"census_table": "origins", "oa_code": geo, "category": raw,
                           "grp": group, "parent": parent, "count": count.astype("int64"),
                           "_file": str(path), "_line": t.lines})
-    frame.attrs["areas"] = pd.DataFrame({"key": [f"origins|{g}|{c}" for g, c in
-                                                 zip(geo, group, strict=True)],
-                                         "_file": str(path), "_line": t.lines})
-    return frame
+    return frame, pd.DataFrame({"key": [f"origins|{g}|{c}" for g, c in
+                                        zip(geo, group, strict=True)],
+                                "_file": str(path), "_line": t.lines})
 
 
 def import_census(store, paths: Sequence[str | Path], *, table: str | None = None,
@@ -290,17 +289,15 @@ def import_census(store, paths: Sequence[str | Path], *, table: str | None = Non
         if table is None:
             raise InputError(f"census table must be one of {', '.join(CENSUS_TABLES)}")
 
-    def read(path: Path, report: ImportReport) -> pd.DataFrame:
+    def read(path: Path, report: ImportReport) -> tuple[pd.DataFrame, pd.DataFrame]:
         origins = table == "origins" or (table is None and _is_origins(path, encoding))
         return _read_origins(path, encoding) if origins else _read_nomis(path, table, encoding)
 
     def validate(parts: list, report: ImportReport) -> pd.DataFrame:
-        keys = pd.concat([p.attrs["areas"] for p in parts], ignore_index=True)
+        keys = pd.concat([k for _, k in parts], ignore_index=True)
         check_unique(keys, "key", "output area (and Origins group) of a table")
         report.read = len(keys)
-        frame = pd.concat(parts, ignore_index=True)
-        frame.attrs = {}
-        return frame
+        return pd.concat([f for f, _ in parts], ignore_index=True)
 
     def write(conn: Connection, frame: pd.DataFrame, report: ImportReport) -> None:
         known = _store_output_areas(store, conn)

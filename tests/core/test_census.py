@@ -311,3 +311,33 @@ def test_priorities_and_confidence_by_channel_and_group_by_hand(gpkg_store):
     hq = hidden["priorities"].set_index(["group", "priority"])
     assert hq.loc[("door_knock", "asb"), "share"] is None
     assert hq.loc[("online", "theft"), "votes"] == 0  # zero is published
+
+
+def test_language_and_country_of_birth_tables_are_told_from_the_header(gpkg_store, tmp_path):
+    build_store(gpkg_store)
+    ts024 = tmp_path / "ts024.csv"
+    ts024.write_text(
+        'date,geography,geography code,Main language (detailed): Total: All usual residents '
+        'aged 3 and over,Main language (detailed): English (English or Welsh in Wales),'
+        'Main language (detailed): Other European language (EU),'
+        'Main language (detailed): Other European language (EU): Polish,'
+        'Main language (detailed): Other European language (EU): Romanian\n'
+        '2021,OA1,OA1,10,6,4,3,1\n')
+    ts004 = tmp_path / "ts004.csv"
+    ts004.write_text(
+        'date,geography,geography code,Country of birth: Total: All usual residents,'
+        'Country of birth: Europe: United Kingdom,Country of birth: Europe: EU countries: '
+        'Poland\n2021,OA1,OA1,9,7,2\n')
+    report = import_files(gpkg_store, "census", [ts024, ts004])
+    assert report.imported == 2
+    c = gpkg_store.read("census_counts", ["census_table", "grp", "parent", "count"])
+    got = {(t, g): n for t, g, n in zip(c["census_table"], c["grp"], c["count"], strict=True)}
+    # Only the leaves: the EU subtotal (4) is not stored, its two languages are.
+    assert got == {("TS024", "english"): 6, ("TS024", "polish"): 3, ("TS024", "romanian"): 1,
+                   ("TS004", "united_kingdom"): 7, ("TS004", "poland"): 2}
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("date,geography,geography code,Religion: Total: All usual residents,"
+                     "Ethnic group: White\n2021,OA1,OA1,1,1\n")
+    with pytest.raises(InputError, match="one table per file") as err:
+        import_files(gpkg_store, "census", [mixed])
+    assert err.value.column == "Ethnic group: White"
