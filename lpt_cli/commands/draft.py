@@ -16,7 +16,8 @@ def _draft(args) -> int:
                     "respondents": d.respondents, "subject": d.subject, "body": d.body,
                     "priorities": list(d.priorities)})
         return 0
-    print(f"Subject: {d.subject}\n")
+    if not args.body:
+        print(f"Subject: {d.subject}\n")
     print(d.body)
     return 0
 
@@ -30,5 +31,7 @@ def register(sub) -> None:
                         "(default all)")
     p.add_argument("--min-n", dest="min_n", type=int, default=10,
                    help="fewest respondents for local priorities (default 10)")
+    p.add_argument("--body", action="store_true",
+                   help="only the message text (for --text-file), no subject line")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_draft)
