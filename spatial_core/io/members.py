@@ -744,8 +744,9 @@ def normalise_religions(raw) -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    >>> normalise_religions(['Christian', 'Islam', 'No religion', 'Pagan', 'Not answered'])[0]\
-    ...     .tolist()
+    >>> religions, unknown = normalise_religions(['Christian', 'Islam', 'No religion', 'Pagan',
+    ...                                           'Not answered'])
+    >>> religions.tolist()
     ['christian', 'muslim', 'no_religion', 'other_religion', 'not_stated']
     """
     def one(text: str):
