@@ -29,6 +29,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -193,10 +194,47 @@ def prepare_runtime(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 
     ensure_score_run(stores.store(cfg.store))  # once, before workers: see providers/scores.py
     config_path = folder / "pygeoapi-config.yml"
     config_path.write_text(yaml.safe_dump(pg, sort_keys=False), encoding="utf-8")
+    os.environ[ENV_RUNTIME] = str(folder)  # workers share computed frames in it
+    warm_frames(cfg, pg)  # once, before the first request and before workers fork
     oas = fix_openapi(_drop_item_writes(get_oas(pg)))
     stores.clear()  # OpenAPI generation opened the store; workers open their own
     (folder / "openapi.json").write_text(json.dumps(oas), encoding="utf-8")
     return folder
+
+
+def warm_frames(cfg: ServiceConfig, pg: dict | None = None) -> dict[str, float]:
+    """Compute the shared frames of the current data version (area profiles as partners and
+    the public see them and as police see them, the street scores) into the runtime folder,
+    so that no request waits for them. Seconds taken per frame (0: already there)."""
+    from pygeoapi.plugin import load_plugin
+
+    from .context import Principal
+    from .providers._frame import FrameProvider
+
+    if pg is None:
+        from pygeoapi import flask_app
+
+        pg = flask_app.CONFIG
+    took: dict[str, float] = {}
+    callers = (Principal(sub="warm", role="public"), Principal(sub="warm", role="force_analyst"))
+    for cid, res in pg["resources"].items():
+        if res.get("type") != "collection":
+            continue
+        provider_def = res["providers"][0]
+        cls = load_plugin("provider", provider_def)
+        if not isinstance(cls, FrameProvider) or not cls.shared:
+            continue
+        for who in callers:
+            started = time.perf_counter()
+            try:
+                cls._entry(RequestContext(principal=who, config=cfg))
+            except Exception as exc:  # noqa: BLE001 - a request will compute it instead
+                log.warning("frame not prepared", extra={"fields": {
+                    "collection": cid, "role": who.role, "error": str(exc)}})
+                continue
+            took[f"{cid}:{who.role}"] = round(time.perf_counter() - started, 3)
+    log.info("frames prepared", extra={"fields": {"seconds": took}})
+    return took
 
 
 def create_app(config: str | os.PathLike | None = None):
@@ -223,7 +261,10 @@ def create_app(config: str | os.PathLike | None = None):
     _wrap(app, cfg)
     from .cache import install as install_cache
 
-    install_cache(app, cfg)  # non-personal collections answered from memory: cache.py
+    cache = install_cache(app, cfg)  # non-personal collections answered from memory: cache.py
+    if cache is not None:  # new data: the shared frames are prepared again at once
+        cache.on_new_version = lambda: threading.Thread(
+            target=warm_frames, args=(cfg,), daemon=True, name="lpt-warm-frames").start()
     app.config["LPT_WRAPPED"] = True
     log.info("geoservice ready", extra={"fields": {"store": _safe(cfg.store),
                                                    "collections": list(COLLECTIONS)}})

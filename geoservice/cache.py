@@ -258,6 +258,9 @@ class ResponseCache:
         self._flights = stores.SingleFlight(self._lock)
         self._scopes: dict[tuple, tuple[str, ...]] = {}
         self.stats = {"hits": 0, "misses": 0, "stored": 0, "evicted": 0, "invalidated": 0}
+        self.on_new_version: Callable[[], Any] | None = None
+        """Called (under the cache's lock: it must only start work) when the data
+        version changes."""
 
     # -- public helpers ----------------------------------------------------------------
     def clear(self) -> None:
@@ -342,6 +345,8 @@ class ResponseCache:
                         self._scopes.clear()
                         stores.forget_cached()  # computed frames of the old data too
                         self.stats["invalidated"] += 1
+                        if self.on_new_version is not None:
+                            self.on_new_version()
                     self._seen_version = version
         return version
 

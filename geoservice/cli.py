@@ -56,8 +56,8 @@ def _serve(args) -> int:
     url = cfg.url or f"http://{args.host}:{args.port}"
     threads = args.threads if args.worker_class == "gthread" else 1
     print(f"serving {url} (store {cfg.store}, {args.workers} {args.worker_class} workers"
-          f"{f' x {threads} threads' if threads > 1 else ''}); health: {url}/health",
-          flush=True)
+          f"{f' x {threads} threads' if threads > 1 else ''}); health: {url}/health; "
+          f"runtime {runtime}", flush=True)
     env = dict(os.environ, **{ENV_CONFIG: config_path, ENV_RUNTIME: str(runtime)})
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
             "--workers", str(args.workers), "--worker-class", args.worker_class,

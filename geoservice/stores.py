@@ -7,9 +7,15 @@ area counts change only when data are imported; they are cached for ``ttl`` seco
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
+import os
+import pickle
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,7 +23,8 @@ import pandas as pd
 from spatial_core import Store, open_store
 from spatial_core.store.boundary_sets import newest_per_area
 
-__all__ = ["store", "area_tree", "cached", "forget_cached", "clear"]
+__all__ = ["store", "area_tree", "cached", "forget_cached", "clear", "shared_frame",
+           "frames_folder", "ENV_RUNTIME"]
 
 _lock = threading.Lock()
 _stores: dict[str, Store] = {}
@@ -153,3 +160,69 @@ def clear() -> None:
         _stores.clear()
         _cache.clear()
         _generation += 1
+
+
+ENV_RUNTIME = "LPT_SERVICE_RUNTIME"
+
+
+def frames_folder() -> Path | None:
+    """Where computed frames are shared by the workers: ``frames/`` in the service's runtime
+    folder (made by ``lpt serve``, readable by the service's user only); None when the
+    process has no runtime folder (frames then stay in the process)."""
+    runtime = os.environ.get(ENV_RUNTIME)
+    if not runtime or not Path(runtime).is_dir():
+        return None
+    folder = Path(runtime) / "frames"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def shared_frame(key: tuple, version: str, compute: Callable[[], Any],
+                 folder: Path | None = None) -> Any:
+    """``compute()`` once per ``key`` and data ``version`` for every worker of the service.
+
+    The value is kept as a file in :func:`frames_folder` named by the key and the version;
+    the first worker to need it computes it under an exclusive lock on that key while the
+    others wait, then read the file. Files of older versions of the key are removed. Without
+    a folder this is ``compute()``. Each computation is noted in ``computed.jsonl`` there
+    (key, version, process, seconds). Only non-personal frames are kept this way (aggregates
+    and scores: the folder is the service's own, 0700)."""
+    folder = folder if folder is not None else frames_folder()
+    if folder is None:
+        return compute()
+    tag = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:24]
+    safe_version = hashlib.sha256(str(version).encode("utf-8")).hexdigest()[:16]
+    path = folder / f"{tag}-{safe_version}.pickle"
+    value = _read_frame(path)
+    if value is not None:
+        return value[0]
+    with open(folder / f"{tag}.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            value = _read_frame(path)
+            if value is not None:
+                return value[0]
+            started = time.perf_counter()
+            got = compute()
+            took = round(time.perf_counter() - started, 3)
+            with open(folder / "computed.jsonl", "a", encoding="utf-8") as log_fh:
+                log_fh.write(json.dumps({"key": [str(k) for k in key], "version": str(version),
+                                         "pid": os.getpid(), "seconds": took}) + "\n")
+            tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                pickle.dump((got,), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+            for old in folder.glob(f"{tag}-*.pickle"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+            return got
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _read_frame(path: Path) -> tuple | None:
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)  # noqa: S301 - our own 0700 runtime folder
+    except FileNotFoundError:
+        return None

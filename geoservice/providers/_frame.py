@@ -25,6 +25,8 @@ from pygeoapi.provider.base import (
     ProviderItemNotFoundError,
 )
 
+from spatial_core.store.data_version import data_version
+
 from .. import stores
 from ..access import require_purpose
 from ..context import RequestContext, current
@@ -45,6 +47,8 @@ class FrameProvider(BaseProvider):
     field_types: dict[str, str] = {}
     personal: bool = False  # audit every access and require a purpose
     ttl: float | None = None  # cache seconds; None: the configured counts_ttl_s
+    shared: bool = False
+    """Computed once per data version for every worker (never for personal frames)."""
 
     def __init__(self, provider_def: dict) -> None:
         super().__init__(provider_def)
@@ -92,9 +96,19 @@ class FrameProvider(BaseProvider):
         return self._present(frame, ctx)
 
     def _entry(self, ctx: RequestContext) -> tuple[pd.DataFrame, dict]:
-        """The cached frame and a dict of things derived from it (GeoJSON per CRS)."""
+        """The cached frame and a dict of things derived from it (GeoJSON per CRS).
+
+        A :attr:`shared` frame is computed once per data version for all the service's
+        workers (:func:`geoservice.stores.shared_frame`) and kept in the process under that
+        version: new data (a version bump) is a new key, and the time bound only re-reads
+        the shared copy."""
         ttl = self.ttl if self.ttl is not None else float(self.options.get("counts_ttl_s", 60.0))
-        return stores.cached(self._cache_key(ctx), ttl, lambda: (self._prepared(ctx), {}))
+        key = self._cache_key(ctx)
+        if not self.shared:
+            return stores.cached(key, ttl, lambda: (self._prepared(ctx), {}))
+        version = data_version(self.store)
+        return stores.cached((*key, "v", version), ttl, lambda: (stores.shared_frame(
+            key, version, lambda: self._prepared(ctx)), {}))
 
     def _prepared(self, ctx: RequestContext) -> pd.DataFrame:
         f = self._load(ctx).reset_index(drop=True)

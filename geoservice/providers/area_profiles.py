@@ -26,6 +26,7 @@ class AreaProfileProvider(FrameProvider):
     """Areas with local priorities and representation (aggregates)."""
 
     collection = "area_profiles"
+    shared = True  # computed once per data version for every worker
     id_column = "area_id"
     field_types = {"area_id": "string", "level": "string", "name": "string",
                    "parent_id": "string", "households": "integer", "members": "integer",

@@ -70,6 +70,7 @@ class ScoreProvider(FrameProvider):
     """Street scores of the newest run (police roles; scoped by ``beat_id``)."""
 
     collection = "street_scores"
+    shared = True  # computed once per data version for every worker
     id_column = "street_id"
     field_types = {
         "street_id": "string", "name": "string", "beat_id": "string", "ward_id": "string",

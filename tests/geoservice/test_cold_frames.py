@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Cold answers (issue 13): area profiles and street scores are computed once per data
+version, before the first request, into the runtime folder all workers read; new data is
+computed once again for every worker; a throwaway parameter cannot force a computation."""
+from __future__ import annotations
+
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+
+def _computed(service) -> list[dict]:
+    m = re.search(r"runtime (\S+)", service.log.read_text())
+    assert m, service.log.read_text()[-2000:]
+    path = Path(m.group(1)) / "frames" / "computed.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def _profiles(service, token=None):
+    return service.json("/collections/area_profiles/items?limit=500", token=token)
+
+
+def test_frames_are_ready_before_the_first_request_and_shared(service):
+    start = _computed(service)
+    first_version = start[0]["version"]
+    initial = [c for c in start if c["version"] == first_version]
+    kinds = {(c["key"][0], c["key"][-1]) for c in initial}
+    assert ("area_profiles", "40") in kinds  # as partners and the public see them (k=40)
+    assert ("area_profiles", "None") in kinds  # as police see them (exact)
+    assert any(c["key"][0] == "ScoreProvider" for c in initial)
+    # one process (lpt serve, before the workers) computed the first data version's frames
+    assert len({c["pid"] for c in initial}) == 1
+    # and every frame of every data version was computed once for all workers
+    keys = [(tuple(c["key"]), c["version"]) for c in start]
+    assert len(keys) == len(set(keys))
+    analyst = service.token("force_analyst")
+    # many clients on both workers, public and police: nothing more is computed
+    with ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(lambda i: _profiles(service, analyst if i % 2 else None)[0],
+                            range(32)))
+    assert got == [200] * 32
+    time.sleep(0.5)  # a preparation started by a version change would show by now
+    now = _computed(service)
+    again = [(tuple(c["key"]), c["version"]) for c in now]
+    assert len(again) == len(set(again))
+    assert {c["version"] for c in now[len(start):]} <= {now[-1]["version"]}
+
+
+def test_new_data_is_computed_once_for_every_worker(service):
+    from spatial_core import open_store
+    from spatial_core.store.data_version import bump_data_version
+
+    before = _computed(service)
+    s = open_store(service.store, create=False)
+    try:
+        bump_data_version(s)
+    finally:
+        s.close()
+    analyst = service.token("force_analyst")
+    with ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(lambda i: _profiles(service, analyst if i % 2 else None)[0],
+                            range(32)))
+    assert got == [200] * 32
+    for _ in range(100):  # the background preparation may finish just after the answers
+        new = _computed(service)[len(before):]
+        if len({(tuple(c["key"]), c["version"]) for c in new}) >= 3:
+            break
+        time.sleep(0.1)
+    keys = [(tuple(c["key"]), c["version"]) for c in new]
+    assert len(keys) == len(set(keys)) == 3  # public and police profiles, scores: once each
+    assert len({c["version"] for c in new}) == 1
+
+
+def test_a_throwaway_parameter_computes_nothing(service):
+    before = _computed(service)
+    for i in range(5):
+        assert service.get(f"/collections/area_profiles/items?x{i}=1")[0] == 400
+    assert _computed(service) == before
