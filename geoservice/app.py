@@ -43,6 +43,7 @@ from .context import RequestContext, activate, deactivate, request_id
 from .engage import loggable_path
 from .limits import MAX_BODY_BYTES, body_too_large, json_body_problem
 from .ogc import (
+    body_links,
     declare_conformance,
     fix_openapi,
     fix_queryables,
@@ -541,16 +542,11 @@ def ogc_answer(request, response):
         if geo is not None:
             response.headers["Content-Type"] = geo
             if path.rstrip("/").endswith("/items"):
-                try:
-                    body = json.loads(response.get_data())
-                except ValueError:
-                    body = None
-                if isinstance(body, dict):
-                    base = flask_app_url() or request.url_root.rstrip("/")
-                    queryables = base + path.rstrip("/")[:-len("/items")] + "/queryables"
-                    links = items_links(body.get("links") or [], queryables)
-                    if links:
-                        response.headers["Link"] = links
+                base = flask_app_url() or request.url_root.rstrip("/")
+                queryables = base + path.rstrip("/")[:-len("/items")] + "/queryables"
+                links = items_links(body_links(response.get_data()), queryables)
+                if links:
+                    response.headers["Link"] = links
     if (response.status_code == 200 and (ctype or "").startswith("text/csv")
             and not response.direct_passthrough):
         from spatial_core.api.export import csv_safe_text  # the one CSV rule: no formulas

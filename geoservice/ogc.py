@@ -24,7 +24,7 @@ from typing import Any
 
 __all__ = ["CONFORMANCE", "NOT_CONFORMANT", "declare_conformance", "ITEMS_PARAMETERS",
            "unknown_parameters", "geojson_type", "link_header", "items_links", "fix_openapi",
-           "GEOJSON", "status_info", "fix_queryables", "GEOMETRY_FORMATS"]
+           "GEOJSON", "status_info", "fix_queryables", "GEOMETRY_FORMATS", "body_links"]
 
 GEOJSON = "application/geo+json"
 
@@ -170,6 +170,31 @@ def link_header(links: Iterable[Mapping[str, Any]],
             part += f'; type="{kind}"'
         parts.append(part)
     return ", ".join(parts) or None
+
+
+def body_links(body: bytes) -> list:
+    """The top-level ``links`` of a GeoJSON feature collection without parsing its features:
+    pygeoapi writes them after the features, so the last ``"links":`` is read from there
+    (the whole body is parsed only when that fails).
+
+    >>> body_links(b'{"features": [{"links": [1]}], "links": [{"rel": "next"}], "t": 1}')
+    [{'rel': 'next'}]
+    """
+    import json
+
+    at = body.rfind(b'"links":')
+    if at >= 0:
+        try:
+            got, _ = json.JSONDecoder().raw_decode(body[at + 8:].lstrip().decode("utf-8"))
+            if isinstance(got, list):
+                return got
+        except ValueError:
+            pass
+    try:
+        whole = json.loads(body)
+    except ValueError:
+        return []
+    return list(whole.get("links") or []) if isinstance(whole, dict) else []
 
 
 def items_links(body_links: list, queryables_href: str) -> str | None:
