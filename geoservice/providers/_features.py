@@ -50,17 +50,40 @@ def transformer(src_wkt: str, dst_wkt: str) -> Transformer:
     return tr
 
 
+DEGREE_DECIMALS = 7
+"""Decimals of longitude/latitude output (about 1 cm; RFC 7946 11.2 finds 6 enough)."""
+METRE_DECIMALS = 3
+"""Decimals of projected (metre) output: millimetres."""
+
+_GEOGRAPHIC: dict[str, bool] = {}
+
+
+def _decimals(spec) -> int:
+    if spec is None:
+        return METRE_DECIMALS  # as stored: British National Grid
+    wkt = spec.target_crs_wkt
+    geographic = _GEOGRAPHIC.get(wkt)
+    if geographic is None:
+        geographic = _GEOGRAPHIC[wkt] = CRS.from_wkt(wkt).is_geographic
+    return DEGREE_DECIMALS if geographic else METRE_DECIMALS
+
+
 def geojson(geoms: np.ndarray, spec) -> list[Any]:
     """GeoJSON geometries (dicts; None for none), in the output CRS of ``spec`` (pygeoapi's
-    ``crs_transform_spec``; None: as stored)."""
+    ``crs_transform_spec``; None: as stored), coordinates rounded to :data:`DEGREE_DECIMALS`
+    or :data:`METRE_DECIMALS` (shorter answers, cheaper to write: computed once per frame
+    and CRS, written on every page)."""
+    digits = _decimals(spec)
     if spec is not None:
         tr = transformer(spec.source_crs_wkt, spec.target_crs_wkt)
 
         def project(coords: np.ndarray) -> np.ndarray:
             x, y = tr.transform(coords[:, 0], coords[:, 1])
-            return np.column_stack([x, y])
+            return np.round(np.column_stack([x, y]), digits)
 
         geoms = shapely.transform(geoms, project)
+    else:
+        geoms = shapely.transform(geoms, lambda c: np.round(c, digits))
     texts = shapely.to_geojson(geoms)
     return [json.loads(t) if t is not None else None for t in texts]
 
