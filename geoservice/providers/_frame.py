@@ -25,8 +25,6 @@ from pygeoapi.provider.base import (
     ProviderItemNotFoundError,
 )
 
-from spatial_core.store.data_version import data_version
-
 from .. import stores
 from ..access import require_purpose
 from ..context import RequestContext, current
@@ -37,6 +35,20 @@ from ._features import bbox_bounds, features, geojson, typed_value
 __all__ = ["FrameProvider"]
 
 log = logging.getLogger(__name__)
+
+
+_VERSIONS: dict[str, Any] = {}
+
+
+def _version(location: str) -> str:
+    """The store's data version, as the response cache reads it (a GeoPackage's file
+    times first: ~20 µs instead of a query on every request)."""
+    from ..cache import StoreVersion
+
+    v = _VERSIONS.get(location)
+    if v is None:
+        v = _VERSIONS.setdefault(location, StoreVersion(location))
+    return str(v.current()[0])
 
 
 class FrameProvider(BaseProvider):
@@ -106,7 +118,7 @@ class FrameProvider(BaseProvider):
         key = self._cache_key(ctx)
         if not self.shared:
             return stores.cached(key, ttl, lambda: (self._prepared(ctx), {}))
-        version = data_version(self.store)
+        version = _version(self.data)
         return stores.cached((*key, "v", version), ttl, lambda: (stores.shared_frame(
             key, version, lambda: self._prepared(ctx)), {}))
 
