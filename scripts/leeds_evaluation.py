@@ -98,6 +98,21 @@ def _num(v: float, digits: int = 2) -> str:
     return "n/a" if _missing(v) else f"{v:.{digits}f}"
 
 
+def _versus_tables(w, splits) -> None:
+    """One table per train -> test split: each ranking's share of the test month's harm and
+    crimes on the top streets, and its PAI by length."""
+    for (train, test), rows in splits.items():
+        w(f"**Train {' + '.join(train)} -> test {test}**"
+          + (" (the February 2025 file holds Leeds only, 7.5 years later)"
+             if test == LATER else ""))
+        w("")
+        w("| Ranking | Harm captured | Crimes captured | PAI (length) |")
+        w("|---|---:|---:|---:|")
+        for label, hit_h, hit_c, pai, _k in rows:
+            w(f"| {label} | {_pct(hit_h)} | {_pct(hit_c)} | {_num(pai)} |")
+        w("")
+
+
 def _frac_cols(fractions) -> list[str]:
     return [f"top_{f * 100:g}pct".replace(".", "_") for f in fractions]
 
@@ -328,16 +343,7 @@ def main(argv=None) -> int:
       "states its check: there is one beat, so the default score is its crime component "
       "scaled to 0..1 and ranks the streets exactly as the crime component does.")
     w("")
-    for (train, test), rows in versus_bare.items():
-        w(f"**Train {' + '.join(train)} -> test {test}**"
-          + (" (the February 2025 file holds Leeds only, 7.5 years later)"
-             if test == LATER else ""))
-        w("")
-        w("| Ranking | Harm captured | Crimes captured | PAI (length) |")
-        w("|---|---:|---:|---:|")
-        for label, hit_h, hit_c, pai, _k in rows:
-            w(f"| {label} | {_pct(hit_h)} | {_pct(hit_c)} | {_num(pai)} |")
-        w("")
+    _versus_tables(w, versus_bare)
     w(f"### With the wards as beats (the store above, {n_streets:,} street units)")
     w("")
     w("Here the street units are cut at ward boundaries and the 33 wards are the beats. The "
@@ -346,16 +352,7 @@ def main(argv=None) -> int:
       "were scaled separately: it is meant to rank streets within a beat, and its force-wide "
       "hit rate says little. The crime component (`harm_raw`) is comparable across beats.")
     w("")
-    for (train, test), rows in versus.items():
-        w(f"**Train {' + '.join(train)} -> test {test}**"
-          + (" (the February 2025 file holds Leeds only, 7.5 years later)"
-             if test == LATER else ""))
-        w("")
-        w("| Ranking | Harm captured | Crimes captured | PAI (length) |")
-        w("|---|---:|---:|---:|")
-        for label, hit_h, hit_c, pai, _k in rows:
-            w(f"| {label} | {_pct(hit_h)} | {_pct(hit_c)} | {_num(pai)} |")
-        w("")
+    _versus_tables(w, versus)
     w("**In short** (streets and crimes only, issue 12's set-up; 4 decimals):")
     w("")
     for (train, test), rows in versus_bare.items():
