@@ -106,6 +106,12 @@ def _list(args) -> int:
     return 0
 
 
+def _message_replies(args) -> int:
+    from lpt_cli.commands.reply import show_replies
+
+    return show_replies(args)
+
+
 def register(sub) -> None:
     p = sub.add_parser("message", help="messages to residents: compose, preview, send, list")
     ss = p.add_subparsers(dest="message_command", required=True, metavar="ACTION")
@@ -148,3 +154,9 @@ def register(sub) -> None:
     ls = ss.add_parser("list", help="messages, newest first, with their counts")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=_list)
+
+    r = ss.add_parser("replies", help="residents' replies to this message, urgent first "
+                                      "(the same as lpt replies --message)")
+    r.add_argument("message", metavar="MESSAGE_ID")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=_message_replies)

@@ -6,7 +6,8 @@ from lpt_cli.commands._common import open_from_args, print_json
 from lpt_cli.commands.priorities import records
 
 
-def _replies(args) -> int:
+def show_replies(args) -> int:
+    """Print the replies (to ``args.message`` when given) as a list or ``--json``."""
     from spatial_core.engagement.replies import list_replies
 
     with open_from_args(args, create=False) as store:
@@ -32,4 +33,4 @@ def register(sub) -> None:
     p.add_argument("--message", default=None, metavar="MESSAGE_ID",
                    help="only the replies to this message")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_replies)
+    p.set_defaults(func=show_replies)

@@ -242,9 +242,18 @@ def list_replies(store, *, scope_areas: Iterable[str] | None = None,
         ``area_id`` (the member's beat), ``urgent`` (bool), ``urgent_words``, ``text``,
         ``answer``, ``answered_by``, ``answered_at``, and the message's ``subject``,
         ``kind``, ``created_by``. Never a name or contact.
+
+    Raises
+    ------
+    NotFoundError
+        ``message_id`` names no stored message.
     """
     r = schema.replies
-    where = r.c.message_id == str(message_id) if message_id is not None else None
+    where = None
+    if message_id is not None:
+        if not store.count("messages", where=schema.messages.c.message_id == str(message_id)):
+            raise NotFoundError(f"no message {message_id!r} (lpt message list shows them)")
+        where = r.c.message_id == str(message_id)
     rep = store.read("replies", ["reply_id", "message_id", "member_id", "received_at",
                                  "area_id", "urgent", "urgent_words", "text", "answer",
                                  "answered_by", "answered_at"], where=where)

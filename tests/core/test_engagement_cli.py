@@ -88,6 +88,10 @@ def test_replies_and_engagement_figures(demo, capsys):
     first = replies[0]["message_id"]
     code, out, _ = _run(capsys, "--store", demo, "replies", "--message", first, "--json")
     assert code == 0 and {r["message_id"] for r in json.loads(out)} == {first}
+    code, again, _ = _run(capsys, "--store", demo, "message", "replies", first, "--json")
+    assert code == 0 and json.loads(again) == json.loads(out)
+    code, out, err = _run(capsys, "--store", demo, "message", "replies", "msg-none", "--json")
+    assert code == 2 and out == "" and "no message 'msg-none'" in err
     code, out, _ = _run(capsys, "--store", demo, "engagement", "--by", "message", "--k", "0",
                         "--json")
     rows = json.loads(out)["rows"]
