@@ -110,15 +110,17 @@ class FrameProvider(BaseProvider):
     def _entry(self, ctx: RequestContext) -> tuple[pd.DataFrame, dict]:
         """The cached frame and a dict of things derived from it (GeoJSON per CRS).
 
-        A :attr:`shared` frame is computed once per data version for all the service's
-        workers (:func:`geoservice.stores.shared_frame`) and kept in the process under that
-        version: new data (a version bump) is a new key, and the time bound only re-reads
-        the shared copy."""
+        Every frame is kept under the store's data version, so a core write (an import, a
+        set-up created or archived) shows at the next request; :attr:`ttl` bounds how long
+        rows the version does not follow (recorded visits) may be stale. A :attr:`shared`
+        frame is also computed once per data version for all the service's workers
+        (:func:`geoservice.stores.shared_frame`); for it the time bound only re-reads the
+        shared copy."""
         ttl = self.ttl if self.ttl is not None else float(self.options.get("counts_ttl_s", 60.0))
         key = self._cache_key(ctx)
-        if not self.shared:
-            return stores.cached(key, ttl, lambda: (self._prepared(ctx), {}))
         version = _version(self.data)
+        if not self.shared:  # new data is a new key at once; the time bound catches the rest
+            return stores.cached((*key, "v", version), ttl, lambda: (self._prepared(ctx), {}))
         return stores.cached((*key, "v", version), ttl, lambda: (stores.shared_frame(
             key, version, lambda: self._prepared(ctx)), {}))
 

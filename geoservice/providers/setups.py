@@ -29,7 +29,7 @@ class SetupProvider(FrameProvider):
 
     collection = "setups"
     id_column = "setup_id"
-    ttl = 2.0  # a set-up made by the create-setup process shows at once
+    ttl = 2.0  # progress follows recorded visits (which keep the data version)
     field_types = {"setup_id": "string", "name": "string", "status": "string",
                    "goal": "string", "areas": "array", "beats": "array",
                    "target_groups": "array", "profile_name": "string", "as_of": "string",

@@ -10,7 +10,6 @@ import gzip
 import io
 import json
 import math
-import time
 import urllib.parse
 from datetime import date
 
@@ -85,7 +84,6 @@ def facts(service, demo):
         disclosed = disclosed_crime_cells(s, 8, k=service.k)
     finally:
         s.close()
-    time.sleep(2.1)  # the set-up collections cache their frame for 2 s
     a = demo["areas"]
     hh = hh.merge(st, on=["setup_id", "street_id"], how="left")
     setup_beats = st.dropna(subset=["beat_id"]).groupby("setup_id")["beat_id"].agg(set)
@@ -353,7 +351,6 @@ def test_processes_run_in_the_callers_area_only(service, callers, facts, pid, ro
         else:
             assert body["areas"] == [area] and _setup_ids(service) - before == {
                 body["setup_id"]}
-            time.sleep(2.1)  # the set-up collections cache their frame for 2 s
             st, setup = _get(service, callers, role,
                              f"/collections/setups/items/{body['setup_id']}?f=json")
             assert st == 200 and setup["properties"]["beats"]

@@ -363,7 +363,6 @@ def test_create_setup_async_job_then_setups_and_walk_lists(service, tokens):
     st, result = service.json(f"/jobs/{job}/results?f=json", token=tokens["officer"])
     assert st == 200
     sid = result["setup_id"]
-    time.sleep(2.5)  # the set-up collections cache for 2 s
     st, setup = service.json(f"/collections/setups/items/{sid}?f=json",
                              token=tokens["officer"])
     assert st == 200 and setup["properties"]["streets"] == 3
