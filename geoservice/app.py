@@ -238,6 +238,39 @@ def warm_frames(cfg: ServiceConfig, pg: dict | None = None) -> dict[str, float]:
     return took
 
 
+class _Rewarm:
+    """Prepares the shared frames again after new data, in one background thread per
+    worker: a burst of new data versions (a set-up created after each other) is one more
+    preparation after the running one, never a thread per version."""
+
+    def __init__(self, cfg: ServiceConfig) -> None:
+        self.cfg = cfg
+        self.lock = threading.Lock()
+        self.running = False
+        self.again = False
+
+    def request(self) -> None:
+        with self.lock:
+            if self.running:
+                self.again = True
+                return
+            self.running = True
+        threading.Thread(target=self._loop, daemon=True, name="lpt-warm-frames").start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(0.5)  # let a burst of writes settle
+            try:
+                warm_frames(self.cfg)
+            except Exception:  # noqa: BLE001 - requests compute what is missing
+                log.exception("frames not prepared")
+            with self.lock:
+                if not self.again:
+                    self.running = False
+                    return
+                self.again = False
+
+
 def create_app(config: str | os.PathLike | None = None):
     """The Flask (WSGI) application serving ``config`` (see the module docstring)."""
     _configure_logging()
@@ -264,8 +297,7 @@ def create_app(config: str | os.PathLike | None = None):
 
     cache = install_cache(app, cfg)  # non-personal collections answered from memory: cache.py
     if cache is not None:  # new data: the shared frames are prepared again at once
-        cache.on_new_version = lambda: threading.Thread(
-            target=warm_frames, args=(cfg,), daemon=True, name="lpt-warm-frames").start()
+        cache.on_new_version = _Rewarm(cfg).request
     app.config["LPT_WRAPPED"] = True
     log.info("geoservice ready", extra={"fields": {"store": _safe(cfg.store),
                                                    "collections": list(COLLECTIONS)}})
