@@ -26,7 +26,7 @@ from pygeoapi.provider.base import (
 )
 
 from .. import stores
-from ..access import require_purpose
+from ..access import beat_scope, require_police, require_purpose, scope_of
 from ..context import RequestContext, current
 from ..errors import core_errors
 from ..filters import filter_mask
@@ -82,6 +82,17 @@ class FrameProvider(BaseProvider):
     def _scope(self, frame: pd.DataFrame, ctx: RequestContext) -> np.ndarray | None:
         """Rows the caller may see (None: all); raise for a role with no access."""
         raise NotImplementedError
+
+    def _police_beats(self, frame: pd.DataFrame, ctx: RequestContext) -> np.ndarray | None:
+        """A police-only collection whose rows carry a ``beat_id``: the rows of the caller's
+        beats (None: all), the scope noted for the audit log."""
+        require_police(ctx, self.collection)
+        scope = scope_of(self.data, ctx.principal)
+        ctx.notes["scope"] = "all" if scope.areas is None else beat_scope(self.data,
+                                                                           ctx.principal)
+        if scope.areas is None:
+            return None
+        return scope.sees(frame["beat_id"])
 
     def _withheld(self, ctx: RequestContext) -> set[str]:
         """Fields this caller may not see (nor filter or sort on); default none."""

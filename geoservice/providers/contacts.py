@@ -15,7 +15,7 @@ import pandas as pd
 from spatial_core.api import NAME_ROLES
 from spatial_core.api.contacts import KEY_GROUPS, key_contacts_table, withheld_fields
 
-from ..access import beat_scope, require_police, scope_of
+from ..access import scope_of
 from ..context import RequestContext
 from ._frame import FrameProvider
 
@@ -35,13 +35,7 @@ class KeyContactProvider(FrameProvider):
         return key_contacts_table(self.store)
 
     def _scope(self, frame: pd.DataFrame, ctx: RequestContext) -> np.ndarray | None:
-        require_police(ctx, self.collection)
-        scope = scope_of(self.data, ctx.principal)
-        ctx.notes["scope"] = "all" if scope.areas is None else beat_scope(self.data,
-                                                                           ctx.principal)
-        if scope.areas is None:
-            return None
-        return scope.sees(frame["beat_id"])
+        return self._police_beats(frame, ctx)
 
     def _withheld(self, ctx: RequestContext) -> set[str]:
         return withheld_fields(scope_of(self.data, ctx.principal))

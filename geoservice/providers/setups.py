@@ -17,7 +17,7 @@ import pandas as pd
 
 from spatial_core.api.setups import setups_table, visible_setups_mask, walk_lists_table
 
-from ..access import beat_scope, require_police, scope_of
+from ..access import require_police, scope_of
 from ..context import RequestContext
 from ._frame import FrameProvider
 
@@ -66,10 +66,4 @@ class WalkListProvider(FrameProvider):
         return walk_lists_table(self.store)
 
     def _scope(self, frame: pd.DataFrame, ctx: RequestContext) -> np.ndarray | None:
-        require_police(ctx, self.collection)
-        scope = scope_of(self.data, ctx.principal)
-        ctx.notes["scope"] = "all" if scope.areas is None else beat_scope(self.data,
-                                                                           ctx.principal)
-        if scope.areas is None:
-            return None
-        return scope.sees(frame["beat_id"])
+        return self._police_beats(frame, ctx)
