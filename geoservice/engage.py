@@ -426,16 +426,16 @@ def register(app: Any, cfg: Any, audit: Any) -> None:
             return None, respond(_error_page(
                 "Too many attempts", "Too many attempts from here in the last minute. Please "
                 "wait a minute and try again. Nothing was saved."), 429, {"Retry-After": "60"})
+        # A declared length over the limit is refused unread; otherwise the cached body (the
+        # service may have read it already, with its own larger bound) is measured.
         length = request.content_length
         if length is not None and length > BODY_LIMIT:
-            record("denied", collection, f"refused (413): body of {length} bytes")
-            return None, respond(_error_page(
-                "Too long", f"What you sent is too long (more than {BODY_LIMIT // 1024} KiB). "
-                "Please shorten it. Nothing was saved."), 413)
-        # The cached body: the service may have read it already (its own, larger bound).
-        raw = request.get_data(cache=True)
-        if len(raw) > BODY_LIMIT:
-            record("denied", collection, "refused (413): body over the limit")
+            raw, size = b"", length
+        else:
+            raw = request.get_data(cache=True)
+            size = len(raw)
+        if size > BODY_LIMIT:
+            record("denied", collection, f"refused (413): body of {size} bytes")
             return None, respond(_error_page(
                 "Too long", f"What you sent is too long (more than {BODY_LIMIT // 1024} KiB). "
                 "Please shorten it. Nothing was saved."), 413)
@@ -447,6 +447,16 @@ def register(app: Any, cfg: Any, audit: Any) -> None:
             record("denied", collection, "refused (400): body not a UTF-8 form")
             return None, respond(_error_page(
                 "Not understood", "What you sent could not be read. Nothing was saved."), 400)
+
+    def refused(exc: Exception, collection: str, form_again):
+        """The answer to a post the core refused, audited: the link's error page (400/410)
+        for a bad link, else the form again with the core's message (400)."""
+        page = link_error(exc)
+        if page is not None:
+            record("denied", collection, f"refused ({page.status_code}): {type(exc).__name__}")
+            return page
+        record("denied", collection, f"refused (400): {exc}")
+        return respond(form_again(str(exc)), 400)
 
     # -- reply ----------------------------------------------------------------------------
     def reply(token: str):
@@ -462,13 +472,8 @@ def register(app: Any, cfg: Any, audit: Any) -> None:
         try:
             got = record_reply(store(), token, text)
         except (InputError, NotFoundError) as exc:
-            page = link_error(exc)
-            if page is not None:
-                record("denied", "replies", f"refused ({page.status_code}): {type(exc).__name__}")
-                return page
-            record("denied", "replies", f"refused (400): {exc}")
-            return respond(_reply_page(token, text=text, error=str(exc),
-                                       max_chars=MAX_REPLY_CHARS), 400)
+            return refused(exc, "replies", lambda error: _reply_page(
+                token, text=text, error=error, max_chars=MAX_REPLY_CHARS))
         record("create", "replies", "ok" + (" (urgent)" if got.urgent else ""),
                ids=[got.reply_id])
         return respond(_done_page(
@@ -488,12 +493,8 @@ def register(app: Any, cfg: Any, audit: Any) -> None:
         try:
             survey_id = record_online_survey(store(), token, answers)
         except (InputError, NotFoundError) as exc:
-            page = link_error(exc)
-            if page is not None:
-                record("denied", "surveys", f"refused ({page.status_code}): {type(exc).__name__}")
-                return page
-            record("denied", "surveys", f"refused (400): {exc}")
-            return respond(_survey_page(token, SURVEY_FORM, values=fields, error=str(exc)), 400)
+            return refused(exc, "surveys", lambda error: _survey_page(
+                token, SURVEY_FORM, values=fields, error=error))
         record("create", "surveys", "ok (online)", ids=[str(survey_id)])
         return respond(_done_page("Thank you", "Thank you: your answers have been recorded."))
 
