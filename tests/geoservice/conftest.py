@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -179,3 +180,31 @@ def tiles_over():
         return [(z, y, x) for y in range(y0, y1 + 1) for x in range(x0, x1 + 1)]
 
     return cover
+
+
+CHROMIUM = Path(os.environ.get("LPT_CHROMIUM", "/usr/bin/chromium"))
+NODE_MODULES = ROOT / "geoservice" / "node_modules"
+
+
+@pytest.fixture(scope="session")
+def browser_missing() -> str | None:
+    """Why the headless-browser tests cannot run here (None: they can): node, Debian's
+    Chromium, playwright-core and the vendored Leaflet are needed."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is not installed (apt-get install chromium)"
+    if not (NODE_MODULES / "playwright-core").is_dir():
+        return f"{NODE_MODULES}/playwright-core is missing (bash scripts/setup.sh runs npm ci)"
+    if not (ROOT / "geoservice" / "static" / "vendor" / "leaflet" / "leaflet.js").exists():
+        return "geoservice/static/vendor/leaflet is missing (npm ci in geoservice/ copies it)"
+    return None
+
+
+@pytest.fixture
+def need_browser(browser_missing) -> None:
+    """A browser test: fails in CI, and is skipped elsewhere, when the browser is missing."""
+    if browser_missing:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"browser test cannot run in CI: {browser_missing}")
+        pytest.skip(browser_missing)

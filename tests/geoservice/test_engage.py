@@ -24,7 +24,6 @@ import email.policy
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -728,18 +727,6 @@ def test_the_audit_log_is_intact(engaged):
 
 
 # -- the officer page and the reply page in Chromium, end to end -----------------------------
-def _browser_missing() -> str | None:
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is not installed (apt-get install chromium)"
-    if not (NODE_MODULES / "playwright-core").is_dir():
-        return f"{NODE_MODULES}/playwright-core is missing (bash scripts/setup.sh runs npm ci)"
-    if not (GEOSERVICE / "static" / "vendor" / "leaflet" / "leaflet.js").exists():
-        return "geoservice/static/vendor/leaflet is missing (npm ci in geoservice/ copies it)"
-    return None
-
-
 def _browser(server, phase: str, **extra) -> dict:
     env = dict(os.environ, LPT_BASE_URL=server.url, LPT_OFFICER=OFFICER, LPT_PHASE=phase,
                LPT_SHOTS=str(ARTIFACTS), LPT_NODE_MODULES=str(NODE_MODULES),
@@ -754,12 +741,8 @@ def _browser(server, phase: str, **extra) -> dict:
     return out
 
 
-def test_engagement_loop_in_chromium_compose_send_email_reply_officer_sees_it(engaged):
-    missing = _browser_missing()
-    if missing:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"browser test cannot run in CI: {missing}")
-        pytest.skip(missing)
+def test_engagement_loop_in_chromium_compose_send_email_reply_officer_sees_it(engaged,
+                                                                               need_browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     before = len(engaged.mailbox.snapshot())
 

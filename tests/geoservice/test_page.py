@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -39,18 +38,6 @@ def _free_port() -> int:
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _browser_missing() -> str | None:
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is not installed (apt-get install chromium)"
-    if not (NODE_MODULES / "playwright-core").is_dir():
-        return f"{NODE_MODULES}/playwright-core is missing (bash scripts/setup.sh runs npm ci)"
-    if not (GEOSERVICE / "static" / "vendor" / "leaflet" / "leaflet.js").exists():
-        return "geoservice/static/vendor/leaflet is missing (npm ci in geoservice/ copies it)"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +99,9 @@ def test_page_html_references_only_our_own_assets(page_server):
 
 @pytest.mark.parametrize("asset", ["app.js", "app.css", "vendor/leaflet/leaflet.js",
                                    "vendor/leaflet/leaflet.css"])
-def test_page_assets_are_served(page_server, asset):
-    if asset.startswith("vendor/") and _browser_missing() and not _in_ci():
-        pytest.skip(_browser_missing())
+def test_page_assets_are_served(page_server, asset, browser_missing):
+    if asset.startswith("vendor/") and browser_missing and not _in_ci():
+        pytest.skip(browser_missing)
     status, _, body = page_server.get(f"/app/{asset}")
     assert status == 200 and len(body) > 500
     assert b"unpkg.com" not in body and b"cdn." not in body
@@ -178,12 +165,7 @@ def test_demo_idp_refuses_a_key_missing_from_the_key_set(tmp_path, service):
 
 # -- the browser ------------------------------------------------------------------------
 def test_officer_page_in_chromium_signs_in_sees_only_their_beat_and_records_a_visit(
-        page_server):
-    missing = _browser_missing()
-    if missing:
-        if _in_ci():
-            pytest.fail(f"browser test cannot run in CI: {missing}")
-        pytest.skip(missing)
+        page_server, need_browser):
     addresses = _store_frame(page_server.store, "addresses", ["uprn", "beat_id"])
     streets = _store_frame(page_server.store, "streets", ["street_id", "beat_id"])
     inside = sorted(addresses.loc[addresses["beat_id"] == BEAT, "uprn"])[0]
