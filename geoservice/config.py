@@ -137,6 +137,30 @@ COLLECTIONS.update(ENGAGE_COLLECTIONS)  # messages, replies, actions, engagement
 PROCESSES.update(ENGAGE_PROCESSES)  # compose/send a message, actions, answers, door surveys
 
 
+def _merge_registries() -> None:
+    """Merge the collections, processes and tiles of each module of
+    :mod:`geoservice.registries` (``COLLECTIONS``, ``PROCESSES``, ``TILES`` dicts, each
+    optional), so that a group of collections is added by adding one module."""
+    import importlib
+    import pkgutil
+
+    from . import registries
+
+    for info in sorted(pkgutil.iter_modules(registries.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{registries.__name__}.{info.name}")
+        for target, name in ((COLLECTIONS, "COLLECTIONS"), (PROCESSES, "PROCESSES"),
+                             (TILES, "TILES")):
+            extra = getattr(module, name, {})
+            clash = set(extra) & set(target)
+            if clash:
+                raise ImportError(f"geoservice.registries.{info.name} redefines "
+                                  f"{name} {sorted(clash)}")
+            target.update(extra)
+
+
+_merge_registries()
+
+
 class ConfigError(ValueError):
     """The service configuration is missing something or has a wrong value."""
 

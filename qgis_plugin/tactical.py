@@ -6,6 +6,7 @@ households (red) and where members already are (green cells), with a legend and 
 bar, beside the table of recommended streets and their reasons. Page 2: the area's local
 priorities (share and 95% interval) and its representation against the target, the profile
 used and the data attributions. Both pages carry the date.
+Pages 3 and on: the further sections (:class:`spatial_core.api.tactical.TacticalSection`).
 
 :func:`gather` asks spatial_core for the content (:func:`spatial_core.api.tactical.
 tactical_content`; no analytics here), :func:`build_layout` lays it out, :func:`export_pdf`
@@ -139,7 +140,7 @@ def _short(text, n: int = 150) -> str:
 
 def build_layout(data: TacticalData, project: QgsProject | None = None
                  ) -> tuple[QgsPrintLayout, QgsProject]:
-    """The two-page print layout of ``data`` (layers added to ``project``, a new one by
+    """The print layout (two pages, and one more per two further sections) of ``data`` (layers added to ``project``, a new one by
     default; keep the project alive as long as the layout)."""
     from .layers import apply_style
     from .processing._outputs import explain_scores
@@ -273,7 +274,31 @@ def build_layout(data: TacticalData, project: QgsProject | None = None
                     f"have no member; green cells count members where they already are.")
     _label(layout, profile_text, 1, 10, 150, 277, 28, size=8)
     _label(layout, footer, 1, 10, 193, 277, 12, size=6)
+    _section_pages(layout, data, sub, footer)
     return layout, project
+
+
+def _section_pages(layout, data: TacticalData, sub: str, footer: str) -> None:
+    """The further sections (:class:`spatial_core.api.tactical.TacticalSection`), two to a
+    page after page 2, each a title, a table and its note."""
+    for first in range(0, len(data.sections), 2):
+        page = QgsLayoutItemPage(layout)
+        page.setPageSize(QgsLayoutSize(*PAGE_SIZE, QgsUnitTypes.LayoutMillimeters))
+        layout.pageCollection().addPage(page)
+        number = layout.pageCollection().pageCount() - 1
+        _label(layout, f"{data.area_name}: further analysis", number, 10, 7, 277, 10,
+               size=14, bold=True)
+        _label(layout, sub, number, 10, 18, 277, 7, size=9)
+        for slot, section in enumerate(data.sections[first:first + 2]):
+            x = 10 + slot * 142
+            _label(layout, section.title, number, x, 27, 135, 6, size=10, bold=True)
+            width = 135 / max(1, len(section.columns))
+            _table(layout, list(section.columns), [width] * len(section.columns),
+                   [tuple(_short(v, 60) for v in r) for r in section.rows], number, x, 34,
+                   135, 120, size=6)
+            if section.note:
+                _label(layout, section.note, number, x, 157, 135, 30, size=7)
+        _label(layout, footer, number, 10, 193, 277, 12, size=6)
 
 
 def export_pdf(layout: QgsPrintLayout, path: str, dpi: float = 150) -> None:

@@ -21,10 +21,60 @@ from spatial_core.api import FORCE, Scope
 from spatial_core.api.attribution import attribution_lines, imported_kinds, is_demo_store
 from spatial_core.errors import InputError, NotFoundError
 
-__all__ = ["TacticalContent", "tactical_content", "cell_polygons", "LEVELS"]
+__all__ = ["TacticalContent", "TacticalSection", "SectionContext", "tactical_content",
+           "tactical_sections", "cell_polygons", "LEVELS"]
 
 LEVELS = AREA_LEVELS
 """The levels a document is made for."""
+
+
+@dataclass(frozen=True)
+class TacticalSection:
+    """One further table of the document (after the map and the priorities page): a title,
+    column headings, rows of text and a note under the table. Made by a module of
+    :mod:`spatial_core.api.tactical_sections`; every front lays it out the same way."""
+
+    key: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class SectionContext:
+    """What a section module is given: the area and the document's settings."""
+
+    store: object
+    area_id: str
+    level: str
+    scope: Scope
+    profile: object
+    period: str | None
+    min_n: int
+    target: float
+
+
+def tactical_sections(ctx: SectionContext) -> tuple[TacticalSection, ...]:
+    """The further sections of the document on ``ctx.area_id``: each module of
+    :mod:`spatial_core.api.tactical_sections` with a ``section(ctx)`` function gives one
+    section or ``None`` (nothing to show for the area), ordered by ``order`` then key."""
+    import importlib
+    import pkgutil
+
+    from spatial_core.api import tactical_sections as package
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        make = getattr(module, "section", None)
+        if make is None:
+            continue
+        made = make(ctx)
+        if made is not None:
+            found.append(made)
+    return tuple(sorted(found, key=lambda t: (t.order, t.key)))
 
 
 @dataclass
@@ -46,6 +96,7 @@ class TacticalContent:
     target: float
     demo: bool
     kinds: tuple[str, ...] = ("crimes", "postcodes", "boundaries", "classification", "streets")
+    sections: tuple[TacticalSection, ...] = ()
     prepared: str = field(default_factory=lambda: _dt.date.today().isoformat())
 
     @property
@@ -120,8 +171,13 @@ def tactical_content(store, area_id: str, profile, *, scope: Scope = FORCE, top:
     cells = cells[cells.intersects(area.geometry.iloc[0])].reset_index(drop=True)
     demo = data == "demo" or (data == "detect" and is_demo_store(store))
     kinds = imported_kinds(store)
+    say(0.8, "further sections")
+    sections = tactical_sections(SectionContext(store=store, area_id=area_id, level=level,
+                                                scope=scope, profile=profile, period=period,
+                                                min_n=min_n, target=target))
     say(0.9, "laying out")
     return TacticalContent(area_id=area_id, area_name=name, level=level, area=area,
                            streets=streets, recommended=recommended, households=under,
                            members=cells, priorities=pri, representation=rep, profile=profile,
-                           as_of=str(run.as_of), target=target, demo=demo, kinds=kinds)
+                           as_of=str(run.as_of), target=target, demo=demo, kinds=kinds,
+                           sections=sections)
