@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``street_scores``: the newest stored score run, street by street, with components and
-reasons; police roles only, in their beats.
+"""``street_scores``: the newest stored score run, street by street, with components,
+reasons and the recommended action (``action``, ``action_label``, ``action_reason``, from
+:func:`spatial_core.api.scores.add_actions` with the shipped rules); police roles only, in
+their beats.
 
 The collection serves the newest run in ``score_runs`` (:func:`spatial_core.targeting.scoring.
 load_scores`). When the store has none, :func:`ensure_score_run` (called once by ``lpt
@@ -40,6 +42,7 @@ def ensure_score_run(store) -> str | None:
 
 def scores_frame(store) -> pd.DataFrame:
     """The newest run's scores joined with the streets (name, households, geometry)."""
+    from spatial_core.api.scores import add_actions
     from spatial_core.targeting.scoring import load_scores
 
     try:
@@ -53,6 +56,7 @@ def scores_frame(store) -> pd.DataFrame:
                        "households": st["households"].to_numpy(),
                        "geometry": st.geometry.to_numpy(object) if len(st) else []})
     f = s.merge(st, on="street_id", how="left")
+    f = add_actions(store, f, head["profile"], as_of=head["as_of"])  # action, label, reason
     f["components"] = [
         {c: {"raw": _num(r[f"{c}_raw"]), "scaled": _num(r[c])} for c in COMPONENTS}
         for r in f[[f"{c}{x}" for c in COMPONENTS for x in ("_raw", "")]].to_dict("records")]
@@ -77,6 +81,7 @@ class ScoreProvider(FrameProvider):
         "households": "integer", "score": "number", "rank_in_beat": "integer",
         **{c: "number" for c in COMPONENTS}, "voice_n": "integer",
         "components": "object", "reasons": "string", "profile": "string",
+        "action": "string", "action_label": "string", "action_reason": "string",
         "run_id": "string", "as_of": "string",
     }
 
