@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``lpt score``: explainable street scores, the top streets of each beat with reasons."""
+"""``lpt score``: explainable street scores, the top streets of each beat with reasons and
+the recommended action of each (``--actions FILE`` for your own rules)."""
 from __future__ import annotations
 
 import math
@@ -17,16 +18,17 @@ def _records(frame) -> list[dict]:
 
 def _score(args) -> int:
     from spatial_core.api import FORCE
-    from spatial_core.api.scores import score_streets_for
+    from spatial_core.api.scores import action_rules, score_streets_for
     from spatial_core.targeting.profiles import load_profile, profile_to_dict
     from spatial_core.targeting.scoring import save_scores
 
     profile = load_profile(args.profile)
+    rules = action_rules(args.actions)  # a bad rules file fails before any scoring
     store = open_from_args(args, create=False)
     progress, close = progress_bar(not args.json)
     try:
         run = score_streets_for(store, FORCE, profile, area=args.area, as_of=args.as_of,
-                                progress=progress)
+                                actions=rules, progress=progress)
         close()
         run_id = save_scores(store, run) if args.save else None
     finally:
@@ -37,6 +39,7 @@ def _score(args) -> int:
     if args.json:
         print_json({"run_id": run_id, "profile": profile_to_dict(profile), "area": run.area,
                     "as_of": run.as_of, "inputs_fingerprint": run.fingerprint,
+                    "actions": rules.source,
                     "streets": len(scores), "top": args.top, "scores": _records(top)})
         return 0
     where = f" in {run.area}" if run.area else ""
@@ -47,6 +50,7 @@ def _score(args) -> int:
         print(f"\n{beat}")
         for r in g.itertuples():
             print(f"  {r.rank_in_beat:>3}. {r.name:<28.28} {r.score:6.2f}  {r.reasons}")
+            print(f"       -> {r.action_label}: {r.action_reason}")
     if run_id:
         print(f"\nsaved as run {run_id}")
     return 0
@@ -63,6 +67,9 @@ def register(sub) -> None:
                    help="score as on this day (default: the end of the newest crime month)")
     p.add_argument("--top", type=int, default=5, metavar="N",
                    help="streets shown per beat (default 5)")
+    p.add_argument("--actions", default=None, metavar="FILE",
+                   help="recommended-action rules (TOML, docs/analytics/recommended-actions.md;"
+                        " default: the shipped rules)")
     p.add_argument("--save", action="store_true",
                    help="store the run and its scores (tables score_runs, street_scores)")
     p.add_argument("--json", action="store_true")
