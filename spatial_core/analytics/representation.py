@@ -30,7 +30,7 @@ points) and :func:`coverage` members per 100 households and responses per area.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -60,6 +60,10 @@ __all__ = [
     "member_answers",
     "community_shares",
     "representation",
+    "compare_to_population",
+    "population_counts",
+    "people_counts",
+    "name_rows",
     "underrepresented_households",
     "underrepresented_streets",
     "member_locations",
@@ -263,32 +267,55 @@ def representation(store, *, scheme: str = "oac2011", level: int | str = 1,
     [['1', 0.5, True], ['2', 1.5, False]]
     """
     _check(by, area_level, target)
-    col = f"{area_level}_id"
     h = households(store, scheme=scheme, level=level, as_of=as_of) if households_frame is None \
         else households_frame
     m = members_frame(store, scheme=scheme, level=level, as_of=as_of, addresses=h)
     r = respondents_frame(store, scheme=scheme, level=level, period=period, addresses=h)
     if float(min_n) < 0:
         raise InputError(f"min_n is a count of at least 0, got {min_n}")
-    census = by in CENSUS_BASE and population is None
-    if census:
+    pop, names = population_counts(store, by, area_level, households_frame=h, scheme=scheme,
+                                   level=level, population=population)
+    out = compare_to_population(pop, {"member": people_counts(store, m, by, area_level),
+                                      "respondent": people_counts(store, r, by, area_level)},
+                                target, min_n=float(min_n))
+    return name_rows(store, out, by, pop, names)
+
+
+def population_counts(store, by: str, area_level: str, *, households_frame: pd.DataFrame,
+                      scheme: str = "oac2011", level: int | str = 1,
+                      population: pd.DataFrame | None = None) -> tuple[pd.Series, dict]:
+    """The population of every (area, group) of ``by`` at ``area_level`` and the groups'
+    names: households per class (``by="class"``), the census base of a census-based ``by``
+    (:func:`population_base`), or ``population`` (``area_id, group, count``) when given;
+    an empty series when there is none (``gender``, ``age_band`` without a table)."""
+    _check(by, area_level, DEFAULT_TARGET)
+    h = households_frame
+    if by in CENSUS_BASE and population is None:
         population = population_base(store, by, area_level, households_frame=h)
     if by == "class":
-        pop = _counts(h, col, "group") if population is None else _population_table(population)
-        names = _class_names(store, scheme, level)
-    else:
-        pop = _population_table(population) if population is not None and len(population) \
-            else pd.Series([], dtype="float64", index=pd.MultiIndex.from_arrays([[], []]))
-        names = _census_names(store, by) if by in CENSUS_BASE else {}
-    group_col = "group" if by == "class" else "_answer"
-    if by != "class":
-        m = m.assign(_answer=member_answers(store, m, by))
-        r = r.assign(_answer=member_answers(store, r, by))
-        # "not stated" is an answer about the question, not a group of people.
-        m = m[m["_answer"] != NOT_STATED]
-        r = r[r["_answer"] != NOT_STATED]
-    out = _compare(pop, _counts(m, col, group_col), _counts(r, col, group_col), target,
-                   min_n=float(min_n))
+        pop = _counts(h, f"{area_level}_id", "group") if population is None \
+            else _population_table(population)
+        return pop, _class_names(store, scheme, level)
+    pop = _population_table(population) if population is not None and len(population) \
+        else pd.Series([], dtype="float64", index=pd.MultiIndex.from_arrays([[], []]))
+    return pop, (_census_names(store, by) if by in CENSUS_BASE else {})
+
+
+def people_counts(store, people: pd.DataFrame, by: str, area_level: str) -> pd.Series:
+    """People (a :func:`members_frame` or :func:`respondents_frame`, or part of one) per
+    (area, group) of ``by``: their class, or their self-declared answer
+    (:func:`member_answers`); ``not_stated`` and no answer are left out."""
+    col = f"{area_level}_id"
+    if by == "class":
+        return _counts(people, col, "group")
+    p = people.assign(_answer=member_answers(store, people, by))
+    # "not stated" is an answer about the question, not a group of people.
+    return _counts(p[p["_answer"] != NOT_STATED], col, "_answer")
+
+
+def name_rows(store, out: pd.DataFrame, by: str, pop: pd.Series, names: dict) -> pd.DataFrame:
+    """A :func:`compare_to_population` table with ``area_name`` and ``group_name`` added, and
+    a note saying which table to import when ``by`` has no population base."""
     areas = area_table(store)
     out.insert(1, "area_name", out["area_id"].map(areas.set_index("area_id")["name"]).fillna(
         out["area_id"]))
@@ -316,7 +343,35 @@ def _class_names(store, scheme: str, level: int | str) -> dict:
 def _compare(pop: pd.Series, mem: pd.Series, resp: pd.Series, target: float,
              min_n: float = 0.0) -> pd.DataFrame:
     """The comparison table from three counts indexed by (area_id, group)."""
-    index = pop.index.union(mem.index).union(resp.index)
+    return compare_to_population(pop, {"member": mem, "respondent": resp}, target, min_n)
+
+
+def compare_to_population(pop: pd.Series, people: Mapping[str, pd.Series], target: float,
+                          min_n: float = 0.0) -> pd.DataFrame:
+    """Each kind of people's share of every (area, group) against the population's.
+
+    ``pop`` and each series of ``people`` are counts indexed by (area_id, group); for each
+    ``who`` of ``people`` the table has ``{who}s`` (the count), ``{who}_share``,
+    ``{who}_ratio`` with its Wilson 95% interval ``{who}_ci_low``/``{who}_ci_high`` divided
+    by the population share, ``{who}_below`` (ratio under ``target``, judged only where at
+    least ``min_n`` are expected), ``{who}_clearly_below``, ``{who}_n`` and
+    ``{who}_expected``, then ``note``. :func:`representation` compares members and
+    respondents; :mod:`spatial_core.analytics.networks` the key individual network and
+    the advisory group.
+
+    Examples
+    --------
+    >>> pop = pd.Series([80, 20], index=pd.MultiIndex.from_tuples(
+    ...     [("beat:A", "1"), ("beat:A", "2")]))
+    >>> kin = pd.Series([9, 1], index=pop.index)
+    >>> t = compare_to_population(pop, {"network_member": kin}, 0.7)
+    >>> t[["group", "network_members", "network_member_ratio", "network_member_below"]
+    ...   ].values.tolist()
+    [['1', 9, 1.125, False], ['2', 1, 0.5, True]]
+    """
+    index = pop.index
+    for counts in people.values():
+        index = index.union(counts.index)
     out = pd.DataFrame(index=pd.MultiIndex.from_tuples(list(index), names=["area_id", "group"])
                        if len(index) else pd.MultiIndex.from_arrays([[], []],
                                                                     names=["area_id", "group"]))
@@ -327,7 +382,7 @@ def _compare(pop: pd.Series, mem: pd.Series, resp: pd.Series, target: float,
         out["population_share"] = np.where(total > 0, out["population"] / total, np.nan)
     key = pd.MultiIndex.from_frame(out[["area_id", "group"]])
     notes = np.full(len(out), "", dtype=object)
-    for who, counts in (("member", mem), ("respondent", resp)):
+    for who, counts in people.items():
         k = counts.reindex(key).fillna(0).to_numpy(dtype="float64")
         n = pd.Series(k).groupby(out["area_id"].to_numpy()).transform("sum").to_numpy()
         plural = f"{who}s"
@@ -350,9 +405,10 @@ def _compare(pop: pd.Series, mem: pd.Series, resp: pd.Series, target: float,
         out[f"{who}_clearly_below"] = (np.nan_to_num(hi, nan=np.inf) < target) & judged
         out[f"{who}_n"] = n.astype("int64")
         out[f"{who}_expected"] = expected
-        notes[(n == 0) & (notes == "")] = f"no {plural} in the area"
+        said = plural.replace("_", " ")
+        notes[(n == 0) & (notes == "")] = f"no {said} in the area"
         notes[(n > 0) & ~judged & (notes == "")] = (
-            f"fewer than {min_n:g} {plural} expected in this group: too few to judge")
+            f"fewer than {min_n:g} {said} expected in this group: too few to judge")
     notes[(out["population"].to_numpy() == 0) & (notes == "")] = "no population in this group"
     out["note"] = notes
     return out.sort_values(["area_id", "group"], kind="stable").reset_index(drop=True)
