@@ -374,15 +374,13 @@ def door_registrations(store) -> pd.DataFrame:
                                             "has_contact"])
     if not len(reg):
         return reg.assign(member_id=pd.Series(dtype=object), matched=pd.Series(dtype=bool))
+    from spatial_core.targeting.progress import match_joined_members
+
     uprns = reg["uprn"].unique().tolist()
     m = store.read("members", ["member_id", "uprn", "joined"],
                    where=schema.members.c.uprn.in_(uprns) if len(uprns) <= 500 else None)
-    j = reg[["registration_id", "uprn", "registered_at"]].merge(m, on="uprn", how="inner")
-    j = j[j["joined"].fillna("").str.slice(0, 10) >= j["registered_at"].str.slice(0, 10)]
-    first = j.sort_values(["registration_id", "joined", "member_id"]).drop_duplicates(
-        "registration_id").set_index("registration_id")["member_id"]
-    reg["member_id"] = reg["registration_id"].map(first).astype(object)
-    reg.loc[reg["member_id"].isna(), "member_id"] = None
+    reg["member_id"] = match_joined_members(
+        reg.assign(day=reg["registered_at"]), m).to_numpy(dtype=object)
     reg["matched"] = reg["member_id"].notna()
     return reg
 

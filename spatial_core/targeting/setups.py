@@ -1020,7 +1020,8 @@ def _visits(store, setup: Setup, uprns: set, stamp: str) -> pd.DataFrame:
     from sqlalchemy import or_
 
     tv = schema.table("visits")
-    v = store.read("visits", ["visit_id", "uprn", "visited_at", "outcome", "setup_id"],
+    v = store.read("visits", ["visit_id", "uprn", "visited_at", "outcome", "setup_id",
+                              "officer"],
                    where=or_(tv.c.setup_id == setup.setup_id,
                              tv.c.visited_at > setup.created_at))
     # Strictly after creation: a visit at ``created_at`` was known to the set-up (it decided
@@ -1039,8 +1040,8 @@ def setup_visits(store, setup_id: str, *, now: str | datetime | None = None) -> 
     Returns
     -------
     pandas.DataFrame
-        ``visit_id``, ``uprn``, ``visited_at``, ``outcome``, ``setup_id``, ``street_id``
-        (None off the walk lists), oldest first.
+        ``visit_id``, ``uprn``, ``visited_at``, ``outcome``, ``setup_id``, ``officer``,
+        ``street_id`` (None off the walk lists), oldest first.
     """
     setup = get_setup(store, setup_id)
     moment = parse_moment(now)
