@@ -7,7 +7,14 @@ import logging
 import time
 from pathlib import Path
 
-from spatial_core.demo.force import DemoFiles, generate_demo
+from spatial_core.demo.force import (
+    DEMO_END_MONTH,
+    DEMO_HOUSEHOLDS,
+    DEMO_MONTHS,
+    DEMO_SEED,
+    DemoFiles,
+    generate_demo,
+)
 from spatial_core.io.imports import ImportReport, Progress, import_files
 
 __all__ = ["build_demo", "load_demo"]
@@ -80,10 +87,10 @@ def build_demo(
     store,
     out_dir: str | Path,
     *,
-    households: int = 450_000,
-    seed: int = 20261122,
-    months: int = 12,
-    end_month: str = "2026-09",
+    households: int = DEMO_HOUSEHOLDS,
+    seed: int = DEMO_SEED,
+    months: int = DEMO_MONTHS,
+    end_month: str = DEMO_END_MONTH,
     progress: Progress | None = None,
     history: bool = True,
     force_code: str = "DEMO",

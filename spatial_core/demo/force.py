@@ -24,9 +24,17 @@ from spatial_core.errors import InputError
 from spatial_core.geo.crs import STORE_SRID, bng_to_lnglat
 from spatial_core.io.imports import Progress
 
-__all__ = ["DemoFiles", "generate_demo", "BOUNDARY_LEVELS", "format_numbers", "quarter_spans"]
+__all__ = ["DemoFiles", "generate_demo", "BOUNDARY_LEVELS", "format_numbers", "quarter_spans",
+           "write_people", "DEMO_HOUSEHOLDS", "DEMO_SEED", "DEMO_MONTHS", "DEMO_END_MONTH"]
 
 log = logging.getLogger(__name__)
+
+DEMO_HOUSEHOLDS = 450_000
+DEMO_SEED = 20261122
+DEMO_MONTHS = 12
+DEMO_END_MONTH = "2026-09"
+"""The demo force's defaults (households, seed, months of crime and the last month), for
+:func:`generate_demo` and :func:`spatial_core.demo.build.build_demo` alike."""
 
 BOUNDARY_LEVELS = ("force", "npa", "beat", "ward", "lsoa")
 _PARENT = {"npa": "force", "beat": "npa", "lsoa": "beat"}
@@ -215,13 +223,30 @@ def format_numbers(values: np.ndarray, decimals: int) -> np.ndarray:
     return out
 
 
+def write_people(out: Path, mem: pd.DataFrame, sur: pd.DataFrame,
+                 vis: pd.DataFrame) -> tuple[dict[str, Path], pd.DataFrame]:
+    """Write the members, surveys and visits of :func:`spatial_core.demo.people.simulate_people`
+    as ``members.csv``, ``surveys.csv`` and ``visits.csv`` in ``out``.
+
+    Returns the paths by kind and the members as written (coordinates to six decimals, a
+    missing point blank).
+    """
+    mem_out = mem.copy()
+    mem_out["latitude"] = format_numbers(mem["latitude"].to_numpy(), 6)
+    mem_out["longitude"] = format_numbers(mem["longitude"].to_numpy(), 6)
+    paths = {"members": write_csv(out / "members.csv", mem_out),
+             "surveys": write_csv(out / "surveys.csv", sur),
+             "visits": write_csv(out / "visits.csv", vis)}
+    return paths, mem_out
+
+
 def generate_demo(
     out_dir: str | Path,
     *,
-    households: int = 450_000,
-    seed: int = 20261122,
-    months: int = 12,
-    end_month: str = "2026-09",
+    households: int = DEMO_HOUSEHOLDS,
+    seed: int = DEMO_SEED,
+    months: int = DEMO_MONTHS,
+    end_month: str = DEMO_END_MONTH,
     progress: Progress | None = None,
     force_code: str = "DEMO",
     force_name: str = "Demo Police",
@@ -459,12 +484,8 @@ def generate_demo(
         layout.street_name[layout.hh_street], rngs)
     step("people", 0.85)
 
-    mem_out = mem.copy()
-    mem_out["latitude"] = format_numbers(mem["latitude"].to_numpy(), 6)
-    mem_out["longitude"] = format_numbers(mem["longitude"].to_numpy(), 6)
-    paths["members"] = write_csv(out / "members.csv", mem_out)
-    paths["surveys"] = write_csv(out / "surveys.csv", sur)
-    paths["visits"] = write_csv(out / "visits.csv", vis)
+    people, mem_out = write_people(out, mem, sur, vis)
+    paths.update(people)
     census = write_census(out, oa_codes=areas.oa.code, oa_geom=areas.oa.geom, hh_oa=hh_oa,
                           resident_eth=res["eth"], members=mem_out, seed=seed,
                           households=households)

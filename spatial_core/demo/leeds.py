@@ -24,8 +24,8 @@ import shapely
 
 from spatial_core.demo import people as _people
 from spatial_core.demo.crime import CATEGORIES
-from spatial_core.demo.force import format_numbers, quarter_spans
-from spatial_core.demo.writers import write_csv, write_rows
+from spatial_core.demo.force import quarter_spans, write_people
+from spatial_core.demo.writers import write_rows
 from spatial_core.errors import InputError
 from spatial_core.geo.crs import bng_to_lnglat
 from spatial_core.io.imports import ImportReport, Progress, import_files
@@ -226,12 +226,7 @@ def add_synthetic_people(
             ["%s", "%s", "%.1f", "%.1f"],
         )
     }
-    mem_out = mem.copy()
-    mem_out["latitude"] = format_numbers(mem["latitude"].to_numpy(), 6)
-    mem_out["longitude"] = format_numbers(mem["longitude"].to_numpy(), 6)
-    files["members"] = write_csv(out / "members.csv", mem_out)
-    files["surveys"] = write_csv(out / "surveys.csv", sur)
-    files["visits"] = write_csv(out / "visits.csv", vis)
+    files.update(write_people(out, mem, sur, vis)[0])
     counts = {"addresses": n, "members": len(mem), "surveys": len(sur), "visits": len(vis)}
 
     result = SyntheticPeople(files, counts)
