@@ -265,7 +265,7 @@ def street_geometries(store, ids: Sequence[str]) -> pd.Series:
 
 def _street_scores(store, *, area: str | None, fresh: bool, profile, as_of: str | None,
                    notes: list[str], k: int = K) -> tuple[pd.DataFrame, pd.Series, int]:
-    from spatial_core.api.scores import score_streets_for
+    from spatial_core.api.scores import add_actions, score_streets_for
     from spatial_core.targeting.scoring import load_scores
 
     scores = None
@@ -278,6 +278,7 @@ def _street_scores(store, *, area: str | None, fresh: bool, profile, as_of: str 
         else:
             notes.append(f"stored run {head['run_id']} (profile {head['profile_name']}, "
                          f"as of {head['as_of']})")
+            scores = add_actions(store, scores, head["profile"], as_of=head["as_of"], k=k)
             scores = scores.assign(run_id=head["run_id"], as_of=head["as_of"])
             if area is not None and head.get("area") != area:
                 from spatial_core.targeting.scoring import streets_in_area
@@ -289,7 +290,8 @@ def _street_scores(store, *, area: str | None, fresh: bool, profile, as_of: str 
                 scores = scores[scores["street_id"].isin(keep)]
     if scores is None:
         run = score_streets_for(store, FORCE, profile, area=area, as_of=as_of)
-        scores = run.scores.assign(run_id=None, as_of=run.as_of)
+        scores = add_actions(store, run.scores, run.profile, as_of=run.as_of, k=k)
+        scores = scores.assign(run_id=None, as_of=run.as_of)
         notes.append(f"fresh score (profile {run.profile.name}, as of {run.as_of})")
     names = store.read("streets", ["street_id", "name"]).set_index("street_id")["name"]
     scores = scores.copy()

@@ -154,15 +154,16 @@ def action_context(store, scores: pd.DataFrame, rules: ActionRules, *,
 
 
 def add_actions(store, scores: pd.DataFrame, profile: Profile, actions: Actions = None, *,
-                as_of: str | None = None) -> pd.DataFrame:
+                as_of: str | None = None, k: int | None = None) -> pd.DataFrame:
     """``scores`` (computed or stored) with ``action``, ``action_label`` and
     ``action_reason`` added: :func:`~spatial_core.targeting.recommend.recommend_actions`
-    with ``profile``'s weights and :func:`action_context` as on ``as_of`` (the run's day)."""
+    with ``profile``'s weights and :func:`action_context` as on ``as_of`` (the run's day).
+    ``k``: counts of people 1 .. k-1 in the reasons read ``<k`` (None: exact)."""
     from spatial_core.targeting.recommend import ACTION_COLUMNS, recommend_actions
 
     rules = action_rules(actions)
     ctx = action_context(store, scores, rules, as_of=as_of) if len(scores) else None
-    rec = recommend_actions(scores, rules, profile.weights, ctx)
+    rec = recommend_actions(scores, rules, profile.weights, ctx, k=k)
     out = scores.drop(columns=[c for c in ACTION_COLUMNS if c in scores])
     for c in ACTION_COLUMNS:
         out[c] = rec[c].to_numpy(dtype=object) if len(rec) else np.array([], dtype=object)

@@ -40,6 +40,7 @@ __all__ = [
     "ACTIONS",
     "PARTS",
     "PLACEHOLDERS",
+    "PEOPLE_PLACEHOLDERS",
     "ACTION_COLUMNS",
     "ActionRule",
     "ActionRules",
@@ -93,6 +94,10 @@ PLACEHOLDERS: dict[str, str] = {
                    "times, else months and categories)",
 }
 """The placeholders a reason template may use."""
+
+PEOPLE_PLACEHOLDERS: tuple[str, ...] = ("members", "non_members", "key_contacts",
+                                         "priority_n", "voice_n")
+"""Placeholders that count people (or their households): withheld below ``k``."""
 
 _NEEDS = {"households": "households", "members": "households", "non_members": "households",
           "priority": "priorities", "priority_share": "priorities",
@@ -363,7 +368,8 @@ def _and(items: list[str]) -> str:
 
 
 def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping[str, float],
-                      context: ActionContext | None = None) -> pd.DataFrame:
+                      context: ActionContext | None = None, *,
+                      k: int | None = None) -> pd.DataFrame:
     """The recommended action of every scored street.
 
     Parameters
@@ -379,6 +385,10 @@ def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping
         The profile's weights (the shares are of weight x scaled component).
     context : ActionContext, optional
         A condition on context that is missing does not hold; a placeholder reads ``n/a``.
+    k : int, optional
+        Disclosure control of the words: a count of people (:data:`PEOPLE_PLACEHOLDERS`)
+        from 1 to ``k - 1`` reads ``<k`` (and ``non_members`` with it, so that it cannot
+        be recovered from the households). None: exact counts (police views).
 
     Returns
     -------
@@ -485,6 +495,10 @@ def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping
     action = np.empty(n, dtype=object)
     label = np.empty(n, dtype=object)
     reason = np.empty(n, dtype=object)
+    args = dict(names=names, sid=sid, beat=beat, score=score, rank=rank, voice_n=voice_n,
+                comp=comp, raw=raw, share=share, total=total, top=top, households=households,
+                members=members, key_contacts=key_contacts, crime_times=crime_times,
+                priority_row=priority_row)
     for i in range(n):  # formatting text is per street; the conditions above are arrays
         k = int(chosen[i])
         if k < 0:
@@ -497,15 +511,32 @@ def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping
         for p in rule.placeholders:
             if p in values:
                 continue
-            values[p] = _placeholder(p, i, rule, names=names, sid=sid, beat=beat, score=score,
-                                     rank=rank, voice_n=voice_n, comp=comp, raw=raw,
-                                     share=share, total=total, top=top,
-                                     households=households, members=members,
-                                     key_contacts=key_contacts, crime_times=crime_times,
-                                     priority_row=priority_row)
+            values[p] = _placeholder(p, i, rule, **args)
+        if k is not None:
+            _withhold(values, rule, k, i, args)
         reason[i] = rule.reason.format_map(values)
     return pd.DataFrame({"street_id": sid, "action": action, "action_label": label,
                          "action_reason": reason}, index=scores.index)
+
+
+def _small(text: str, k: int) -> bool:
+    return text.isdigit() and 1 <= int(text) < k
+
+
+def _withhold(values: dict[str, str], rule: ActionRule, k: int, i: int, a: dict) -> None:
+    """Counts of people 1 .. k-1 in ``values`` become ``<k`` (in place). Members and
+    non-members of a street add up to its households, so when one of them is small the
+    other reads "all but <k" (the households stay exact)."""
+    for p in ("key_contacts", "priority_n", "voice_n"):
+        if p in values and _small(values[p], k):
+            values[p] = f"<{k}"
+    pair = {p: _placeholder(p, i, rule, **a) for p in ("members", "non_members")}
+    for p, other in (("members", "non_members"), ("non_members", "members")):
+        if _small(pair[p], k):
+            if p in values:
+                values[p] = f"<{k}"
+            if other in values:
+                values[other] = f"all but <{k}"
 
 
 def _placeholder(p: str, i: int, rule: ActionRule, **a) -> str:  # noqa: C901 - a lookup
