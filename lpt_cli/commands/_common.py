@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 __all__ = ["open_from_args", "add_level_argument", "DEFAULT_PUBLIC_URL", "add_public_url_argument",
-           "public_url", "progress_bar", "print_json"]
+           "public_url", "progress_bar", "print_json", "printed_json_or_empty"]
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 """The geoservice's base URL in the links of messages when neither ``--public-url`` nor
@@ -62,3 +62,17 @@ def progress_bar(
 
 def print_json(data) -> None:
     print(json.dumps(data, indent=2, default=str))
+
+
+def printed_json_or_empty(args, frame, empty: str) -> bool:
+    """A listing's start: under ``--json`` its rows as JSON records, else ``empty`` when it has
+    no rows; whether that was printed (the listing is then done)."""
+    if args.json:
+        from lpt_cli.commands.priorities import records
+
+        print_json(records(frame))
+        return True
+    if not len(frame):
+        print(empty)
+        return True
+    return False

@@ -6,8 +6,7 @@ import argparse
 import os
 from datetime import date
 
-from lpt_cli.commands._common import open_from_args, print_json
-from lpt_cli.commands.priorities import records
+from lpt_cli.commands._common import open_from_args, print_json, printed_json_or_empty
 
 
 def _add(args) -> int:
@@ -30,11 +29,8 @@ def _list(args) -> int:
 
     with open_from_args(args, create=False) as store:
         a = list_actions(store, area_id=args.area, period=args.period)
-    if args.json:
-        print_json(records(a))
-        return 0
-    if not len(a):
-        print("no actions recorded" + (f" for {args.area}" if args.area else ""))
+    empty = "no actions recorded" + (f" for {args.area}" if args.area else "")
+    if printed_json_or_empty(args, a, empty):
         return 0
     for r in a.itertuples():
         partner = f" (with {r.partner})" if isinstance(r.partner, str) and r.partner else ""

@@ -2,8 +2,7 @@
 """``lpt replies``: residents' replies, urgent first (never a contact)."""
 from __future__ import annotations
 
-from lpt_cli.commands._common import open_from_args, print_json
-from lpt_cli.commands.priorities import records
+from lpt_cli.commands._common import open_from_args, printed_json_or_empty
 
 
 def show_replies(args) -> int:
@@ -12,11 +11,8 @@ def show_replies(args) -> int:
 
     with open_from_args(args, create=False) as store:
         r = list_replies(store, message_id=args.message)
-    if args.json:
-        print_json(records(r))
-        return 0
-    if not len(r):
-        print("no replies" + (f" to {args.message}" if args.message else ""))
+    empty = "no replies" + (f" to {args.message}" if args.message else "")
+    if printed_json_or_empty(args, r, empty):
         return 0
     if r["urgent"].any():
         print(f"{int(r['urgent'].sum())} URGENT repl(ies) first: this channel is not for "
