@@ -59,7 +59,7 @@ class ScoreAreaProcessor(LptProcessor):
 
         p = args["profile"]
         run = score_streets_for(self.store, self.scope(), p, area=args["area"],
-                                as_of=args["as_of"])
+                                as_of=args["as_of"], actions=True)
         s = run.scores
         if args["top"]:
             s = s[s["rank_in_beat"] <= args["top"]]

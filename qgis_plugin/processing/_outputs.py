@@ -38,6 +38,8 @@ SCORE_ALIASES = {
     "coverage": "Coverage (0-1)", "coverage_raw": "Households not visited or registered",
     "fatigue": "Fatigue penalty (0-1)", "fatigue_raw": "Fatigue (raw)",
     "voice_n": "Respondents nearby", "profile": "Profile",
+    "action": "Action (code)", "action_label": "Recommended action",
+    "action_reason": "Why this action",
 }
 
 
@@ -72,34 +74,40 @@ def styled_sink(alg, frame, parameters: dict, key: str, context: QgsProcessingCo
 
 def explain_scores(layer: QgsVectorLayer) -> None:
     """Make a street-scores layer read at a glance: the reasons as display expression, map tip
-    and the first, multi-line field of a drag-and-drop form; readable aliases."""
+    and the first, multi-line field of a drag-and-drop form, the recommended action and its
+    reason (when the layer has them) in the map tip and that tab; readable aliases."""
     fields = layer.fields()
     for name, alias in SCORE_ALIASES.items():
         i = fields.indexOf(name)
         if i >= 0:
             layer.setFieldAlias(i, alias)
-    i = fields.indexOf("reasons")
-    if i >= 0:
-        layer.setEditorWidgetSetup(i, QgsEditorWidgetSetup(
-            "TextEdit", {"IsMultiline": True, "UseHtml": False}))
+    for name in ("reasons", "action_reason"):
+        i = fields.indexOf(name)
+        if i >= 0:
+            layer.setEditorWidgetSetup(i, QgsEditorWidgetSetup(
+                "TextEdit", {"IsMultiline": True, "UseHtml": False}))
+    has_action = fields.indexOf("action_label") >= 0 and fields.indexOf("action_reason") >= 0
     layer.setDisplayExpression(
         "coalesce(\"name\", \"street_id\") || ' (' || format_number(\"score\", 2) || '): ' "
         "|| coalesce(\"reasons\", '')")
     layer.setMapTipTemplate(
         "<b>[% coalesce(\"name\", \"street_id\") %]</b> - score [% format_number(\"score\", 2) %],"
         " rank [% \"rank_in_beat\" %] in [% \"beat_id\" %]<br/>"
-        "[% replace(coalesce(\"reasons\", 'no reason: every component is 0'), '; ', '<br/>') %]")
+        "[% replace(coalesce(\"reasons\", 'no reason: every component is 0'), '; ', '<br/>') %]"
+        + ("<br/><b>[% \"action_label\" %]</b>: [% \"action_reason\" %]" if has_action
+           else ""))
     form = layer.editFormConfig()
     form.setLayout(QgsEditFormConfig.TabLayout)
     form.clearTabs()
     from qgis.core import QgsAttributeEditorContainer, QgsAttributeEditorField
 
     root = form.invisibleRootContainer()
-    groups = (("Why this street", ("name", "score", "rank_in_beat", "beat_id", "reasons")),
+    groups = (("Why this street", ("name", "score", "rank_in_beat", "beat_id", "reasons",
+                                   "action_label", "action_reason")),
               ("Components", ("harm", "voice", "representation", "coverage", "fatigue")),
               ("Raw values", ("harm_raw", "voice_raw", "voice_n", "representation_raw",
                               "coverage_raw", "fatigue_raw")),
-              ("Run", ("street_id", "profile", "run_id", "as_of")))
+              ("Run", ("street_id", "profile", "run_id", "as_of", "action")))
     for title, names in groups:
         box = QgsAttributeEditorContainer(title, root)
         for name in names:

@@ -60,13 +60,17 @@ class ScoreStreetsAlgorithm(LptAlgorithm):
             "0-1 within the beat. The result is a streets layer graduated by score; the "
             "reasons ('1st in the beat for violence harm; 12 households in an "
             "under-represented group, 0 members') are the map tip, the display name and the "
-            "first tab of the attribute form. With SAVE the run is stored (profile text and "
-            "input fingerprint) so it can be reproduced.")
+            "first tab of the attribute form. Each street also gets a recommended action "
+            "(door-knock to register and survey, visible patrol, contact the key individuals, "
+            "refer to a partner, leaflet) with its reason, from the shipped rules or an "
+            "actions file (TOML; docs/analytics/recommended-actions.md). With SAVE the run is "
+            "stored (profile text and input fingerprint) so it can be reproduced.")
 
     PROFILE = "PROFILE"
     PROFILE_FILE = "PROFILE_FILE"
     AREA = "AREA"
     AS_OF = "AS_OF"
+    ACTIONS_FILE = "ACTIONS_FILE"
     SAVE = "SAVE"
     OUTPUT = "OUTPUT"
     RUN_ID = "RUN_ID"
@@ -81,6 +85,9 @@ class ScoreStreetsAlgorithm(LptAlgorithm):
         self.addParameter(QgsProcessingParameterString(
             self.AS_OF, self.tr("As of (YYYY-MM-DD; default the end of the newest crime month)"),
             optional=True))
+        self.addParameter(QgsProcessingParameterFile(
+            self.ACTIONS_FILE, self.tr("Recommended-action rules (TOML; empty: the shipped "
+                                       "rules)"), extension="toml", optional=True))
         self.addParameter(QgsProcessingParameterBoolean(
             self.SAVE, self.tr("Store the run in the store"), defaultValue=True))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT,
@@ -90,17 +97,20 @@ class ScoreStreetsAlgorithm(LptAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:  # noqa: N802
         from spatial_core.api import FORCE
-        from spatial_core.api.scores import score_streets_for
+        from spatial_core.api.scores import action_rules, score_streets_for
         from spatial_core.targeting.profiles import profile_to_toml
         from spatial_core.targeting.scoring import save_scores
 
         profile = profile_from_parameters(self, parameters, context)
+        with core_call():
+            rules = action_rules(self.parameterAsFile(parameters, self.ACTIONS_FILE, context)
+                                 or None)
         area = self.parameterAsString(parameters, self.AREA, context).strip() or None
         as_of = self.parameterAsString(parameters, self.AS_OF, context).strip() or None
         progress = progress_callable(feedback)
         with self.opened_store(parameters, context) as store:
             run = score_streets_for(store, FORCE, profile, area=area, as_of=as_of,
-                                    progress=lambda f, m: progress(0.9 * f, m))
+                                    actions=rules, progress=lambda f, m: progress(0.9 * f, m))
             run_id = save_scores(store, run) if self.parameterAsBool(
                 parameters, self.SAVE, context) else ""
             geoms = street_geometries(store, run.scores["street_id"])
