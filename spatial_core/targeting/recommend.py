@@ -456,7 +456,7 @@ def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping
         return None
 
     chosen = np.full(n, -1, dtype="int64")
-    for k, rule in enumerate(rules.rules):
+    for j, rule in enumerate(rules.rules):
         ok = chosen < 0
         if not ok.any():
             break
@@ -484,7 +484,7 @@ def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping
             has = np.array([priority_row(i, rule.priorities) is not None if o else False
                             for i, o in enumerate(ok)], dtype=bool) if n else ok
             ok &= has
-        chosen[ok] = k
+        chosen[ok] = j
 
     names = (scores["name"] if "name" in scores else pd.Series([None] * n, index=scores.index))
     names = names.to_numpy(dtype=object)
@@ -500,12 +500,12 @@ def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping
                 members=members, key_contacts=key_contacts, crime_times=crime_times,
                 priority_row=priority_row)
     for i in range(n):  # formatting text is per street; the conditions above are arrays
-        k = int(chosen[i])
-        if k < 0:
+        j = int(chosen[i])
+        if j < 0:
             action[i], label[i] = "no_action", ACTIONS["no_action"]
             reason[i] = f"no rule of {rules.source} applies"
             continue
-        rule = rules.rules[k]
+        rule = rules.rules[j]
         action[i], label[i] = rule.action, rule.label
         values: dict[str, str] = {}
         for p in rule.placeholders:
