@@ -81,6 +81,16 @@ class InputError(SpatialCoreError, ValueError):
             text = f"{text}: value {shown!r}" if text else f"value {shown!r}"
         return f"{text}: {self.message}" if text else self.message
 
+    def __reduce__(self):
+        # Kept whole when it crosses processes (a Dask worker's error reaches the client
+        # with its file, row and column, not only its text).
+        return (_input_error, (type(self), self.message, self.file, self.row, self.column,
+                               self.value, self.feature))
+
+
+def _input_error(cls, message, file, row, column, value, feature):
+    return cls(message, file=file, row=row, column=column, value=value, feature=feature)
+
 
 class StoreError(SpatialCoreError, RuntimeError):
     """The store cannot be opened, read or written."""

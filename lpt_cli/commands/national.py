@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``lpt national run``: every force's main job on Dask, and the aggregate-only national store.
+"""``lpt national run``: every force's main job on Dask, and the aggregate-only national store;
+``lpt national import``: national input files partitioned by force on import.
 
 One Dask task per force store (a local cluster by default, or a real one by
 ``--scheduler tcp://HOST:8786``, started with ``dask scheduler`` and ``dask worker``).
@@ -86,29 +87,61 @@ def _run(args) -> int:
     return 1 if run.failures else 0
 
 
+def _import(args) -> int:
+    from spatial_core.national.partition import partition_import
+
+    progress, close = _progress(args.json)
+    try:
+        report = partition_import(args.kind, args.files, args.forces_dir,
+                                  scheduler=args.scheduler, workers=args.workers,
+                                  memory_limit=args.memory_limit, crs=args.crs,
+                                  encoding=args.encoding, only=args.force,
+                                  progress=progress)
+    finally:
+        close()
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print(report.summary())
+    return 1 if report.failures else 0
+
+
+def _cluster_options(p) -> None:
+    p.add_argument("--forces-dir", required=True,
+                   help="folder of force stores: forces.json (lpt demo --national writes "
+                        "it) or one <force-code>.gpkg per force")
+    p.add_argument("--scheduler", default=None,
+                   help="a running Dask scheduler, e.g. tcp://HOST:8786 (default: a local "
+                        "cluster on 127.0.0.1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local cluster: worker processes (default: one per core)")
+    p.add_argument("--memory-limit", default="4GB",
+                   help="local cluster: memory limit per worker (default 4GB)")
+    p.add_argument("--force", action="append", default=[],
+                   help="only this force (repeat for more)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
 def register(sub) -> None:
     national = sub.add_parser("national", help="every force on Dask: scores, priorities, "
                               "representation, and the aggregate-only national store")
     nsub = national.add_subparsers(dest="national_command", required=True, metavar="ACTION")
     run = nsub.add_parser("run", help="run the main job of every force store on Dask")
-    run.add_argument("--forces-dir", required=True,
-                     help="folder of force stores: forces.json (lpt demo --national writes "
-                          "it) or one <force-code>.gpkg per force")
+    _cluster_options(run)
     run.add_argument("--out", default="national.gpkg",
                      help="the aggregate-only national GeoPackage (default national.gpkg)")
-    run.add_argument("--scheduler", default=None,
-                     help="a running Dask scheduler, e.g. tcp://HOST:8786 (default: a local "
-                          "cluster on 127.0.0.1)")
-    run.add_argument("--workers", type=int, default=None,
-                     help="local cluster: worker processes (default: one per core)")
-    run.add_argument("--memory-limit", default="4GB",
-                     help="local cluster: memory limit per worker (default 4GB)")
     run.add_argument("--sequential", action="store_true",
                      help="no Dask: one force after another in this process")
-    run.add_argument("--force", action="append", default=[],
-                     help="only this force (repeat for more)")
     run.add_argument("--profile", default=None, help="targeting profile (default 'default')")
     run.add_argument("--k", type=int, default=5,
                      help="counts 1..k-1 are withheld in the national store (default 5)")
-    run.add_argument("--json", action="store_true", help="print a JSON summary")
     run.set_defaults(func=_run)
+    imp = nsub.add_parser("import", help="import national files (police.uk all-forces crimes, "
+                          "Code-Point Open) into each force store, only its own rows, on Dask")
+    imp.add_argument("kind", choices=["crimes", "postcodes"])
+    imp.add_argument("files", nargs="+", help="files or folders (*.csv, *.csv.gz)")
+    _cluster_options(imp)
+    imp.add_argument("--crs", type=int, default=None,
+                     help="EPSG code of the coordinates when not the format's default")
+    imp.add_argument("--encoding", default=None, help="text encoding (default UTF-8)")
+    imp.set_defaults(func=_import)
