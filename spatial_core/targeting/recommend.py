@@ -387,8 +387,9 @@ def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping
         A condition on context that is missing does not hold; a placeholder reads ``n/a``.
     k : int, optional
         Disclosure control of the words: a count of people (:data:`PEOPLE_PLACEHOLDERS`)
-        from 1 to ``k - 1`` reads ``<k`` (and ``non_members`` with it, so that it cannot
-        be recovered from the households). None: exact counts (police views).
+        from 1 to ``k - 1`` reads ``<k`` (and ``non_members`` "all but <k" when the members
+        are withheld, so that they cannot be recovered from the households). None: exact
+        counts (police views).
 
     Returns
     -------
@@ -524,19 +525,18 @@ def _small(text: str, k: int) -> bool:
 
 
 def _withhold(values: dict[str, str], rule: ActionRule, k: int, i: int, a: dict) -> None:
-    """Counts of people 1 .. k-1 in ``values`` become ``<k`` (in place). Members and
-    non-members of a street add up to its households, so when one of them is small the
-    other reads "all but <k" (the households stay exact)."""
+    """Counts of people 1 .. k-1 in ``values`` become ``<k`` (in place). A street's
+    member households and the others add up to its households, so when the members are
+    withheld the others read "all but <k" (the households stay exact)."""
     for p in ("key_contacts", "priority_n", "voice_n"):
         if p in values and _small(values[p], k):
             values[p] = f"<{k}"
-    pair = {p: _placeholder(p, i, rule, **a) for p in ("members", "non_members")}
-    for p, other in (("members", "non_members"), ("non_members", "members")):
-        if _small(pair[p], k):
-            if p in values:
-                values[p] = f"<{k}"
-            if other in values:
-                values[other] = f"all but <{k}"
+    if ("members" in values or "non_members" in values) and _small(
+            _placeholder("members", i, rule, **a), k):
+        if "members" in values:
+            values["members"] = f"<{k}"
+        if "non_members" in values:
+            values["non_members"] = f"all but <{k}"
 
 
 def _placeholder(p: str, i: int, rule: ActionRule, **a) -> str:  # noqa: C901 - a lookup

@@ -142,7 +142,7 @@ def test_counts_of_people_below_k_are_withheld_when_asked():
     assert out.loc[0, "action_reason"] == "<5|all but <5|17|17"
     ctx = ActionContext(households=pd.Series({"b": 41}), members=pd.Series({"b": 38}))
     out = recommend_actions(scores(("b", "b2", 0.1, 0.2, 1.0, 0.6)), rules, W, ctx, k=5)
-    assert out.loc[0, "action_reason"] == "all but <5|<5|n/a|17"
+    assert out.loc[0, "action_reason"] == "38|3|n/a|17"  # 3 households without: not people
     out = recommend_actions(scores(("b", "b2", 0.1, 0.2, 1.0, 0.6)), rules, W, ctx)
     assert out.loc[0, "action_reason"] == "38|3|n/a|17"
 
