@@ -32,8 +32,10 @@ MANIFEST = "forces.json"
 
 
 def build_force(code: str, households: int, out_dir: str, *, seed: int = 20261122,
-                months: int = 12, end_month: str = "2026-09") -> dict:
-    """Build one synthetic force into ``out_dir/<code>.gpkg`` (replacing it): a Dask task.
+                months: int = 12, end_month: str = "2026-09",
+                location: str | None = None) -> dict:
+    """Build one synthetic force into ``out_dir/<code>.gpkg`` (replacing it), or into the
+    store at ``location`` (an empty PostGIS database's ``postgresql://`` URL): a Dask task.
 
     Returns plain data: ``code``, ``name``, ``households``, ``store``, ``seconds`` (wall)
     and ``cpu_seconds``, the
@@ -47,9 +49,10 @@ def build_force(code: str, households: int, out_dir: str, *, seed: int = 2026112
     spec = _spec(code)
     k = FORCES.index(spec)
     out = Path(out_dir)
-    location = out / f"{code}.gpkg"
-    if location.exists():
-        location.unlink()
+    if location is None:
+        location = out / f"{code}.gpkg"
+        if location.exists():
+            location.unlink()
     started, cpu = time.perf_counter(), time.process_time()
     store = open_store(str(location))
     try:
