@@ -224,7 +224,7 @@ def area_confidence(store, *, level: str = "beat", period: str | Period | None =
     areas = areas[areas["level"] == level]
     homes = households_per_area(store, level)
     ids = sorted(set(areas["area_id"]) | set(homes.index) | set(r[key].dropna()))
-    out = pd.DataFrame({"area_id": ids})
+    out = pd.DataFrame({"area_id": pd.Series(ids, dtype=object)})  # object even when empty
     out["area_name"] = out["area_id"].map(areas.set_index("area_id")["name"]).fillna(
         out["area_id"])
     out["households"] = out["area_id"].map(homes).fillna(0).astype("int64")

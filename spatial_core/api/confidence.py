@@ -230,7 +230,7 @@ def area_confidence(store, scope: Scope = FORCE, *, level: str | None = None,
     >>> from spatial_core.api import Scope
     >>> area_confidence(None, Scope(), level="street")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    spatial_core.errors.InputError: level 'street' is not one of force, npa, beat, ward
+    spatial_core.errors.InputError: level 'street' is not one of beat, ward, npa, force
     """
     _levels(level)
     frame = area_confidence_table(store, k=scope.disclosure_k, period=period,
@@ -255,9 +255,12 @@ def area_change_table(store, *, k: int | None = None, quarters=None,
         quarter_trends,
         quarterly_snapshots,
     )
-    from spatial_core.analytics.population import respondents_frame
+    from spatial_core.analytics.population import area_table, respondents_frame
 
-    levels = LEVELS if k is not None else levels
+    stored = set(area_table(store)["level"])  # a store may have no wards (or no npas)
+    levels = tuple(lv for lv in (LEVELS if k is not None else levels) if lv in stored)
+    if not levels:
+        raise InputError(f"no {' or '.join(LEVELS)} is stored: import boundaries first")
     snaps = {lv: quarterly_snapshots(store, level=lv, quarters=quarters, representation=False)
              for lv in levels}
     qs = snaps[levels[0]].quarters
