@@ -22,6 +22,14 @@ the first day of the demo's last month (``T``):
   members had already answered the demo's own survey later that month (generated without
   any effect), so the rise planted in first answers is a little smaller; it is kept as
   ``first_answer_effect`` in ``lpt_meta`` (``demo_history``), the figure to compare with.
+- a stored, archived set-up for one of the demo's door-knock campaigns
+  (:func:`add_campaign_setup`): the campaign whose quarter starts nearest the middle of the
+  crime months (with at least one month before it), on every street of its beat, created on
+  the quarter's first day and archived on its last. Its visits are already tagged with its id
+  (``2026Q2-DM01B03``), and the households registered at the door joined on the day of the
+  visit, so membership rises in its streets: the effect ``lpt evaluate setup`` should find
+  (no effect on crime or confidence is planted). Its id, registrations and households are
+  kept in ``demo_history`` (``evaluation_setup``).
 
 The history has its own random stream (seeded from the demo's seed and size), so the rows the
 demo generated before are unchanged. The follow-up wave stays inside the demo's last quarter.
@@ -38,7 +46,7 @@ import shapely
 from spatial_core.store import schema
 from spatial_core.store.data_version import bump_data_version
 
-__all__ = ["PLANTED_EFFECT", "HISTORY_META_KEY", "build_history"]
+__all__ = ["PLANTED_EFFECT", "HISTORY_META_KEY", "build_history", "add_campaign_setup"]
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +294,63 @@ def build_history(store, *, seed: int, households: int, end_month: str,
                                                      "day0": day0}), conn=conn)
         bump_data_version(store, conn)
     log.info("demo history: %s", counts)
+    campaign = add_campaign_setup(store)
+    if campaign:
+        meta = json.loads(store.get_meta(HISTORY_META_KEY) or "{}")
+        store.set_meta(HISTORY_META_KEY, json.dumps({**meta, "evaluation_setup": campaign}))
     return counts
+
+
+def add_campaign_setup(store) -> dict | None:
+    """Store one of the demo's door-knock campaigns as an archived set-up (see the module
+    docstring); returns its id, dates, registrations at the door and households, or None
+    when no campaign starts after the first crime month (a demo of under six months)."""
+    from spatial_core.analytics.harm import crime_months
+    from spatial_core.targeting.setups import archive_setup, create_setup
+
+    months = crime_months(store)
+    v = store.read("visits", ["setup_id", "visited_at", "outcome", "uprn"],
+                   where=schema.visits.c.setup_id.isnot(None))
+    if not months or not len(v):
+        return None
+    tag = v["setup_id"].astype(str)
+    v = v.assign(tag=tag, quarter=tag.str.partition("-")[0], beat=tag.str.partition("-")[2])
+    v = v[v["quarter"].str.fullmatch(r"\d{4}Q[1-4]") & (v["beat"] != "")]
+    if not len(v):
+        return None
+    camp = v.groupby("tag").agg(quarter=("quarter", "first"), beat=("beat", "first"),
+                                visits=("uprn", "size"),
+                                registered=("outcome", lambda o: int((o == "registered").sum())))
+    camp["start"] = [pd.Period(q, freq="Q").start_time.strftime("%Y-%m") for q in camp["quarter"]]
+    camp = camp[(camp["start"] > months[0]) & (camp["start"] <= months[-1])]
+    if not len(camp):
+        return None
+    middle = pd.Period(months[len(months) // 2], freq="M")
+    camp["off"] = [abs((pd.Period(s, freq="M") - middle).n) for s in camp["start"]]
+    best = camp.reset_index().sort_values(["off", "visits", "tag"],
+                                          ascending=[True, False, True]).iloc[0]
+    beat_id = f"beat:{best['beat']}"
+    streets = store.read("streets", ["street_id"], where=schema.streets.c.beat_id == beat_id)
+    if not len(streets):
+        return None
+    q = pd.Period(best["quarter"], freq="Q")
+    created = q.start_time.strftime("%Y-%m-%dT09:00:00")
+    end = min(q.end_time, pd.Period(months[-1], freq="M").end_time)
+    setup = create_setup(store, f"Door-knock recruitment {best['beat']}, {best['quarter']}",
+                         areas=[beat_id], goal="recruit", max_streets=len(streets),
+                         now=created, setup_id=str(best["tag"]))
+    archive_setup(store, setup.setup_id, now=end.strftime("%Y-%m-%dT18:00:00"))
+    st = store.read("setup_streets", ["street_id", "households"],
+                    where=schema.setup_streets.c.setup_id == setup.setup_id)
+    a = store.read("addresses", ["uprn", "street_id"])
+    on = set(a.loc[a["street_id"].isin(set(st["street_id"])), "uprn"])
+    mine = v[(v["tag"] == setup.setup_id) & v["uprn"].isin(on)]
+    out = {"setup_id": setup.setup_id, "beat_id": beat_id, "created_at": created,
+           "archived_at": end.strftime("%Y-%m-%dT18:00:00"), "streets": len(st),
+           "households": int(st["households"].sum()),
+           "registered": int((mine["outcome"] == "registered").sum())}
+    log.info("demo history: campaign set-up %s", out)
+    return out
 
 
 def _follow_up_wave(store, invited: pd.DataFrame, treated: set, t0: pd.Timestamp,
