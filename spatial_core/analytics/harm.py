@@ -51,6 +51,7 @@ __all__ = [
     "normalise_category",
     "crime_weights",
     "crime_months",
+    "recency_weights",
     "ExpectedHarm",
     "expected_harm",
 ]
@@ -233,6 +234,50 @@ def crime_months(store, periods: Sequence[str] | None = None, conn=None) -> list
 
 
 # -- expected harm (the crime component's forecast) ---------------------------------------------
+
+def recency_weights(ages_days, half_life_days: float, long_run_months: float = 0.0
+                    ) -> np.ndarray:
+    """The weight of each month of data in the crime component, from its age (days before
+    the day scored for; one age per month, every month in the look-back that holds crime).
+
+    A street's rate next month is its recent rate (months weighted ``0.5 ** (age /
+    half_life)``) credibility-weighted with its **long-run** rate (every month of the
+    look-back weighed the same), the long-run rate counting as ``long_run_months`` months
+    of data (``L``). With ``M`` months that is, per month,
+    ``w = (L / M + 0.5 ** (age / half_life)) / (1 + L / M)``: the long-run part is shared
+    out over the months there are, so
+
+    - with many consecutive months (``M`` = 24) it adds little to each (``L / M`` = 0.2 for
+      ``L`` = 5) and the weights decay nearly as ``0.5 ** (age / half_life)``;
+    - with a few months far apart (two Julys a year apart: ``L / M`` = 2.5) each is a
+      separate look at the lasting rate and they weigh nearly the same (0.98 and 0.78
+      instead of 0.94 and 0.23).
+
+    Exponential decay alone is memoryless: a month a year old weighs a quarter of the
+    latest whether eleven months lie between them or none. ``L = 0`` is that decay. The
+    weights are scaled so that a month of age 0 weighs 1 (a weighted crime is at most one
+    crime, so ``prior_crimes`` keeps its meaning).
+
+    Examples
+    --------
+    Two months, 0 and 180 days old, half-life 180 days: decay alone gives 1 and 0.5; with
+    ``L = 2`` (one long-run month for each of the two) ``(1 + 1) / 2`` and ``(1 + 0.5) / 2``.
+
+    >>> recency_weights([0, 180], 180.0).tolist(), recency_weights([0, 180], 180.0, 2).tolist()
+    ([1.0, 0.5], [1.0, 0.75])
+    """
+    a = np.asarray(ages_days, dtype="float64")
+    if not half_life_days > 0:
+        raise InputError(f"half_life_days must be > 0, got {half_life_days}")
+    if not long_run_months >= 0 or math.isinf(long_run_months):
+        raise InputError(f"long_run_months must be a number of months >= 0, got "
+                         f"{long_run_months}")
+    decay = np.power(0.5, a / half_life_days)
+    if not len(a) or long_run_months == 0:
+        return decay
+    share = long_run_months / len(a)
+    return (share + decay) / (1.0 + share)
+
 
 @dataclass(frozen=True)
 class ExpectedHarm:

@@ -58,6 +58,7 @@ __all__ = [
     "backtest",
     "ROLLING_METHODS",
     "TUNING_GRID",
+    "TUNED",
     "UnitMonths",
     "unit_months",
     "crime_component",
@@ -496,8 +497,11 @@ TUNING_GRID: dict[str, tuple[float, ...]] = {
     "half_life_days": (30.0, 91.0, 182.0, 365.0, 730.0),
     "prior_crimes": (0.0, 10.0, 30.0, 100.0, 300.0, math.inf),
     "smoothing": (0.0, 0.1, 0.25),
+    "long_run_months": (0.0, 5.0),
 }
 """The crime parameters :func:`tune_crime_parameters` tries by default (every combination)."""
+TUNED = ("half_life_days", "prior_crimes", "smoothing", "long_run_months")
+"""The profile's crime parameters :func:`tune_crime_parameters` can choose."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -612,14 +616,19 @@ def _month_ages(months: Sequence[str], origin: str) -> np.ndarray:
 def crime_component(data: UnitMonths, origin: str, profile) -> np.ndarray:
     """The score's crime component per unit as of the last day of ``origin``, from the
     months up to it: :func:`spatial_core.analytics.harm.expected_harm` with the profile's
-    half-life, look-back, ``prior_crimes``, ``mix_within`` and ``smoothing``
-    (``harm.model = "recorded"``: the recency-weighted harm), in total per unit (a
+    half-life, ``long_run_months`` (:func:`spatial_core.analytics.harm.recency_weights`),
+    look-back, ``prior_crimes``, ``mix_within`` and ``smoothing`` (``harm.model =
+    "recorded"``: the harm weighted ``0.5 ** (age / half-life)``), in total per unit (a
     backtest measures total harm)."""
-    from spatial_core.analytics.harm import expected_harm
+    from spatial_core.analytics.harm import expected_harm, recency_weights
 
     t = data.months.index(origin)
     ages = _month_ages(data.months[:t + 1], origin)
-    w = np.power(0.5, ages / profile.half_life_days) * (ages <= profile.lookback_days)
+    within = ages <= profile.lookback_days
+    w = np.zeros(len(ages))
+    w[within] = recency_weights(ages[within], profile.half_life_days,
+                                profile.long_run_months if profile.harm_model == "expected"
+                                else 0.0)
     n = data.crimes[:, :t + 1] @ w
     h = data.harm[:, :t + 1] @ w
     if profile.harm_model == "recorded" or not w.any():
@@ -733,10 +742,11 @@ def tune_crime_parameters(data: UnitMonths, *, profile=None,
                           grid: Mapping[str, Sequence[float]] | None = None,
                           origins: Sequence[str] | None = None, horizon: int = 1,
                           top: float = 0.05, min_history: int = 12):
-    """The profile's crime parameters (``half_life_days``, ``prior_crimes``, ``smoothing``)
-    that give the highest mean hit rate of the ``score`` ranking over the origins of a
-    rolling backtest, trying every combination of ``grid`` (default :data:`TUNING_GRID`;
-    ties: the earlier combination). The look-back is kept at least four half-lives.
+    """The profile's crime parameters (``half_life_days``, ``prior_crimes``, ``smoothing``,
+    ``long_run_months``) that give the highest mean hit rate of the ``score`` ranking over
+    the origins of a rolling backtest, trying every combination of ``grid`` (default
+    :data:`TUNING_GRID`; ties: the earlier combination). The look-back is kept at least four
+    half-lives.
 
     Returns ``(profile, table)``: a copy of ``profile`` (default: the shipped default) with
     the best parameters, and one row per combination (the parameters, ``hit_rate``,
@@ -750,11 +760,11 @@ def tune_crime_parameters(data: UnitMonths, *, profile=None,
 
     base = profile if profile is not None else load_profile(None)
     g = dict(TUNING_GRID if grid is None else grid)
-    keys = [k for k in ("half_life_days", "prior_crimes", "smoothing") if k in g]
+    keys = [k for k in TUNED if k in g]
     unknown = set(g) - set(keys)
     if unknown:
         raise InputError(f"unknown tuning parameters {sorted(unknown)}; expected "
-                         "half_life_days, prior_crimes, smoothing")
+                         + ", ".join(TUNED))
     chosen = _origins(data, origins, horizon, min_history)
     U = len(data.units)
     k = _top_k(U, top)

@@ -21,7 +21,8 @@ The layout, with the defaults::
 
     [harm]
     model = "expected"           # "expected": forecast harm (empirical Bayes); "recorded"
-    half_life_days = 180.0       # a crime this old counts half
+    half_life_days = 180.0       # a crime this old counts half ...
+    long_run_months = 5.0        # ... blended with the long-run rate, worth 5 months of data
     lookback_days = 730          # older crimes are ignored
     prior_crimes = 100.0         # expected: shrink a street's harm mix towards the area's
     mix_within = "area"          # ... the whole scored area's mix, or "beat": its beat's
@@ -120,6 +121,7 @@ class Profile:
     harm_overrides: Mapping[str, float] = field(default_factory=dict)
     harm_model: str = "expected"
     half_life_days: float = 180.0
+    long_run_months: float = 5.0
     lookback_days: int = 730
     prior_crimes: float = 100.0
     mix_within: str = "area"
@@ -163,6 +165,8 @@ _SPEC: list[tuple[str, str, str, Any, str]] = [
     ("harm.model", "harm_model", "str", lambda v: v in HARM_MODELS,
      "one of " + ", ".join(HARM_MODELS)),
     ("harm.half_life_days", "half_life_days", "float", lambda v: v > 0, "a number of days > 0"),
+    ("harm.long_run_months", "long_run_months", "float",
+     lambda v: 0 <= v < float("inf"), "a number of months >= 0"),
     ("harm.lookback_days", "lookback_days", "int", lambda v: v > 0, "a whole number of days > 0"),
     ("harm.prior_crimes", "prior_crimes", "float", lambda v: v >= 0,
      "a number of crimes >= 0 (inf: every street takes its beat's harm mix)"),

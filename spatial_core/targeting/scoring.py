@@ -17,7 +17,8 @@ has 1 and a street with none has 0:
 
 - **harm**: the expected crime harm on the street next month, in CCHI days
   (:func:`spatial_core.analytics.harm.expected_harm`): the crimes within ``max_distance_m``
-  and ``lookback_days``, each weighted ``0.5 ** (age_days / half_life_days)``, give an
+  and ``lookback_days``, each weighted by its month's recency (``half_life_days``,
+  ``long_run_months``: :func:`spatial_core.analytics.harm.recency_weights`), give an
   empirical-Bayes crime rate (Poisson-gamma) times the street's harm per crime shrunk
   towards the area's or its beat's (``prior_crimes``, ``mix_within``), optionally
   smoothed over touching streets (``smoothing``); ``harm.model = "recorded"`` uses the
@@ -55,6 +56,7 @@ from spatial_core.analytics.harm import (
     expected_harm,
     normalise_category,
     offence_code_weights,
+    recency_weights,
 )
 from spatial_core.errors import InputError, NotFoundError
 from spatial_core.io.surveys import PRIORITIES
@@ -501,9 +503,9 @@ def _harm(inputs: ScoringInputs, profile: Profile, code: np.ndarray
     per km or in total. The top category and its rank are of the street's own recorded
     (recency-weighted) harm, so the reason names crimes that happened there."""
     key = ("harm", tuple(profile.harm_overrides.items()), profile.harm_model,
-           profile.half_life_days, profile.lookback_days, profile.prior_crimes,
-           profile.mix_within, profile.smoothing, profile.crime_distance_m, profile.normalisation,
-           profile.min_households, profile.scale_within)
+           profile.half_life_days, profile.long_run_months, profile.lookback_days,
+           profile.prior_crimes, profile.mix_within, profile.smoothing, profile.crime_distance_m,
+           profile.normalisation, profile.min_households, profile.scale_within)
     return _cached(inputs, key, lambda: _compute_harm(inputs, profile, code))
 
 
@@ -519,16 +521,19 @@ def _compute_harm(inputs: ScoringInputs, profile: Profile, code: np.ndarray
                     inputs.crime_code_days, cat_days[cc])
     keep = ((inputs.crime_distance <= profile.crime_distance_m)
             & (inputs.crime_age_days <= profile.lookback_days))
-    decay = np.power(0.5, inputs.crime_age_days / profile.half_life_days) * keep
+    # The months covered: those that hold crime (a month is dated by its 15th, so each month
+    # has one age), with their recency weights (recency_weights; "recorded": decay alone).
+    ages, month_of = np.unique(inputs.crime_age_days[keep], return_inverse=True)
+    month_weights = recency_weights(ages, profile.half_life_days,
+                                    profile.long_run_months if profile.harm_model == "expected"
+                                    else 0.0)
+    decay = np.zeros(len(keep))
+    decay[keep] = month_weights[month_of]
     flat = inputs.crime_street * C + cc
     by_cat = np.bincount(flat, weights=days * decay, minlength=S * C).reshape(S, C)
     counts = np.bincount(flat, weights=keep.astype("float64"), minlength=S * C).reshape(S, C)
     if profile.harm_model == "expected" and keep.any():
         n = np.bincount(inputs.crime_street, weights=decay, minlength=S)
-        # The months covered: those that hold crime (a month is dated by its 15th, so each
-        # month has one age), with their recency weights.
-        month_weights = np.power(0.5, np.unique(inputs.crime_age_days[keep])
-                                 / profile.half_life_days)
         group = inputs.beat_code if profile.mix_within == "beat" else None
         total = expected_harm(n, by_cat.sum(axis=1), month_weights, group=group,
                               prior_crimes=profile.prior_crimes, smoothing=profile.smoothing,
