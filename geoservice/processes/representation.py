@@ -17,8 +17,10 @@ BY = list(CORE_BY)
 
 PROCESS_METADATA = _metadata(
     "area-representation", "Representation for an area",
-    "Population, member and respondent shares of each group in one area and their ratios "
-    "(spatial_core.analytics.representation). Police roles, in their own areas.",
+    "Population, member and respondent shares of each group in one area, their ratios with "
+    "95% intervals and the groups below target, and the area's coverage: what lpt "
+    "representation --by prints (spatial_core.api.groups.area_representation). Police roles, "
+    "in their own areas.",
     inputs={
         "area": area_input(),
         "by": text_input("By", "class (default), gender, age_band, or against the census "
@@ -29,6 +31,18 @@ PROCESS_METADATA = _metadata(
                   "schema": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 3},
                                        {"type": "string", "pattern": "^\\s*[1-3]\\s*$"}],
                              "description": "a whole number from 1 to 3 (1 = coarsest)"}},
+        "target": {"title": "Target", "description": "Flag groups below this share of their "
+                   "proportionate share (default 0.7)",
+                   "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                              "description": "a ratio above 0 and at most 1"},
+                   "minOccurs": 0, "maxOccurs": 1},
+        "min_n": {"title": "Minimum n", "description": "Judge a group only when at least this "
+                  "many members (respondents) are expected in it (default 0)",
+                  "schema": {"type": "number", "minimum": 0,
+                             "description": "a number of at least 0"},
+                  "minOccurs": 0, "maxOccurs": 1},
+        "period": text_input("Period", "Survey responses counted: 2026Q1, 2026-03, 2026 or a "
+                             "range 2026-01..2026-06 (default all)"),
     },
     output=("groups", "Groups"),
     example={"area": "beat:DM01B01"}, asynchronous=False)
@@ -70,7 +84,7 @@ class RepresentationProcessor(LptProcessor):
     only."""
 
     METADATA = PROCESS_METADATA
-    inputs_allowed = ("area", "by", "scheme", "level")
+    inputs_allowed = ("area", "by", "scheme", "level", "target", "min_n", "period")
 
     def check(self, data: Mapping[str, Any]) -> dict:
         self.known_inputs(data)
@@ -80,17 +94,24 @@ class RepresentationProcessor(LptProcessor):
             raise ProcessInputError(user_msg=f"by must be one of {BY}, got {by!r}")
         level = _level(data.get("level"))
         area = self.area(data.get("area"))
+        target = data.get("target")
         return {"area": area, "by": by, "scheme": str(data.get("scheme") or "oac2011"),
-                "level": level}
+                "level": level, "target": 0.7 if target is None else float(target),
+                "min_n": float(data.get("min_n") or 0),
+                "period": (data.get("period") or "").strip() or None}
 
     def run(self, args: dict) -> tuple[str, Any]:
-        from spatial_core.analytics.representation import representation
+        from spatial_core.api.groups import area_representation
 
-        level = args["area"].split(":", 1)[0]
-        r = representation(self.store, scheme=args["scheme"], level=args["level"],
-                           area_level=level, by=args["by"])
-        r = r[r["area_id"] == args["area"]]
-        records = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
-                    for k, v in rec.items()} for rec in r.to_dict("records")]
-        return "application/json", {"area": args["area"], "by": args["by"],
-                                    "groups": records}
+        out = area_representation(self.store, args["area"], self.scope(), by=args["by"],
+                                  scheme=args["scheme"], level=args["level"],
+                                  target=args["target"], min_n=args["min_n"],
+                                  period=args["period"])
+        return "application/json", {**args, **{key: _records(frame)
+                                               for key, frame in out.items()}}
+
+
+def _records(frame) -> list[dict]:
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else
+                 (v.item() if hasattr(v, "item") else v)) for k, v in rec.items()}
+            for rec in frame.to_dict("records")]

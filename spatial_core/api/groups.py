@@ -29,7 +29,7 @@ from spatial_core.api import FORCE, Scope
 from spatial_core.errors import NotFoundError
 
 __all__ = ["area_representation", "group_priorities", "disclose_group_counts",
-           "REPRESENTATION_DERIVED"]
+           "REPRESENTATION_DERIVED", "REPRESENTATION_TOTALS"]
 
 REPRESENTATION_DERIVED: dict[str, tuple[str, ...]] = {
     "population": ("population_share", "member_ratio", "member_ci_low", "member_ci_high",
@@ -42,14 +42,24 @@ REPRESENTATION_DERIVED: dict[str, tuple[str, ...]] = {
 }
 """Per count of a representation row, the columns that would give a withheld count away."""
 
+REPRESENTATION_TOTALS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "members": ("member_n", ("member_expected",)),
+    "respondents": ("respondent_n", ("respondent_expected",)),
+}
+"""Per count, the column of the area's total of it and what that total gives away."""
+
 
 def disclose_group_counts(rows: pd.DataFrame, derived: Mapping[str, Sequence[str]], k: int,
-                          area_column: str = "area_id") -> pd.DataFrame:
+                          area_column: str = "area_id",
+                          totals: Mapping[str, tuple[str, Sequence[str]]] | None = None
+                          ) -> pd.DataFrame:
     """Group rows with their counts disclosure-controlled, area by area: within an area the
     groups' counts and their total form one equation per count (``derived``'s keys), to
     which :func:`~spatial_core.analytics.disclosure.suppress_counts` applies (published
     counts are whole numbers); each column of ``derived[count]`` is withheld where the count
-    is, and ``note`` says so.
+    is, and ``note`` says so. ``totals`` names, per count, the column holding the area's
+    total of it (``members`` -> ``member_n``) and the columns derived from that total: the
+    total is published as the equation's own, suppressed, total.
 
     Examples
     --------
@@ -59,12 +69,13 @@ def disclose_group_counts(rows: pd.DataFrame, derived: Mapping[str, Sequence[str
     >>> out["members"].tolist(), out["member_share"].tolist()
     ([None, None, 30], [None, None, 0.71])
     """
-    parts = [_one_area(g, derived, int(k)) for _, g in rows.groupby(area_column, sort=False)]
+    parts = [_one_area(g, derived, int(k), totals or {})
+             for _, g in rows.groupby(area_column, sort=False)]
     return pd.concat(parts, ignore_index=True) if parts else rows.copy()
 
 
-def _one_area(rows: pd.DataFrame, derived: Mapping[str, Sequence[str]], k: int
-              ) -> pd.DataFrame:
+def _one_area(rows: pd.DataFrame, derived: Mapping[str, Sequence[str]], k: int,
+              totals: Mapping[str, tuple[str, Sequence[str]]]) -> pd.DataFrame:
     from spatial_core.analytics.disclosure import suppress_counts
 
     rows = rows.reset_index(drop=True)
@@ -75,9 +86,17 @@ def _one_area(rows: pd.DataFrame, derived: Mapping[str, Sequence[str]], k: int
         v = np.rint(pd.to_numeric(rows[c], errors="coerce").fillna(0).to_numpy(
             dtype="float64")).astype("int64")
         frame[c] = np.concatenate([[int(v.sum())], v])
-    shown = suppress_counts(frame, counts, k=k, level_column=None).iloc[1:]
+    everything = suppress_counts(frame, counts, k=k, level_column=None)
+    shown = everything.iloc[1:]
     out = rows.copy()
     held = np.zeros(len(out), dtype=bool)
+    for c, (column, of_total) in totals.items():
+        total = everything[c].iloc[0]
+        out[column] = [total] * len(out)
+        if total is None or pd.isna(total):
+            for d in of_total:
+                if d in out.columns:
+                    out[d] = None
     for c in counts:
         values = shown[c].to_numpy(dtype=object)
         withheld = pd.isna(values)
@@ -117,7 +136,8 @@ def area_representation(store, area_id: str, scope: Scope = FORCE, *, by: str = 
     cov = cov[cov["area_id"] == area_id].reset_index(drop=True)
     k = scope.disclosure_k
     if k is not None:
-        groups = disclose_group_counts(groups, REPRESENTATION_DERIVED, k)
+        groups = disclose_group_counts(groups, REPRESENTATION_DERIVED, k,
+                                       totals=REPRESENTATION_TOTALS)
         cov = _disclosed_coverage(store, cov, k, period)
     return {"groups": groups, "coverage": cov}
 

@@ -49,6 +49,9 @@ _GROUP_DERIVED = {
                 "member_below", "member_clearly_below"),
 }
 
+_GROUP_TOTALS = {"network_members": ("network_member_n", ("network_member_expected",)),
+                 "members": ("member_n", ("member_expected",))}
+
 
 def network_gaps(store, scope: Scope = FORCE, *, min_members: int = 1,
                  as_of: str | None = None) -> pd.DataFrame:
@@ -107,4 +110,5 @@ def network_groups(store, scope: Scope = FORCE, *, network: str = "key_individua
     if k is None:
         out = out[scope.sees(out["area_id"])].reset_index(drop=True)
         return out.assign(disclosure="exact")
-    return disclose_group_counts(out, _GROUP_DERIVED, k).assign(disclosure=f"k={k}")
+    return disclose_group_counts(out, _GROUP_DERIVED, k, totals=_GROUP_TOTALS).assign(
+        disclosure=f"k={k}")
