@@ -98,6 +98,10 @@ def _rolling(args) -> int:
 
 
 def _evaluate(args) -> int:
+    if getattr(args, "what", None) == "setup":  # lpt evaluate setup ID (_evaluate_setup.py)
+        from lpt_cli.commands._evaluate_setup import run
+
+        return run(args)
     if args.rolling or args.tune:
         return _rolling(args)
     from spatial_core.analytics.harm import crime_months
@@ -216,5 +220,8 @@ def register(sub) -> None:
                         "rolling backtest (implies --rolling)")
     r.add_argument("--write-profile", dest="write_profile", metavar="FILE",
                    help="with --tune: write the tuned profile (TOML) here")
+    from lpt_cli.commands._evaluate_setup import add_arguments
+
+    add_arguments(p)  # lpt evaluate setup ID [--before-months N]
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)

@@ -374,3 +374,24 @@ def test_evaluation_streets_withhold_small_survey_shares_and_hold_no_person(demo
     names = demo.read("members", ["name"])["name"].dropna()
     assert not [n for n in names if f'"{n}"' in text]
     assert set(e.to_dict()["outcomes"][0]) >= {"did", "ci_low", "ci_high", "verdict"}
+
+
+def test_cli_evaluate_setup_prints_the_table_and_json_equals_the_core(demo, capsys):
+    from lpt_cli.main import main
+    from spatial_core.api.evaluation import evaluate_setup
+
+    sid = json.loads(demo.get_meta("demo_history"))["evaluation_setup"]["setup_id"]
+    location = str(demo.location)
+    assert main(["--store", location, "evaluate", "setup", sid, "--json",
+                 "--before-months", "3"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    want = evaluate_setup(demo, sid, before_months=3).to_dict()
+    assert got == json.loads(json.dumps(want, default=str))
+    assert len(got["windows"]["before"]) == 3
+    assert main(["--store", location, "evaluate", "setup", sid]) == 0
+    text = capsys.readouterr().out
+    assert f"Set-up {sid}" in text and "Membership" in text and "not proof" in text
+    assert main(["--store", location, "evaluate", "setup"]) == 2
+    assert "needs a set-up id" in capsys.readouterr().err
+    assert main(["--store", location, "evaluate", "setup", "nope"]) == 2
+    assert "no set-up 'nope'" in capsys.readouterr().err
