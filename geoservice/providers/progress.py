@@ -94,7 +94,10 @@ class _ProgressFrame(FrameProvider):
         return None  # the core returned only what the scope may see
 
     def _load(self, ctx: RequestContext) -> pd.DataFrame:
-        f = getattr(self._report(ctx), self.table).copy()
+        report = self._report(ctx)
+        f = getattr(report, self.table).copy()
+        if "rule" in self.field_types:
+            f["rule"] = report.rule
         out = pd.DataFrame(index=range(len(f)))
         for name in self.field_types:
             values = f[name].to_numpy(dtype=object) if name in f.columns else [None] * len(f)
@@ -151,7 +154,7 @@ class ProgressSetupProvider(_ProgressFrame):
                    "days_elapsed": "number", "elapsed": "number", "households": "integer",
                    **_COUNTS, **_TARGETS, "share_households": "number",
                    "judged_on": "string", "behind": "boolean", "behind_on": "array",
-                   "beats_behind": "integer"}
+                   "beats_behind": "integer", "rule": "string"}
 
     def _geometry(self, f: pd.DataFrame) -> list:
         return f["geometry"].tolist() if "geometry" in f.columns else [None] * len(f)

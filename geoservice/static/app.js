@@ -245,6 +245,7 @@
     const role = claim(claims, state.config.auth.role_claim);
     const idClaims = claimsOf(sessionStorage.getItem(ID_TOKEN_KEY) || '') || {};
     const name = claims.name || (idClaims.sub === claims.sub && idClaims.name) || claims.sub;
+    state.role = String(role || '');
     $('who').textContent = `${name} · ${String(role || '').replace('_', ' ')}`;
     $('who').hidden = false; $('signout').hidden = false;
     delete document.body.dataset.loaded;
@@ -288,6 +289,7 @@
       text: b.properties.name ? `${b.properties.name} (${b.properties.code})` : b.id })));
     sel.onchange = () => showBeat(sel.value);
     ensureMap();
+    prepareProgress();
     if (!beats.length) {
       message($('walk-message'), 'You have no beat in this service.', 'error');
       return;
@@ -372,6 +374,15 @@
     return bits.join(' · ');
   }
 
+  // The recommended action of a street, when the scores carry one (degrades to nothing).
+  function actionOf(p) {
+    const action = p.action_label || p.action;
+    if (action === undefined || action === null || String(action).trim() === '') return null;
+    const what = String(action).replace(/_/g, ' ');
+    const why = p.action_reason ? String(p.action_reason).trim() : '';
+    return el('div', { class: 'action', text: `Recommended: ${what}${why ? ' — ' + why : ''}` });
+  }
+
   function renderLegend() {
     const [lo, hi] = state.range;
     const label = state.scoreField === 'score' ? 'score' : 'households';
@@ -388,7 +399,7 @@
       return el('li', { 'data-street-id': f.id, onclick: () => selectStreet(f.id, true) },
         el('span', { class: 'swatch', style: `background:${colourOf(f)}` }),
         el('div', null, el('div', { class: 'name', text: p.name || f.id }),
-          el('div', { class: 'reasons', text: reasonsOf(p) })),
+          el('div', { class: 'reasons', text: reasonsOf(p) }), actionOf(p)),
         el('span', { class: 'score', text: fmt(p[state.scoreField]) }));
     }));
     if (!state.streets.length) list.append(el('li', { class: 'empty', text: 'No streets in this beat.' }));
@@ -873,10 +884,121 @@
     }
   }
 
+  // ---------------------------------------------------------------- progress (supervisors)
+  // Live set-ups against their targets, beats falling behind, per officer and per day, and
+  // the headline: the service's progress_* collections (the rule and the scope are the
+  // core's). Shown to supervisors and analysts.
+  const PROGRESS_ROLES = ['supervisor', 'force_analyst'];
+  const PROGRESS_PURPOSE = { 'X-Purpose': 'Supervising targeting set-ups' };
+
+  function prepareProgress() {
+    const tab = document.querySelector('.tabs button[data-tab=progress]');
+    tab.hidden = !(PROGRESS_ROLES.includes(state.role) && state.collections.has('progress_setups'));
+    if (!$('progress-form').dataset.bound) {
+      $('progress-form').dataset.bound = '1';
+      $('progress-form').addEventListener('submit', (ev) => { ev.preventDefault(); loadProgress(); });
+    }
+  }
+
+  function pct(v) { return Number.isFinite(Number(v)) && v !== null ? `${Math.round(100 * Number(v))}%` : '–'; }
+  function num(v) { return v === null || v === undefined ? 'withheld' : Number(v).toLocaleString('en-GB'); }
+
+  function progressBar(label, done, target, elapsed, behind) {
+    const share = target > 0 ? done / target : 0;
+    const bar = el('div', { class: 'pbar' + (behind ? ' behind' : ''), role: 'progressbar',
+      'aria-label': label, 'aria-valuemin': '0', 'aria-valuemax': '100',
+      'aria-valuenow': String(Math.round(100 * Math.min(share, 1))) });
+    const fill = el('span', { class: 'fill' });
+    fill.style.width = `${Math.min(100, 100 * share)}%`;
+    const mark = el('span', { class: 'pace', title: 'where it should be by now' });
+    mark.style.left = `${Math.min(100, 100 * (Number(elapsed) || 0))}%`;
+    bar.append(fill, mark);
+    return el('div', { class: 'measure', 'data-measure': label },
+      el('div', { class: 'reasons', text: `${label}: ${num(done)} of ${num(Math.round(target))} (${pct(share)})${behind ? ' · behind' : ''}` }), bar);
+  }
+
+  function measuresOf(p) {
+    const out = [];
+    const behind = new Set(p.behind_on || []);
+    const add = (name, label, done) => {
+      const t = p[`target_${name}`];
+      if (t !== null && t !== undefined) out.push(progressBar(label, done, Number(t), p.elapsed, behind.has(name)));
+    };
+    add('visits', 'visits', p.visits);
+    add('registrations', 'registered', p.registered);
+    add('surveys', 'surveyed', (p.surveyed || 0) + (p.surveyed_online || 0));
+    if (!out.length) out.push(progressBar('households', p.households_visited, p.households, p.elapsed, behind.has('households')));
+    return out;
+  }
+
+  function table(node, columns, rows) {
+    node.replaceChildren(el('thead', null, el('tr', null, ...columns.map(([, t]) => el('th', { text: t })))),
+      el('tbody', null, ...rows.map((r) => el('tr', null, ...columns.map(([k]) => el('td', { text: r[k] === null || r[k] === undefined ? '' : String(r[k]) }))))));
+    node.dataset.count = String(rows.length);
+  }
+
+  async function loadProgress() {
+    const msg = $('progress-message');
+    const since = $('progress-since').value;
+    const q = since ? { since } : {};
+    delete $('progress-setups').dataset.count;
+    message(msg, 'Loading…');
+    let head, setups, beats, officers, days;
+    try {
+      [head, setups, beats, officers, days] = await Promise.all([
+        features('progress_headline', q), features('progress_setups', {}),
+        features('progress_beats', { behind: 'true' }),
+        features('progress_officers', q, PROGRESS_PURPOSE), features('progress_days', q)]);
+    } catch (e) {
+      if (e.status !== 401) message(msg, 'Could not read progress: ' + e.message, 'error');
+      return;
+    }
+    message(msg, '');
+    const h = (head[0] || {}).properties || {};
+    $('progress-headline').textContent = `${num(h.households_visited)} houses visited, ` +
+      `${num(h.registered)} registered (${num(h.joined)} now members), ${num(h.surveyed)} surveyed at the door` +
+      ` and ${num(h.surveyed_online)} online later — ${h.since ? 'since ' + h.since : 'all recorded visits'}` +
+      `${h.scope === 'your areas' ? ', in your areas' : ''}.`;
+    $('progress-headline').dataset.households = String(h.households_visited);
+    const rule = setups.length ? setups[0].properties.rule : '';
+    $('progress-rule').textContent = 'The marker on each bar is where it should be by now ' +
+      `(the share of the set-up's period elapsed)${rule ? '; ' + rule : ''}.`;
+    setups.sort((a, b) => String(a.properties.created_at).localeCompare(String(b.properties.created_at)));
+    $('progress-setups').replaceChildren(...(setups.length ? setups.map((f) => {
+      const p = f.properties;
+      return el('li', { 'data-setup-id': f.id, class: p.behind ? 'behind' : null },
+        el('div', null,
+          el('div', { class: 'name', text: `${p.name} (${f.id})` }),
+          el('div', { class: 'reasons', text: `${p.goal} · day ${Math.floor(p.days_elapsed || 0)}, ${pct(p.elapsed)} of the period · ` +
+            `${num(p.households_visited)} of ${num(p.households)} households visited` +
+            `${p.beats_behind ? ` · ${p.beats_behind} beat${p.beats_behind === 1 ? '' : 's'} behind` : ''}` }),
+          ...measuresOf(p)));
+    }) : [el('li', { text: 'No live set-up in your areas.' })]));
+    $('progress-setups').dataset.count = String(setups.length);
+    const behind = beats.filter((f) => f.properties.behind);
+    $('progress-behind').replaceChildren(...(behind.length ? behind.map((f) => {
+      const p = f.properties;
+      return el('li', { 'data-beat-id': p.beat_id, 'data-setup-id': p.setup_id, class: 'behind' },
+        el('div', null,
+          el('div', { class: 'name', text: `${p.beat_id} · ${p.setup_name}` }),
+          el('div', { class: 'reasons', text: `behind on ${(p.behind_on || []).join(', ')} · ${num(p.households_visited)} of ${num(p.households)} households visited` }),
+          ...measuresOf(p)));
+    }) : [el('li', { text: 'No beat is falling behind.' })]));
+    $('progress-behind').dataset.count = String(behind.length);
+    table($('progress-officers'), [['setup_id', 'Set-up'], ['officer', 'Officer'], ['visits', 'Visits'],
+      ['registered', 'Reg.'], ['joined', 'Joined'], ['surveyed', 'Surv.'], ['days_out', 'Days']],
+    officers.map((f) => f.properties));
+    days.sort((a, b) => String(b.properties.day).localeCompare(String(a.properties.day)));
+    table($('progress-days'), [['day', 'Day'], ['setup_id', 'Set-up'], ['visits', 'Visits'],
+      ['registered', 'Reg.'], ['surveyed', 'Surv.'], ['officers', 'Officers']],
+    days.map((f) => f.properties));
+  }
+
   // ---------------------------------------------------------------- tabs and start
   function selectTab(name) {
     for (const b of document.querySelectorAll('.tabs button')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
     for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== 'tab-' + name;
+    if (name === 'progress') loadProgress();
   }
 
   function renderAttributions() {
