@@ -45,12 +45,42 @@ def per_area(marked):
     })
 
 
+def per_area_group(out, min_n: int):
+    """One row per (area, group) from
+    :func:`spatial_core.api.groups.group_priorities`: people, responses, issues, confidence
+    and feeling safe with n and intervals, and the group's top priorities (a reshape for
+    display, nothing computed)."""
+    import pandas as pd
+
+    key = ["area_id", "group"]
+    people = out["people"]
+    scores = out["scores"].drop(columns=["area_name", "note"], errors="ignore")
+    pri = out["priorities"]
+    top = pri[(pri["rank"] <= 3) & pri["enough"].astype(bool) & (pri["votes"].fillna(0) > 0)]
+    top = top.sort_values([*key, "rank", "priority"])
+    text = (top["label"] + " " + (100 * top["share"].astype(float)).round().astype(int)
+            .astype(str) + "%").groupby([top["area_id"], top["group"]]).agg("; ".join)
+    frame = people.merge(scores, on=key, how="left")
+    frame["priorities"] = pd.MultiIndex.from_frame(frame[key]).map(text.to_dict()) \
+        if len(frame) else []
+    frame["priorities"] = frame["priorities"].fillna(f"(fewer than {min_n} respondents)")
+    return frame
+
+
 def _levels() -> tuple[str, ...]:
     """The reporting levels, in the enum's order
     (:data:`spatial_core.analytics.population.AREA_LEVELS`)."""
     from spatial_core.analytics.population import AREA_LEVELS
 
     return AREA_LEVELS
+
+
+def _by() -> tuple[str, ...]:
+    """The BY enum's options: every area's respondents together, then the groupings of
+    :data:`spatial_core.analytics.priorities.PRIORITY_GROUPINGS`."""
+    from spatial_core.analytics.priorities import PRIORITY_GROUPINGS
+
+    return ("all respondents", *PRIORITY_GROUPINGS)
 
 
 class LocalPrioritiesAlgorithm(LptAlgorithm):
@@ -66,7 +96,12 @@ class LocalPrioritiesAlgorithm(LptAlgorithm):
             "every priority named by at least THRESHOLD of respondents. Areas with fewer than "
             "MIN_N respondents get none. OUTPUT: one polygon per area with its priorities and "
             "the share of the first (graduated, labelled); TABLE: every (area, priority) with "
-            "votes, n, share and its Wilson 95% interval.")
+            "votes, n, share and its Wilson 95% interval. BY splits respondents by a group "
+            "(channel; community group: KIN, IAG, Neighbourhood Watch; gender, age band, "
+            "ethnicity, language, religion, Origins): OUTPUT then has one polygon per area "
+            "and group with distinct people, responses, issues raised, confidence and "
+            "feeling safe with n and 95% intervals and the group's top priorities; TABLE "
+            "every (area, group, priority).")
 
     LEVEL = "LEVEL"
     PERIOD = "PERIOD"
@@ -74,6 +109,7 @@ class LocalPrioritiesAlgorithm(LptAlgorithm):
     TOP_N = "TOP_N"
     THRESHOLD = "THRESHOLD"
     MIN_N = "MIN_N"
+    BY = "BY"
     OUTPUT = "OUTPUT"
     TABLE = "TABLE"
     SUMMARY = "SUMMARY"
@@ -94,6 +130,9 @@ class LocalPrioritiesAlgorithm(LptAlgorithm):
             maxValue=1.0))
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_N, self.tr("Minimum respondents per area"), defaultValue=10, minValue=1))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.BY, self.tr("Split by group of respondents"), options=list(_by()),
+            defaultValue=0))
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Local priorities per area"), QgsProcessing.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFeatureSink(
@@ -112,6 +151,9 @@ class LocalPrioritiesAlgorithm(LptAlgorithm):
             top_n=self.parameterAsInt(parameters, self.TOP_N, context),
             threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
             min_n=self.parameterAsInt(parameters, self.MIN_N, context))
+        by = _by()[self.parameterAsEnum(parameters, self.BY, context)]
+        if by != _by()[0]:
+            return self._by_group(parameters, context, feedback, by, options)
         with self.opened_store(parameters, context) as store:
             marked = local_priorities(store, **options)
             geoms = area_geometries(store, marked["area_id"])
@@ -127,3 +169,25 @@ class LocalPrioritiesAlgorithm(LptAlgorithm):
             out[self.TABLE] = styled_sink(self, marked, parameters, self.TABLE, context,
                                           f"Votes per {level} and priority")
         return out
+
+    def _by_group(self, parameters, context, feedback, by: str, options: dict) -> dict:
+        from spatial_core.api.groups import group_priorities
+
+        with self.opened_store(parameters, context) as store:
+            out = group_priorities(store, by=by, level=options["level"],
+                                   period=options["period"], min_n=options["min_n"])
+            frame = per_area_group(out, options["min_n"])
+            geoms = area_geometries(store, frame["area_id"])
+        people = out["people"]
+        feedback.pushInfo(f"{len(people)} (area, group) rows by {by}")
+        layer = with_geometry(frame, geoms.reindex(frame["area_id"]).to_numpy())
+        level = options["level"]
+        result = {self.SUMMARY: "\n".join(
+            f"{r.area_name} {r.group}: {r.people} people, {r.responses} responses, "
+            f"{r.issues} issues" for r in people.itertuples())}
+        result[self.OUTPUT] = styled_sink(self, layer, parameters, self.OUTPUT, context,
+                                          f"Local priorities per {level} by {by}")
+        if parameters.get(self.TABLE) is not None:
+            result[self.TABLE] = styled_sink(self, out["priorities"], parameters, self.TABLE,
+                                             context, f"Votes per {level}, {by} and priority")
+        return result

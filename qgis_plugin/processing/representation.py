@@ -52,6 +52,7 @@ class RepresentationAlgorithm(LptAlgorithm):
     CLASS_LEVEL = "CLASS_LEVEL"
     AREA_LEVEL = "AREA_LEVEL"
     TARGET = "TARGET"
+    MIN_N = "MIN_N"
     AREAS = "AREAS"
     BY = "BY"
     TABLE = "TABLE"
@@ -74,6 +75,9 @@ class RepresentationAlgorithm(LptAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.TARGET, self.tr("Target ratio"), type=QgsProcessingParameterNumber.Double,
             defaultValue=0.7, minValue=0.01, maxValue=1.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_N, self.tr("Judge a group only when this many members are expected"),
+            type=QgsProcessingParameterNumber.Double, defaultValue=0.0, minValue=0.0))
         self.addParameter(QgsProcessingParameterString(
             self.AREAS, self.tr("Only households in these areas (ids, comma-separated)"),
             optional=True))
@@ -99,11 +103,13 @@ class RepresentationAlgorithm(LptAlgorithm):
         area_level = _levels()[self.parameterAsEnum(parameters, self.AREA_LEVEL, context)]
         target = self.parameterAsDouble(parameters, self.TARGET, context)
         by = _by()[self.parameterAsEnum(parameters, self.BY, context)]
+        min_n = self.parameterAsDouble(parameters, self.MIN_N, context)
         areas = [a.strip() for a in self.parameterAsString(parameters, self.AREAS,
                                                            context).split(",") if a.strip()]
         with self.opened_store(parameters, context) as store:
             table = representation(store, scheme=scheme, level=level,
-                                   area_level=area_level, target=target, by=by)
+                                   area_level=area_level, target=target, by=by,
+                                   min_n=min_n)
             under = underrepresented_households(
                 store, scheme=scheme, level=level, area_level=area_level, target=target,
                 areas=areas or None, table=table)

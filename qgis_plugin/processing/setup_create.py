@@ -69,8 +69,11 @@ class SetupCreateAlgorithm(LptAlgorithm):
             "recommends up to MAX_STREETS streets and builds walk lists that leave out "
             "households visited in the last VISITED_DAYS days, declined in DECLINED_DAYS "
             "or not in within NOT_IN_HOURS hours. Everything is stored with the profile text "
-            "and an input fingerprint. Outputs: the recommended streets (with reasons) and "
-            "the walk list (doors to knock, in walking order).")
+            "and an input fingerprint. COMMUNITY (BY:GROUP, e.g. language:polish, "
+            "religion:jewish, ethnicity_detailed:white_other, origins:eastern_european) "
+            "targets a community instead: the streets where its census share (else the "
+            "members' self-declared share) is highest. Outputs: the recommended streets "
+            "(with reasons) and the walk list (doors to knock, in walking order).")
 
     NAME_PARAM = "NAME"
     AREAS = "AREAS"
@@ -80,6 +83,7 @@ class SetupCreateAlgorithm(LptAlgorithm):
     PROFILE_FILE = "PROFILE_FILE"
     TARGET_GROUPS = "TARGET_GROUPS"
     TARGET = "TARGET"
+    COMMUNITY = "COMMUNITY"
     MAX_STREETS = "MAX_STREETS"
     VISITED_DAYS = "VISITED_DAYS"
     DECLINED_DAYS = "DECLINED_DAYS"
@@ -116,6 +120,9 @@ class SetupCreateAlgorithm(LptAlgorithm):
             self.TARGET, self.tr("Representation target"),
             type=QgsProcessingParameterNumber.Double, defaultValue=0.7, minValue=0.01,
             maxValue=1.0))
+        self.addParameter(QgsProcessingParameterString(
+            self.COMMUNITY, self.tr("Community (BY:GROUP, e.g. language:polish; instead of "
+                                    "target groups)"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_STREETS, self.tr("Streets to recommend"), defaultValue=20, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
@@ -192,14 +199,15 @@ class SetupCreateAlgorithm(LptAlgorithm):
                     as_of=self._text(parameters, self.AS_OF, context),
                     now=self._text(parameters, self.NOW, context),
                     setup_id=self._text(parameters, self.ID, context),
-                    area_crs=27700, progress=progress_callable(feedback))
+                    area_crs=27700, progress=progress_callable(feedback),
+                    community=self._text(parameters, self.COMMUNITY, context))
             out = setup_layers(self, store, setup.setup_id, parameters, context, self.STREETS,
                                self.WALK_LIST, now=self._text(parameters, self.NOW, context))
         finally:
             store.close()
         feedback.pushInfo(f"set-up {setup.setup_id} created: target groups "
-                          f"{', '.join(setup.target_groups) or 'none'}, profile "
-                          f"{setup.profile_name}")
+                          f"{', '.join(setup.target_groups) or 'none'} ({setup.target_rule}), "
+                          f"profile {setup.profile_name}")
         out.update({self.SETUP_ID: setup.setup_id,
                     self.SETUP: json.dumps(setup.to_dict(), default=str)})
         return out
