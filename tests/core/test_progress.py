@@ -167,3 +167,24 @@ def test_progress_refuses_bad_input_with_what_was_expected(town):
     other = Scope(role="beat_officer", areas=frozenset({"beat:B9"}))
     with pytest.raises(NotFoundError, match="no live set-up 'drive'"):
         progress(town, other, setup_id="drive")
+
+
+def test_the_tactical_section_lists_the_areas_setups_against_their_targets(town):
+    from spatial_core.api.tactical import SectionContext
+    from spatial_core.api.tactical_sections.progress import section
+
+    def ctx(area, scope):
+        return SectionContext(store=town, area_id=area, level="beat", scope=scope,
+                              profile=None, period=None, min_n=10, target=0.7)
+
+    # At midnight on 11 December: 20.58 of 28 days, the pace 0.8 x 0.735 = 0.588.
+    got = section(ctx("beat:B1", Scope(as_of="2026-12-11")))
+    assert got.columns[0] == "Set-up" and len(got.rows) == 1
+    assert got.rows[0] == ("Town drive (drive)", "21", "5 of 19", "5 of 10 (50%)",
+                           "2 of 4 (50%)", "3 of 4 (75%)", "1", "visits, registrations")
+    # The note is the beat's headline: V1, V2, V3 and V6 were in B1.
+    assert got.note.startswith("In the area: 4 houses visited (4 visits), 1 registered "
+                               "(1 now members), 1 surveyed at the door and 1 online later.")
+    assert "Town drive" not in got.note and "pc1" not in " ".join(map(str, got.rows))
+    assert section(ctx("beat:B1", Scope(role="partner", as_of="2026-12-11"))) is None
+    assert section(ctx("beat:B1", Scope(as_of="2026-11-01"))) is None  # not created yet
