@@ -436,24 +436,26 @@ def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping
     members = per(ctx.members, sid)
     key_contacts = per(ctx.key_contacts, beat_key)
     crime_times = per(ctx.crime_times, beat_key)
+    # beat -> {slug: (label, share, n)}, most named first: plain dicts, looked up per street
+    pri_by_beat: dict[str, dict[str, tuple]] = {}
     pri = ctx.priorities
     if pri is not None and len(pri):
         pri = pri.sort_values(["beat_id", "share", "priority"], ascending=[True, False, True],
                               kind="stable")
-        pri_by_beat = {b: g for b, g in pri.groupby("beat_id", sort=False)}
-    else:
-        pri_by_beat = {}
+        for b, slug, lab, sh, nn in zip(pri["beat_id"], pri["priority"], pri["label"],
+                                        pri["share"], pri["n"], strict=True):
+            pri_by_beat.setdefault(b, {})[slug] = {"label": lab, "share": sh, "n": nn}
+    beat_list = beat_key.tolist()
 
     def priority_row(i: int, wanted: tuple[str, ...]):
-        g = pri_by_beat.get(beat_key.iat[i])
-        if g is None:
+        g = pri_by_beat.get(beat_list[i])
+        if not g:
             return None
         if not wanted:
-            return g.iloc[0]
+            return next(iter(g.values()))
         for p in wanted:
-            hit = g[g["priority"] == p]
-            if len(hit):
-                return hit.iloc[0]
+            if p in g:
+                return g[p]
         return None
 
     chosen = np.full(n, -1, dtype="int64")
@@ -488,18 +490,26 @@ def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping
         chosen[ok] = j
 
     names = (scores["name"] if "name" in scores else pd.Series([None] * n, index=scores.index))
-    names = names.to_numpy(dtype=object)
-    rank = scores["rank_in_beat"].to_numpy()
-    voice_n = scores["voice_n"].to_numpy() if "voice_n" in scores else np.full(n, np.nan)
-    comp = {c: scores[c].to_numpy(dtype="float64") for c in _ALL_COMPONENTS}
-    raw = {c: scores[f"{c}_raw"].to_numpy(dtype="float64") for c in _ALL_COMPONENTS}
+    names = names.to_numpy(dtype=object).tolist()
+    rank = scores["rank_in_beat"].to_numpy().tolist()
+    voice_n = (scores["voice_n"].to_numpy() if "voice_n" in scores else np.full(n, np.nan)
+               ).tolist()
+    # Python lists: indexing one item is several times faster than on numpy arrays
+    comp = {c: scores[c].to_numpy(dtype="float64").tolist() for c in _ALL_COMPONENTS}
+    raw = {c: scores[f"{c}_raw"].to_numpy(dtype="float64").tolist() for c in _ALL_COMPONENTS}
     action = np.empty(n, dtype=object)
     label = np.empty(n, dtype=object)
     reason = np.empty(n, dtype=object)
-    args = dict(names=names, sid=sid, beat=beat, score=score, rank=rank, voice_n=voice_n,
-                comp=comp, raw=raw, share=share, total=total, top=top, households=households,
-                members=members, key_contacts=key_contacts, crime_times=crime_times,
-                priority_row=priority_row)
+
+    def listed(v):
+        return None if v is None else list(v)
+
+    args = dict(names=names, sid=sid.tolist(), beat=beat.tolist(), score=score.tolist(),
+                rank=rank, voice_n=voice_n, comp=comp, raw=raw, share=share.tolist(),
+                total=total.tolist(), top=top.tolist(), households=listed(households),
+                members=listed(members), key_contacts=listed(key_contacts),
+                crime_times=listed(crime_times), priority_row=priority_row)
+    fields = [r.placeholders for r in rules.rules]
     for i in range(n):  # formatting text is per street; the conditions above are arrays
         j = int(chosen[i])
         if j < 0:
@@ -509,10 +519,9 @@ def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping
         rule = rules.rules[j]
         action[i], label[i] = rule.action, rule.label
         values: dict[str, str] = {}
-        for p in rule.placeholders:
-            if p in values:
-                continue
-            values[p] = _placeholder(p, i, rule, **args)
+        for p in fields[j]:
+            if p not in values:
+                values[p] = _placeholder(p, i, rule, args)
         if k is not None:
             _withhold(values, rule, k, i, args)
         reason[i] = rule.reason.format_map(values)
@@ -532,14 +541,14 @@ def _withhold(values: dict[str, str], rule: ActionRule, k: int, i: int, a: dict)
         if p in values and _small(values[p], k):
             values[p] = f"<{k}"
     if ("members" in values or "non_members" in values) and _small(
-            _placeholder("members", i, rule, **a), k):
+            _placeholder("members", i, rule, a), k):
         if "members" in values:
             values["members"] = f"<{k}"
         if "non_members" in values:
             values["non_members"] = f"all but <{k}"
 
 
-def _placeholder(p: str, i: int, rule: ActionRule, **a) -> str:  # noqa: C901 - a lookup
+def _placeholder(p: str, i: int, rule: ActionRule, a: dict) -> str:  # noqa: C901 - a lookup
     comp, raw, share = a["comp"], a["raw"], a["share"]
     if p == "name":
         v = a["names"][i]
@@ -560,14 +569,14 @@ def _placeholder(p: str, i: int, rule: ActionRule, **a) -> str:  # noqa: C901 - 
     if p.endswith("_raw"):
         return _fmt(raw[p[:-4]][i])
     if p.endswith("_share") and p[:-6] in PARTS:
-        return _pct(share[i, PARTS.index(p[:-6])])
+        return _pct(share[i][PARTS.index(p[:-6])])
     if p in ("drivers", "drivers_share", "top_driver", "top_share"):
         drivers = list(rule.drivers) if rule.drivers and p.startswith("drivers") else (
             [PARTS[a["top"][i]]] if a["total"][i] > 0 else [])
         if not drivers:
             return _NA if p.endswith("share") else "no component"
         if p.endswith("share"):
-            return _pct(sum(share[i, PARTS.index(c)] for c in drivers))
+            return _pct(sum(share[i][PARTS.index(c)] for c in drivers))
         return _and([f"{c} {comp[c][i]:.2f}" for c in drivers])
     if p in ("households", "members", "non_members"):
         hh, mem = a["households"], a["members"]
