@@ -58,6 +58,7 @@ def _rolling(args) -> int:
         print_json({"units": data.kind, "resolution": data.resolution, "top": args.top,
                     "horizon": args.horizon, "profile": profile.name,
                     "crime_parameters": {"half_life_days": profile.half_life_days,
+                                         "long_run_months": profile.long_run_months,
                                          "lookback_days": profile.lookback_days,
                                          "prior_crimes": _finite(profile.prior_crimes),
                                          "mix_within": profile.mix_within,
@@ -76,7 +77,8 @@ def _rolling(args) -> int:
     print(f"Rolling backtest on {len(data.units):,} {where}: {summary['origins'].iloc[0]} "
           f"origins {first} .. {last}, test the next {args.horizon} month(s), "
           f"top {args.top:.0%} ({rows['selected'].iloc[0]:,} units)")
-    print(f"  crime component: half-life {profile.half_life_days:g} days, look-back "
+    print(f"  crime component: half-life {profile.half_life_days:g} days, long-run rate "
+          f"worth {profile.long_run_months:g} months, look-back "
           f"{profile.lookback_days} days, prior_crimes {profile.prior_crimes:g} (mix of the "
           f"{profile.mix_within}), smoothing {profile.smoothing:g} ({profile.harm_model})")
     print(f"  {'ranking':<10}{'hit rate':>9}{'sd':>6}{'min':>8}{'max':>8}{'crimes':>8}"
@@ -91,7 +93,8 @@ def _rolling(args) -> int:
         b = table.iloc[0]
         print(f"\nTuned (in-sample, {len(table)} combinations): half-life "
               f"{b['half_life_days']:g} days, prior_crimes {b['prior_crimes']:g}, smoothing "
-              f"{b['smoothing']:g}: mean hit rate {_pct(b['hit_rate']).strip()}")
+              f"{b['smoothing']:g}, long_run_months {profile.long_run_months:g}: mean hit "
+              f"rate {_pct(b['hit_rate']).strip()}")
         if args.write_profile:
             print(f"Profile written to {args.write_profile}")
     return 0
@@ -216,8 +219,8 @@ def register(sub) -> None:
                    help="months up to an origin, itself included, for the default origins "
                         "(default 12)")
     r.add_argument("--tune", action="store_true",
-                   help="choose the profile's half-life, prior_crimes and smoothing by the "
-                        "rolling backtest (implies --rolling)")
+                   help="choose the profile's half-life, prior_crimes, smoothing and "
+                        "long_run_months by the rolling backtest (implies --rolling)")
     r.add_argument("--write-profile", dest="write_profile", metavar="FILE",
                    help="with --tune: write the tuned profile (TOML) here")
     from lpt_cli.commands._evaluate_setup import add_arguments
