@@ -395,3 +395,55 @@ def test_cli_evaluate_setup_prints_the_table_and_json_equals_the_core(demo, caps
     assert "needs a set-up id" in capsys.readouterr().err
     assert main(["--store", location, "evaluate", "setup", "nope"]) == 2
     assert "no set-up 'nope'" in capsys.readouterr().err
+
+
+def _store_setup(store, setup_id: str, streets: list[str], created_at: str) -> None:
+    """A set-up row and its streets, written as create_setup stores them."""
+    setup = pd.DataFrame([{
+        "setup_id": setup_id, "name": "Town test", "status": "live", "goal": "recruit",
+        "areas": json.dumps(["beat:B1"]), "target_rule": "groups", "target_groups": "[]",
+        "profile_name": "engagement", "profile_toml": "# none", "revisit_registered": 0,
+        "visited_days": 28, "declined_days": 90, "not_in_hours": 4.0, "max_streets": 2,
+        "as_of": created_at[:10], "created_at": created_at, "inputs_fingerprint": "0" * 64,
+        "input_counts": "{}", "scheme": "oac2011", "level": 1}])
+    rows = pd.DataFrame({"setup_id": setup_id, "street_id": streets,
+                         "street_rank": range(1, len(streets) + 1), "beat_id": "beat:B1",
+                         "score": 1.0, "households": 10, "to_knock": 10})
+    with store.begin() as conn:
+        store.insert_new(conn, "setups", setup)
+        store.insert_new(conn, "setup_streets", rows)
+
+
+def test_tactical_section_lists_the_areas_setups_with_their_lines_by_hand(gpkg_store):
+    from spatial_core.analytics.population import area_table
+    from spatial_core.api import FORCE, Scope
+    from spatial_core.api.tactical import SectionContext
+    from spatial_core.api.tactical_sections.setup_effect import section
+
+    build_streets_town(gpkg_store)
+    _store_setup(gpkg_store, "town-setup", ["t1", "t2"], "2026-03-10T09:00:00")
+
+    def ctx(area, scope=FORCE):
+        return SectionContext(store=gpkg_store, area_id=area, level=area.split(":")[0],
+                              scope=scope, profile=None, period=None, min_n=10, target=0.7)
+
+    sec = section(ctx("npa:N"))
+    assert sec is not None and sec.key == "setup_effect" and len(sec.rows) == 5
+    rows = {r[1]: r for r in sec.rows}
+    assert rows["Crime"][0] == "Town test (town-setup)"
+    assert rows["Harm"][0] == "  2 months before, 2 after"
+    # crime: 100 -> 25 against 75 -> 75 (worked out above); resampling t1, t2 gives
+    # -100 (t1 t1), -75 or -50 (t2 t2) and the comparison always 0: -100 to -50
+    assert rows["Crime"][2:] == ("100.0 -> 25.0", "75.0 -> 75.0", "-75.0", "-100.0 to -50.0",
+                                 "better")
+    # one answer a cell: below k = 5, so no figure is printed
+    assert rows["Confidence"][2:4] == ("<5 answers", "<5 answers")
+    assert rows["Confidence"][6] == "too little data"
+    # members per 100 households: targeted 10 -> 10, comparison 5 -> 10; draws span
+    # (t2 t2: -10) - (c2 c2: +10) = -20 to (t1 t1: +10) - (c1 c1: 0) = +10
+    assert rows["Membership"][2:] == ("10.0 -> 10.0", "5.0 -> 10.0", "-5.0", "-20.0 to 10.0",
+                                      "no clear difference")
+    assert section(ctx("beat:B3")) is None  # no set-up there
+    tree = area_table(gpkg_store)
+    assert section(ctx("npa:N", Scope.for_caller(tree, "partner", []))) is None
+    assert section(ctx("npa:N", Scope.for_caller(tree, "beat_officer", ["beat:B3"]))) is None
