@@ -298,6 +298,7 @@ def action_rules_from_toml(text: str, source: str = "recommended_actions.toml") 
 
     Examples
     --------
+    >>> BAD = '[[rule]]\\nname = "x"\\naction = "arrest"\\nreason = "r"'
     >>> rules = action_rules_from_toml('''
     ... [[rule]]
     ... name = "patrol"
@@ -307,11 +308,11 @@ def action_rules_from_toml(text: str, source: str = "recommended_actions.toml") 
     ... ''', "mine.toml")
     >>> rules.rules[0].label
     'Visible patrol at the times crime happens'
-    >>> action_rules_from_toml('[[rule]]\\nname = "x"\\naction = "arrest"\\nreason = "r"',
-    ...                        "mine.toml")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    spatial_core.errors.InputError: mine.toml, rule 1 ('x'), key 'action': value 'arrest': expected one of door_knock_register_survey, ...
+    >>> try:
+    ...     action_rules_from_toml(BAD, "mine.toml")
+    ... except InputError as err:
+    ...     print(str(err)[:63])
+    mine.toml, rule 1 ('x'), key 'action': value 'arrest': expected
     """
     try:
         data = tomllib.loads(text)
@@ -437,7 +438,7 @@ def recommend_actions(scores: pd.DataFrame, rules: ActionRules, weights: Mapping
     key_contacts = per(ctx.key_contacts, beat_key)
     crime_times = per(ctx.crime_times, beat_key)
     # beat -> {slug: (label, share, n)}, most named first: plain dicts, looked up per street
-    pri_by_beat: dict[str, dict[str, tuple]] = {}
+    pri_by_beat: dict[str, dict[str, dict]] = {}
     pri = ctx.priorities
     if pri is not None and len(pri):
         pri = pri.sort_values(["beat_id", "share", "priority"], ascending=[True, False, True],

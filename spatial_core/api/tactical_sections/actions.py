@@ -22,7 +22,7 @@ def section(ctx: SectionContext) -> TacticalSection | None:
 
     if not ctx.scope.police:
         return None
-    run = score_streets_for(ctx.store, ctx.scope, ctx.profile, area=ctx.area_id)
+    run = score_streets_for(ctx.store, ctx.scope, ctx.profile, area=ctx.area_id)  # type: ignore[arg-type]
     s = run.scores
     top = s[s["score"] > 0].sort_values(["score", "street_id"], ascending=[False, True],
                                         kind="stable").head(TOP)
