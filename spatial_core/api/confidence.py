@@ -269,13 +269,16 @@ def area_change_table(store, *, k: int | None = None, quarters=None,
     r = respondents_frame(store) if paired is not None else None
     tree = _tree(store) if k is not None else None
     overlaps = _quarter_overlaps(store, qs, tree) if tree is not None else None
+    if tree is not None:  # every level in one table: a level is never differenced alone
+        every = _disclose_snapshots(pd.concat([snaps[lv].areas for lv in levels],
+                                              ignore_index=True), tree, overlaps, k)
+        snaps = {lv: type(sn)(sn.level, sn.quarters,
+                              every[every["area_id"].isin(set(sn.areas["area_id"]))]
+                              .reset_index(drop=True), sn.priorities.iloc[0:0], None)
+                 for lv, sn in snaps.items()}
     frames = []
     for lv in levels:
         snap = snaps[lv]
-        a = snap.areas
-        if tree is not None:
-            a = _disclose_snapshots(a, tree, overlaps, k)
-            snap = type(snap)(snap.level, snap.quarters, a, snap.priorities.iloc[0:0], None)
         pair = (paired_change(store, paired[0], paired[1], level=lv, respondents=r)
                 if paired is not None else None)
         frames.append(_change_rows(lv, snap, quarter_changes(snap) if len(qs) > 1 else None,
@@ -289,8 +292,9 @@ def area_change_table(store, *, k: int | None = None, quarters=None,
         out = _disclose_panel(store, out, r, paired, tree, k)
         out["disclosure"] = f"k={k}"
     for c in ("responses", "confidence_n", "feel_safe_n", "crimes"):
-        out[c] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
-                  for v in out[c].astype(object)]
+        out[c] = pd.Series([None if v is None or (isinstance(v, float) and math.isnan(v))
+                            else int(v) for v in out[c].astype(object)], index=out.index,
+                           dtype=object)
     out.attrs["quarters"] = list(qs)
     return out
 
