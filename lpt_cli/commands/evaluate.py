@@ -45,18 +45,21 @@ def _rolling(args) -> int:
     if args.tune:
         tuned, table = tune_crime_parameters(data, profile=profile, origins=origins,
                                              horizon=args.horizon, top=args.top,
-                                             min_history=args.min_history)
+                                             min_history=args.min_history, lead=args.lead,
+                                             history=args.history)
         if args.write_profile:
             Path(args.write_profile).write_text(profile_to_toml(tuned), encoding="utf-8")
         profile = tuned
     rows = rolling_backtest(data, origins=origins, horizon=args.horizon, top=args.top,
-                            profile=profile, min_history=args.min_history)
+                            profile=profile, min_history=args.min_history, lead=args.lead,
+                            history=args.history)
     summary = rolling_summary(rows)
     where = ("street units" if data.kind == "streets"
              else f"H3 cells (resolution {data.resolution})")
     if args.json:
         print_json({"units": data.kind, "resolution": data.resolution, "top": args.top,
-                    "horizon": args.horizon, "profile": profile.name,
+                    "horizon": args.horizon, "lead": args.lead, "history": args.history,
+                    "profile": profile.name,
                     "crime_parameters": {"half_life_days": profile.half_life_days,
                                          "long_run_months": profile.long_run_months,
                                          "lookback_days": profile.lookback_days,
@@ -74,8 +77,12 @@ def _rolling(args) -> int:
               "--horizon months after it.")
         return 0
     first, last = rows["origin"].iloc[0], rows["origin"].iloc[-1]
+    ahead = "the next" if args.lead == 1 else f"from {args.lead} months on,"
+    seen = ("" if args.history is None else " (ranked with only the months "
+            + ", ".join(str(h) for h in sorted(set(args.history), reverse=True))
+            + " before the origin)")
     print(f"Rolling backtest on {len(data.units):,} {where}: {summary['origins'].iloc[0]} "
-          f"origins {first} .. {last}, test the next {args.horizon} month(s), "
+          f"origins {first} .. {last}{seen}, test {ahead} {args.horizon} month(s), "
           f"top {args.top:.0%} ({rows['selected'].iloc[0]:,} units)")
     print(f"  crime component: half-life {profile.half_life_days:g} days, long-run rate "
           f"worth {profile.long_run_months:g} months, look-back "
@@ -215,6 +222,13 @@ def register(sub) -> None:
                         "to it and --horizon after it)")
     r.add_argument("--horizon", type=int, default=1, help="test months after each origin "
                                                           "(default 1)")
+    r.add_argument("--lead", type=int, default=1,
+                   help="months from each origin to its first test month (default 1: the next "
+                        "month; 12: a year on)")
+    r.add_argument("--history", type=int, nargs="+", metavar="MONTHS",
+                   help="rank with only these months before each origin, 0 (the origin) "
+                        "included: '12 0' is a store holding one month a year (default: every "
+                        "month up to the origin)")
     r.add_argument("--min-history", dest="min_history", type=int, default=12,
                    help="months up to an origin, itself included, for the default origins "
                         "(default 12)")

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -639,25 +639,56 @@ def crime_component(data: UnitMonths, origin: str, profile) -> np.ndarray:
                          neighbours=(data.neighbour_i, data.neighbour_j)).harm
 
 
-def _origins(data: UnitMonths, origins, horizon: int, min_history: int) -> list[str]:
+def _origins(data: UnitMonths, origins, horizon: int, min_history: int, lead: int = 1,
+             history: Sequence[int] | None = None) -> list[str]:
     if horizon < 1:
         raise InputError(f"horizon must be a whole number of months >= 1, got {horizon}")
+    if lead < 1:
+        raise InputError(f"lead must be a whole number of months >= 1, got {lead}")
+    back = _history(history)
     months = list(data.months)
-    possible = months[max(min_history, 1) - 1:len(months) - horizon]
+    first = max(min_history - 1, back[0] if back else 0, 0)
+    possible = months[first:max(len(months) - horizon - lead + 1, first)]
     if origins is None:
         return possible
     bad = sorted(set(origins) - set(possible))
     if bad:
+        need = (f"the months {', '.join(str(b) for b in back)} before it" if back
+                else f"{min_history} up to it")
         raise InputError(f"origins {bad} cannot be tested: an origin needs {horizon} stored "
-                         f"month(s) after it and {min_history} up to it")
+                         f"month(s) from {lead} month(s) after it and {need}")
     return sorted(set(origins))
+
+
+def _history(history: Sequence[int] | None) -> tuple[int, ...]:
+    """Months before the origin a ranking uses, oldest first (``(12, 0)``), or ``()``: all."""
+    if history is None:
+        return ()
+    back = sorted({int(h) for h in history}, reverse=True)
+    if not back or back[-1] != 0 or any(h < 0 for h in back):
+        raise InputError(f"history must list months before the origin, 0 (the origin) "
+                         f"included, none negative; got {list(history)}")
+    return tuple(back)
+
+
+def _origin_view(data: UnitMonths, t: int, back: tuple[int, ...]) -> tuple[UnitMonths, str]:
+    """The data a ranking made at origin month ``t`` may use: every month up to it, or only
+    the months ``back`` before it (as a store holding only those months)."""
+    origin = data.months[t]
+    if not back:
+        return data, origin
+    cols = [t - b for b in back]
+    return replace(data, months=tuple(data.months[c] for c in cols), crimes=data.crimes[:, cols],
+                   harm=data.harm[:, cols]), origin
 
 
 def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
                      horizon: int = 1, top: float = 0.05, profile=None,
-                     min_history: int = 12) -> pd.DataFrame:
+                     min_history: int = 12, lead: int = 1,
+                     history: Sequence[int] | None = None) -> pd.DataFrame:
     """Rolling-origin backtest: for each origin month *t*, rank the units with the months up
-    to *t* and measure the harm (and crimes) of months *t+1 … t+h* on the top ``top`` share.
+    to *t* and measure the harm (and crimes) of months *t+l … t+l+h-1* on the top ``top``
+    share (``l = lead``, default 1: the next month; ``h = horizon``).
 
     Parameters
     ----------
@@ -668,6 +699,12 @@ def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
         and ``horizon`` months after it.
     profile : Profile, optional
         Whose crime parameters make the ``score`` ranking (default: the shipped default).
+    lead : int
+        Months from the origin to the first test month: 12 tests the month a year on.
+    history : list of int, optional
+        Months before the origin that every ranking may use, 0 (the origin) included:
+        ``(12, 0)`` is a store holding only the origin month and the month a year before it
+        (as the two Leeds Julys). Default: every month up to the origin.
 
     Returns
     -------
@@ -681,7 +718,8 @@ def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
 
     _check_fraction(top)
     prof = profile if profile is not None else load_profile(None)
-    chosen = _origins(data, origins, horizon, min_history)
+    chosen = _origins(data, origins, horizon, min_history, lead, history)
+    back = _history(history)
     U = len(data.units)
     k = _top_k(U, top)
     total_length = float(data.length.sum())
@@ -689,11 +727,14 @@ def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
     rows = []
     for origin in chosen:
         t = data.months.index(origin)
-        test_h = data.harm[:, t + 1:t + 1 + horizon].sum(axis=1)
-        test_c = data.crimes[:, t + 1:t + 1 + horizon].sum(axis=1)
-        scores = {"score": crime_component(data, origin, prof),
-                  "count": data.crimes[:, :t + 1].sum(axis=1),
-                  "harm": data.harm[:, :t + 1].sum(axis=1),
+        first, last = t + lead, t + lead + horizon - 1
+        test_h = data.harm[:, first:last + 1].sum(axis=1)
+        test_c = data.crimes[:, first:last + 1].sum(axis=1)
+        seen, _ = _origin_view(data, t, back)
+        upto = seen.months.index(origin) + 1
+        scores = {"score": crime_component(seen, origin, prof),
+                  "count": seen.crimes[:, :upto].sum(axis=1),
+                  "harm": seen.harm[:, :upto].sum(axis=1),
                   "oracle": test_h}
         th, tc = float(test_h.sum()), float(test_c.sum())
         for method in ROLLING_METHODS:
@@ -702,7 +743,7 @@ def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
                 math.nan
             hit = float(test_h[top_units].sum()) / th if th > 0 else math.nan
             rows.append({"origin": origin,
-                         "test_months": f"{data.months[t + 1]}..{data.months[t + horizon]}",
+                         "test_months": f"{data.months[first]}..{data.months[last]}",
                          "method": method, "units": U, "selected": k, "area_share": share,
                          "hit_rate": hit,
                          "hit_rate_crimes": float(test_c[top_units].sum()) / tc if tc > 0
@@ -711,7 +752,7 @@ def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
     out = pd.DataFrame(rows, columns=["origin", "test_months", "method", "units", "selected",
                                       "area_share", "hit_rate", "hit_rate_crimes", "pai"])
     out.attrs.update(kind=data.kind, resolution=data.resolution, top=top, horizon=horizon,
-                     profile=prof.name)
+                     lead=lead, history=list(back) or None, profile=prof.name)
     return out
 
 
@@ -741,7 +782,8 @@ def rolling_summary(rows: pd.DataFrame) -> pd.DataFrame:
 def tune_crime_parameters(data: UnitMonths, *, profile=None,
                           grid: Mapping[str, Sequence[float]] | None = None,
                           origins: Sequence[str] | None = None, horizon: int = 1,
-                          top: float = 0.05, min_history: int = 12):
+                          top: float = 0.05, min_history: int = 12, lead: int = 1,
+                          history: Sequence[int] | None = None):
     """The profile's crime parameters (``half_life_days``, ``prior_crimes``, ``smoothing``,
     ``long_run_months``) that give the highest mean hit rate of the ``score`` ranking over
     the origins of a rolling backtest, trying every combination of ``grid`` (default
@@ -751,9 +793,9 @@ def tune_crime_parameters(data: UnitMonths, *, profile=None,
     Returns ``(profile, table)``: a copy of ``profile`` (default: the shipped default) with
     the best parameters, and one row per combination (the parameters, ``hit_rate``,
     ``hit_rate_sd``, ``hit_rate_crimes``) from the best down. The hit rates are in-sample:
-    the origins that chose the parameters also measure them.
+    the origins that chose the parameters also measure them. ``lead`` and ``history`` are
+    those of :func:`rolling_backtest`.
     """
-    from dataclasses import replace
     from itertools import product
 
     from spatial_core.targeting.profiles import load_profile
@@ -765,15 +807,17 @@ def tune_crime_parameters(data: UnitMonths, *, profile=None,
     if unknown:
         raise InputError(f"unknown tuning parameters {sorted(unknown)}; expected "
                          + ", ".join(TUNED))
-    chosen = _origins(data, origins, horizon, min_history)
+    chosen = _origins(data, origins, horizon, min_history, lead, history)
+    back = _history(history)
     U = len(data.units)
     k = _top_k(U, top)
     position = np.arange(U)
     tests = []
     for origin in chosen:
         t = data.months.index(origin)
-        tests.append((origin, data.harm[:, t + 1:t + 1 + horizon].sum(axis=1),
-                      data.crimes[:, t + 1:t + 1 + horizon].sum(axis=1)))
+        tests.append((_origin_view(data, t, back)[0], origin,
+                      data.harm[:, t + lead:t + lead + horizon].sum(axis=1),
+                      data.crimes[:, t + lead:t + lead + horizon].sum(axis=1)))
     rows = []
     for values in product(*(g[key] for key in keys)):
         params = dict(zip(keys, (float(v) for v in values), strict=True))
@@ -781,8 +825,8 @@ def tune_crime_parameters(data: UnitMonths, *, profile=None,
                        int(math.ceil(4 * params.get("half_life_days", base.half_life_days))))
         prof = replace(base, harm_model="expected", lookback_days=lookback, **params)
         hits, hits_c = [], []
-        for origin, test_h, test_c in tests:
-            top_units = np.lexsort((position, -crime_component(data, origin, prof)))[:k]
+        for seen, origin, test_h, test_c in tests:
+            top_units = np.lexsort((position, -crime_component(seen, origin, prof)))[:k]
             hits.append(test_h[top_units].sum() / test_h.sum() if test_h.sum() > 0 else np.nan)
             hits_c.append(test_c[top_units].sum() / test_c.sum() if test_c.sum() > 0
                           else np.nan)
@@ -799,6 +843,6 @@ def tune_crime_parameters(data: UnitMonths, *, profile=None,
     tuned = replace(base, harm_model="expected", lookback_days=int(best["lookback_days"]),
                     description=" ".join(x for x in (base.description, note) if x),
                     **{key: float(best[key]) for key in keys})
-    table.attrs.update(origins=chosen, top=top, horizon=horizon, kind=data.kind,
-                       resolution=data.resolution)
+    table.attrs.update(origins=chosen, top=top, horizon=horizon, lead=lead,
+                       history=list(back) or None, kind=data.kind, resolution=data.resolution)
     return tuned, table

@@ -296,3 +296,43 @@ def test_smoothing_and_the_beat_mix_agree_between_lpt_score_and_the_backtest(gpk
         assert got.tolist() == pytest.approx(scored.reindex(data.units).tolist())
         plain = crime_component(data, origin, replace(profile, smoothing=0.0))
         assert not np.allclose(got, plain)  # the smoothing does something
+
+
+def test_rolling_backtest_lead_and_history_by_hand():
+    """Four months, three cells. ``history=(2, 0)``: the rankings see only the origin and the
+    month two before it; ``lead=2``: the test month is two after the origin."""
+    from spatial_core.targeting.evaluation import UnitMonths, crime_component
+
+    crimes = np.array([[9.0, 0, 1, 0, 5],    # cell 1: 9 in the first month, 1 in the third
+                       [0, 6, 2, 1, 0],      # cell 2: its 6 are in the month history skips
+                       [2, 0, 4, 3, 1]])     # cell 3
+    months = ("2024-01", "2024-02", "2024-03", "2024-04", "2024-05")
+    data = UnitMonths(kind="cells", units=np.array([1, 2, 3], dtype="uint64"), months=months,
+                      crimes=crimes, harm=10 * crimes, group=np.zeros(3, dtype="int64"),
+                      length=np.ones(3), neighbour_i=np.zeros(0, dtype="int64"),
+                      neighbour_j=np.zeros(0, dtype="int64"))
+    rows = rolling_backtest(data, history=[2, 0], lead=2, min_history=1, top=0.3)
+    # Origins need two months before them and a month two after them: 2024-03 only.
+    assert rows["origin"].unique().tolist() == ["2024-03"]
+    got = rows.set_index("method")
+    assert got.loc["count", "test_months"] == "2024-05..2024-05"
+    # Counts seen: cell 1 9 + 1 = 10, cell 2 0 + 2 = 2, cell 3 2 + 4 = 6: cell 1 is the top
+    # one, and holds 5 of May's 6 crimes. (With every month: 10, 8, 6, the same top cell.)
+    assert got.loc["count", "hit_rate_crimes"] == pytest.approx(5 / 6)
+    assert got.loc["oracle", "hit_rate"] == pytest.approx(5 / 6)
+    # The score is the crime component of a store holding only January and March.
+    seen = replace(data, months=("2024-01", "2024-03"), crimes=crimes[:, [0, 2]],
+                   harm=10 * crimes[:, [0, 2]])
+    profile = load_profile("default")
+    top_cell = int(np.argmax(crime_component(seen, "2024-03", profile)))
+    assert got.loc["score", "hit_rate_crimes"] == pytest.approx(crimes[top_cell, 4] / 6)
+    # Without history the ranking sees February too; lead 1 tests April.
+    plain = rolling_backtest(data, min_history=3, top=0.3).set_index(["origin", "method"])
+    assert plain.loc[("2024-03", "count"), "test_months"] == "2024-04..2024-04"
+    assert plain.loc[("2024-03", "count"), "hit_rate_crimes"] == pytest.approx(0 / 4)
+    with pytest.raises(InputError, match="history"):
+        rolling_backtest(data, history=[2], min_history=1)
+    with pytest.raises(InputError, match="cannot be tested"):
+        rolling_backtest(data, origins=["2024-02"], history=[2, 0], min_history=1)
+    with pytest.raises(InputError, match="lead"):
+        rolling_backtest(data, lead=0)

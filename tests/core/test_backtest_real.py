@@ -15,7 +15,6 @@ import pytest
 from spatial_core import open_store
 from spatial_core.io.imports import import_files
 from spatial_core.targeting.evaluation import (
-    UnitMonths,
     backtest,
     rolling_backtest,
     rolling_summary,
@@ -126,36 +125,25 @@ def test_leicester_rolling_monthly_backtest_on_cells_ahead_of_the_naive_count(le
     assert pd.Index(first.index.astype("uint64")).isin(data.units).all()
 
 
-def _months(data: UnitMonths, cols: list[int]) -> UnitMonths:
-    return replace(data, months=tuple(data.months[c] for c in cols),
-                   crimes=data.crimes[:, cols], harm=data.harm[:, cols])
-
-
 @pytest.mark.parametrize("resolution", [10, 9])
 def test_leicester_a_year_ahead_and_two_months_a_year_apart(leicester, resolution):
     """Forecasts the Leeds data ask for, simulated on Leicestershire cells: (a) every month up
-    to the origin, tested on the single month 12 months later; (b) only two months, the
-    origin and the month a year before it (as the two Julys), tested on the next month and
-    on the month a year later. The default is ahead of counting on average in each; decay
-    alone (long_run_months = 0) is behind counting in (b)."""
+    to the origin, tested on the single month 12 months later (``lead=12``); (b) only two
+    months, the origin and the month a year before it (``history=(12, 0)``, as the two
+    Julys), tested on the next month and on the month a year later. The default is ahead of
+    counting on average in each; decay alone (long_run_months = 0) is behind counting in (b)."""
     data = unit_months(leicester, units="cells", resolution=resolution)
     default = load_profile(None)
     decay = replace(default, long_run_months=0.0)
-    M = len(data.months)
 
-    def margin(profile, cases):
-        score, count = [], []
-        for cols, origin in cases:
-            rows = rolling_backtest(_months(data, cols), origins=[data.months[origin]],
-                                    min_history=1, profile=profile).set_index("method")
-            score.append(rows.loc["score", "hit_rate"])
-            count.append(rows.loc["count", "hit_rate"])
-        return float(np.mean(score) - np.mean(count))
+    def margin(profile, **kw):
+        summary = rolling_summary(rolling_backtest(data, profile=profile, **kw))
+        summary = summary.set_index("method")["hit_rate"]
+        return summary["score"] - summary["count"]
 
-    year_ahead = [(list(range(t + 1)) + [t + 12], t) for t in range(11, M - 12)]
-    assert len(year_ahead) == 12
-    assert margin(default, year_ahead) > 0
-    for horizon in (1, 12):
-        sparse = [([t - 12, t, t + horizon], t) for t in range(12, M - horizon)]
-        assert margin(default, sparse) > 0, horizon
-        assert margin(decay, sparse) < 0, horizon
+    a_year = rolling_backtest(data, lead=12)
+    assert a_year["origin"].nunique() == 12
+    assert margin(default, lead=12) > 0
+    for lead in (1, 12):
+        assert margin(default, history=(12, 0), lead=lead) > 0, lead
+        assert margin(decay, history=(12, 0), lead=lead) < 0, lead
