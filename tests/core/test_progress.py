@@ -188,3 +188,29 @@ def test_the_tactical_section_lists_the_areas_setups_against_their_targets(town)
     assert "Town drive" not in got.note and "pc1" not in " ".join(map(str, got.rows))
     assert section(ctx("beat:B1", Scope(role="partner", as_of="2026-12-11"))) is None
     assert section(ctx("beat:B1", Scope(as_of="2026-11-01"))) is None  # not created yet
+
+
+def _lpt(store, *args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "lpt_cli.main", "--store", store.location,
+                           *map(str, args)], capture_output=True, text=True)
+
+
+def test_lpt_progress_prints_the_report_and_refuses_a_bad_date(town):
+    got = _lpt(town, "progress", "--now", "2026-12-11T10:00:00", "--by", "officer", "--json")
+    assert got.returncode == 0, got.stderr
+    data = json.loads(got.stdout)
+    assert [data["headline"][c] for c in COUNTS] == [6, 6, 2, 1, 2, 1]
+    assert {o["officer"]: o["visits"] for o in data["officers"]} == {"pc1": 2, "pc2": 1,
+                                                                     "pc3": 2}
+    assert "beats" not in data and data["setups"][0]["behind_on"] == ["visits",
+                                                                     "registrations"]
+    text = _lpt(town, "progress", "--now", "2026-12-11T10:00:00")
+    assert text.returncode == 0, text.stderr
+    assert "6 houses visited (6 visits), 2 registered (1 now members)" in text.stdout
+    assert "BEHIND on visits, registrations" in text.stdout
+    assert "beat:B1" in text.stdout and "beat:B2" not in text.stdout  # only beats behind
+    bad = _lpt(town, "progress", "--since", "11/12/2026")
+    assert bad.returncode == 2 and "since must be a date YYYY-MM-DD" in bad.stderr
