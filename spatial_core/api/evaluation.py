@@ -150,7 +150,7 @@ def evaluate_setup(store, setup_id: str, scope: Scope = FORCE, *,
     if after_from == "end" and not setup.archived_at:
         raise InputError(f"set-up {setup_id!r} is still live: evaluate from its start, or "
                          f"archive it first (lpt setup archive {setup_id})")
-    day = (setup.archived_at if after_from == "end" else setup.created_at)[:10]
+    day = str(setup.archived_at if after_from == "end" else setup.created_at)[:10]
     t = schema.table("setup_streets")
     ids = store.read("setup_streets", ["street_id"],
                      where=t.c.setup_id == setup_id)["street_id"].tolist()

@@ -29,10 +29,9 @@ def _features(layer):
 
 
 def test_setup_evaluation_layer_and_table_equal_spatial_core(run, demo, campaign):
+    from qgis_plugin.processing.setup_evaluation import GROUP_COLOURS, style_evaluation_streets
     from spatial_core import open_store
     from spatial_core.api.evaluation import evaluate_setup
-
-    from qgis_plugin.processing.setup_evaluation import GROUP_COLOURS, style_evaluation_streets
 
     sid = campaign["setup_id"]
     out = run("setup_evaluation", {"STORE": demo, "SETUP_ID": sid, "BEFORE_MONTHS": 3,
@@ -76,10 +75,9 @@ def test_setup_evaluation_unknown_setup_is_a_clear_error(run, demo):
 
 
 def test_tactical_document_has_the_did_it_work_page(qgis_app, demo, campaign):
+    from qgis_plugin import tactical
     from spatial_core import open_store
     from spatial_core.targeting.profiles import load_profile
-
-    from qgis_plugin import tactical
 
     with open_store(demo) as store:
         data = tactical.gather(store, campaign["beat_id"], load_profile("default"), min_n=5)
