@@ -106,7 +106,7 @@ class ProgressReport:
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for row in frame.to_dict(orient="records"):
-        clean = {}
+        clean: dict[str, Any] = {}
         for k, v in row.items():
             if isinstance(v, (list, tuple, dict)):
                 clean[k] = list(v) if isinstance(v, tuple) else v

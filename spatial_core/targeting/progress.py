@@ -237,7 +237,7 @@ def tally(outcomes: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return out.astype("int64").reset_index()
 
 
-def elapsed_share(created_at, now: str, period_days: float) -> np.ndarray:
+def elapsed_share(created_at, now: str, period_days: float) -> tuple[np.ndarray, np.ndarray]:
     """The share (0 to 1) of each period elapsed at ``now``, and the days elapsed.
 
     >>> s, d = elapsed_share(["2026-05-01T00:00:00"], "2026-05-08T00:00:00", 28)
