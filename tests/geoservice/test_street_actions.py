@@ -61,3 +61,28 @@ def test_partners_and_the_public_get_no_street_actions(service, callers):
                                     headers=PURPOSE, **callers[role])
         assert status in (401, 403), (role, status)
         assert "action_reason" not in str(body)
+
+
+def test_score_area_process_returns_the_core_actions_for_the_officers_beat(service, callers):
+    import json
+
+    from spatial_core import open_store
+    from spatial_core.api import Scope
+    from spatial_core.api.scores import score_streets_for
+
+    h = {"Content-Type": "application/json", **PURPOSE}
+    status, _, raw = service.request(
+        "POST", "/processes/score-area/execution",
+        body=json.dumps({"inputs": {"area": OFFICER_BEAT}}).encode(), headers=h,
+        **callers["beat_officer"])
+    assert status == 200, raw
+    got = {r["street_id"]: (r["action"], r["action_label"], r["action_reason"])
+           for r in json.loads(raw)["scores"]}
+    s = open_store(service.store, create=False)
+    try:
+        scope = Scope(role="beat_officer", areas=frozenset({OFFICER_BEAT}))
+        want = score_streets_for(s, scope, None, area=OFFICER_BEAT, actions=True).scores
+    finally:
+        s.close()
+    assert got == {r["street_id"]: (r["action"], r["action_label"], r["action_reason"])
+                   for r in want.to_dict("records")}
