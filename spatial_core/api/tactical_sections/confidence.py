@@ -12,6 +12,7 @@ import math
 
 from spatial_core.api.confidence import area_change, area_confidence
 from spatial_core.api.tactical import SectionContext, TacticalSection
+from spatial_core.errors import InputError
 
 __all__ = ["section"]
 
@@ -41,8 +42,9 @@ def section(ctx: SectionContext) -> TacticalSection | None:
     conf = area_confidence(ctx.store, ctx.scope, level=ctx.level, period=ctx.period,
                            min_n=ctx.min_n)
     mine = conf[conf["area_id"] == ctx.area_id]
-    if not len(mine):
-        return None
+    if not len(mine) or (mine["feel_safe_n"].iloc[0] == 0
+                         and mine["confidence_n"].iloc[0] == 0):
+        return None  # no survey answer here: nothing to show
     c = mine.iloc[0]
     rows = [("Confidence in the police (1-5)", _num(c["confidence"]),
              _interval(c["confidence_ci_low"], c["confidence_ci_high"]),
@@ -52,7 +54,10 @@ def section(ctx: SectionContext) -> TacticalSection | None:
     status = [w for w in (c["safe_outlier"], c["confidence_outlier"]) if w]
     rows.append(("Against crime and the force's other areas",
                  "; ".join(status) if status else "as expected", "", ""))
-    change = area_change(ctx.store, ctx.scope, level=ctx.level)
+    try:
+        change = area_change(ctx.store, ctx.scope, level=ctx.level)
+    except InputError:  # nothing dated to make quarters of
+        change = conf.iloc[0:0]
     here = change[change["area_id"] == ctx.area_id]
     note = (f"Means of the survey answers ({ctx.period or 'every period'}); an outlier is "
             f"|z| > 2 from the line across the {ctx.level}s with at least {ctx.min_n} "
