@@ -65,7 +65,10 @@ def test_pygeoapi_config_registers_our_providers_by_dotted_path(tmp_path):
                      "messages": "geoservice.providers.engagement.MessageProvider",
                      "replies": "geoservice.providers.engagement.ReplyProvider",
                      "actions": "geoservice.providers.engagement.ActionProvider",
-                     "engagement": "geoservice.providers.engagement.EngagementProvider"}
+                     "engagement": "geoservice.providers.engagement.EngagementProvider",
+                     "area_confidence":
+                         "geoservice.providers.confidence.AreaConfidenceProvider",
+                     "area_change": "geoservice.providers.confidence.AreaChangeProvider"}
     procs = {k: v["processor"]["name"] for k, v in pg["resources"].items()
              if v["type"] == "process"}
     assert procs == {"score-area": "geoservice.processes.score_area.ScoreAreaProcessor",
