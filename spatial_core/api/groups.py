@@ -153,7 +153,7 @@ def _disclosed_coverage(store, cov: pd.DataFrame, k: int, period: str | None) ->
     for c in ("households", "members"):
         out[c] = out["area_id"].map(shown[c]).to_numpy(dtype=object)
     r = out["responses"].to_numpy(dtype="int64")
-    out["responses"] = np.where((r >= 1) & (r < k), None, r).astype(object)
+    out["responses"] = [None if 1 <= v < k else int(v) for v in r]
     for rate, parts in (("members_per_100", ("households", "members")),
                         ("responses_per_100", ("households", "responses"))):
         gone = pd.isna(out[list(parts)]).any(axis=1).to_numpy(dtype=bool)

@@ -34,7 +34,8 @@ GAP_COUNTS = ("households", "members", *NETWORKS)
 GROUP_COUNTS = ("population", "network_members", "members")
 """The counts of a :func:`network_groups` row."""
 
-_GAP_DERIVED = {net: (f"{net}_per_1000", f"no_{net}") for net in NETWORKS}
+_GAP_DERIVED: dict[str, tuple[str, ...]] = {net: (f"{net}_per_1000", f"no_{net}")
+                                            for net in NETWORKS}
 _GAP_DERIVED["key_individual"] += ("below_min",)
 _GAP_DERIVED["households"] = tuple(f"{net}_per_1000" for net in NETWORKS)
 
