@@ -64,7 +64,7 @@ ENV_RUNTIME = "LPT_SERVICE_RUNTIME"
 
 
 PERSONAL = frozenset({"visits", "walk_lists", "key_contacts", "setups", "replies",
-                      "messages"})
+                      "messages", "progress_officers"})
 """Collections holding personal data (or pointing at it): never stored by a browser."""
 
 VARY = ("Authorization", "X-API-Key")

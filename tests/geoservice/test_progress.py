@@ -106,6 +106,9 @@ def test_officer_ids_need_a_purpose_and_are_audited(service, callers, facts):
     assert status == 400 and "X-Purpose" in str(body)
     status, _ = _items(service, callers, "progress_officers", "supervisor")
     assert status == 200
+    status, headers, _ = service.get("/collections/progress_officers/items?f=json",
+                                     headers=PURPOSE, **callers["supervisor"])
+    assert status == 200 and headers["Cache-Control"] == "no-store"  # never kept by a phone
     text = service.audit.read_text()
     assert '"collection": "progress_officers"' in text or \
         '"collection":"progress_officers"' in text
