@@ -68,7 +68,11 @@ def test_pygeoapi_config_registers_our_providers_by_dotted_path(tmp_path):
                      "engagement": "geoservice.providers.engagement.EngagementProvider",
                      "area_confidence":
                          "geoservice.providers.confidence.AreaConfidenceProvider",
-                     "area_change": "geoservice.providers.confidence.AreaChangeProvider"}
+                     "area_change": "geoservice.providers.confidence.AreaChangeProvider",
+                     **{f"progress_{k}": f"geoservice.providers.progress.Progress{c}Provider"
+                        for k, c in (("headline", "Headline"), ("setups", "Setup"),
+                                     ("beats", "Beat"), ("officers", "Officer"),
+                                     ("days", "Day"))}}
     procs = {k: v["processor"]["name"] for k, v in pg["resources"].items()
              if v["type"] == "process"}
     assert procs == {"score-area": "geoservice.processes.score_area.ScoreAreaProcessor",
