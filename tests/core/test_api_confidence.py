@@ -85,6 +85,25 @@ def test_public_at_k5_keeps_means_and_withholds_gaps_of_withheld_crime_counts(gp
     np.testing.assert_allclose(t["confidence_gap"].astype(float), exact["confidence_gap"])
 
 
+def test_public_a_lone_small_beat_takes_a_sibling_with_it(gpkg_store):
+    """Beat A keeps 3 of its 10 answers: withheld (3 < 5), and since the npa (53) and the
+    other five beats (10 each) would give it away, the smallest other beat goes too."""
+    from spatial_core.store import schema
+
+    build_store(gpkg_store)
+    with gpkg_store.begin() as conn:
+        t = schema.table("surveys")
+        conn.execute(t.delete().where(t.c.response_id.in_([f"RA{j}" for j in range(3, 10)])))
+    pub = area_confidence(gpkg_store, Scope(role="public", k=5)).set_index("area_id")
+    beats = pub.loc[[f"beat:{b}" for b in "ABCDEF"], "feel_safe_n"]
+    assert beats.isna().sum() == 2 and pd.isna(beats["beat:A"])
+    assert pub.loc["npa:N", "feel_safe_n"] == 53 and pub.loc["force:F", "feel_safe_n"] == 53
+    assert pub.loc[beats.index[beats.isna()], "feel_safe"].isna().all()
+    exact = area_confidence(gpkg_store, FORCE, level="beat").set_index("area_id")
+    assert exact.loc["beat:A", "feel_safe_n"] == 3
+    assert exact.loc["beat:A", "feel_safe"] == pytest.approx(np.mean(SAFE["A"][:3]))
+
+
 @pytest.mark.parametrize("level", ["street", "Beat"])
 def test_area_confidence_names_the_levels_for_a_bad_level(gpkg_store, level):
     with pytest.raises(InputError, match="beat, ward, npa, force"):
@@ -169,7 +188,7 @@ def test_public_change_withholds_small_quarters_and_small_panels(gpkg_store):
     t = area_change(gpkg_store, Scope(role="public", k=5)).set_index("area_id")
     a, n = t.loc["beat:A"], t.loc["npa:N"]
     # 4 answers in beat A each quarter, 4 in its panel: below 5, withheld with what they give.
-    assert a["responses"] is None and a["confidence"] is None or math.isnan(a["confidence"])
+    assert a["responses"] is None and pd.isna(a["confidence"])
     assert math.isnan(a["confidence_change"]) and math.isnan(a["confidence_trend"])
     assert a["panel_confidence_n"] is None and a["panel_confidence_change"] is None
     assert all(s["confidence"] is None for s in a["series"])

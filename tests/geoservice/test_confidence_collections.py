@@ -91,21 +91,38 @@ def truth(server):
     survey answers per beat/npa x ward pair."""
     from spatial_core import open_store
     from spatial_core.analytics.disclosure import counts_and_overlaps
-    from spatial_core.analytics.population import area_table
+    from spatial_core.analytics.population import area_table, respondents_frame
     from spatial_core.api.confidence import area_change_table, area_confidence_table
 
     s = open_store(server["store"], create=False)
     try:
         tree = area_table(s).set_index("area_id")
-        dtree, _ = counts_and_overlaps(s)
+        dtree, points = counts_and_overlaps(s)
+        every, newest = respondents_frame(s), respondents_frame(s, period="2026Q3")
         core = {("area_confidence", None): area_confidence_table(s),
                 ("area_confidence", K): area_confidence_table(s, k=K),
                 ("area_change", None): area_change_table(s),
                 ("area_change", K): area_change_table(s, k=K)}
     finally:
         s.close()
-    return {"tree": tree, "dtree": dtree.set_index("area_id"),
+    pairs = {"area_confidence": [points.set_index(["area_a", "area_b"])[["households",
+                                                                        "crimes"]]],
+             "area_change": []}
+    for cid, r in (("area_confidence", every), ("area_change", newest)):
+        for m in ("confidence", "feel_safe"):
+            pairs[cid].append(_pairs_of(r[r[m].notna()], f"{m}_n"))
+    pairs["area_change"].append(_pairs_of(newest, "responses"))
+    pairs = {cid: pd.concat(p, axis=1).fillna(0).astype("int64") for cid, p in pairs.items()}
+    return {"tree": tree, "dtree": dtree.set_index("area_id"), "pairs": pairs,
             "core": {key: f.set_index("area_id") for key, f in core.items()}}
+
+
+def _pairs_of(r: pd.DataFrame, name: str) -> pd.Series:
+    """How many rows of ``r`` lie in each beat x ward and npa x ward pair."""
+    p = pd.concat([r.groupby(["beat_id", "ward_id"]).size(),
+                   r.groupby(["npa_id", "ward_id"]).size()])
+    p.index.names = ["area_a", "area_b"]
+    return p.rename(name)
 
 
 def _visible(truth, role: str) -> set[str]:
@@ -155,6 +172,28 @@ def test_police_rows_are_exact_and_the_public_ones_withheld_where_small(server, 
         assert public.loc[hidden, col].isna().all(), col
     assert withheld > 0  # k = 10 on the small demo: something to withhold
     assert exact[list(COUNTS[cid])].notna().all().all()  # and police see it all
+
+
+@pytest.mark.parametrize("cid", COLLECTIONS)
+def test_no_small_count_can_be_worked_out_from_overlapping_areas(server, truth, cid):
+    """A beat (npa) and a ward: a - b = (a outside b) - (b outside a); when one part is
+    empty, the published difference is the other part."""
+    public = _frame(server, "public", cid)
+    exact = _frame(server, "force_analyst", cid)
+    checked = 0
+    for col in truth["pairs"][cid].columns:
+        shown = public[col].notna()
+        ex = exact[col].astype("int64")
+        for (a, b), both in truth["pairs"][cid][col].items():
+            if not (shown[a] and shown[b]):
+                continue
+            checked += 1
+            a_only, b_only = int(ex[a] - both), int(ex[b] - both)
+            if a_only == 0:
+                assert not 1 <= b_only < K, (col, a, b, b_only)
+            if b_only == 0:
+                assert not 1 <= a_only < K, (col, a, b, a_only)
+    assert checked > 0
 
 
 @pytest.mark.parametrize("cid", COLLECTIONS)
