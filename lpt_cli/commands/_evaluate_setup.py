@@ -93,6 +93,13 @@ def run(args) -> int:
     b = e.effect.balance
     print("  before the start (targeted / comparison means): " + "; ".join(
         f"{r.label} {_f(r.targeted_mean)} / {_f(r.comparison_mean)}" for r in b.itertuples()))
+    trend = e.effect.pre_trend
+    if len(trend):
+        print(f"  pre-trend check ({trend['before'].iloc[0].replace(',', ' ')} against "
+              f"{trend['after'].iloc[0].replace(',', ' ')}; 0 inside the interval is what "
+              f"parallel trends expect): " + "; ".join(
+                  f"{r.label} {_f(r.did)} ({_f(r.ci_low)} .. {_f(r.ci_high)})"
+                  for r in trend.itertuples()))
     print()
     for r in e.outcomes.itertuples():
         print(f"  - {r.verdict}")

@@ -69,6 +69,7 @@ __all__ = [
     "outcome_verdict",
     "overall_verdict",
     "street_group_effect",
+    "pre_trend",
 ]
 
 log = logging.getLogger(__name__)
@@ -692,6 +693,9 @@ class StreetGroupEffect:
     warnings: tuple[str, ...]
     verdict: str
     method: Mapping[str, Any] = field(default_factory=dict)
+    pre_trend: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The same comparison inside the before window (its first half against its second
+    half, :func:`pre_trend`); empty when the before window has one month."""
 
 
 def street_group_effect(store, targeted: Sequence[str], start: str, *,
@@ -773,6 +777,22 @@ def street_group_effect(store, targeted: Sequence[str], start: str, *,
     outcomes, cells = difference_in_differences(streets, len(windows.before),
                                                 len(windows.after), n_boot=n_boot, seed=seed)
     balance = balance_table(streets, len(windows.before))
+    say(0.85, "checking the trends before the start")
+    trend = pre_trend(store, streets, windows, all_streets=st,
+                      crime_distance_m=crime_distance_m, n_boot=n_boot, seed=seed)
+    for r in trend.itertuples():
+        if r.status in ("better", "worse"):
+            h = len(windows.before) // 2
+            note = (f"Already before the start, {r.label.lower()} changed differently in the "
+                    f"targeted streets ({r.did:+.1f}, 95% interval {r.ci_low:+.1f} to "
+                    f"{r.ci_high:+.1f}, {windows.before[0]}..{windows.before[h - 1]} against "
+                    f"{windows.before[h]}..{windows.before[-1]}): a difference after the "
+                    f"start may continue that trend rather than show an effect.")
+            warnings.append(note)
+            i = outcomes.index[outcomes["outcome"] == r.outcome]
+            outcomes.loc[i, "verdict"] = outcomes.loc[i, "verdict"] + (
+                " But the groups were already drifting apart before the start (pre-trend "
+                "check), so read this with care.")
     for g, n in (("targeted", n_t), ("comparison", n_c)):
         if n < MIN_STREETS:
             warnings.append(f"Only {n} {g} street(s): the intervals are rough at best.")
@@ -803,4 +823,35 @@ def street_group_effect(store, targeted: Sequence[str], start: str, *,
              windows.before, windows.after)
     return StreetGroupEffect(windows=windows, streets=streets, outcomes=outcomes, cells=cells,
                              balance=balance, warnings=tuple(warnings), verdict=verdict,
-                             method=method)
+                             method=method, pre_trend=trend)
+
+
+def pre_trend(store, streets: pd.DataFrame, windows: EffectWindows, *,
+              all_streets: pd.DataFrame | None = None, crime_distance_m: float = 50.0,
+              n_boot: int = 2000, seed: int = SEED) -> pd.DataFrame:
+    """The parallel-trends check: the difference in differences of the same two groups of
+    ``streets`` (``street_id``, ``group``, ``households``, ``geom``) inside the before
+    window, its first half (the shorter one when odd) against its second half. An interval
+    excluding 0 means the groups were already drifting apart before the start. Empty when
+    the before window has a single month."""
+    h = len(windows.before) // 2
+    if h < 1:
+        return pd.DataFrame()
+    inner = EffectWindows(start=f"{windows.before[h]}-01", before=windows.before[:h],
+                          after=windows.before[h:])
+    if all_streets is None:
+        every = store.read("streets", ["street_id", "geom"])
+        all_streets = pd.DataFrame({"street_id": every["street_id"].to_numpy(dtype=object),
+                                    "geom": every.geometry.to_numpy() if len(every) else
+                                    np.array([], dtype=object)})
+    geoms = streets["street_id"].map(pd.Series(np.asarray(all_streets["geom"], dtype=object),
+                                               index=all_streets["street_id"].to_numpy()))
+    base = pd.DataFrame({"street_id": streets["street_id"].to_numpy(dtype=object),
+                         "households": streets["households"].to_numpy(dtype="int64"),
+                         "geom": geoms.to_numpy(dtype=object)})
+    figures = street_figures(store, base, inner, crime_distance_m=crime_distance_m,
+                             all_streets=all_streets)
+    figures["group"] = streets["group"].to_numpy(dtype=object)
+    out, _ = difference_in_differences(figures, len(inner.before), len(inner.after),
+                                       n_boot=n_boot, seed=seed)
+    return out.assign(before=",".join(inner.before), after=",".join(inner.after))

@@ -116,7 +116,8 @@ class SetupEvaluation:
                "streets_targeted": int((e.streets["group"] == "targeted").sum()),
                "streets_comparison": int((e.streets["group"] == "comparison").sum()),
                "outcomes": _records(e.outcomes), "cells": _records(e.cells),
-               "balance": _records(e.balance), "warnings": list(e.warnings),
+               "balance": _records(e.balance), "pre_trend": _records(e.pre_trend),
+               "warnings": list(e.warnings),
                "verdict": e.verdict, "method": dict(e.method)}
         if streets:
             out["streets"] = _records(self.streets)

@@ -447,3 +447,19 @@ def test_tactical_section_lists_the_areas_setups_with_their_lines_by_hand(gpkg_s
     tree = area_table(gpkg_store)
     assert section(ctx("npa:N", Scope.for_caller(tree, "partner", []))) is None
     assert section(ctx("npa:N", Scope.for_caller(tree, "beat_officer", ["beat:B3"]))) is None
+
+
+def test_pre_trend_compares_the_two_halves_of_the_before_window_by_hand(store):
+    build_streets_town(store)
+    e = street_group_effect(store, ["t1", "t2"], "2026-03-10", matches=1)
+    p = e.pre_trend.set_index("outcome")
+    assert (p.loc["crimes", "before"], p.loc["crimes", "after"]) == ("2026-01", "2026-02")
+    # January against February, 20 households a group: targeted 2 -> 2 crimes (100 -> 100
+    # per 1,000 a month), comparison 1 -> 2 (50 -> 100): (0) - (+50) = -50
+    assert p.loc["crimes", ["targeted_before", "targeted_after", "comparison_before",
+                            "comparison_after", "did"]].tolist() == [100.0, 100.0, 50.0, 100.0,
+                                                                     -50.0]
+    # members on 31 January and 28 February: nobody joined or left: 10 -> 10, 5 -> 5
+    assert p.loc["membership", "did"] == 0.0
+    one = street_group_effect(store, ["t1", "t2"], "2026-03-10", matches=1, before_months=1)
+    assert one.pre_trend.empty
