@@ -85,5 +85,7 @@ def test_pygeoapi_config_registers_our_providers_by_dotted_path(tmp_path):
                      "send-message": "geoservice.processes.send_message.SendMessageProcessor",
                      "record-action": "geoservice.processes.record_action.RecordActionProcessor",
                      "answer-reply": "geoservice.processes.answer_reply.AnswerReplyProcessor",
-                     "door-survey": "geoservice.processes.door_survey.DoorSurveyProcessor"}
+                     "door-survey": "geoservice.processes.door_survey.DoorSurveyProcessor",
+                     "evaluate-setup":
+                         "geoservice.processes.evaluate_setup.EvaluateSetupProcessor"}
     assert pg["resources"]["visits"]["providers"][0]["editable"] is True

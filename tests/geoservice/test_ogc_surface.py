@@ -290,7 +290,8 @@ def test_processes_are_listed(service):
     assert status == 200
     assert {p["id"] for p in body["processes"]} == {
         "score-area", "area-representation", "create-setup", "compose-message",
-        "you-said-we-did-draft", "send-message", "record-action", "answer-reply", "door-survey"}
+        "you-said-we-did-draft", "send-message", "record-action", "answer-reply", "door-survey",
+        "evaluate-setup"}
 
 
 def test_score_area_equals_spatial_core_and_other_beat_is_404(service, tokens):
