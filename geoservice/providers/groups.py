@@ -11,7 +11,8 @@ returns turned into features; no rule is written here:
 - ``network_groups`` (:func:`spatial_core.api.networks.network_groups`): each network's
   membership against the population per area and group; ``?by=`` (class, ethnicity,
   language …) and ``?area_level=`` (force by default) pick the table, as ``level`` does for
-  ``engagement``.
+  ``engagement``; an item's id names its table
+  (``key_individual.ethnicity.beat.beat:DM01B01.white``).
 
 Aggregates only: no name, contact or point is in either frame.
 """
@@ -53,9 +54,26 @@ class _ScopedFrame(FrameProvider):
     def _caller(self, ctx: RequestContext):
         return scope_of(self.data, ctx.principal, int(self.options.get("k", 5)))
 
+    _from_id: dict[str, str] | None = None
+
     def _picked(self, ctx: RequestContext) -> dict[str, str]:
+        if self._from_id is not None:
+            return self._from_id
         got = parse_qs(ctx.query or "")
         return {k: got.get(k, [d])[0] for k, d in self.picks.items()}
+
+    def _picks_of(self, identifier: str) -> dict[str, str] | None:
+        """The table an item id names (None: the default or the query's)."""
+        return None
+
+    def get(self, identifier: str, **kwargs: Any) -> dict:
+        # An item of a table other than the default is named by its id (an item URL takes
+        # no query parameters); pygeoapi builds a provider per request.
+        self._from_id = self._picks_of(str(identifier))
+        try:
+            return super().get(identifier, **kwargs)
+        finally:
+            self._from_id = None
 
     def _cache_key(self, ctx: RequestContext) -> tuple:
         s = self._caller(ctx)
@@ -148,5 +166,12 @@ class NetworkGroupProvider(_ScopedFrame):
         f = pd.concat([network_groups(self.store, self._caller(ctx), network=net, by=by,
                                       area_level=area_level) for net in NETWORKS],
                       ignore_index=True)
-        f["row_id"] = f["network"] + "." + f["area_id"] + "." + f["group"].astype(str)
+        f["row_id"] = (f["network"] + f".{by}.{area_level}." + f["area_id"] + "."
+                       + f["group"].astype(str))
         return f
+
+    def _picks_of(self, identifier: str) -> dict[str, str] | None:
+        parts = identifier.split(".")
+        if len(parts) != 5:
+            return None
+        return {"by": parts[1], "area_level": parts[2]}

@@ -250,3 +250,26 @@ def test_create_setup_for_a_community(service, callers, role):
                                 {"name": "x", "area": OFFICER_BEAT,
                                  "community": "language:klingon"})
         assert status == 400 and "klingon" in body["description"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("beat", [OFFICER_BEAT, "beat:DM01B02", OTHER_BEAT])
+def test_a_beat_of_network_gaps_inside_200_outside_404(service, callers, role, beat):
+    q = urllib.parse.quote(beat, safe="")
+    status, body = _get(service, callers, role, f"/collections/network_gaps/items/{q}?f=json")
+    mine = {"force_analyst": True, "supervisor": beat != OTHER_BEAT,
+            "beat_officer": beat == OFFICER_BEAT}.get(role, True)  # aggregates: every beat
+    if mine:
+        assert status == 200 and body["id"] == beat
+        assert body["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    else:
+        assert status == 404  # never 403: the caller must not learn it exists
+    row = f"key_individual.ethnicity.beat.{beat}.white"
+    status, body = _get(service, callers, role, "/collections/network_groups/items/"
+                        f"{urllib.parse.quote(row, safe='')}?f=json")
+    assert status == (200 if mine else 404), body
+    if mine:
+        assert body["properties"]["by"] == "ethnicity" and body["properties"]["group"] == "white"
+    bad = urllib.parse.quote("key_individual.shoe.beat.x.y", safe="")
+    status, body = _get(service, callers, role, f"/collections/network_groups/items/{bad}")
+    assert status == 400 and "by=" in body["description"]
