@@ -463,3 +463,28 @@ def test_pre_trend_compares_the_two_halves_of_the_before_window_by_hand(store):
     assert p.loc["membership", "did"] == 0.0
     one = street_group_effect(store, ["t1", "t2"], "2026-03-10", matches=1, before_months=1)
     assert one.pre_trend.empty
+
+
+def test_after_from_end_starts_the_after_window_when_the_setup_ended(demo):
+    from spatial_core.api.evaluation import evaluate_setup
+
+    campaign = json.loads(demo.get_meta("demo_history"))["evaluation_setup"]
+    e = evaluate_setup(demo, campaign["setup_id"], after_from="end")
+    end = pd.Period(campaign["archived_at"][:7], freq="M")
+    newest = demo.read("crimes", ["month"])["month"].max()
+    after = [str(p) for p in pd.period_range(end, newest, freq="M")]
+    assert list(e.effect.windows.after) == after
+    assert list(e.effect.windows.before) == [str(end - i) for i in range(len(after), 0, -1)]
+    with pytest.raises(InputError, match="after_from must be one of"):
+        evaluate_setup(demo, campaign["setup_id"], after_from="middle")
+
+
+def test_after_from_end_of_a_live_setup_is_refused(gpkg_store):
+    from spatial_core.api.evaluation import evaluate_setup
+
+    build_streets_town(gpkg_store)
+    _store_setup(gpkg_store, "town-live", ["t1", "t2"], "2026-03-10T09:00:00")
+    with pytest.raises(InputError, match="still live: evaluate from its start, or archive"):
+        evaluate_setup(gpkg_store, "town-live", after_from="end")
+    with pytest.raises(InputError, match="a set-up id is needed"):
+        evaluate_setup(gpkg_store, "  ")
