@@ -1,9 +1,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What both query engines (:mod:`._store` over a table, :mod:`._frame` over a computed
-frame) share: query-string values by field type, the bbox, and GeoJSON features out."""
+frame) share: query-string values by field type, the bbox, and GeoJSON features out,
+including features already written as JSON (:func:`json_page`)."""
 from __future__ import annotations
 
+import gzip
 import json
+import logging
+import uuid
 from typing import Any
 
 import numpy as np
@@ -12,7 +16,10 @@ import shapely
 from pygeoapi.provider.base import ProviderInvalidQueryError
 from pyproj import CRS, Transformer
 
-__all__ = ["typed_value", "bbox_bounds", "geojson", "features", "transformer"]
+__all__ = ["typed_value", "bbox_bounds", "geojson", "features", "transformer",
+           "feature_texts", "answers_json", "json_page"]
+
+log = logging.getLogger(__name__)
 
 
 def typed_value(name: str, kind: str | None, value: Any) -> Any:
@@ -114,3 +121,79 @@ def features(ids: list[str], geometries: list[Any], props: pd.DataFrame) -> list
                if names else [{} for _ in ids])
     return [{"type": "Feature", "id": i, "geometry": g, "properties": p}
             for i, g, p in zip(ids, geometries, records, strict=True)]
+
+
+def feature_texts(features: list[dict]) -> list[bytes]:
+    """Each feature as pygeoapi writes it in a JSON answer (``pygeoapi.util.to_json``: no
+    indent, ``(',', ':')`` separators, its ``json_serial`` for other types), so that a
+    page joined from these is byte for byte the page pygeoapi would write.
+
+    >>> feature_texts([{"type": "Feature", "id": "a", "geometry": None,
+    ...                 "properties": {"n": 1.5, "t": None}}])
+    [b'{"type":"Feature","id":"a","geometry":null,"properties":{"n":1.5,"t":null}}']
+    """
+    from pygeoapi.util import json_serial
+
+    encode = json.JSONEncoder(default=json_serial, separators=(",", ":")).encode
+    return [encode(f).encode("ascii") for f in features]
+
+
+def answers_json() -> bool:
+    """Whether pygeoapi writes the answer of the request being served as JSON (its
+    ``to_json``): ``f`` first, else the first media type of ``Accept`` it knows, as
+    ``pygeoapi.api.APIRequest`` decides; JSON unless that is HTML, CSV or JSON-LD. False
+    outside a Flask request (then features are built as dicts)."""
+    try:
+        from flask import has_request_context, request
+    except ImportError:  # pragma: no cover - the service always runs under Flask
+        return False
+    if not has_request_context():
+        return False
+    from pygeoapi.api import FORMAT_TYPES
+    from pygeoapi.util import get_choice_from_headers
+
+    fmt = (request.args.get("f") or "").strip()
+    if not fmt:
+        mimes = {v: k for k, v in reversed(list(FORMAT_TYPES.items()))}
+        for media in get_choice_from_headers(request.headers, "accept", all=True) or []:
+            if media in mimes:
+                fmt = mimes[media]
+                break
+    return fmt not in ("html", "csv", "jsonld")
+
+
+def json_page(texts: list[bytes]) -> list[str]:
+    """Stand-ins for a page's features whose JSON texts are ``texts``, for a JSON answer
+    (:func:`answers_json`) of the request being served.
+
+    pygeoapi writes a provider's features with ``json.dumps`` on every request (~3 ms for a
+    page of 175 scored streets, plus ~3 ms to build them as dicts); features written once
+    per frame (:meth:`._frame.FrameProvider._json_rows`) are put in its answer instead: the
+    page holds one marker string per feature (so its length, which pygeoapi's ``next`` link
+    reads, is the page's), and a Flask ``after_this_request`` hook replaces the markers with
+    the texts. The answer is byte for byte pygeoapi's (:func:`feature_texts`). A marker is
+    unique to the request, so no stored value can pose as one; an answer without exactly
+    one marker per feature is an error (500), never a page with features missing."""
+    from flask import after_this_request
+
+    marker = f"\x00lpt-feature-{uuid.uuid4().hex}"
+    written = json.dumps(marker).encode("ascii")
+
+    @after_this_request
+    def _fill(response):
+        if response.status_code != 200 or response.direct_passthrough:
+            return response
+        zipped = response.headers.get("Content-Encoding") == "gzip"
+        body = response.get_data()
+        parts = (gzip.decompress(body) if zipped else body).split(written)
+        if len(parts) != len(texts) + 1:
+            raise RuntimeError(f"{len(parts) - 1} feature markers in an answer of "
+                               f"{len(texts)} features")
+        out = [parts[0]]
+        for text, part in zip(texts, parts[1:], strict=True):
+            out += (text, part)
+        filled = b"".join(out)
+        response.set_data(gzip.compress(filled) if zipped else filled)
+        return response
+
+    return [marker] * len(texts)

@@ -3,8 +3,9 @@
 
 A subclass names its table, id column and published columns and implements ``_scope``: the
 SQLAlchemy condition limiting rows to what the caller may see (or an exception). ``query``
-reads a narrow index (``fid`` plus the sort and filter columns) under that condition, so
-``numberMatched`` counts only visible rows, sorts and pages it, then reads the page's rows.
+(:class:`._items.ItemsProvider`) reads a narrow index (``fid`` plus the sort and filter
+columns) under that condition, so ``numberMatched`` counts only visible rows, sorts and
+pages it, then reads the page's rows.
 """
 from __future__ import annotations
 
@@ -14,10 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from pygeoapi.provider.base import (
-    BaseProvider,
-    ProviderItemNotFoundError,
-)
+from pygeoapi.provider.base import ProviderItemNotFoundError
 from sqlalchemy import Float, Integer, and_
 
 from spatial_core.store import schema
@@ -27,6 +25,7 @@ from ..context import RequestContext, current
 from ..errors import core_errors
 from ..filters import filter_attributes, filter_mask, uses_geometry
 from ._features import bbox_bounds, features, geojson, typed_value
+from ._items import Items, ItemsProvider
 
 __all__ = ["StoreProvider"]
 
@@ -49,7 +48,7 @@ def _json_type(column) -> str:
 
 
 
-class StoreProvider(BaseProvider):
+class StoreProvider(ItemsProvider):
     """A feature collection over one spatial_core table."""
 
     table: str = ""
@@ -83,9 +82,6 @@ class StoreProvider(BaseProvider):
     def _dedupe(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame
 
-    def _audit(self, ctx: RequestContext, action: str, **entry: Any) -> None:
-        """Audit a personal-data access (only personal collections do)."""
-
     # -- querying -------------------------------------------------------------------------
     def _conditions(self, ctx: RequestContext, bbox, properties) -> list:
         where = []
@@ -107,15 +103,10 @@ class StoreProvider(BaseProvider):
     def _typed(self, name: str, value: Any) -> Any:
         return typed_value(name, self.fields.get(name, {}).get("type"), value)
 
-    @core_errors
-    def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
-              bbox: list | None = None, datetime_: str | None = None,
-              properties: list | None = None, sortby: list | None = None,
-              select_properties: list | None = None, skip_geometry: bool = False,
-              q: str | None = None, filterq=None, crs_transform_spec=None,
-              **kwargs: Any) -> dict:
-        ctx = current()
-        where = self._conditions(ctx, bbox, properties)
+    def _matched(self, ctx: RequestContext, items: Items) -> np.ndarray:
+        """The fids the caller may see that match ``items``, in order."""
+        properties, sortby, filterq = items.properties, items.sortby, items.filterq
+        where = self._conditions(ctx, items.bbox, properties)
         sort_cols = [s["property"] for s in sortby or []]
         stored_sort = [c for c in sort_cols if c in self.t.c]
         used = filter_attributes(filterq) if filterq is not None else set()
@@ -124,8 +115,8 @@ class StoreProvider(BaseProvider):
                                          *self._index_columns()]))
         idx = self.store.read(self.table, index_cols, where=and_(*where) if where else None)
         idx = self._dedupe(idx)
-        if bbox:
-            idx = self._exact_bbox(idx, bbox)
+        if items.bbox:
+            idx = self._exact_bbox(idx, items.bbox)
         computed = [n for n, _ in properties or [] if n in self.computed]
         if computed or any(c in self.computed for c in [*sort_cols, *used]):
             idx = self._augment(idx, ctx)
@@ -148,19 +139,13 @@ class StoreProvider(BaseProvider):
                                   na_position="first", kind="stable")
         else:
             idx = idx.sort_values("fid", kind="stable")
-        matched = len(idx)
-        out: dict[str, Any] = {"type": "FeatureCollection", "features": [],
-                               "numberMatched": matched, "numberReturned": 0}
-        if resulttype == "hits":
-            self._audit(ctx, "read", ids=[], number_matched=matched)
-            return out
-        page = idx.iloc[offset:offset + limit]
-        features = self._features(page["fid"].to_numpy(), ctx, select_properties,
-                                  skip_geometry, crs_transform_spec)
-        out["features"] = features
-        out["numberReturned"] = len(features)
-        self._audit(ctx, "read", ids=[f["id"] for f in features], number_matched=matched)
-        return out
+        return idx["fid"].to_numpy()
+
+    def _page(self, ctx: RequestContext, items: Items,
+              rows: np.ndarray) -> tuple[list[dict], list[str]]:
+        features = self._features(items.page(rows), ctx, items.select_properties,
+                                  items.skip_geometry, items.crs_transform_spec)
+        return features, [f["id"] for f in features]
 
     def rows_in_box(self, ctx: RequestContext, bbox) -> pd.DataFrame:
         """Every row ``ctx``'s caller may see whose bounds meet ``bbox`` (EPSG:27700), with
