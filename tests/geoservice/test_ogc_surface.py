@@ -291,7 +291,7 @@ def test_processes_are_listed(service):
     assert {p["id"] for p in body["processes"]} == {
         "score-area", "area-representation", "create-setup", "compose-message",
         "you-said-we-did-draft", "send-message", "record-action", "answer-reply", "door-survey",
-        "evaluate-setup"}
+        "evaluate-setup", "priorities-by-group"}
 
 
 def test_score_area_equals_spatial_core_and_other_beat_is_404(service, tokens):
