@@ -120,7 +120,7 @@ class AreaChangeProvider(_ScopedAreaFrame):
     """The newest quarter, the change since the one before, trends and the panel per area."""
 
     collection = "area_change"
-    ttl = 600.0  # a heavier frame: kept per worker and data version, re-read every 10 min
+    shared = True  # heavier (a snapshot per level and quarter): once per data version
 
     field_types = CHANGE_FIELDS
 

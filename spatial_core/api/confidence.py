@@ -87,13 +87,23 @@ def _with_areas(store, frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 # -- disclosure -----------------------------------------------------------------------------
-def _tree(store) -> pd.DataFrame:
+def _tree(store) -> tuple[pd.DataFrame, pd.DataFrame]:
     """area_id, level, parent_id as the disclosure rule sees the tree (orphan wards and npas
-    under the force), and the households' beat/npa x ward overlaps."""
-    from spatial_core.analytics.disclosure import counts_and_overlaps
+    under the one force, as :func:`~spatial_core.analytics.disclosure.counts_and_overlaps`
+    puts them), and the households' beat/npa x ward overlaps (addresses carry their beat and
+    ward)."""
+    from spatial_core.analytics.population import area_table
 
-    counts, pairs = counts_and_overlaps(store)
-    return counts[["area_id", "level", "parent_id"]], pairs[["area_a", "area_b", "households"]]
+    a = area_table(store)[["area_id", "level", "parent_id"]].copy()
+    forces = a.loc[a["level"] == "force", "area_id"].tolist()
+    orphan = a["level"].isin(["ward", "npa"]) & ~a["parent_id"].isin(a["area_id"])
+    a.loc[orphan, "parent_id"] = forces[0] if len(forces) == 1 else None
+    h = store.read("addresses", ["beat_id", "ward_id"])
+    npa = a[a["level"] == "beat"].set_index("area_id")["parent_id"]
+    homes = pd.DataFrame({"beat_id": h["beat_id"].astype(object),
+                          "npa_id": h["beat_id"].map(npa).astype(object),
+                          "ward_id": h["ward_id"].astype(object)})
+    return a, _pairs(homes, "households")
 
 
 def _placed(store, x, y, tree: pd.DataFrame) -> pd.DataFrame:
