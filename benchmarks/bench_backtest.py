@@ -56,7 +56,7 @@ def _baseline(store_path: str, resolution: int) -> dict:
     import pandas as pd
 
     from spatial_core import open_store
-    from spatial_core.analytics.harm import crime_weights, expected_harm
+    from spatial_core.analytics.harm import crime_weights, expected_harm, recency_weights
     from spatial_core.geo.cells import cells_to_parents
     from spatial_core.targeting.evaluation import _month_ages
     from spatial_core.targeting.profiles import load_profile
@@ -76,16 +76,17 @@ def _baseline(store_path: str, resolution: int) -> dict:
     for origin in months[len(months) - ORIGINS - 1:-1]:
         nxt = months[months.index(origin) + 1]
         past = cr[cr["month"] <= origin]
-        ages = dict(zip(months, _month_ages(months, origin), strict=True))
-        w = past["month"].map(ages).to_numpy()
-        w = np.power(0.5, w / prof.half_life_days) * (w <= prof.lookback_days)
+        upto = [m for m in months if m <= origin]
+        age = _month_ages(upto, origin)
+        within = age <= prof.lookback_days
+        mw = recency_weights(age[within], prof.half_life_days, prof.long_run_months)
+        weight = dict.fromkeys(upto, 0.0) | dict(zip(np.array(upto)[within], mw, strict=True))
+        w = past["month"].map(weight).to_numpy(dtype="float64")
         past = past.assign(w=w, wh=w * past["harm"].to_numpy())
         g = past.groupby("cell").agg(n=("w", "size"), h=("harm", "sum"), wn=("w", "sum"),
                                      wh=("wh", "sum")).reindex(cells, fill_value=0.0)
         test = cr[cr["month"] == nxt].groupby("cell")["harm"].sum().reindex(cells,
                                                                              fill_value=0.0)
-        mw = np.array([ages[m] for m in months if m <= origin])
-        mw = np.power(0.5, mw / prof.half_life_days)[mw <= prof.lookback_days]
         g["score"] = expected_harm(g["wn"].to_numpy(), g["wh"].to_numpy(), mw,
                                    prior_crimes=prof.prior_crimes).harm
         g["oracle"] = test.to_numpy()
