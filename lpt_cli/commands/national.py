@@ -44,7 +44,7 @@ def _run(args) -> int:
 
             raise InputError(f"no store for force(s) {missing} in {args.forces_dir}")
         stores = {c: stores[c] for c in args.force}
-    options = {"profile": args.profile}
+    options = {"profile": args.profile, "parts_res": args.parts_res, "parts": args.parts}
     progress, close = _progress(args.json)
     try:
         if args.sequential:
@@ -133,6 +133,13 @@ def register(sub) -> None:
     run.add_argument("--sequential", action="store_true",
                      help="no Dask: one force after another in this process")
     run.add_argument("--profile", default=None, help="targeting profile (default 'default')")
+    run.add_argument("--parts-res", type=int, default=None, choices=range(3, 9),
+                     metavar="RES",
+                     help="prepare each force's street-score inputs in parts cut at this H3 "
+                          "resolution (3-8), each a Dask task with its halo, for forces too "
+                          "large for one worker; the same results")
+    run.add_argument("--parts", type=int, default=None,
+                     help="with --parts-res: at most this many parts per force")
     run.add_argument("--k", type=int, default=5,
                      help="counts 1..k-1 are withheld in the national store (default 5)")
     run.set_defaults(func=_run)

@@ -457,21 +457,23 @@ def _member_counts(store, as_of: str | None, uprn: pd.Index | None,
     return np.bincount(at[at >= 0], minlength=len(uprn)).astype("int64")
 
 
-def street_households(store, *, scheme: str, level: int | str, as_of: str | None
-                       ) -> pd.DataFrame:
+def street_households(store, *, scheme: str, level: int | str, as_of: str | None,
+                      where=None) -> pd.DataFrame:
     """``uprn``, ``street_id``, ``group`` and ``members`` of every household, as
     :func:`households` gives them, without reading the columns scoring does not use.
 
-    Points are read only for addresses with no output area (the only ones
-    :func:`classify_points` places by point).
+    ``where`` (a SQLAlchemy clause on ``addresses``) limits the households read, e.g. to
+    the streets of one part of a force. Points are read only for addresses with no output
+    area (the only ones :func:`classify_points` places by point).
     """
     a = schema.table("addresses")
-    h = store.read("addresses", ["uprn", "postcode", "street_id", "oa_code"])
+    h = store.read("addresses", ["uprn", "postcode", "street_id", "oa_code"], where=where)
     x = np.full(len(h), np.nan)
     y = np.full(len(h), np.nan)
     uprn = _uprn_index(h["uprn"])
     if h["oa_code"].isna().any():
-        pts = store.read("addresses", ["uprn", "x", "y"], where=a.c.oa_code.is_(None))
+        no_oa = a.c.oa_code.is_(None) if where is None else (a.c.oa_code.is_(None) & where)
+        pts = store.read("addresses", ["uprn", "x", "y"], where=no_oa)
         if uprn is None:
             pos = pd.Series(np.arange(len(h)), index=h["uprn"].to_numpy(dtype=object))
             at = pts["uprn"].map(pos[~pos.index.duplicated()]).to_numpy(dtype="float64")

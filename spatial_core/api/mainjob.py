@@ -36,8 +36,8 @@ class MainJobResult:
 
 
 def run_main_job(store, *, profile: str | None = None, scheme: str = "oac2011", level: int = 1,
-                 target: float = 0.7, top: int = 3, progress: Progress | None = None
-                 ) -> MainJobResult:
+                 target: float = 0.7, top: int = 3, progress: Progress | None = None,
+                 prepare=None) -> MainJobResult:
     """Score every street (stored as a run), local priorities per beat, representation.
 
     Parameters
@@ -49,6 +49,9 @@ def run_main_job(store, *, profile: str | None = None, scheme: str = "oac2011", 
         Each group should reach this share of its proportionate share (default 0.7).
     top : int
         Streets per beat in ``top_streets``.
+    prepare : callable, optional
+        How the scoring inputs are prepared (:func:`spatial_core.api.scores.
+        score_streets_for`); default: the whole store at once.
     """
     from spatial_core.analytics.priorities import priority_summary
     from spatial_core.analytics.representation import coverage, representation
@@ -63,7 +66,7 @@ def run_main_job(store, *, profile: str | None = None, scheme: str = "oac2011", 
 
     prof = load_profile(profile)
     tell(0.0, "preparing street scores")
-    run = score_streets_for(store, FORCE, prof)
+    run = score_streets_for(store, FORCE, prof, prepare=prepare)
     tell(0.5, "scoring streets")
     run_id = save_scores(store, run)
     scores = run.scores

@@ -44,7 +44,8 @@ CRIME_DAYS = 365
 def score_streets_for(store, scope: Scope = FORCE, profile: Profile | str | Path | None = None,
                       *, area: str | None = None, as_of: str | None = None,
                       actions: Actions = False,
-                      progress: Callable[[float, str], None] | None = None):
+                      progress: Callable[[float, str], None] | None = None,
+                      prepare: Callable[..., object] | None = None):
     """Score the streets of ``area`` (every street when None) with ``profile`` as on
     ``as_of`` (default ``scope.as_of``, else the end of the newest crime month).
 
@@ -58,6 +59,11 @@ def score_streets_for(store, scope: Scope = FORCE, profile: Profile | str | Path
     actions : ActionRules, str, Path or bool, optional
         Add the recommended action of every street (:func:`add_actions`): True for the
         shipped rules, a rules file or :class:`ActionRules`. Default: no actions.
+    prepare : callable, optional
+        Prepares the inputs, with the arguments of
+        :func:`spatial_core.targeting.scoring.prepare_inputs` (the default): a national run
+        passes one that prepares a large force in parts on Dask and merges them
+        (:func:`spatial_core.national.run.parts_preparer`), which gives the same inputs.
 
     Returns
     -------
@@ -73,9 +79,9 @@ def score_streets_for(store, scope: Scope = FORCE, profile: Profile | str | Path
                             "your areas)")
     p = profile if isinstance(profile, Profile) else load_profile(profile)
     as_of = as_of if as_of is not None else scope.as_of
-    inputs = prepare_inputs(store, area=area, as_of=as_of, scheme=p.scheme, level=p.level,
-                            crime_distance_m=p.crime_distance_m,
-                            voice_radius_m=p.voice_radius_m, progress=progress)
+    inputs = (prepare or prepare_inputs)(store, area=area, as_of=as_of, scheme=p.scheme,
+                                         level=p.level, crime_distance_m=p.crime_distance_m,
+                                         voice_radius_m=p.voice_radius_m, progress=progress)
     run = run_scores(inputs, p)
     if actions is False or actions is None:
         return run

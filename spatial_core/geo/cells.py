@@ -27,6 +27,8 @@ __all__ = [
     "DEFAULT_RESOLUTION",
     "points_to_cells",
     "cells_to_parents",
+    "descendant_ranges",
+    "grid_rings",
     "cells_to_points",
     "cells_to_boundaries",
     "lines_to_cells",
@@ -146,6 +148,44 @@ def cells_to_parents(cells, res: int) -> np.ndarray:
     unused_digits = np.uint64((1 << ((15 - res) * 3)) - 1)
     parent = parent | unused_digits
     return np.where(present, parent.astype("int64"), 0)
+
+
+def descendant_ranges(parents, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """The least and greatest index a descendant at ``res`` of each parent can have.
+
+    Every cell at ``res`` below a parent lies in ``[lo, hi]`` and no other cell at ``res``
+    does (the descendants differ from the parent only in the digits of the finer
+    resolutions), so a SQL ``cell BETWEEN lo AND hi`` selects the points of a parent cell.
+
+    Examples
+    --------
+    >>> p = hex_to_cells(['861942c57ffffff'])  # resolution 6
+    >>> lo, hi = descendant_ranges(p, 9)
+    >>> kids = hex_to_cells(sorted(h3.cell_to_children('861942c57ffffff', 9)))
+    >>> bool(((kids >= lo[0]) & (kids <= hi[0])).all()), len(kids)
+    (True, 343)
+    """
+    res = _check_res(res)
+    p = np.asarray(parents, dtype="int64")
+    have = cell_resolutions(p)
+    if len(p) and (np.any(have > res) or len(np.unique(have)) > 1):
+        raise InputError(f"descendant ranges need parents of one resolution at most {res}")
+    pres = int(have[0]) if len(p) else res
+    u = p.astype("uint64")
+    base = (u & ~_RES_MASK) | (np.uint64(res) << np.uint64(_RES_OFFSET))
+    clear = sum(7 << ((15 - r) * 3) for r in range(pres + 1, res + 1))
+    sixes = sum(6 << ((15 - r) * 3) for r in range(pres + 1, res + 1))
+    lo = base & ~np.uint64(clear)
+    hi = lo | np.uint64(sixes)
+    return lo.astype("int64"), hi.astype("int64")
+
+
+def grid_rings(cells, k: int = 1) -> np.ndarray:
+    """The cells within ``k`` steps of any of ``cells`` (themselves included), sorted."""
+    out = set()
+    for c in cells_to_hex(np.unique(np.asarray(cells, dtype="int64"))):
+        out.update(h3.grid_disk(c, int(k)))
+    return np.sort(hex_to_cells(sorted(out))) if out else np.zeros(0, dtype="int64")
 
 
 def cells_to_points(cells) -> tuple[np.ndarray, np.ndarray]:

@@ -14,9 +14,11 @@ point or street in it).
 :func:`run_sequential` runs the same :func:`force_job` one force after another in this
 process: the one-machine run that the Dask run must equal value for value.
 
-Partitions are forces only: a force's street scoring, hotspots and neighbourhood operations
-run whole inside one task (the largest force, ~3.4M households, is the largest task). Cutting
-a force further by H3 parent cell with halos (``docs/architecture.md``) is not built.
+The partition is the force; a force too large for one worker has its street scores' inputs
+(the spatial joins of crimes, respondents and households to streets, the heavy part)
+prepared in parts cut by H3 parent cell, each with a halo of rings of cells, as tasks of
+their own (:func:`parts_preparer`, ``force_job(parts_res=...)``), merged into the same inputs
+the whole force gives, then scored once.
 """
 from __future__ import annotations
 
@@ -35,9 +37,9 @@ import shapely
 
 from spatial_core.errors import InputError
 
-__all__ = ["ForceResult", "NationalRun", "force_job", "run_national", "run_sequential",
-           "national_client", "close_client", "dashboard_link", "write_national_store",
-           "national_tables", "NATIONAL_LAYERS", "REPRESENTATION_COUNTS"]
+__all__ = ["ForceResult", "NationalRun", "force_job", "parts_preparer", "run_national",
+           "run_sequential", "national_client", "close_client", "dashboard_link",
+           "write_national_store", "national_tables", "NATIONAL_LAYERS", "REPRESENTATION_COUNTS"]
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +96,74 @@ class NationalRun:
     scheduler: str = ""
 
 
+def _prepare_part_task(location: str, part, options: dict):
+    """One part of a force's scoring inputs (a Dask task): opens the store, prepares."""
+    from spatial_core.store import open_store
+    from spatial_core.targeting.scoring import prepare_part
+
+    store = open_store(location, create=False)
+    try:
+        return prepare_part(store, part, **options)
+    finally:
+        store.close()
+
+
+def parts_preparer(location: str, res: int, *, parts: int | None = None):
+    """A ``prepare`` for :func:`spatial_core.api.scores.score_streets_for` that prepares a
+    force's scoring inputs in parts cut at H3 resolution ``res``
+    (:func:`spatial_core.targeting.scoring.part_plan`, at most ``parts`` parts) and merges
+    them (:func:`~spatial_core.targeting.scoring.merge_parts`): the same inputs as the whole
+    force at once, array for array, while no process holds more than one part and its halo.
+
+    Inside a Dask task the parts are tasks of their own on the same cluster (the task
+    leaves its worker's thread pool while it waits, ``distributed.worker_client``);
+    elsewhere they are prepared one after another in this process.
+    """
+    from spatial_core.targeting.scoring import (
+        default_as_of,
+        merge_parts,
+        part_plan,
+        prepare_part,
+    )
+
+    def prepare(store, *, area=None, as_of=None, scheme="oac2011", level=1,
+                crime_distance_m=50.0, voice_radius_m=250.0, progress=None):
+        day = default_as_of(store, as_of)
+        options = dict(day=day, area=area, scheme=scheme, level=level,
+                       crime_distance_m=crime_distance_m, voice_radius_m=voice_radius_m)
+        plan = part_plan(store, res, parts=parts)
+        client = _worker_client()
+        if client is None:
+            done = [prepare_part(store, part, **options) for part in plan]
+        else:
+            with client as c:
+                futures = c.map(_prepare_part_task, [location] * len(plan), plan,
+                                [options] * len(plan), pure=False)
+                done = c.gather(futures)
+        if progress:
+            progress(0.95, f"merging {len(plan)} parts")
+        return merge_parts(store, done, **options)
+
+    return prepare
+
+
+def _worker_client():
+    """``distributed.worker_client()`` inside a Dask task, else None."""
+    try:
+        from distributed import get_worker, worker_client
+    except ImportError:
+        return None
+    try:
+        get_worker()
+    except ValueError:
+        return None
+    return worker_client()
+
+
 def force_job(code: str, location: str, *, profile: str | None = None,
               scheme: str = "oac2011", level: int = 1, target: float = 0.7,
-              top: int = 3) -> ForceResult:
+              top: int = 3, parts_res: int | None = None,
+              parts: int | None = None) -> ForceResult:
     """Run the main job on one force store and return its aggregate frames (a Dask task).
 
     Calls, in order, :func:`~spatial_core.api.mainjob.run_main_job` (scores every street and
@@ -106,6 +173,10 @@ def force_job(code: str, location: str, *, profile: str | None = None,
     :func:`~spatial_core.analytics.representation.representation` for the force and
     :func:`~spatial_core.analytics.disclosure.counts_and_overlaps`. Records the run in the
     store's ``lpt_meta`` under ``national_run``.
+
+    With ``parts_res`` the street scores' inputs are prepared in parts cut at that H3
+    resolution (:func:`parts_preparer`, at most ``parts`` parts), for a force too large for
+    one worker; the results are the same.
     """
     from spatial_core.analytics.disclosure import counts_and_overlaps
     from spatial_core.analytics.priorities import local_priorities, priority_summary
@@ -117,8 +188,9 @@ def force_job(code: str, location: str, *, profile: str | None = None,
     started, cpu = time.perf_counter(), time.process_time()
     store = open_store(location, create=False)
     try:
+        prepare = parts_preparer(location, parts_res, parts=parts) if parts_res else None
         job = run_main_job(store, profile=profile, scheme=scheme, level=level, target=target,
-                           top=top)
+                           top=top, prepare=prepare)
         _, streets = load_scores(store, job.run_id)
         priorities = local_priorities(store, level="beat")
         summary = priority_summary(store, level="beat", priorities=priorities)

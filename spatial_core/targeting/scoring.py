@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+from sqlalchemy import select
 
 from spatial_core.analytics.harm import (
     CATEGORY_NAMES,
@@ -77,6 +78,13 @@ __all__ = [
     "ScoreRun",
     "SCORE_COLUMNS",
     "prepare_inputs",
+    "prepare_part",
+    "merge_parts",
+    "part_plan",
+    "halo_rings",
+    "InputsPart",
+    "PreparedPart",
+    "default_as_of",
     "score_streets",
     "run_scores",
     "save_scores",
@@ -218,13 +226,14 @@ def streets_in_area(store, streets: pd.DataFrame, area: str | None) -> np.ndarra
     return np.asarray(shapely.intersects(mids, shapely.union_all(poly)), dtype=bool)
 
 
-def _households(store, as_of: date, scheme: str, level: int) -> pd.DataFrame:
+def _households(store, as_of: date, scheme: str, level: int, where=None) -> pd.DataFrame:
     """One row per address: uprn, street_id, group, members (current on ``as_of``): the
     columns of :func:`spatial_core.analytics.population.households` that scoring uses, read without
     the others (4.4 -> 1.9 CPU s on the 450k demo)."""
     from spatial_core.analytics.population import street_households
 
-    return street_households(store, scheme=scheme, level=level, as_of=as_of.isoformat())
+    return street_households(store, scheme=scheme, level=level, as_of=as_of.isoformat(),
+                             where=where)
 
 
 def _fingerprint(parts: dict[str, object]) -> str:
@@ -241,6 +250,362 @@ def _fingerprint(parts: dict[str, object]) -> str:
         else:
             sha.update(repr(value).encode())
     return sha.hexdigest()
+
+
+PART_RESOLUTIONS = (3, 4, 5, 6, 7, 8)
+"""H3 resolutions a force may be cut at for preparing its inputs in parts
+(:class:`InputsPart`)."""
+
+
+def halo_rings(res: int, crime_distance_m: float, voice_radius_m: float) -> int:
+    """Rings of cells at ``res`` around a part that hold everything its streets need: the
+    respondents within ``voice_radius_m`` and the crimes within ``crime_distance_m``, with
+    every street that could be nearer to those crimes (``2 x crime_distance_m``). A ring is
+    counted as wide as the narrowest hexagon at ``res`` (``sqrt(3)`` x 0.6 x the average
+    edge: H3's edges vary by less than that over the globe)."""
+    import h3
+
+    width = np.sqrt(3) * 0.6 * h3.average_hexagon_edge_length(res, unit="m")
+    reach = max(voice_radius_m, 2 * crime_distance_m, NEIGHBOUR_M)
+    return max(1, int(np.ceil(reach / width)))
+
+
+@dataclass(frozen=True)
+class InputsPart:
+    """One part of a force for preparing its scoring inputs apart (a Dask task each).
+
+    The part scores the streets whose **home cell** is one of ``parents``: a street's home is
+    the parent at ``res`` of its least stored H3 cell (``street_cells``), so each street has
+    exactly one. It reads only what lies in the cells of those streets' parents and one ring
+    of cells around them (the halo): the streets there (a crime goes to its nearest street
+    among all of them, as in the whole force), the crimes, the respondents and the
+    households of its own streets. :func:`merge_parts` joins the parts into the inputs the
+    whole force gives, array for array.
+    """
+
+    parents: tuple[int, ...]
+    res: int = 6
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedPart:
+    """What one part (or the whole area) gives :func:`merge_parts`, keyed by ids (street,
+    crime ``fid``, survey ``response_id``) instead of positions."""
+
+    streets: pd.DataFrame  # street_id, name, beat_id, households, length_m
+    groups: tuple[str, ...]
+    households_by_group: np.ndarray
+    member_households_by_group: np.ndarray
+    members_by_group: np.ndarray
+    uncovered: np.ndarray
+    last_visit_days: np.ndarray
+    crimes: pd.DataFrame  # fid, street_id, category, code_days, age_days, distance
+    pairs: pd.DataFrame  # street_id, response_id, distance
+    neighbours: pd.DataFrame  # street_id, other (touching streets, both in the area)
+
+
+def _check_prepare(crime_distance_m: float, voice_radius_m: float) -> None:
+    if not (0 < crime_distance_m <= 500) or not (0 < voice_radius_m <= 2000):
+        raise InputError("crime_distance_m must be in (0, 500] and voice_radius_m in (0, 2000]")
+
+
+def _cell_clause(column, parents: np.ndarray, part_res: int, res: int):
+    """SQL: ``column`` (cells at ``res``) lies under one of ``parents`` (cells at
+    ``part_res``), as ranges (:func:`spatial_core.geo.cells.descendant_ranges`)."""
+    from sqlalchemy import and_, false, or_
+
+    from spatial_core.geo.cells import descendant_ranges
+
+    if not len(parents):
+        return false()
+    lo, hi = descendant_ranges(parents, res)
+    return or_(*[and_(column >= int(a), column <= int(b)) for a, b in zip(lo, hi, strict=True)])
+
+
+def part_plan(store, res: int = 6, *, parts: int | None = None) -> list[InputsPart]:
+    """The parts of a force at H3 resolution ``res``: each home cell that holds a street
+    (see :class:`InputsPart`), grouped into at most ``parts`` parts of neighbouring home
+    cells (by the order of their index; default: one part per home cell)."""
+    from spatial_core.geo.cells import cells_to_parents
+
+    if res not in PART_RESOLUTIONS:
+        raise InputError(f"a force is cut into parts at H3 resolution "
+                         f"{', '.join(map(str, PART_RESOLUTIONS))}, not {res}")
+    sc = store.read("street_cells", ["street_id", "cell"])
+    if not len(sc):
+        return []
+    home = np.unique(cells_to_parents(sc.groupby("street_id")["cell"].min().to_numpy("int64"),
+                                      res))
+    groups = np.array_split(home, min(len(home), parts or len(home)))
+    return [InputsPart(tuple(int(c) for c in g), res) for g in groups if len(g)]
+
+
+def _part_reach(store, part: InputsPart, rings: int) -> tuple[set, np.ndarray]:
+    """A part's own streets (ids) and the parent cells it reads (``rings`` of halo)."""
+    from spatial_core.geo.cells import cells_to_parents, grid_rings
+
+    res = store.h3_resolution
+    sc = schema.table("street_cells")
+    parents = np.asarray(part.parents, dtype="int64")
+    # Every cell of each street with a cell under the parents: its least cell (so its home)
+    # may lie under another part's parent.
+    touching = select(sc.c.street_id).where(_cell_clause(sc.c.cell, parents, part.res, res))
+    cells = store.read("street_cells", ["street_id", "cell"], where=sc.c.street_id.in_(touching))
+    least = cells.groupby("street_id")["cell"].min()
+    home = cells_to_parents(least.to_numpy("int64"), part.res)
+    own = least.index.to_numpy(dtype=object)[np.isin(home, parents)]
+    theirs = cells.loc[cells["street_id"].isin(set(own.tolist())), "cell"].to_numpy("int64")
+    # The parents of every cell of the own streets (a street may reach beyond its home),
+    # then the halo around them.
+    reach = grid_rings(np.union1d(cells_to_parents(theirs, part.res), parents), rings)
+    return set(own.tolist()), reach
+
+
+def prepare_part(store, part: InputsPart | None, *, day: date, area: str | None = None,
+                 scheme: str = "oac2011", level: int = 1, crime_distance_m: float = 50.0,
+                 voice_radius_m: float = 250.0,
+                 progress: Progress | None = None) -> PreparedPart:
+    """The spatial work of scoring for one part of a force (``None``: the whole store),
+    keyed by ids; :func:`merge_parts` turns parts into :class:`ScoringInputs`."""
+    say = progress or (lambda f, m: None)
+    _check_prepare(crime_distance_m, voice_radius_m)
+    columns = ["street_id", "name", "beat_id", "ward_id", "length_m", "households", "geom"]
+    tst, sc = schema.table("streets"), schema.table("street_cells")
+    say(0.0, "reading streets")
+    if part is None:
+        st = store.read("streets", columns, order_by=["street_id"])
+        own_ids = None
+        near = lambda column: None  # noqa: E731 - no cell limit for the whole store
+    else:
+        if part.res not in PART_RESOLUTIONS:
+            raise InputError(f"a part is cut at H3 resolution "
+                             f"{', '.join(map(str, PART_RESOLUTIONS))}, not {part.res}")
+        own_ids, reach = _part_reach(store, part, halo_rings(part.res, crime_distance_m,
+                                                              voice_radius_m))
+        res = store.h3_resolution
+
+        def near(column):
+            return _cell_clause(column, reach, part.res, res)
+
+        read = select(sc.c.street_id).where(near(sc.c.cell))
+        st = store.read("streets", columns, where=tst.c.street_id.in_(read),
+                        order_by=["street_id"])
+    st = pd.DataFrame({c: st[c].to_numpy() for c in st.columns if c != "geom"}
+                      | {"geom": st.geometry.to_numpy() if len(st) else np.array([], object)})
+    in_area = streets_in_area(store, st, area)
+    mine = in_area if own_ids is None else in_area & st["street_id"].isin(own_ids).to_numpy()
+    all_ids = st["street_id"].to_numpy(dtype=object)
+    streets = st[mine].reset_index(drop=True)
+    S = len(streets)
+    ids = streets["street_id"].to_numpy(dtype=object)
+    pos_of = pd.Index(ids)  # street ids are unique
+    geoms = np.asarray(streets["geom"], dtype=object)
+
+    say(0.1, "placing crimes on streets")
+    t = schema.table("crimes")
+    month = f"{day.year:04d}-{day.month:02d}"
+    where = (t.c.month <= month) & (t.c.x.isnot(None)) & (t.c.is_outlier == 0)
+    if part is not None:
+        where = where & near(t.c.cell)
+    cr = store.read("crimes", ["fid", "month", "category", "offence_code", "x", "y"],
+                    where=where, order_by=["fid"])
+    cx, cy = cr["x"].to_numpy(dtype="float64"), cr["y"].to_numpy(dtype="float64")
+    # Nearest street among ALL streets read, so a crime by a boundary street outside the
+    # area (or the part) is not pulled onto a street inside it.
+    sid = assign_points_to_streets(cx, cy, all_ids, st["geom"].to_numpy(),
+                                   max_distance=crime_distance_m)
+    pos = pos_of.get_indexer(sid).astype("float64")
+    pos[pos < 0] = np.nan
+    age = np.maximum(_days_before(day, cr["month"]), 0.0)
+    keep = np.isfinite(pos) & np.isfinite(age)
+    crime_street = pos[keep].astype("int64")
+    points = shapely.points(cx[keep], cy[keep])
+    crime_distance = shapely.distance(points, geoms[crime_street]) if keep.any() else \
+        np.zeros(0)
+    # Normalised once per distinct category, not once per crime.
+    cat_code, cat_values = pd.factorize(cr["category"][keep].to_numpy(dtype=object),
+                                        use_na_sentinel=False)
+    lut = np.array([CATEGORY_NAMES.index(normalise_category(c) or "Other crime")
+                    for c in cat_values], dtype="int64")
+    crimes = pd.DataFrame({
+        "fid": cr["fid"].to_numpy(dtype="int64")[keep],
+        "street_id": ids[crime_street],
+        "category": lut[cat_code] if len(cat_code) else np.zeros(0, dtype="int64"),
+        "code_days": offence_code_weights(cr["offence_code"][keep].to_numpy(dtype=object)),
+        "age_days": age[keep],
+        "distance": np.asarray(crime_distance, dtype="float64"),
+    })
+
+    say(0.35, "placing respondents near streets")
+    ts = schema.table("surveys")
+    where = (ts.c.responded <= day.isoformat()) & ts.c.x.isnot(None)
+    if part is not None:
+        where = where & near(ts.c.cell)
+    sv = store.read("surveys", ["response_id", "x", "y"], where=where, order_by=["response_id"])
+    sv = sv.iloc[np.argsort(sv["response_id"].to_numpy(dtype=object).astype(str),
+                            kind="stable")].reset_index(drop=True)
+    rx, ry = sv["x"].to_numpy(dtype="float64"), sv["y"].to_numpy(dtype="float64")
+    if len(sv) and S:
+        pr, ps, pd_ = points_near_lines(geoms, rx, ry, voice_radius_m)
+    else:
+        pr = ps = np.zeros(0, dtype="int64")
+        pd_ = np.zeros(0)
+    pairs = pd.DataFrame({"street_id": ids[ps],
+                          "response_id": sv["response_id"].to_numpy(dtype=object)[pr],
+                          "distance": np.asarray(pd_, dtype="float64")})
+
+    say(0.6, "households, members and visits")
+    ta = schema.table("addresses")
+    on_read = None if part is None else ta.c.street_id.in_(
+        select(sc.c.street_id).where(near(sc.c.cell)))
+    hh = _households(store, day, scheme, level, where=on_read)
+    hpos = pos_of.get_indexer(hh["street_id"].to_numpy(dtype=object))
+    on = hpos >= 0
+    h_street = hpos[on].astype("int64")
+    grp = hh["group"][on].astype(object)
+    known = grp.notna().to_numpy()
+    groups = tuple(sorted(str(g) for g in grp[known].unique()))
+    G = len(groups)
+    gidx = grp[known].astype(str).map({g: i for i, g in enumerate(groups)}).to_numpy("int64")
+    members = hh["members"][on].to_numpy(dtype="float64")
+    flat = h_street[known] * G + gidx
+
+    def by_group(weights: np.ndarray | None) -> np.ndarray:
+        return np.bincount(flat, weights=weights, minlength=S * G).reshape(S, G)
+
+    tv = schema.table("visits")
+    where = tv.c.visited_at <= day.isoformat() + "T23:59:59"
+    if part is not None:
+        where = where & tv.c.uprn.in_(select(ta.c.uprn).where(on_read))
+    vs = store.read("visits", ["uprn", "visited_at"], where=where)
+    visited = hh["uprn"][on].isin(set(vs["uprn"])).to_numpy()
+    uncovered = np.bincount(h_street[~visited & (members == 0)], minlength=S).astype("int64")
+    street_of_uprn = pd.Series(h_street, index=hh["uprn"][on].to_numpy(dtype=object))
+    vpos = vs["uprn"].map(street_of_uprn)
+    vdays = _days_before(day, vs["visited_at"].str.slice(0, 10))
+    okv = vpos.notna().to_numpy() & np.isfinite(vdays)
+    last = np.full(S, np.inf)
+    np.minimum.at(last, vpos[okv].to_numpy(dtype="int64"), np.maximum(vdays[okv], 0.0))
+
+    # Touching streets: a part's own streets and every street of the area it read.
+    if S:
+        others = np.asarray(st["geom"], dtype=object)[in_area]
+        ni, nj = shapely.STRtree(others).query(geoms, predicate="dwithin", distance=NEIGHBOUR_M)
+        other_ids = all_ids[in_area][nj]
+        differ = ids[ni] != other_ids
+        neighbours = pd.DataFrame({"street_id": ids[ni][differ], "other": other_ids[differ]})
+    else:
+        neighbours = pd.DataFrame({"street_id": np.array([], object),
+                                   "other": np.array([], object)})
+    return PreparedPart(
+        streets=pd.DataFrame({
+            "street_id": ids,
+            "name": streets["name"].to_numpy(dtype=object),
+            "beat_id": streets["beat_id"].to_numpy(dtype=object),
+            "households": np.bincount(h_street, minlength=S).astype("int64"),
+            "length_m": streets["length_m"].to_numpy(dtype="float64"),
+        }),
+        groups=groups,
+        households_by_group=by_group(None).astype("int64"),
+        member_households_by_group=by_group((members[known] > 0).astype("float64")
+                                            ).astype("int64"),
+        members_by_group=by_group(members[known]).astype("int64"),
+        uncovered=uncovered, last_visit_days=np.where(np.isfinite(last), last, np.nan),
+        crimes=crimes, pairs=pairs, neighbours=neighbours)
+
+
+def merge_parts(store, parts: list[PreparedPart], *, day: date, area: str | None = None,
+                scheme: str = "oac2011", level: int = 1, crime_distance_m: float = 50.0,
+                voice_radius_m: float = 250.0) -> ScoringInputs:
+    """The :class:`ScoringInputs` of the streets of ``parts`` (each street in one part):
+    streets in ``street_id`` order, crimes in stored order, respondent pairs by street then
+    respondent, exactly as one :func:`prepare_part` of the whole area gives them. Reads the
+    respondents' answers and priorities (no geometry) from the store."""
+    streets = pd.concat([p.streets for p in parts], ignore_index=True)
+    order = np.argsort(streets["street_id"].to_numpy(dtype=object).astype(str), kind="stable")
+    streets = streets.iloc[order].reset_index(drop=True)
+    ids = streets["street_id"].to_numpy(dtype=object)
+    if len(np.unique(ids.astype(str))) != len(ids):
+        raise InputError("a street is in more than one part")
+    pos_of = pd.Index(ids)
+    S = len(streets)
+    _, beat_code = np.unique(streets["beat_id"].fillna("").to_numpy(dtype=object).astype(str),
+                             return_inverse=True)
+    groups = tuple(sorted({g for p in parts for g in p.groups}))
+    G = len(groups)
+    mats = {}
+    for name in ("households_by_group", "member_households_by_group", "members_by_group"):
+        full = np.zeros((S, G), dtype="int64")
+        for p in parts:
+            if len(p.streets) and len(p.groups):
+                rows = pos_of.get_indexer(p.streets["street_id"].to_numpy(dtype=object))
+                cols = np.array([groups.index(g) for g in p.groups], dtype="int64")
+                full[np.ix_(rows, cols)] = getattr(p, name)
+        mats[name] = full
+    uncovered = np.zeros(S, dtype="int64")
+    last_visit = np.full(S, np.nan)
+    for p in parts:
+        rows = pos_of.get_indexer(p.streets["street_id"].to_numpy(dtype=object))
+        uncovered[rows] = p.uncovered
+        last_visit[rows] = p.last_visit_days
+
+    crimes = pd.concat([p.crimes for p in parts], ignore_index=True).sort_values(
+        "fid", kind="stable")
+    crime_street = pos_of.get_indexer(crimes["street_id"].to_numpy(dtype=object))
+
+    ts = schema.table("surveys")
+    sv = store.read("surveys", ["response_id", "responded", "confidence", "feel_safe"],
+                    where=(ts.c.responded <= day.isoformat()) & ts.c.x.isnot(None),
+                    order_by=["response_id"])
+    sv = sv.iloc[np.argsort(sv["response_id"].to_numpy(dtype=object).astype(str),
+                            kind="stable")].reset_index(drop=True)
+    rpos_of = pd.Series(np.arange(len(sv)), index=sv["response_id"].to_numpy(dtype=object))
+    pairs = pd.concat([p.pairs for p in parts], ignore_index=True)
+    ps = pos_of.get_indexer(pairs["street_id"].to_numpy(dtype=object)).astype("int64")
+    pr = pairs["response_id"].map(rpos_of).to_numpy(dtype="int64")
+    by = np.lexsort((pr, ps))  # by street, then respondent: points_near_lines' order
+    ps, pr, pdist = ps[by], pr[by], pairs["distance"].to_numpy(dtype="float64")[by]
+    vp = store.read("survey_priorities", ["response_id", "priority"])
+    rpos = vp["response_id"].map(rpos_of)
+    ppos = vp["priority"].map({p: i for i, p in enumerate(PRIORITY_SLUGS)})
+    ok = rpos.notna() & ppos.notna()
+    prio_r = rpos[ok].to_numpy(dtype="int64")
+    prio_p = ppos[ok].to_numpy(dtype="int64")
+    porder = np.lexsort((prio_p, prio_r))
+    prio_r, prio_p = prio_r[porder], prio_p[porder]
+
+    nb = pd.concat([p.neighbours for p in parts], ignore_index=True)
+    ni = pos_of.get_indexer(nb["street_id"].to_numpy(dtype=object)).astype("int64")
+    nj = pos_of.get_indexer(nb["other"].to_numpy(dtype=object)).astype("int64")
+    inside = nj >= 0  # a touching street outside every part is outside the area
+    ni, nj = ni[inside], nj[inside]
+    norder = np.lexsort((nj, ni))
+    ni, nj = ni[norder], nj[norder]
+
+    streets_out = streets[["street_id", "name", "beat_id", "households", "length_m"]]
+    resp_conf = pd.to_numeric(sv["confidence"], errors="coerce").to_numpy(dtype="float64")
+    resp_safe = pd.to_numeric(sv["feel_safe"], errors="coerce").to_numpy(dtype="float64")
+    resp_age = np.maximum(_days_before(day, sv["responded"]), 0.0)
+    arrays: dict[str, Any] = dict(
+        beat_code=beat_code.astype("int64"), crime_street=crime_street.astype("int64"),
+        crime_category=crimes["category"].to_numpy(dtype="int64"),
+        crime_code_days=crimes["code_days"].to_numpy(dtype="float64"),
+        crime_age_days=crimes["age_days"].to_numpy(dtype="float64"),
+        crime_distance=crimes["distance"].to_numpy(dtype="float64"),
+        pair_street=ps, pair_respondent=pr, pair_distance=pdist,
+        respondent_age_days=resp_age, respondent_confidence=resp_conf,
+        respondent_feel_safe=resp_safe, priority_respondent=prio_r, priority_index=prio_p,
+        **mats, uncovered=uncovered, last_visit_days=last_visit,
+    )
+    meta: dict[str, Any] = dict(
+        area=area, as_of=day.isoformat(), scheme=scheme, level=int(level),
+        crime_distance_m=float(crime_distance_m), voice_radius_m=float(voice_radius_m))
+    fp = _fingerprint({**arrays, **meta, "groups": groups,
+                       **{f"streets.{c}": streets_out[c].to_numpy() for c in streets_out}})
+    log.info("scoring inputs: %d streets, %d crimes, %d respondent pairs, %d households",
+             S, len(crime_street), len(ps), int(streets_out["households"].sum()))
+    return ScoringInputs(**meta, streets=streets_out, groups=groups, fingerprint=fp,
+                         neighbour_i=ni, neighbour_j=nj, **arrays)
 
 
 def prepare_inputs(store, *, area: str | None = None, as_of: str | date | None = None,
@@ -266,146 +631,28 @@ def prepare_inputs(store, *, area: str | None = None, as_of: str | date | None =
         these inputs may use (profiles may use less).
     progress : callable, optional
         ``progress(fraction_done, message)``.
+
+    The whole area is one :func:`prepare_part`; a force too large for one process is
+    prepared in parts on Dask (:func:`spatial_core.national.run.prepare_inputs_in_parts`)
+    and merged by :func:`merge_parts` into the same inputs.
     """
     say = progress or (lambda f, m: None)
+    _check_prepare(crime_distance_m, voice_radius_m)
     day = _default_as_of(store) if as_of is None else (
         as_of if isinstance(as_of, date) else _day(as_of, "as_of"))
-    if not (0 < crime_distance_m <= 500) or not (0 < voice_radius_m <= 2000):
-        raise InputError("crime_distance_m must be in (0, 500] and voice_radius_m in (0, 2000]")
-    say(0.0, "reading streets")
-    st = store.read("streets", ["street_id", "name", "beat_id", "ward_id", "length_m",
-                                "households", "geom"], order_by=["street_id"])
-    st = pd.DataFrame({c: st[c].to_numpy() for c in st.columns if c != "geom"}
-                      | {"geom": st.geometry.to_numpy() if len(st) else np.array([], object)})
-    in_area = streets_in_area(store, st, area)
-    all_ids = st["street_id"].to_numpy(dtype=object)
-    streets = st[in_area].reset_index(drop=True)
-    S = len(streets)
-    pos_of = pd.Index(streets["street_id"].to_numpy(dtype=object))  # street ids are unique
-    beats = streets["beat_id"].fillna("").to_numpy(dtype=object)
-    _, beat_code = np.unique(beats.astype(str), return_inverse=True)
-    geoms = np.asarray(streets["geom"], dtype=object)
-
-    say(0.1, "placing crimes on streets")
-    t = schema.table("crimes")
-    month = f"{day.year:04d}-{day.month:02d}"
-    cr = store.read("crimes", ["month", "category", "offence_code", "x", "y"],
-                    where=(t.c.month <= month) & (t.c.x.isnot(None)) & (t.c.is_outlier == 0))
-    cx, cy = cr["x"].to_numpy(dtype="float64"), cr["y"].to_numpy(dtype="float64")
-    # Nearest street among ALL streets, so a crime by a boundary street outside the area
-    # is not pulled onto a street inside it.
-    sid = assign_points_to_streets(cx, cy, all_ids, st["geom"].to_numpy(),
-                                   max_distance=crime_distance_m)
-    pos = pos_of.get_indexer(sid).astype("float64")
-    pos[pos < 0] = np.nan
-    age = np.maximum(_days_before(day, cr["month"]), 0.0)
-    keep = np.isfinite(pos) & np.isfinite(age)
-    crime_street = pos[keep].astype("int64")
-    points = shapely.points(cx[keep], cy[keep])
-    crime_distance = shapely.distance(points, geoms[crime_street]) if keep.any() else \
-        np.zeros(0)
-    # Normalised once per distinct category, not once per crime.
-    cat_code, cat_values = pd.factorize(cr["category"][keep].to_numpy(dtype=object),
-                                        use_na_sentinel=False)
-    lut = np.array([CATEGORY_NAMES.index(normalise_category(c) or "Other crime")
-                    for c in cat_values], dtype="int64")
-    crime_category = lut[cat_code] if len(cat_code) else np.zeros(0, dtype="int64")
-    crime_code_days = offence_code_weights(cr["offence_code"][keep].to_numpy(dtype=object))
-    crime_age = age[keep]
-
-    say(0.35, "placing respondents near streets")
-    ts = schema.table("surveys")
-    sv = store.read("surveys", ["response_id", "responded", "x", "y", "confidence", "feel_safe"],
-                    where=(ts.c.responded <= day.isoformat()) & ts.c.x.isnot(None),
-                    order_by=["response_id"])
-    rx, ry = sv["x"].to_numpy(dtype="float64"), sv["y"].to_numpy(dtype="float64")
-    if len(sv) and S:
-        pr, ps, pd_ = points_near_lines(geoms, rx, ry, voice_radius_m)
-    else:
-        pr = ps = np.zeros(0, dtype="int64")
-        pd_ = np.zeros(0)
-    vp = store.read("survey_priorities", ["response_id", "priority"])
-    rpos = vp["response_id"].map(pd.Series(np.arange(len(sv)), index=sv["response_id"]))
-    ppos = vp["priority"].map({p: i for i, p in enumerate(PRIORITY_SLUGS)})
-    ok = rpos.notna() & ppos.notna()
-    prio_r = rpos[ok].to_numpy(dtype="int64")
-    prio_p = ppos[ok].to_numpy(dtype="int64")
-    order = np.lexsort((prio_p, prio_r))
-    prio_r, prio_p = prio_r[order], prio_p[order]
-
-    say(0.6, "households, members and visits")
-    hh = _households(store, day, scheme, level)
-    hpos = pos_of.get_indexer(hh["street_id"].to_numpy(dtype=object))
-    on = hpos >= 0
-    h_street = hpos[on].astype("int64")
-    grp = hh["group"][on].astype(object)
-    known = grp.notna().to_numpy()
-    groups = tuple(sorted(str(g) for g in grp[known].unique()))
-    G = len(groups)
-    gidx = grp[known].astype(str).map({g: i for i, g in enumerate(groups)}).to_numpy("int64")
-    members = hh["members"][on].to_numpy(dtype="float64")
-    flat = h_street[known] * G + gidx
-
-    def by_group(weights: np.ndarray | None) -> np.ndarray:
-        return np.bincount(flat, weights=weights, minlength=S * G).reshape(S, G)
-
-    households_by_group = by_group(None).astype("int64")
-    member_households_by_group = by_group((members[known] > 0).astype("float64")).astype("int64")
-    members_by_group = by_group(members[known]).astype("int64")
-
-    tv = schema.table("visits")
-    vs = store.read("visits", ["uprn", "visited_at"],
-                    where=tv.c.visited_at <= day.isoformat() + "T23:59:59")
-    visited = hh["uprn"][on].isin(set(vs["uprn"])).to_numpy()
-    uncovered = np.bincount(h_street[~visited & (members == 0)], minlength=S).astype("int64")
-    street_of_uprn = pd.Series(h_street, index=hh["uprn"][on].to_numpy(dtype=object))
-    vpos = vs["uprn"].map(street_of_uprn)
-    vdays = _days_before(day, vs["visited_at"].str.slice(0, 10))
-    okv = vpos.notna().to_numpy() & np.isfinite(vdays)
-    last = np.full(S, np.inf)
-    np.minimum.at(last, vpos[okv].to_numpy(dtype="int64"), np.maximum(vdays[okv], 0.0))
-    last_visit_days = np.where(np.isfinite(last), last, np.nan)
-
-    if S:
-        ni, nj = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=NEIGHBOUR_M)
-        other = ni != nj
-        ni, nj = ni[other].astype("int64"), nj[other].astype("int64")
-    else:
-        ni = nj = np.zeros(0, dtype="int64")
-
+    options = dict(day=day, area=area, scheme=scheme, level=level,
+                   crime_distance_m=crime_distance_m, voice_radius_m=voice_radius_m)
+    whole = prepare_part(store, None, progress=lambda f, m: say(0.95 * f, m), **options)
     say(0.95, "fingerprinting inputs")
-    streets_out = pd.DataFrame({
-        "street_id": streets["street_id"].to_numpy(dtype=object),
-        "name": streets["name"].to_numpy(dtype=object),
-        "beat_id": streets["beat_id"].to_numpy(dtype=object),
-        "households": np.bincount(h_street, minlength=S).astype("int64"),
-        "length_m": streets["length_m"].to_numpy(dtype="float64"),
-    })
-    resp_conf = pd.to_numeric(sv["confidence"], errors="coerce").to_numpy(dtype="float64")
-    resp_safe = pd.to_numeric(sv["feel_safe"], errors="coerce").to_numpy(dtype="float64")
-    resp_age = np.maximum(_days_before(day, sv["responded"]), 0.0)
-    arrays: dict[str, Any] = dict(
-        beat_code=beat_code.astype("int64"), crime_street=crime_street,
-        crime_category=crime_category, crime_code_days=crime_code_days,
-        crime_age_days=crime_age, crime_distance=np.asarray(crime_distance, dtype="float64"),
-        pair_street=ps.astype("int64"), pair_respondent=pr.astype("int64"),
-        pair_distance=np.asarray(pd_, dtype="float64"), respondent_age_days=resp_age,
-        respondent_confidence=resp_conf, respondent_feel_safe=resp_safe,
-        priority_respondent=prio_r, priority_index=prio_p,
-        households_by_group=households_by_group,
-        member_households_by_group=member_households_by_group,
-        members_by_group=members_by_group, uncovered=uncovered, last_visit_days=last_visit_days,
-    )
-    meta: dict[str, Any] = dict(
-        area=area, as_of=day.isoformat(), scheme=scheme, level=int(level),
-        crime_distance_m=float(crime_distance_m), voice_radius_m=float(voice_radius_m))
-    fp = _fingerprint({**arrays, **meta, "groups": groups,
-                       **{f"streets.{c}": streets_out[c].to_numpy() for c in streets_out}})
+    inputs = merge_parts(store, [whole], **options)
     say(1.0, "inputs ready")
-    log.info("scoring inputs: %d streets, %d crimes, %d respondent pairs, %d households",
-             S, len(crime_street), len(ps), len(h_street))
-    return ScoringInputs(**meta, streets=streets_out, groups=groups, fingerprint=fp,
-                         neighbour_i=ni, neighbour_j=nj, **arrays)
+    return inputs
+
+
+def default_as_of(store, as_of: str | date | None = None) -> date:
+    """The day scores are computed for (see :func:`prepare_inputs`)."""
+    return _default_as_of(store) if as_of is None else (
+        as_of if isinstance(as_of, date) else _day(as_of, "as_of"))
 
 
 # -- scoring ------------------------------------------------------------------------------------

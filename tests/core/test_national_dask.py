@@ -39,11 +39,11 @@ MONTHS = 3
 
 @pytest.fixture(scope="module")
 def nation(tmp_path_factory):
-    """Three forces built once; two identical copies of their stores."""
+    """Three forces built once; identical copies of their stores."""
     root = tmp_path_factory.mktemp("nation")
     built = build_national_demo(root / "built", forces=FORCES, scale=SCALE, months=MONTHS)
     copies = {}
-    for name in ("one_machine", "dask"):
+    for name in ("one_machine", "dask", "dask_parts", "parts_here"):
         d = root / name
         d.mkdir()
         shutil.copy(root / "built" / "forces.json", d / "forces.json")
@@ -103,6 +103,21 @@ def test_dask_national_run_equals_one_machine(runs, cluster):
         assert b.low_coverage_beats == a.low_coverage_beats
         assert b.priority_summary["votes"].sum() > 0
         assert b.representation["members"].sum() > 0
+
+
+def test_dask_national_run_in_parts_equals_one_machine(nation, runs, cluster):
+    """Each force's scoring inputs prepared in parts cut at H3 resolution 8 (tasks of
+    their own on the cluster, and in this process one after another): the same results."""
+    one, _ = runs
+    on_dask = run_national(nation["dask_parts"], client=cluster["client"], parts_res=8)
+    here = run_sequential(nation["parts_here"], parts_res=8, parts=3)
+    assert on_dask.failures == {} and here.failures == {}
+    for code, a in one.forces.items():
+        for run in (on_dask, here):
+            b = run.forces[code]
+            for frame in ("streets", "priorities", "representation", "area_counts"):
+                pd.testing.assert_frame_equal(getattr(b, frame), getattr(a, frame),
+                                              check_exact=True, obj=f"{code} {frame}")
 
 
 def test_dask_national_scores_written_back_to_force_stores(nation, runs):
@@ -188,7 +203,9 @@ def test_national_cli_demo_and_run_on_the_cluster(tmp_path, cluster, capsys):
 
 
 def test_national_cli_local_cluster_with_memory_limit(nation, tmp_path, capsys):
-    """The default: a LocalCluster on 127.0.0.1 with a memory limit per worker; one force."""
+    """The default: a LocalCluster on 127.0.0.1 with a memory limit per worker; one force,
+    its inputs prepared in parts (tasks on the one worker, which its force task leaves free
+    while it waits for them)."""
     from lpt_cli.main import main
 
     forces_dir = tmp_path / "forces"
@@ -196,7 +213,7 @@ def test_national_cli_local_cluster_with_memory_limit(nation, tmp_path, capsys):
     shutil.copy(nation["one_machine"]["bedfordshire"], forces_dir / "bedfordshire.gpkg")
     national = tmp_path / "national.gpkg"
     assert main(["national", "run", "--workers", "1", "--memory-limit", "2GB",
-                 "--forces-dir", str(forces_dir),
+                 "--forces-dir", str(forces_dir), "--parts-res", "8", "--parts", "4",
                  "--out", str(national)]) == 0
     printed = capsys.readouterr().out
     assert "1 forces scored" in printed and "tcp://127.0.0.1:" in printed
