@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from spatial_core.errors import InputError
+from spatial_core.progress import Progress
 from spatial_core.store import schema
 
 __all__ = [
@@ -46,7 +47,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 Z95 = 1.959963984540054
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +38,7 @@ import pandas as pd
 from spatial_core.analytics.harm import crime_weights
 from spatial_core.errors import InputError
 from spatial_core.geo.cells import cell_resolutions, cells_to_hex, cells_to_parents
+from spatial_core.progress import Progress
 from spatial_core.store import schema
 from spatial_core.store.boundary_sets import newest_set_by_level
 
@@ -61,7 +62,6 @@ log = logging.getLogger(__name__)
 DEFAULT_Q = 0.05
 TREND_CLASSES = ("new", "intensifying", "persistent", "diminishing", "sporadic", "never")
 
-Progress = Callable[[float, str], None]
 
 try:  # pragma: no cover - whichever the environment has
     import h3ronpy as _h3ronpy  # type: ignore[import-untyped]

@@ -42,7 +42,7 @@ setup-evaluation.md`` has the method, a worked example and the caveats.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,7 @@ import pandas as pd
 import shapely
 
 from spatial_core.errors import InputError
+from spatial_core.progress import Progress
 from spatial_core.store import schema
 
 __all__ = [
@@ -74,7 +75,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 OUTCOMES = ("crimes", "harm", "confidence", "feel_safe", "membership")
 """The outcomes compared, in the order tables list them."""

@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection
 
 from spatial_core.errors import InputError
 from spatial_core.io.sources import expand_paths, file_sha256
+from spatial_core.progress import Progress, no_progress
 from spatial_core.store import schema
 from spatial_core.store.data_version import bump_data_version
 
@@ -54,7 +55,6 @@ __all__ = ["ALREADY", "ImportReport", "KINDS", "Progress", "check_unique", "impo
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 """A progress callable: ``progress(fraction_done, message)``; fronts pass their own."""
 
 ALREADY = "already in the store"
@@ -190,9 +190,6 @@ def import_files(store, kind: str, paths: Sequence[str | Path], **options) -> Im
 CSV_PATTERNS = ("*.csv", "*.csv.gz")
 """The files a folder given to a CSV importer is searched for."""
 
-
-def no_progress(fraction: float, message: str) -> None:
-    """The :data:`Progress` of a caller that gave none: says nothing."""
 
 
 def _concat(parts: list, report: ImportReport) -> pd.DataFrame:

@@ -29,7 +29,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,13 +38,13 @@ import pandas as pd
 import shapely
 
 from spatial_core.errors import InputError
+from spatial_core.progress import Progress
 
 __all__ = ["PARTITION_KINDS", "PartitionReport", "partition_import", "split_file",
            "force_outlines", "force_names"]
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 PARTITION_KINDS = ("crimes", "postcodes")
 """The national inputs that are partitioned by force on import."""

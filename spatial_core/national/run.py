@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ import pandas as pd
 import shapely
 
 from spatial_core.errors import InputError
+from spatial_core.progress import Progress
 
 __all__ = ["ForceResult", "NationalRun", "force_job", "parts_preparer", "run_national",
            "run_sequential", "national_client", "close_client", "dashboard_link",
@@ -43,7 +44,6 @@ __all__ = ["ForceResult", "NationalRun", "force_job", "parts_preparer", "run_nat
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 NATIONAL_LAYERS = ("national_forces", "national_area_counts", "national_priorities",
                    "national_representation", "national_run")

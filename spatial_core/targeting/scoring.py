@@ -61,6 +61,7 @@ from spatial_core.analytics.harm import (
 )
 from spatial_core.errors import InputError, NotFoundError
 from spatial_core.io.surveys import PRIORITIES
+from spatial_core.progress import Progress
 from spatial_core.store import schema
 from spatial_core.store.boundary_sets import newest_per_area
 from spatial_core.store.data_version import bump_data_version
@@ -94,7 +95,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 NEIGHBOUR_M = 1.0
 """Streets closer than this (metres) are neighbours: they touch (the crime component's

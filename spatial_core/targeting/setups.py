@@ -35,7 +35,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ import shapely
 from spatial_core.analytics.population import AREA_LEVELS, current_member_clause
 from spatial_core.errors import InputError, NotFoundError, ReadOnlyError
 from spatial_core.geo.crs import STORE_SRID, WGS84, looks_like_lnglat, transform_xy
+from spatial_core.progress import Progress
 from spatial_core.store import schema
 from spatial_core.store.data_version import bump_data_version
 from spatial_core.targeting.profiles import (
@@ -86,7 +87,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 GOALS = ("recruit", "survey", "engage")
 """What a set-up is for: recruit members, gather survey responses, engage a group."""
