@@ -222,7 +222,12 @@ def test_tactical_section_shows_the_area_and_its_change(gpkg_store):
     assert rows["Confidence: change since 2026Q1 (2026Q2)"][0] == "+1.00"
     assert rows["Confidence: same people 2026Q1 to 2026Q2"] == ("+1.00", "1.00 to 1.00", "4")
     assert rows["Crimes: change since 2026Q1 (2026Q2)"][0] == "-2"
+    # Two beats: too few areas for a line, so no outlier and no z.
+    assert rows["Feeling safe against crime"] == ("as expected", "", "")
     public = section(SectionContext(store=gpkg_store, area_id="npa:N", level="npa",
                                     scope=Scope(role="public", k=5), profile=None,
                                     period=None, min_n=10, target=0.7))
     assert "withheld" in public.note and s.key == "confidence"
+    prows = {r[0]: r[1:] for r in public.rows}
+    assert prows["Confidence in the police (1-5)"][2] == "13"  # 7 + 6 answers in the npa
+    assert prows["Confidence: same people 2026Q1 to 2026Q2"][2] == "6"

@@ -51,9 +51,12 @@ def section(ctx: SectionContext) -> TacticalSection | None:
              _n(c["confidence_n"])),
             ("Feeling safe (1-5)", _num(c["feel_safe"]),
              _interval(c["feel_safe_ci_low"], c["feel_safe_ci_high"]), _n(c["feel_safe_n"]))]
-    status = [w for w in (c["safe_outlier"], c["confidence_outlier"]) if w]
-    rows.append(("Against crime and the force's other areas",
-                 "; ".join(status) if status else "as expected", "", ""))
+    for label, g in (("Feeling safe against crime", "safe"),
+                     ("Confidence against feeling safe", "confidence")):
+        flag = c[f"{g}_outlier"]
+        z = c[f"{g}_z"]
+        rows.append((label, flag if flag else ("withheld" if flag is None else "as expected"),
+                     "" if _num(z) == "-" else f"z {_num(z, '+.1f')}", ""))
     try:
         change = area_change(ctx.store, ctx.scope, level=ctx.level)
     except InputError:  # nothing dated to make quarters of
