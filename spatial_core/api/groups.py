@@ -15,7 +15,8 @@ equation per count, to which :func:`spatial_core.analytics.disclosure.suppress_c
 applies (:func:`disclose_group_counts`), and the shares, ratios, intervals and flags of a
 withheld count are withheld with it; in :func:`group_priorities` every count from 1 to k-1
 (people, responses, issues, votes, respondents, answers) is withheld with the shares, means
-and intervals it would give away (primary suppression per cell: its limit is in
+and intervals it would give away, and so are votes whose complement (``n - votes``) is from 1
+to k-1 (primary suppression per cell and its complement: the limit is in
 ``docs/analytics/priorities.md``).
 """
 from __future__ import annotations
@@ -177,6 +178,8 @@ def group_priorities(store, scope: Scope = FORCE, *, by: str = "channel",
     k = scope.disclosure_k
     out = priorities_by_group(store, by=by, level=level, period=period, min_n=min_n,
                               suppress_below=k or 0)
+    if k is not None:
+        _withhold_complements(out["priorities"], k)
     names = area_table(store).set_index("area_id")["name"]
     shown = {}
     for key, frame in out.items():
@@ -186,3 +189,26 @@ def group_priorities(store, scope: Scope = FORCE, *, by: str = "channel",
         frame.insert(1, "area_name", frame["area_id"].map(names).fillna(frame["area_id"]))
         shown[key] = frame
     return shown
+
+
+def _withhold_complements(p: pd.DataFrame, k: int) -> None:
+    """Votes whose complement (respondents of the group who did not name the priority,
+    ``n - votes``) is from 1 to k-1 are withheld with their share and interval (in place):
+    with ``n`` published, the votes would give that small count away.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"votes": [9, 5, 0], "n": [10, 10, 20], "share": [0.9, 0.5, 0.0],
+    ...                   "ci_low": 0.0, "ci_high": 1.0, "note": ""})
+    >>> _withhold_complements(p, 5)
+    >>> p["votes"].tolist(), p["share"].tolist()
+    ([None, 5, 0], [None, 0.5, 0.0])
+    """
+    votes = pd.to_numeric(p["votes"], errors="coerce").to_numpy(dtype="float64")
+    n = pd.to_numeric(p["n"], errors="coerce").to_numpy(dtype="float64")
+    rest = n - votes
+    hide = (rest >= 1) & (rest < k)
+    for c in ("votes", "share", "ci_low", "ci_high"):
+        p[c] = p[c].astype(object).where(~hide, None)
+    p["note"] = np.where(hide, f"withheld: those not naming it are fewer than {k}",
+                         p["note"].astype(object))

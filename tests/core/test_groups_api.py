@@ -99,6 +99,13 @@ def test_group_priorities_in_scope_and_disclosed(town):
     votes = public["priorities"].set_index(["group", "priority"]).loc[("online", "asb")]
     assert votes["votes"] is None and votes["share"] is None and votes["ci_high"] is None
     assert votes["n"] == 3
+    # With k = 2 the 2 ASB votes are no longer small, but the 1 online respondent who did
+    # not name ASB (3 - 2) is: withheld through its complement; theft (0 of 3) is published.
+    two = group_priorities(town, Scope(role="public", k=2), by="channel", level="beat")
+    online = two["priorities"].set_index(["group", "priority"]).loc["online"]
+    assert online.loc["asb", "votes"] is None and online.loc["asb", "share"] is None
+    assert online.loc["asb", "note"] == "withheld: those not naming it are fewer than 2"
+    assert online.loc["asb", "n"] == 3 and online.loc["theft", "votes"] == 0
     exact = group_priorities(town, FORCE, by="channel", level="beat")["priorities"]
     row = exact.set_index(["group", "priority"]).loc[("online", "asb")]
     assert row["votes"] == 2 and row["share"] == pytest.approx(2 / 3)
