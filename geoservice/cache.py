@@ -59,6 +59,7 @@ import re
 import struct
 import threading
 import time
+import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -74,7 +75,8 @@ from .auth import Authenticator, AuthError
 from .context import Principal
 from .context import request_id as new_request_id
 
-__all__ = ["CACHEABLE", "ResponseCache", "StoreVersion", "install", "ENV_CACHE_MB"]
+__all__ = ["CACHEABLE", "ResponseCache", "StoreVersion", "install", "ENV_CACHE_MB",
+           "worker_tag"]
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("geoservice.access")
@@ -91,7 +93,7 @@ _PATH = re.compile(
 # too: a tile is an answer like the items (binary; see providers/tiles.py)
 # Headers that belong to one response, not to the cached representation.
 _DROP = frozenset({"content-length", "content-encoding", "date", "server", "x-request-id",
-                   "x-cache", "connection", "transfer-encoding"})
+                   "x-cache", "x-cache-worker", "connection", "transfer-encoding"})
 
 StartResponse = Callable[..., Any]
 
@@ -222,6 +224,19 @@ class StoreVersion:
             state = (sig, data_version(stores.store(self.location)))
             self._state = state
         return (state[1],)
+
+
+_WORKER: list = [None, ""]
+
+
+def worker_tag() -> str:
+    """An opaque tag of this worker process (random, made once per process), sent as
+    ``X-Cache-Worker`` so that a client can tell which worker's cache answered (the tests
+    prove both workers cached a layer) without learning anything about the host."""
+    pid = os.getpid()
+    if _WORKER[0] != pid:
+        _WORKER[:] = [pid, uuid.uuid4().hex[:8]]
+    return _WORKER[1]
 
 
 def _accepts_gzip(header: str) -> bool:
@@ -477,7 +492,7 @@ class ResponseCache:
         if gz_ok:
             headers.append(("Content-Encoding", "gzip"))
         headers += [("Content-Length", str(len(body))), ("Vary", ", ".join(vary)),
-                    ("X-Cache", how)]
+                    ("X-Cache", how), ("X-Cache-Worker", worker_tag())]
         request_id = request_id or new_request_id(environ.get("HTTP_X_REQUEST_ID"))
         headers.append(("X-Request-ID", request_id))
         if how != "MISS":  # the app logged the miss
