@@ -279,7 +279,7 @@ def area_change_table(store, *, k: int | None = None, quarters=None,
     r = respondents_frame(store) if paired is not None else None
     tree = _tree(store) if k is not None else None
     overlaps = _quarter_overlaps(store, qs, tree) if tree is not None else None
-    if tree is not None:  # every level in one table: a level is never differenced alone
+    if tree is not None and k is not None:  # every level in one table: none differenced alone
         every = _disclose_snapshots(pd.concat([snaps[lv].areas for lv in levels],
                                               ignore_index=True), tree, overlaps, k)
         snaps = {lv: type(sn)(sn.level, sn.quarters,
@@ -296,7 +296,7 @@ def area_change_table(store, *, k: int | None = None, quarters=None,
     out = _with_areas(store, frames)
     out["panel_first"] = paired[0] if paired is not None else None
     out["panel_second"] = paired[1] if paired is not None else None
-    if tree is None:
+    if tree is None or k is None:
         out["disclosure"] = "exact"
     else:
         out = _disclose_panel(store, out, r, paired, tree, k)
