@@ -181,6 +181,8 @@ def test_priorities_by_group_police_exact_partners_and_public_disclosed(
     for r in body["priorities"]:
         if role in AGGREGATE:
             assert not _small(r["votes"], service.k) and not _small(r["n"], service.k)
+            if r["votes"] is not None and r["n"] is not None:  # nor their complement
+                assert not _small(r["n"] - r["votes"], service.k)
             if r["n"] is None:
                 assert r["share"] is None and r["ci_low"] is None
         elif r["n"]:
