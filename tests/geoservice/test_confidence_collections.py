@@ -254,3 +254,19 @@ def test_outliers_are_those_the_cli_prints(server, truth, tmp_path):
         assert got.loc[area, "safe_outlier"] == safe
         assert got.loc[area, "confidence_outlier"] == conf
         assert math.isclose(got.loc[area, "feel_safe"], mean, abs_tol=1e-9)
+
+
+@pytest.mark.parametrize("fmt", ["html", "csv"])
+@pytest.mark.parametrize("cid", COLLECTIONS)
+def test_html_and_csv_pages_of_the_collection(server, cid, fmt):
+    """A browser's page and a spreadsheet's download: the public's beat rows, with their
+    names."""
+    import urllib.request
+
+    url = f"{server['url']}/collections/{cid}/items?level=beat&limit=100&f={fmt}"
+    with urllib.request.urlopen(url, timeout=120) as resp:
+        assert resp.status == 200
+        text = resp.read().decode("utf-8")
+    assert "Wexcombe West 1" in text and "beat:DM01B01" in text
+    if fmt == "csv":
+        assert text.splitlines()[0].count(",") > 10 and len(text.splitlines()) == 9
