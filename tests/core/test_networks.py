@@ -52,7 +52,15 @@ def town(gpkg_store, tmp_path):
     return gpkg_store
 
 
-def test_beats_without_a_key_individual_and_with_fewer_than_n(town):
+@pytest.fixture
+def town_both(store, tmp_path):
+    """The town on a GeoPackage and on a real PostGIS."""
+    _town(store, tmp_path)
+    return store
+
+
+def test_beats_without_a_key_individual_and_with_fewer_than_n(town_both):
+    town = town_both
     b = beat_networks(town, min_members=2).set_index("area_id")
     assert b.loc["beat:A", ["households", "members", "key_individual", "iag"]].tolist() == \
         [7, 3, 2, 1]
@@ -129,7 +137,8 @@ def test_police_see_their_beats_exact(town):
     assert network_groups(town, officer, by="ethnicity").empty  # the force is not theirs
 
 
-def test_partners_and_the_public_see_every_beat_with_small_counts_withheld(town):
+def test_partners_and_the_public_see_every_beat_with_small_counts_withheld(town_both):
+    town = town_both
     public = Scope(role="public", k=3)
     g = network_gaps(town, public).set_index("area_id")
     assert list(g.index) == ["beat:A", "beat:B"]
