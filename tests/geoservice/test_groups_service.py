@@ -275,3 +275,19 @@ def test_a_beat_of_network_gaps_inside_200_outside_404(service, callers, role, b
     bad = urllib.parse.quote("key_individual.shoe.beat.x.y", safe="")
     status, body = _get(service, callers, role, f"/collections/network_groups/items/{bad}")
     assert status == 400 and "by=" in body["description"]
+
+
+@pytest.mark.parametrize("how", ["property", "cql2", "bbox"])
+@pytest.mark.parametrize("role", ["supervisor", "beat_officer"])
+def test_a_filter_or_bbox_on_an_outside_beat_finds_nothing(service, callers, demo, role, how):
+    outline = demo["geoms"].set_index("area_id").geometry[OTHER_BEAT]
+    inner = outline.representative_point().buffer(20).bounds
+    params = {"property": {"area_id": OTHER_BEAT},
+              "cql2": {"filter": f"area_id='{OTHER_BEAT}'"},
+              "bbox": {"bbox": ",".join(str(v) for v in inner),
+                       "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/27700"}}[how]
+    status, ref = _items(service, callers, "force_analyst", "network_gaps", **params)
+    assert status == 200 and OTHER_BEAT in {f["id"] for f in ref["features"]}
+    status, body = _items(service, callers, role, "network_gaps", **params)
+    assert status == 200, body
+    assert OTHER_BEAT not in {f["id"] for f in body["features"]}
