@@ -218,6 +218,10 @@ def quarterly_snapshots(store, *, level: str = "beat", quarters: Sequence[str] |
     qs = sorted(set(qs), key=_quarter_index)
     col = f"{level}_id"
     areas = area_table(store)
+    if not (areas["level"] == level).any():
+        raise InputError(f"no {level} is stored (levels stored: "
+                         f"{', '.join(sorted(set(areas['level'])))}); import {level} boundaries "
+                         "or choose another level")
     areas = areas[areas["level"] == level]
     h = households(store)
     crime = _crime_by_area(store, level, qs, harm_overrides)

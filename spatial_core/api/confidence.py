@@ -268,9 +268,11 @@ def area_change_table(store, *, k: int | None = None, quarters=None,
     from spatial_core.analytics.population import area_table, respondents_frame
 
     stored = set(area_table(store)["level"])  # a store may have no wards (or no npas)
-    levels = tuple(lv for lv in (LEVELS if k is not None else levels) if lv in stored)
+    wanted = LEVELS if k is not None else levels
+    levels = tuple(lv for lv in wanted if lv in stored)
     if not levels:
-        raise InputError(f"no {' or '.join(LEVELS)} is stored: import boundaries first")
+        raise InputError(f"no {' or '.join(wanted)} is stored (levels stored: "
+                         f"{', '.join(sorted(stored))}): import boundaries first")
     snaps = {lv: quarterly_snapshots(store, level=lv, quarters=quarters, representation=False)
              for lv in levels}
     qs = snaps[levels[0]].quarters

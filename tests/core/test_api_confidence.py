@@ -231,3 +231,16 @@ def test_tactical_section_shows_the_area_and_its_change(gpkg_store):
     prows = {r[0]: r[1:] for r in public.rows}
     assert prows["Confidence in the police (1-5)"][2] == "13"  # 7 + 6 answers in the npa
     assert prows["Confidence: same people 2026Q1 to 2026Q2"][2] == "6"
+
+
+def test_a_level_without_areas_is_a_clear_error_in_change(gpkg_store):
+    from spatial_core.analytics.change import quarterly_snapshots
+
+    _change_store(gpkg_store)  # beats, an npa and a force; no ward
+    with pytest.raises(InputError, match="no ward is stored .levels stored: beat, force, npa"):
+        quarterly_snapshots(gpkg_store, level="ward")
+    with pytest.raises(InputError, match="no ward is stored"):
+        area_change(gpkg_store, FORCE, level="ward")
+    assert area_change(gpkg_store, Scope(role="public", k=5), level="ward").empty
+    assert set(area_change(gpkg_store, Scope(role="public", k=5))["level"]) == \
+        {"beat", "npa", "force"}
