@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
-
 from lpt_cli.commands._common import add_level_argument, open_from_args, print_json
-
-
-def records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-ready dicts (NaN → None, numpy scalars → Python)."""
-    out = []
-    for row in frame.to_dict(orient="records"):
-        clean = {}
-        for k, v in row.items():
-            if hasattr(v, "item"):
-                v = v.item()
-            if isinstance(v, float) and math.isnan(v):
-                v = None
-            clean[k] = v
-        out.append(clean)
-    return out
+from spatial_core.frames import json_records as records  # the CLI's JSON rows
 
 
 def _pct(v: float) -> str:

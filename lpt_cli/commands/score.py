@@ -3,17 +3,8 @@
 the recommended action of each (``--actions FILE`` for your own rules)."""
 from __future__ import annotations
 
-import math
-
 from lpt_cli.commands._common import open_from_args, print_json, progress_bar
-
-
-def _records(frame) -> list[dict]:
-    out = []
-    for row in frame.to_dict(orient="records"):
-        out.append({k: (None if isinstance(v, float) and math.isnan(v) else v)
-                    for k, v in row.items()})
-    return out
+from spatial_core.frames import json_records as records
 
 
 def _score(args) -> int:
@@ -40,7 +31,7 @@ def _score(args) -> int:
         print_json({"run_id": run_id, "profile": profile_to_dict(profile), "area": run.area,
                     "as_of": run.as_of, "inputs_fingerprint": run.fingerprint,
                     "actions": rules.source,
-                    "streets": len(scores), "top": args.top, "scores": _records(top)})
+                    "streets": len(scores), "top": args.top, "scores": records(top)})
         return 0
     where = f" in {run.area}" if run.area else ""
     print(f"street scores{where} as of {run.as_of}, profile {profile.name!r} "

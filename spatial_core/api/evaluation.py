@@ -13,7 +13,6 @@ off. No name, address or member id is ever in it.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,26 +23,13 @@ import pandas as pd
 from spatial_core.analytics.setup_effect import StreetGroupEffect, street_group_effect
 from spatial_core.api import FORCE, Scope
 from spatial_core.errors import InputError, NotFoundError
+from spatial_core.frames import json_records
 
 __all__ = ["SetupEvaluation", "evaluate_setup", "street_table", "AFTER_FROM",
            "setups_in_area"]
 
 AFTER_FROM = ("start", "end")
 """Where the after window begins: the set-up's start (created) or its end (archived)."""
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float | np.floating):
-        return None if not math.isfinite(float(v)) else round(float(v), 4)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _clean(v) for k, v in r.items()} for r in frame.to_dict("records")]
 
 
 def street_table(effect: StreetGroupEffect, k: int) -> pd.DataFrame:
@@ -115,12 +101,14 @@ class SetupEvaluation:
                "after_from": self.after_from, "windows": e.windows.to_dict(),
                "streets_targeted": int((e.streets["group"] == "targeted").sum()),
                "streets_comparison": int((e.streets["group"] == "comparison").sum()),
-               "outcomes": _records(e.outcomes), "cells": _records(e.cells),
-               "balance": _records(e.balance), "pre_trend": _records(e.pre_trend),
+               "outcomes": json_records(e.outcomes, digits=4),
+               "cells": json_records(e.cells, digits=4),
+               "balance": json_records(e.balance, digits=4),
+               "pre_trend": json_records(e.pre_trend, digits=4),
                "warnings": list(e.warnings),
                "verdict": e.verdict, "method": dict(e.method)}
         if streets:
-            out["streets"] = _records(self.streets)
+            out["streets"] = json_records(self.streets, digits=4)
         return out
 
 

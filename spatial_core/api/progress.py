@@ -39,6 +39,7 @@ import pandas as pd
 
 from spatial_core.api import FORCE, Scope
 from spatial_core.errors import InputError, NotFoundError
+from spatial_core.frames import json_records
 from spatial_core.targeting.progress import (
     COUNT_COLUMNS,
     DEFAULT_BEHIND_BELOW,
@@ -98,30 +99,9 @@ class ProgressReport:
                 "behind_below": self.behind_below, "grace_days": self.grace_days,
                 "rule": self.rule, "role": self.role, "k": self.k,
                 "headline": dict(self.headline),
-                "setups": _records(self.setups.drop(columns=["geometry"], errors="ignore")),
-                "beats": _records(self.beats), "officers": _records(self.officers),
-                "days": _records(self.days)}
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.to_dict(orient="records"):
-        clean: dict[str, Any] = {}
-        for k, v in row.items():
-            if isinstance(v, (list, tuple, dict)):
-                clean[k] = list(v) if isinstance(v, tuple) else v
-            elif v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-                clean[k] = None
-            elif isinstance(v, np.bool_):
-                clean[k] = bool(v)
-            elif isinstance(v, np.integer):
-                clean[k] = int(v)
-            elif isinstance(v, np.floating):
-                clean[k] = float(v)
-            else:
-                clean[k] = v
-        out.append(clean)
-    return out
+                "setups": json_records(self.setups.drop(columns=["geometry"], errors="ignore")),
+                "beats": json_records(self.beats), "officers": json_records(self.officers),
+                "days": json_records(self.days)}
 
 
 def _rule(period_days: float, behind_below: float, grace_days: float) -> str:

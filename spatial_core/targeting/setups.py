@@ -47,6 +47,7 @@ import shapely
 
 from spatial_core.analytics.population import AREA_LEVELS, current_member_clause
 from spatial_core.errors import InputError, NotFoundError, ReadOnlyError
+from spatial_core.frames import json_records
 from spatial_core.geo.crs import STORE_SRID, WGS84, looks_like_lnglat, transform_xy
 from spatial_core.progress import Progress
 from spatial_core.store import schema
@@ -181,7 +182,7 @@ class SetupReport:
     def to_dict(self) -> dict[str, Any]:
         return {"setup_id": self.setup_id, "name": self.name, "status": self.status,
                 "now": self.now, "totals": dict(self.totals),
-                "targets": _records(self.targets), "streets": _records(self.streets)}
+                "targets": json_records(self.targets), "streets": json_records(self.streets)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SetupReport:
@@ -1074,20 +1075,3 @@ def setup_area_households(store, setup: Setup) -> pd.DataFrame:
                 listed |= (h[f"{level}_id"] == area).to_numpy(dtype=bool)
         h = h[inside | listed]
     return h.reset_index(drop=True)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.to_dict(orient="records"):
-        clean: dict[str, Any] = {}
-        for k, v in row.items():
-            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-                clean[k] = None
-            elif isinstance(v, np.integer):
-                clean[k] = int(v)
-            elif isinstance(v, np.floating):
-                clean[k] = float(v)
-            else:
-                clean[k] = v
-        out.append(clean)
-    return out
