@@ -3,12 +3,12 @@
 group of respondents (channel, community group, demographic), with n and intervals."""
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from spatial_core.analytics.population import AREA_LEVELS
 from spatial_core.analytics.priorities import PRIORITY_GROUPINGS
+from spatial_core.frames import json_records
 
 from ._base import LptProcessor, _metadata, int_input, text_input
 
@@ -36,12 +36,6 @@ PROCESS_METADATA = _metadata(
     example={"by": "channel", "level": "force"}, asynchronous=False)
 
 
-def _records(frame) -> list[dict]:
-    return [{k: (None if isinstance(v, float) and math.isnan(v) else
-                 (v.item() if hasattr(v, "item") else v)) for k, v in rec.items()}
-            for rec in frame.to_dict("records")]
-
-
 class PrioritiesByGroupProcessor(LptProcessor):
     """``spatial_core.api.groups.group_priorities`` for the caller's scope."""
 
@@ -63,4 +57,4 @@ class PrioritiesByGroupProcessor(LptProcessor):
         return "application/json", {
             **args, "disclosure": "exact" if scope.disclosure_k is None
             else f"k={scope.disclosure_k}",
-            **{key: _records(frame) for key, frame in out.items()}}
+            **{key: json_records(frame) for key, frame in out.items()}}

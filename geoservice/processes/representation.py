@@ -2,12 +2,12 @@
 """Process ``area-representation``: who we are (not) hearing from in one area."""
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from spatial_core.analytics.representation import BY as CORE_BY
+from spatial_core.frames import json_records
 
 from ._base import LptProcessor, ProcessInputError, _metadata, area_input, int_input, text_input
 
@@ -107,11 +107,5 @@ class RepresentationProcessor(LptProcessor):
                                   scheme=args["scheme"], level=args["level"],
                                   target=args["target"], min_n=args["min_n"],
                                   period=args["period"])
-        return "application/json", {**args, **{key: _records(frame)
+        return "application/json", {**args, **{key: json_records(frame)
                                                for key, frame in out.items()}}
-
-
-def _records(frame) -> list[dict]:
-    return [{k: (None if isinstance(v, float) and math.isnan(v) else
-                 (v.item() if hasattr(v, "item") else v)) for k, v in rec.items()}
-            for rec in frame.to_dict("records")]
