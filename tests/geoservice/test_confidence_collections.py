@@ -270,3 +270,35 @@ def test_html_and_csv_pages_of_the_collection(server, cid, fmt):
     assert "Wexcombe West 1" in text and "beat:DM01B01" in text
     if fmt == "csv":
         assert text.splitlines()[0].count(",") > 10 and len(text.splitlines()) == 9
+
+
+def test_change_and_panel_are_those_the_cli_prints(server):
+    """A supervisor's phone reads what ``lpt change --level beat --json`` prints: the change
+    since the quarter before and the same people's change, beat by beat."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "lpt_cli.main", "--store", str(server["store"]),
+                          "change", "--level", "beat", "--no-representation", "--json"],
+                         capture_output=True, text=True, check=True)
+    cli = json.loads(out.stdout)
+    last = cli["quarters"][-1]
+    got = _frame(server, "supervisor", "area_change", level="beat")
+    assert len(got) == 4  # the four beats of npa DM01
+    changes = pd.DataFrame(cli["changes"])
+    changes = changes[changes["quarter_to"] == last].set_index(["area_id", "measure"])
+    paired = pd.DataFrame(cli["paired"]["rows"]).set_index(["area_id", "measure"])
+    assert (cli["paired"]["first"], cli["paired"]["second"]) == (got["panel_first"].iloc[0],
+                                                                 got["panel_second"].iloc[0])
+    for area, row in got.iterrows():
+        for name, measure in (("confidence", "confidence_mean"), ("feel_safe", "feel_safe_mean"),
+                              ("crimes", "crimes")):
+            c = changes.loc[(area, measure)]
+            assert math.isclose(row[f"{name}_change"], c["change"], abs_tol=1e-9)
+            assert math.isclose(row[f"{name}_change_ci_low"], c["ci_low"], abs_tol=1e-9)
+        for m in ("confidence", "feel_safe"):
+            p = paired.loc[(area, m)]
+            assert row[f"panel_{m}_n"] == p["n"]
+            if p["n"] > 1:
+                assert math.isclose(row[f"panel_{m}_change"], p["mean_change"], abs_tol=1e-9)
+                assert math.isclose(row[f"panel_{m}_ci_high"], p["ci_high"], abs_tol=1e-9)
