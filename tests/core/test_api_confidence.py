@@ -69,10 +69,11 @@ def test_public_at_k11_sees_no_beat_mean_and_no_rate_without_households(gpkg_sto
     assert (t["disclosure"] == "k=11").all()
 
 
-def test_public_at_k5_keeps_means_and_withholds_gaps_of_withheld_crime_counts(gpkg_store):
-    build_store(gpkg_store)
-    exact = area_confidence(gpkg_store, FORCE, level="beat").set_index("area_id")
-    t = area_confidence(gpkg_store, Scope(role="public", k=5), level="beat").set_index(
+def test_public_at_k5_keeps_means_and_withholds_gaps_of_withheld_crime_counts(store):
+    """On both back ends (GeoPackage and PostGIS)."""
+    build_store(store)
+    exact = area_confidence(store, FORCE, level="beat").set_index("area_id")
+    t = area_confidence(store, Scope(role="public", k=5), level="beat").set_index(
         "area_id")
     assert (t["feel_safe_n"] == 10).all()
     np.testing.assert_allclose(t["feel_safe"].astype(float), exact["feel_safe"])
@@ -183,9 +184,10 @@ def test_change_since_the_quarter_before_and_the_panel_by_hand(gpkg_store):
     assert a["geometry"].bounds == (X0, Y0, X0 + 1000, Y0 + 1000)
 
 
-def test_public_change_withholds_small_quarters_and_small_panels(gpkg_store):
-    _change_store(gpkg_store)
-    t = area_change(gpkg_store, Scope(role="public", k=5)).set_index("area_id")
+def test_public_change_withholds_small_quarters_and_small_panels(store):
+    """On both back ends (GeoPackage and PostGIS)."""
+    _change_store(store)
+    t = area_change(store, Scope(role="public", k=5)).set_index("area_id")
     a, n = t.loc["beat:A"], t.loc["npa:N"]
     # 4 answers in beat A each quarter, 4 in its panel: below 5, withheld with what they give.
     assert a["responses"] is None and pd.isna(a["confidence"])
@@ -203,8 +205,8 @@ def test_public_change_withholds_small_quarters_and_small_panels(gpkg_store):
     # one in 1 .. 4, so no crime count and no change of one is published.
     assert t["crimes"].isna().all() and t["crimes_change"].isna().all()
     assert [s["crimes"] for s in a["series"]] == [None, None]
-    officer = Scope.for_caller(_tree(gpkg_store), "beat_officer", ["beat:A"])
-    mine = area_change(gpkg_store, officer)
+    officer = Scope.for_caller(_tree(store), "beat_officer", ["beat:A"])
+    mine = area_change(store, officer)
     assert mine["area_id"].tolist() == ["beat:A"] and mine["panel_confidence_n"].iloc[0] == 4
 
 
