@@ -69,6 +69,8 @@ def test_pygeoapi_config_registers_our_providers_by_dotted_path(tmp_path):
                      "area_confidence":
                          "geoservice.providers.confidence.AreaConfidenceProvider",
                      "area_change": "geoservice.providers.confidence.AreaChangeProvider",
+                     "network_gaps": "geoservice.providers.groups.NetworkGapProvider",
+                     "network_groups": "geoservice.providers.groups.NetworkGroupProvider",
                      **{f"progress_{k}": f"geoservice.providers.progress.Progress{c}Provider"
                         for k, c in (("headline", "Headline"), ("setups", "Setup"),
                                      ("beats", "Beat"), ("officers", "Officer"),
@@ -87,5 +89,7 @@ def test_pygeoapi_config_registers_our_providers_by_dotted_path(tmp_path):
                      "answer-reply": "geoservice.processes.answer_reply.AnswerReplyProcessor",
                      "door-survey": "geoservice.processes.door_survey.DoorSurveyProcessor",
                      "evaluate-setup":
-                         "geoservice.processes.evaluate_setup.EvaluateSetupProcessor"}
+                         "geoservice.processes.evaluate_setup.EvaluateSetupProcessor",
+                     "priorities-by-group":
+                         "geoservice.processes.priorities_by_group.PrioritiesByGroupProcessor"}
     assert pg["resources"]["visits"]["providers"][0]["editable"] is True
