@@ -17,7 +17,8 @@ from ._base import LptAlgorithm
 
 AUTH = ("none (public)", "API key (X-API-Key)", "bearer token (Authorization)",
         "QGIS authentication configuration (e.g. OAuth2)")
-STYLES = {"streets": "streets", "areas": "areas", "visits": "visits"}
+STYLES = {"streets": "streets", "areas": "areas", "visits": "visits",
+          "area_confidence": "confidence_outliers", "area_change": "area_change"}
 
 
 class ConnectGeoserviceAlgorithm(LptAlgorithm):

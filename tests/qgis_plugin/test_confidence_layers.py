@@ -16,6 +16,26 @@ from tests.core.test_api_confidence import _change_store
 from tests.core.test_confidence import SAFE, build_store
 
 
+def _geoservice_fixtures():
+    """The geoservice tests' conftest as a module (loaded once: test_geoservice.py does the
+    same), for its session fixture ``service`` (the demo force served by ``lpt serve``)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "lpt_geoservice_fixtures"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "geoservice" / "conftest.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+service = _geoservice_fixtures().service
+
+
 def _features(layer) -> pd.DataFrame:
     names = layer.fields().names()
     rows = [dict(zip(names, f.attributes(), strict=True)) for f in layer.getFeatures()]
@@ -193,3 +213,29 @@ def test_tactical_document_has_the_confidence_page(qgis_app, demo):
 
     labels = [i.text() for i in layout.items() if isinstance(i, QgsLayoutItemLabel)]
     assert "Confidence and feeling safe" in labels
+
+
+def test_connect_geoservice_styles_the_confidence_and_change_collections(run, service):
+    """lpt:connect_geoservice as the public: both collections as styled OAPIF layers, one
+    feature per area, disclosure-controlled as the public sees them."""
+    from qgis.core import QgsCategorizedSymbolRenderer, QgsGraduatedSymbolRenderer
+
+    from qgis_plugin.geoservice import remove_headers
+
+    try:
+        out = run("connect_geoservice", {"URL": service.url + "/", "RESTRICT": False,
+                                         "AUTH": 0,
+                                         "COLLECTIONS": "area_confidence,area_change"})
+        layers = {layer.source().split("typename='")[1].split("'")[0]: layer
+                  for layer in out["OUTPUT"]}
+    finally:
+        remove_headers()
+    conf, change = layers["area_confidence"], layers["area_change"]
+    status, hits = service.json("/collections/area_confidence/items?resulttype=hits&f=json")
+    assert status == 200 and conf.featureCount() == hits["numberMatched"] == 17
+    assert change.featureCount() == 17
+    assert isinstance(conf.renderer(), QgsCategorizedSymbolRenderer)
+    assert isinstance(change.renderer(), QgsGraduatedSymbolRenderer)
+    got = _features(conf)
+    assert got["disclosure"].eq(f"k={service.k}").all()
+
