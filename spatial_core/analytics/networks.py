@@ -29,15 +29,14 @@ import numpy as np
 import pandas as pd
 
 from spatial_core.analytics.population import (
-    AREA_LEVELS,
     area_table,
     households,
     households_per_area,
     members_frame,
 )
 from spatial_core.analytics.representation import (
-    BY,
     DEFAULT_TARGET,
+    check_comparison,
     compare_to_population,
     name_rows,
     people_counts,
@@ -175,13 +174,7 @@ def network_representation(store, *, network: str = "key_individual", by: str = 
         and ``note``. Ratios are NaN without a population base.
     """
     _check_network(network)
-    if by not in BY:
-        raise InputError(f"by={by!r} is not one of {', '.join(BY)}")
-    if area_level not in AREA_LEVELS:
-        raise InputError(f"area level {area_level!r} is not one of {', '.join(AREA_LEVELS)}")
-    if not 0.0 < float(target) <= 1.0:
-        raise InputError(f"target is a ratio between 0 and 1 (0.7 = 70% of the proportionate "
-                         f"share), got {target}")
+    check_comparison(by, area_level, target)
     if float(min_n) < 0:
         raise InputError(f"min_n is a count of at least 0, got {min_n}")
     h = households(store, scheme=scheme, level=level, as_of=as_of)

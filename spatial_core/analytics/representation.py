@@ -56,6 +56,7 @@ __all__ = [
     "DEMOGRAPHICS",
     "BY",
     "CENSUS_BASE",
+    "check_comparison",
     "population_base",
     "member_answers",
     "community_shares",
@@ -101,7 +102,9 @@ _ETHNIC_5_NAMES = {
 }
 
 
-def _check(by: str, area_level: str, target: float) -> None:
+def check_comparison(by: str, area_level: str, target: float) -> None:
+    """The checks of a comparison with the population: ``by`` one of :data:`BY`, a reporting
+    level, a target ratio in (0, 1]."""
     if by not in _BY:
         raise InputError(f"by={by!r} is not one of {', '.join(_BY)}")
     if area_level not in AREA_LEVELS:
@@ -266,7 +269,7 @@ def representation(store, *, scheme: str = "oac2011", level: int | str = 1,
     >>> t[["group", "member_ratio", "member_below"]].values.tolist()
     [['1', 0.5, True], ['2', 1.5, False]]
     """
-    _check(by, area_level, target)
+    check_comparison(by, area_level, target)
     h = households(store, scheme=scheme, level=level, as_of=as_of) if households_frame is None \
         else households_frame
     m = members_frame(store, scheme=scheme, level=level, as_of=as_of, addresses=h)
@@ -288,7 +291,7 @@ def population_counts(store, by: str, area_level: str, *, households_frame: pd.D
     names: households per class (``by="class"``), the census base of a census-based ``by``
     (:func:`population_base`), or ``population`` (``area_id, group, count``) when given;
     an empty series when there is none (``gender``, ``age_band`` without a table)."""
-    _check(by, area_level, DEFAULT_TARGET)
+    check_comparison(by, area_level, DEFAULT_TARGET)
     h = households_frame
     if by in CENSUS_BASE and population is None:
         population = population_base(store, by, area_level, households_frame=h)
@@ -433,7 +436,7 @@ def underrepresented_households(store, *, scheme: str = "oac2011", level: int | 
         The :func:`households` columns plus ``member_ratio`` of the group in the area and
         ``geom`` (the address point, EPSG:27700).
     """
-    _check("class", area_level, target)
+    check_comparison("class", area_level, target)
     col = f"{area_level}_id"
     h = households(store, scheme=scheme, level=level, as_of=as_of)
     if table is None:
@@ -580,7 +583,7 @@ def coverage(store, *, area_level: str = "beat", period: str | Period | None = N
         ``responses``, ``responses_per_100``, ``low_coverage`` and ``reason``; every stored
         area of the level, lowest members per 100 first.
     """
-    _check("class", area_level, DEFAULT_TARGET)
+    check_comparison("class", area_level, DEFAULT_TARGET)
     col = f"{area_level}_id"
     homes = households_per_area(store, area_level)
     m = members_frame(store, as_of=as_of)
