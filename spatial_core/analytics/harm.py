@@ -22,8 +22,9 @@ Forces that hold the current CCHI table (Cambridge Centre for Evidence-Based Pol
 updated May 2023) should put its values in a targeting profile's harm overrides.
 
 :func:`expected_harm` turns recorded crimes and harm per street (or cell) into a forecast of
-next month's harm (empirical Bayes): the crime component of the street score and of the
-rolling backtests (``docs/analytics/scoring.md``).
+next month's harm (empirical Bayes), with the months weighted by :func:`recency_weights`
+(recent rate blended with the long-run rate): the crime component of the street score and of
+the rolling backtests (``docs/analytics/scoring.md``).
 """
 from __future__ import annotations
 
