@@ -7,6 +7,11 @@ the issuer's key set (a JWKS file, re-read when it changes, or a JWKS URL, cache
 claims (a dotted path such as ``realm_access.roles`` reaches into nested claims). An API key
 (header ``X-API-Key``) is compared by its SHA-256 with the configured digests. No credentials
 at all is the anonymous public caller; wrong credentials are an error (401), never public.
+
+A verified token's principal is remembered (in this process, by the token itself) until the
+token expires and at most :data:`TOKEN_CACHE_S` seconds, and forgotten when the key set file
+changes: the response cache and the app both authenticate every request, and an RS256
+signature check costs ~0.2 ms each time. A token that fails is checked again every time.
 """
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ import json
 import logging
 import os
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +31,12 @@ import jwt
 from .config import ROLES, ServiceConfig
 from .context import ANONYMOUS, Principal
 
-__all__ = ["AuthError", "Authenticator", "hash_api_key", "normalise_areas", "FailureLimiter"]
+__all__ = ["AuthError", "Authenticator", "hash_api_key", "normalise_areas", "FailureLimiter",
+           "TOKEN_CACHE_S"]
+
+TOKEN_CACHE_S = 60.0
+"""Longest time a verified token's principal is reused without checking its signature."""
+_TOKEN_CACHE_SIZE = 4096
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +92,7 @@ class Authenticator:
         self._jwks_mtime: float | None = None
         self._client = (jwt.PyJWKClient(self.oidc.jwks_url, cache_keys=True, lifespan=300)
                         if self.oidc and self.oidc.jwks_url else None)
+        self._verified: OrderedDict[str, tuple[float, Any, Principal]] = OrderedDict()
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
         auth = headers.get("Authorization") or ""
@@ -127,9 +140,37 @@ class Authenticator:
         except KeyError:
             raise AuthError(f"token signed with unknown key id {kid!r}") from None
 
+    def _keys_mark(self) -> Any:
+        """What changes when the key set file changes (None for a JWKS URL: its keys are
+        cached by the client for five minutes anyway)."""
+        if self.oidc is None or not self.oidc.jwks_file:
+            return None
+        try:
+            return os.stat(self.oidc.jwks_file).st_mtime_ns
+        except OSError:
+            return "missing"
+
     def _from_token(self, token: str) -> Principal:
         if self.oidc is None:
             raise AuthError("bearer tokens are not accepted: no identity provider configured")
+        now = time.time()
+        mark = self._keys_mark()
+        with self._lock:
+            hit = self._verified.get(token)
+            if hit is not None and now < hit[0] and hit[1] == mark:
+                self._verified.move_to_end(token)
+                return hit[2]
+        principal, expires = self._verify(token)
+        with self._lock:
+            self._verified[token] = (min(expires, now + TOKEN_CACHE_S), mark, principal)
+            while len(self._verified) > _TOKEN_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
+        """The principal of a token whose signature and claims are valid, and until when it
+        is (its ``exp``)."""
+        assert self.oidc is not None
         o = self.oidc
         try:
             key = self._signing_key(token)
@@ -155,7 +196,8 @@ class Authenticator:
             raise AuthError(f"token claim {o.role_claim!r} is {role!r}; expected one of "
                             f"{list(ROLES)}")
         areas = normalise_areas(role, _claim(claims, o.areas_claim))
-        return Principal(sub=str(claims["sub"]), role=role, areas=areas, via="token")
+        return (Principal(sub=str(claims["sub"]), role=role, areas=areas, via="token"),
+                float(claims["exp"]))
 
 
 class FailureLimiter:
