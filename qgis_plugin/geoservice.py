@@ -11,7 +11,14 @@ Authentication, three ways:
   encrypted in the QGIS authentication database (a configuration named ``LPT geoservice
   <url>``, method ``EsriToken`` used only as storage) and a network request pre-processor
   adds the header to the requests for that service's URL, and to no other.
-  After a restart, connecting again with the stored configuration id re-installs the header.
+
+Every connection is remembered in the plugin's settings (URL, kind, configuration id and
+purpose; never the secret) and :func:`restore_connections`, called when the plugin loads,
+installs the headers again from the authentication database: layers saved in a project keep
+working after QGIS restarts. An OAuth2 configuration (method ``OAuth2`` of QGIS's
+authentication manager; :func:`store_oauth2` makes one) needs nothing restored but the
+purpose: QGIS signs each request of a layer whose URI names it, fetching and refreshing the
+token itself.
 
 An optional purpose (header ``X-Purpose``) is sent too: the geoservice requires it for
 personal data and writes it to its audit log.
@@ -33,9 +40,11 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtNetwork import QNetworkRequest
 
+from . import settings
+
 __all__ = ["AUTH_KINDS", "Collection", "base_url", "store_secret", "load_secret",
            "install_headers", "remove_headers", "headers_for", "list_collections", "oapif_uri",
-           "collection_layer"]
+           "collection_layer", "restore_connections", "store_oauth2", "OAUTH2_FLOWS"]
 
 AUTH_KINDS = ("none", "api_key", "bearer", "authcfg")
 CONFIG_PREFIX = "LPT geoservice "
@@ -98,6 +107,8 @@ def store_secret(url: str, kind: str, secret: str, authcfg: str | None = None) -
     if not ok or not config.id():
         raise RuntimeError("could not store the secret in the QGIS authentication database "
                            "(is the master password set?)")
+    old = settings.saved_connections().get(base_url(url), {})
+    settings.save_connection(base_url(url), kind, config.id(), old.get("purpose"))
     return config.id()
 
 
@@ -129,9 +140,16 @@ def _clear_cache() -> None:
         cache.clear()
 
 
-def install_headers(url: str, kind: str, secret: str = "", purpose: str | None = None) -> None:
-    """Send the credentials (and purpose) with every request to ``url`` from now on."""
+def install_headers(url: str, kind: str, secret: str = "", purpose: str | None = None,
+                    authcfg: str | None = None) -> None:
+    """Send the credentials (and purpose) with every request to ``url`` from now on, and
+    remember the connection (``authcfg``: the configuration holding the secret, or the one
+    layers name; kept when not given) so that :func:`restore_connections` installs it again
+    after a restart."""
     headers = _headers_of(kind, secret, purpose)
+    old = settings.saved_connections().get(base_url(url), {})
+    if kind != "none" or old:
+        settings.save_connection(base_url(url), kind, authcfg or old.get("authcfg"), purpose)
     with _lock:
         if _headers.get(base_url(url)) != (headers or None):
             _clear_cache()
@@ -198,3 +216,64 @@ def collection_layer(url: str, collection: Collection, authcfg: str | None = Non
                      restrict_to_view: bool = True) -> QgsVectorLayer:
     return QgsVectorLayer(oapif_uri(url, collection.id, authcfg, restrict_to_view),
                           collection.title, "OAPIF")
+
+
+def restore_connections(log=None) -> list[str]:
+    """Install the headers of every saved connection again (at plugin load: QGIS forgets
+    the request pre-processor when it quits). A key or token is read from the
+    authentication database (QGIS asks for the master password if it is not set yet); a
+    connection whose configuration is gone or cannot be read is reported to ``log`` and
+    skipped. Returns the URLs restored."""
+    done = []
+    for url, saved in settings.saved_connections().items():
+        kind, authcfg = saved.get("kind", "none"), saved.get("authcfg") or None
+        purpose = saved.get("purpose") or None
+        try:
+            secret = ""
+            if kind in ("api_key", "bearer"):
+                if not authcfg:
+                    raise KeyError("no authentication configuration saved")
+                _, kind, secret = load_secret(authcfg)
+            install_headers(url, kind, secret, purpose, authcfg)
+        except (KeyError, ValueError) as exc:
+            if log is not None:
+                log(f"geoservice {url}: credentials not restored ({exc})")
+            continue
+        done.append(url)
+    return done
+
+
+OAUTH2_FLOWS = {"authorization_code": 0, "implicit": 1, "resource_owner": 2}
+"""Grant flows of QGIS 3.22's OAuth2 method (``QgsAuthOAuth2Config.GrantFlow``)."""
+
+
+def store_oauth2(name: str, token_url: str, client_id: str, *, flow: str = "authorization_code",
+                 request_url: str = "", client_secret: str = "", scope: str = "",
+                 username: str = "", password: str = "", redirect_port: int = 7070,
+                 persist_token: bool = False) -> str:
+    """An OAuth2 configuration (QGIS's ``OAuth2`` authentication method) for the force's
+    identity provider, stored encrypted in the authentication database; returns its id, to
+    give as ``AUTHCFG`` with ``AUTH`` = authentication configuration. ``flow``: one of
+    :data:`OAUTH2_FLOWS` (officers at a desk: ``authorization_code``, which opens the
+    browser; a service account: ``resource_owner``). The access token is sent as
+    ``Authorization: Bearer`` and refreshed by QGIS."""
+    if flow not in OAUTH2_FLOWS:
+        raise ValueError(f"flow must be one of {sorted(OAUTH2_FLOWS)}, got {flow!r}")
+    oauth2 = {
+        "accessMethod": 0, "apiKey": "", "clientId": client_id, "clientSecret": client_secret,
+        "configType": 1, "customHeader": "", "description": "", "grantFlow": OAUTH2_FLOWS[flow],
+        "id": "", "name": name, "objectName": "", "password": password,
+        "persistToken": persist_token, "queryPairs": {}, "redirectPort": redirect_port,
+        "redirectUrl": "", "refreshTokenUrl": "", "requestTimeout": 30,
+        "requestUrl": request_url or token_url, "scope": scope, "tokenUrl": token_url,
+        "username": username, "version": 1}
+    config = QgsAuthMethodConfig("OAuth2")
+    config.setName(name)
+    config.setConfig("oauth2config", json.dumps(oauth2))
+    ok = QgsApplication.authManager().storeAuthenticationConfig(config)
+    if isinstance(ok, tuple):
+        ok, config = ok
+    if not ok or not config.id():
+        raise RuntimeError("could not store the OAuth2 configuration in the QGIS "
+                           "authentication database (is the master password set?)")
+    return config.id()

@@ -38,6 +38,9 @@ class LocalPriorityTargetingPlugin:
             QgsMessageLog.logMessage(self.problem, LOG_TAG, Qgis.Critical)
         self.provider = LptProvider(core_available=self.problem is None)
         QgsApplication.processingRegistry().addProvider(self.provider)
+        from .geoservice import restore_connections  # geoservice headers lost at restart
+
+        restore_connections(lambda m: QgsMessageLog.logMessage(m, LOG_TAG, Qgis.Warning))
 
     def initGui(self) -> None:  # noqa: N802 - QGIS API
         self.initProcessing()
