@@ -290,6 +290,14 @@
     sel.onchange = () => showBeat(sel.value);
     ensureMap();
     prepareProgress();
+    state.npaNames = new Map();
+    if (state.role === 'supervisor') {
+      try {
+        for (const f of await features('areas', { level: 'npa', skipGeometry: 'true' })) {
+          state.npaNames.set(f.id, f.properties.name || f.properties.code || f.id);
+        }
+      } catch (e) { if (e.status === 401) throw e; /* codes only */ }
+    }
     if (!beats.length) {
       message($('walk-message'), 'You have no beat in this service.', 'error');
       return;
@@ -304,7 +312,18 @@
     state.beatLayer.addData(state.beat);
     $('visit-purpose').value = $('visit-purpose').value ||
       `Door-knocking in beat ${state.beat.properties.code || beatId}`;
-    await loadStreets(beatId);
+    try {
+      await loadStreets(beatId);
+    } catch (e) {
+      // A role without street scores (partners, the public) still sees the beat's figures.
+      if (e.status !== 403) throw e;
+      state.streets = [];
+      $('score-source').textContent = 'Street scores are not shown to your role.';
+      $('legend').replaceChildren();
+      $('street-list').replaceChildren();
+      $('street-list').dataset.count = '0';
+    }
+    prepareAnalyses();
     await showBeatFacts();
     await loadSetups();
     await loadMessagesPanel();
@@ -589,6 +608,417 @@
     $('beat-counts').replaceChildren(counts.length ? el('ul', null, ...counts.map((k) =>
       el('li', { text: `${k}: ${p[k] === null ? 'withheld' : p[k]}` }))) :
       el('p', { class: 'hint', text: '–' }));
+  }
+
+  // ---------------------------------------------------------------- beat analyses (issue 11)
+  // The Beat tab's confidence and feeling safe, what changed, the key individual network and
+  // the priorities by channel of the beat (and, for a supervisor, of their npa): the
+  // area_confidence, area_change, network_gaps and network_groups collections and the
+  // priorities-by-group process, shown as the service returns them (every figure is the
+  // core's; the page only words it). Police roles see exact figures; for partners and the
+  // public a withheld figure is null with the row's disclosure "k=N", shown as "fewer than
+  // N". Each section degrades on its own: not published, no row for the area, or an error.
+  const CHANNEL_TEXT = { door_knock: 'At the door (door-knocking)',
+    staff: 'By staff (street, events, paper)', online: 'Online' };
+  const NETWORK_TEXT = { key_individual: 'key individuals', iag: 'advisory group (IAG) members' };
+  const analyses = { seq: 0, cache: new Map() };
+  state.analyses = analyses;
+
+  function kOf(disclosure) {
+    const m = /^k=(\d+)$/.exec(String(disclosure || ''));
+    return m ? Number(m[1]) : null;
+  }
+
+  function isNum(v) {
+    return v !== null && v !== undefined && v !== '' && Number.isFinite(Number(v));
+  }
+
+  // toFixed without a "-" on a value that rounds to zero; "+" on a positive change.
+  function dec(v, d) {
+    const s = Number(v).toFixed(d);
+    return Number(s) === 0 ? (0).toFixed(d) : s;
+  }
+  function signed(v, d) { const s = dec(v, d); return Number(s) > 0 ? '+' + s : s; }
+  function whole(v) { return Number(v).toLocaleString('en-GB', { maximumFractionDigits: 0 }); }
+  function withheld(k, what) { return `fewer than ${k}${what ? ' ' + what : ''} (withheld)`; }
+  function upper(s) { return s ? s[0].toUpperCase() + s.slice(1) : s; }
+
+  // A change's words from its 95% interval: within noise when the interval holds zero.
+  function noiseWords(lo, hi) {
+    if (!isNum(lo) || !isNum(hi)) return 'no interval';
+    if (Number(lo) > 0) return 'a real rise';
+    if (Number(hi) < 0) return 'a real fall';
+    return 'within noise';
+  }
+
+  // "+0.02 (95% range -0.68 to +0.72): within noise" (head: what comes before the value).
+  function changeText(head, c, lo, hi, d, tail) {
+    return `${head}${signed(c, d)}${tail || ''} (95% range ${signed(lo, d)} to ` +
+      `${signed(hi, d)}): ${noiseWords(lo, hi)}.`;
+  }
+
+  // One fact: a list item with the raw values as data attributes (for the browser test).
+  function fact(name, text, data, sub) {
+    const attrs = { 'data-fact': name };
+    for (const [k, v] of Object.entries(data || {})) {
+      attrs[`data-${k}`] = v === null || v === undefined ? 'null' : String(v);
+    }
+    return el('li', attrs, el('div', { text }),
+      sub ? el('div', { class: 'reasons', text: sub }) : null);
+  }
+
+  function sectionNote(node, text, kind) {
+    node.replaceChildren(el('p', { class: kind === 'error' ? 'message error' : 'hint',
+      'data-state': kind || 'empty', text }));
+  }
+
+  // The areas the figures can be shown for: the beat, and a supervisor's npas (the parents
+  // of their beats named in their areas claim; all their beats' parents when it names none).
+  function analysisAreas() {
+    const b = state.beat;
+    const out = [{ id: b.id, level: 'beat',
+      text: `This beat: ${b.properties.name || b.properties.code || b.id}` }];
+    if (state.role !== 'supervisor') return out;
+    const claimed = claim(state.claims || {}, state.config.auth.areas_claim);
+    const named = new Set((Array.isArray(claimed) ? claimed : claimed ? [claimed] : []).map(String));
+    const npas = new Map();
+    for (const beat of state.beats) {
+      const npa = beat.properties.parent_id;
+      if (!npa || npas.has(npa)) continue;
+      const code = String(npa).split(':').pop();
+      if (!named.size || named.has(npa) || named.has(code)) npas.set(npa, code);
+    }
+    for (const [id, code] of npas) {
+      const name = (state.npaNames || new Map()).get(id);
+      out.push({ id, level: 'npa', text: `My area: ${name ? `${name} (${code})` : code}` });
+    }
+    return out;
+  }
+
+  function prepareAnalyses() {
+    const areas = analysisAreas();
+    const sel = $('analyses-area');
+    sel.replaceChildren(...areas.map((a) => el('option', { value: a.id, 'data-level': a.level,
+      text: a.text })));
+    sel.value = state.beat.id;
+    $('analyses-area-bar').hidden = areas.length < 2;
+    if (!sel.dataset.bound) {
+      sel.dataset.bound = '1';
+      sel.addEventListener('change', () => { loadAnalyses(); });
+      $('analyses-area-bar').addEventListener('submit', (ev) => ev.preventDefault());
+    }
+    loadAnalyses().catch((e) => message($('analyses-disclosure'),
+      'Could not show the figures: ' + e.message, 'error'));
+  }
+
+  // The rows of a collection for one area (null: the collection is not published here).
+  async function areaRows(collection, params) {
+    if (!state.collections.has(collection)) return null;
+    return features(collection, Object.assign({ skipGeometry: 'true' }, params));
+  }
+
+  // The process's answer for a level (every area of the caller's at that level), kept five
+  // minutes; null when the service has no such process.
+  async function channelRows(level) {
+    const hit = analyses.cache.get(level);
+    if (hit && Date.now() - hit.at < 300000) return hit.body;
+    let body;
+    try {
+      body = await runProcess('priorities-by-group', { by: 'channel', level });
+    } catch (e) {
+      if (e.status === 404) return null;
+      throw e;
+    }
+    analyses.cache.set(level, { at: Date.now(), body });
+    return body;
+  }
+
+  async function networkRows(id, level) {
+    const gaps = await areaRows('network_gaps', level === 'npa' ? { npa_id: id } : { area_id: id });
+    if (gaps === null) return null;
+    let groups = null;
+    try {
+      groups = await areaRows('network_groups', { by: 'class', area_level: level, area_id: id });
+    } catch (e) {
+      if (e.status === 401) throw e;
+      groups = e; // shown as the error under the beats' figures
+    }
+    return { gaps, groups };
+  }
+
+  async function loadAnalyses() {
+    const sel = $('analyses-area');
+    const id = sel.value || state.beat.id;
+    const level = sel.selectedOptions[0] ? sel.selectedOptions[0].dataset.level : 'beat';
+    const seq = ++analyses.seq;
+    const box = $('analyses');
+    delete box.dataset.loaded;
+    box.dataset.area = id;
+    const disclosures = new Set();
+    const run = async (node, load, render) => {
+      sectionNote(node, 'Loading…', 'loading');
+      let got;
+      try {
+        got = await load();
+      } catch (e) {
+        if (seq === analyses.seq && e.status !== 401) {
+          sectionNote(node, `Could not read these figures: ${e.message}`, 'error');
+        }
+        return;
+      }
+      if (seq !== analyses.seq) return; // another area was chosen meanwhile
+      if (got === null) sectionNote(node, 'Not published by this service.', 'unpublished');
+      else render(node, got, disclosures);
+    };
+    await Promise.all([
+      run($('an-confidence'), () => areaRows('area_confidence', { area_id: id }),
+        (n, rows, d) => renderConfidence(n, rows[0], d)),
+      run($('an-change'), () => areaRows('area_change', { area_id: id }),
+        (n, rows, d) => renderChange(n, rows[0], d)),
+      run($('an-network'), () => networkRows(id, level),
+        (n, got, d) => renderNetwork(n, level, got, d)),
+      run($('an-channels'), () => channelRows(level),
+        (n, body, d) => renderChannels(n, id, body, d)),
+    ]);
+    if (seq !== analyses.seq) return;
+    const ks = [...disclosures].filter((k) => k !== null);
+    const note = $('analyses-disclosure');
+    note.hidden = !ks.length;
+    note.textContent = ks.length ? `Counts under ${Math.max(...ks)}, and figures that would ` +
+      'reveal one, are withheld from partners and the public; they read "fewer than".' : '';
+    box.dataset.loaded = id;
+  }
+
+  function renderConfidence(node, row, disclosures) {
+    if (!row) { sectionNote(node, 'No confidence figures for this area yet.'); return; }
+    const p = row.properties;
+    const k = kOf(p.disclosure);
+    disclosures.add(k);
+    const score = (m, label) => {
+      const n = p[`${m}_n`];
+      const data = { value: p[m], low: p[`${m}_ci_low`], high: p[`${m}_ci_high`], n };
+      if (!isNum(n) && k) {
+        return fact(m, `${label}: ${withheld(k, 'answers')}`, Object.assign(data, { withheld: 1 }));
+      }
+      if (!isNum(p[m])) return fact(m, `${label}: no answers yet`, data);
+      return fact(m, `${label}: ${dec(p[m], 2)} out of 5`, data,
+        `95% range ${dec(p[`${m}_ci_low`], 2)} to ${dec(p[`${m}_ci_high`], 2)} · ` +
+        `${whole(n)} answers`);
+    };
+    const outlier = (name, flag, z, inLine) => {
+      const data = { flag, z };
+      if (flag) return fact(name, `${upper(flag)}.`, data, `An outlier (z ${dec(z, 1)}).`);
+      if (isNum(z)) return fact(name, `${inLine} (not an outlier).`, data, `z ${dec(z, 1)}`);
+      if (k) {
+        return fact(name, `${inLine}? Withheld: it rests on counts under ${k}.`,
+          Object.assign(data, { withheld: 1 }));
+      }
+      return fact(name, 'Not judged (too few areas or answers).', data);
+    };
+    let crimes;
+    if (isNum(p.crimes)) {
+      crimes = fact('crime', `Crime: ${whole(p.crimes)} recorded`,
+        { value: p.crimes, rate: p.crime_rate },
+        isNum(p.crime_rate) ? `${dec(p.crime_rate, 1)} per 1,000 households a year` : null);
+    } else {
+      crimes = fact('crime', `Crime: ${k ? withheld(k) : 'not known'}`,
+        { value: null, withheld: k ? 1 : null });
+    }
+    node.replaceChildren(el('ul', { class: 'analysis' },
+      score('confidence', 'Confidence in the police'), score('feel_safe', 'Feeling safe'), crimes,
+      outlier('safe_outlier', p.safe_outlier, p.safe_z, 'Feeling safe is in line with its crime'),
+      outlier('confidence_outlier', p.confidence_outlier, p.confidence_z,
+        'Confidence is in line with feeling safe')));
+  }
+
+  function renderChange(node, row, disclosures) {
+    if (!row) { sectionNote(node, 'No change figures for this area yet.'); return; }
+    const p = row.properties;
+    const k = kOf(p.disclosure);
+    disclosures.add(k);
+    if (!p.quarter_from) {
+      sectionNote(node, `Only one quarter${p.quarter_to ? ` (${p.quarter_to})` : ''} so far: ` +
+        'nothing to compare yet.', 'one-quarter');
+      return;
+    }
+    const series = Array.isArray(p.series) ? p.series : [];
+    const before = series.find((s) => s.quarter === p.quarter_from) || {};
+    const measure = (m, label, d, trend) => {
+      const c = [p[`${m}_change`], p[`${m}_change_ci_low`], p[`${m}_change_ci_high`]];
+      const data = { value: p[m], before: before[m], change: c[0], low: c[1], high: c[2] };
+      const now = isNum(p[m]) ? dec(p[m], d) : (k ? withheld(k) : 'none');
+      const was = isNum(before[m]) ? `was ${dec(before[m], d)}`
+        : (k ? 'before: withheld' : 'none before');
+      let sub;
+      if (isNum(c[0])) {
+        sub = changeText('Change ', c[0], c[1], c[2], d);
+      } else if (k) {
+        sub = `Change withheld (it rests on counts under ${k}).`;
+        data.withheld = 1;
+      } else {
+        sub = 'No change to show.';
+      }
+      if (trend) {
+        const t = [p[`${m}_trend`], p[`${m}_trend_ci_low`], p[`${m}_trend_ci_high`]];
+        data.trend = t[0];
+        if (isNum(t[0]) && isNum(t[1])) sub += ' ' + changeText('Trend ', t[0], t[1], t[2], d, ' a quarter');
+        else if (isNum(t[0])) sub += ` Trend ${signed(t[0], d)} a quarter (a range needs 3 quarters).`;
+      }
+      return fact(m, `${label}: ${now} (${was})`, data, sub);
+    };
+    const panel = (m, label) => {
+      const [n, c, lo, hi] = ['n', 'change', 'ci_low', 'ci_high'].map((s) => p[`panel_${m}_${s}`]);
+      const data = { n, change: c, low: lo, high: hi };
+      const name = `panel_${m}`;
+      if (!isNum(n)) {
+        if (k) return fact(name, `${label}: ${withheld(k, 'people')}`, Object.assign(data, { withheld: 1 }));
+        return fact(name, `${label}: nobody answered in both quarters`, data);
+      }
+      if (!isNum(c)) return fact(name, `${label}: ${whole(n)} people, no change to show`, data);
+      return fact(name, `${label}: ${signed(c, 2)} from ${whole(n)} people`, data,
+        `95% range ${signed(lo, 2)} to ${signed(hi, 2)}: ${noiseWords(lo, hi)}.`);
+    };
+    const answers = isNum(p.responses) ? whole(p.responses) : (k ? withheld(k) : 'no');
+    node.replaceChildren(
+      el('p', { 'data-fact': 'quarters', 'data-from': p.quarter_from, 'data-to': p.quarter_to,
+        text: `${p.quarter_to} against ${p.quarter_from}: ${answers} survey answers in ${p.quarter_to}.` }),
+      el('ul', { class: 'analysis' },
+        measure('confidence', 'Confidence', 2, true), measure('feel_safe', 'Feeling safe', 2, true),
+        measure('crimes', 'Crimes', 0, true),
+        measure('members_per_100', 'Members per 100 households', 1, false)),
+      el('p', { class: 'hint', text: `The same people asked in ${p.panel_first || p.quarter_from} ` +
+        `and ${p.panel_second || p.quarter_to} (members who answered twice):` }),
+      el('ul', { class: 'analysis' }, panel('confidence', 'Their confidence'),
+        panel('feel_safe', 'Their feeling safe')));
+  }
+
+  // "3 key individuals (8.4 per 1,000 households)"; label is singular.
+  function perThousand(count, rate, k, label) {
+    if (!isNum(count)) return k ? withheld(k, label + 's') : `no ${label}s`;
+    return `${whole(count)} ${label}${Number(count) === 1 ? '' : 's'}` +
+      (isNum(rate) ? ` (${dec(rate, 1)} per 1,000 households)` : '');
+  }
+
+  function networkFact(p, named) {
+    const k = kOf(p.disclosure);
+    const name = named ? `${p.area_name || p.area_id}: ` : '';
+    const data = { area: p.area_id, gap: p.no_key_individual, below: p.below_min,
+      key_individual: p.key_individual, key_individual_per_1000: p.key_individual_per_1000,
+      iag: p.iag, iag_per_1000: p.iag_per_1000 };
+    let head;
+    if (p.no_key_individual === true) head = 'No key individual network (no current key individual).';
+    else if (p.below_min === true) head = `Gap: ${p.note || 'too few key individuals'}.`;
+    else if (p.no_key_individual === false) head = 'Has a key individual network.';
+    else head = `Key individual network: ${k ? 'withheld' : 'not known'}.`;
+    const li = fact('network', name + head, data,
+      `${perThousand(p.key_individual, p.key_individual_per_1000, k, 'key individual')} · ` +
+      `${perThousand(p.iag, p.iag_per_1000, k, 'IAG member')}`);
+    if (p.no_key_individual === true || p.below_min === true) li.classList.add('gap');
+    return li;
+  }
+
+  // Per network, the neighbourhood types (geodemographic classes) it under-represents.
+  function groupsFact(net, rows) {
+    const below = rows.filter((r) => r.network_member_below === true);
+    let text;
+    if (below.length) {
+      text = `Fewer ${NETWORK_TEXT[net]} than the population suggests among: ` + below.map((r) =>
+        `${r.group_name || r.group}` + (isNum(r.network_member_ratio)
+          ? ` (${Math.round(100 * Number(r.network_member_ratio))}% of a fair share)` : '')).join(', ') + '.';
+    } else if (rows.every((r) => !isNum(r.network_members) || Number(r.network_members) === 0) && rows[0].note) {
+      text = `${upper(NETWORK_TEXT[net])}: ${rows[0].note}.`;
+    } else {
+      text = `No neighbourhood type is short of ${NETWORK_TEXT[net]}.`;
+    }
+    return el('li', { 'data-fact': `groups-${net}`, 'data-below': below.map((r) => r.group).join(','), text });
+  }
+
+  function renderNetwork(node, level, got, disclosures) {
+    const gaps = got.gaps || [];
+    for (const f of gaps) disclosures.add(kOf(f.properties.disclosure));
+    const out = [];
+    if (!gaps.length) {
+      sectionNote(node, 'No key individual network figures for this area yet.');
+      return;
+    }
+    if (level === 'npa') { // the beats without a network first
+      const flagged = (f) => Number(f.properties.below_min === true);
+      const rows = gaps.slice().sort((a, b) => flagged(b) - flagged(a) ||
+        String(a.properties.area_id).localeCompare(String(b.properties.area_id)));
+      const without = rows.filter((f) => f.properties.no_key_individual === true).length;
+      out.push(el('p', { 'data-fact': 'network-summary', 'data-without': without,
+        'data-beats': rows.length, text: `${without} of ${rows.length} beats have no key individual network.` }));
+      out.push(el('ul', { class: 'analysis' }, ...rows.map((f) => networkFact(f.properties, true))));
+    } else {
+      out.push(el('ul', { class: 'analysis' }, networkFact(gaps[0].properties, false)));
+    }
+    const groups = got.groups;
+    if (groups instanceof Error) {
+      out.push(el('p', { class: 'message error',
+        text: `Could not read the networks against the population: ${groups.message}` }));
+    } else if (Array.isArray(groups) && groups.length) {
+      for (const f of groups) disclosures.add(kOf(f.properties.disclosure));
+      const lines = Object.keys(NETWORK_TEXT).map((net) => {
+        const rows = groups.filter((f) => f.properties.network === net).map((f) => f.properties);
+        return rows.length ? groupsFact(net, rows) : null;
+      }).filter(Boolean);
+      if (lines.length) {
+        out.push(el('p', { class: 'hint', text: 'Against the households by neighbourhood type:' }),
+          el('ul', { class: 'analysis' }, ...lines));
+      }
+    }
+    node.replaceChildren(...out);
+  }
+
+  function channelItem(r, pri, s, k, minN) {
+    const count = (v, what) => (isNum(v) ? `${whole(v)} ${what}` : k ? withheld(k, what) : `no ${what}`);
+    const enough = pri.some((x) => x.enough === true);
+    // The service's order (votes, then name) within a rank; the top three named.
+    const top = pri.filter((x) => isNum(x.votes) && Number(x.votes) > 0)
+      .sort((a, b) => Number(a.rank) - Number(b.rank)).slice(0, 3);
+    const pct = (v) => Math.round(100 * Number(v));
+    const lines = [];
+    if (!enough) {
+      lines.push(`Too few answers to rank priorities (under ${minN}).`);
+    } else if (top.length) {
+      lines.push('Top: ' + top.map((x) => `${x.label} ${pct(x.share)}% (${pct(x.ci_low)}–${pct(x.ci_high)}%)`)
+        .join('; ') + (isNum(top[0].n) ? ` of ${whole(top[0].n)} who named one` : '') + '.');
+    } else if (pri.some((x) => x.votes === null)) {
+      lines.push(`Priorities withheld (counts under ${k}).`);
+    }
+    for (const [m, label] of [['confidence', 'Confidence'], ['feel_safe', 'Feeling safe']]) {
+      if (isNum(s[m])) {
+        lines.push(`${label} ${dec(s[m], 2)} (${dec(s[`${m}_ci_low`], 2)} to ` +
+          `${dec(s[`${m}_ci_high`], 2)}), ${whole(s[`${m}_n`])} answers.`);
+      } else if (k && !isNum(s[`${m}_n`])) {
+        lines.push(`${label}: ${withheld(k, 'answers')}.`);
+      }
+    }
+    const data = (v) => (v === null || v === undefined ? 'null' : String(v));
+    return el('li', { 'data-fact': 'channel', 'data-group': r.group, 'data-people': data(r.people),
+      'data-responses': data(r.responses), 'data-issues': data(r.issues),
+      'data-top': top.map((x) => `${x.priority}:${x.votes}`).join(','),
+      'data-confidence': data(s.confidence),
+      'data-withheld': r.people === null || r.responses === null ? '1' : null },
+    el('div', { class: 'name', text: CHANNEL_TEXT[r.group] || String(r.group).replace(/_/g, ' ') }),
+    el('div', { text: `${count(r.people, 'people')} · ${count(r.responses, 'responses')} · ` +
+      `${count(r.issues, 'issues raised')}` }),
+    ...lines.map((t) => el('div', { class: 'reasons', text: t })));
+  }
+
+  function renderChannels(node, id, body, disclosures) {
+    const k = kOf(body.disclosure);
+    disclosures.add(k);
+    const mine = (key) => (body[key] || []).filter((r) => r.area_id === id);
+    const people = mine('people');
+    if (!people.length) { sectionNote(node, 'No survey answers by channel for this area yet.'); return; }
+    const pri = mine('priorities');
+    const scores = mine('scores');
+    node.replaceChildren(el('p', { class: 'hint', text: 'People are distinct people (a member ' +
+      'who answered twice counts once); responses are every survey answered.' }),
+    el('ul', { class: 'analysis channels' }, ...people.map((r) => channelItem(r,
+      pri.filter((x) => x.group === r.group), scores.find((x) => x.group === r.group) || {},
+      k, body.min_n || 10))));
   }
 
   // ---------------------------------------------------------------- messages (issue 10)
