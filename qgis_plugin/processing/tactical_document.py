@@ -116,6 +116,7 @@ class TacticalDocumentAlgorithm(LptAlgorithm):
             "groups_below_target": data.representation.loc[
                 data.representation["member_below"].fillna(False).astype(bool),
                 "group"].astype(str).tolist(),
+            "sections": [t.title for t in data.sections],
             "attributions": list(data.attributions)})
         feedback.pushInfo(f"{path}: {out[self.PAGES]} pages")
         del project
