@@ -7,7 +7,10 @@ disclosure control (:func:`spatial_core.analytics.cell_aggregates.disclosed_crim
 in
 ``1 .. k-1``, secondary suppression against the force total; harm, ``first_month`` and
 ``last_month`` withheld with the count). Vector tiles of ``crime_cells`` read this frame
-(``tiles.py``), so they withhold the same values.
+(``tiles.py``), so they withhold the same values. The frame of each scope (the disclosed
+one, the force analyst's, a beat officer's beats) is computed once per data version for all
+workers; the disclosed and the force analyst's before the first request (issue 13: a cold
+first page took ~0.5 s on a busy machine).
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ class CellProvider(FrameProvider):
     """H3 cell aggregates of crime; exact for police in their beats, protected for others."""
 
     collection = "crime_cells"
+    shared = True  # per scope, computed once per data version for every worker
     id_column = "cell_id"
     field_types = {"cell_id": "string", "resolution": "integer", "crimes": "integer",
                    "harm_days": "number", "first_month": "string", "last_month": "string",

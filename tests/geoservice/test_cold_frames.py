@@ -22,16 +22,27 @@ def _profiles(service, token=None):
     return service.json("/collections/area_profiles/items?limit=500", token=token)
 
 
+def _prepared(computed: list[dict]) -> list[dict]:
+    """The frames ``lpt serve`` computed before the workers started (the first entries:
+    the first data version, the serving process); workers add the scopes asked for later
+    (a beat officer's ``crime_cells``)."""
+    first = computed[0]
+    return [c for c in computed
+            if c["version"] == first["version"] and c["pid"] == first["pid"]]
+
+
 def test_frames_are_ready_before_the_first_request_and_shared(service):
     start = _computed(service)
-    first_version = start[0]["version"]
-    initial = [c for c in start if c["version"] == first_version]
+    initial = _prepared(start)
     kinds = {(c["key"][0], c["key"][-1]) for c in initial}
     assert ("area_profiles", "40") in kinds  # as partners and the public see them (k=40)
     assert ("area_profiles", "None") in kinds  # as police see them (exact)
     assert any(c["key"][0] == "ScoreProvider" for c in initial)
-    # one process (lpt serve, before the workers) computed the first data version's frames
-    assert len({c["pid"] for c in initial}) == 1
+    cells = {c["key"][3] for c in initial if c["key"][0] == "crime_cells"}
+    assert cells == {"disclosed", "exact"}  # the public's and the force analyst's
+    # the rest of the first version's frames are scopes the preparation does not compute
+    later = [c for c in start if c["version"] == initial[0]["version"] and c not in initial]
+    assert {tuple(c["key"]) for c in later}.isdisjoint({tuple(c["key"]) for c in initial})
     # and every frame of every data version was computed once for all workers
     keys = [(tuple(c["key"]), c["version"]) for c in start]
     assert len(keys) == len(set(keys))
@@ -53,7 +64,7 @@ def test_new_data_is_computed_once_for_every_worker(service):
     from spatial_core.store.data_version import bump_data_version, data_version
 
     before = _computed(service)
-    shared = {tuple(c["key"]) for c in before if c["version"] == before[0]["version"]}
+    shared = {tuple(c["key"]) for c in _prepared(before)}
     assert len(shared) >= 3  # public and police profiles, scores (and any other shared frame)
     s = open_store(service.store, create=False)
     try:
