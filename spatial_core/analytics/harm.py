@@ -55,6 +55,7 @@ __all__ = [
     "recency_weights",
     "ExpectedHarm",
     "expected_harm",
+    "estimate_prior_crimes",
 ]
 
 log = logging.getLogger(__name__)
@@ -378,3 +379,82 @@ def expected_harm(crimes, harm, month_weights, *, group=None, prior_crimes: floa
         rate = (1.0 - smoothing) * rate + smoothing * around
     return ExpectedHarm(harm=rate * per_crime, rate=rate, harm_per_crime=per_crime,
                         prior_shape=float(a), prior_rate=float(b))
+
+
+def estimate_prior_crimes(crimes, harm, month_weights, *, group=None) -> float:
+    """A data-estimated ``prior_crimes`` *k* for :func:`expected_harm` (empirical Bayes,
+    method of moments; an experiment, not the default: ``docs/analytics/scoring.md``, "Tried:
+    data-estimated shrinkage").
+
+    The credibility of a unit's own harm per crime is ``n / (n + k)`` with ``k = s2 / t2``
+    (Buhlmann): ``s2`` the variance of the harm of one crime about its unit's mean (chance),
+    ``t2`` the variance of the units' lasting means about their group's mix ``mu``. The months
+    (newest first) are dealt alternately into two halves A and B, and for the units with crime
+    in both halves (weights ``o = nA nB / (nA + nB)``, harm per crime ``xA``, ``xB``):
+
+    - ``t2 = sum o (xA - mu)(xB - mu) / sum o``: what the two halves share (chance does not
+      repeat from one half to the other);
+    - ``s2 = sum o (xA - xB)^2 / sum o (cA / nA + cB / nB)``: what they do not share, per
+      crime, with ``c = sum w^2 / sum w`` over a half's month weights (a weighted crime's
+      chance variance; 1 when the weights are 1);
+    - ``k = s2 c / t2`` in weighted crimes (``c`` over all the months).
+
+    Parameters
+    ----------
+    crimes, harm : array_like, U x M
+        Per unit and month: crimes and their harm (CCHI days), unweighted.
+    month_weights : array_like, M
+        The recency weight of each month (0: a month left out).
+    group : array_like of int, optional
+        As in :func:`expected_harm`: whose mix ``mu`` is.
+
+    Returns
+    -------
+    float
+        ``k``; ``inf`` when ``t2 <= 0`` (the halves share nothing beyond the mix: every unit
+        takes its group's mix); ``nan`` when it cannot be estimated (fewer than two months
+        with weight, or no unit with crime in both halves).
+
+    Examples
+    --------
+    Three units, two months of weight 1; the mix is 350 / 7 = 50 days a crime. Unit 0: 2
+    crimes of 40 days each (newest month), 2 of 60; unit 1: 1 of 10, 1 of 30; unit 2: one
+    crime of 110 days, newest month only. Units 0 and 1 have crime in both halves, with
+    ``o`` = 1 and 0.5: ``t2 = (1 (-10)(10) + 0.5 (-40)(-20)) / 1.5 = 200``,
+    ``s2 = (1 * 400 + 0.5 * 400) / (1 * 1 + 0.5 * 2) = 300``, ``k = 1.5``.
+
+    >>> estimate_prior_crimes([[2, 2], [1, 1], [0, 1]], [[120, 80], [30, 10], [0, 110]],
+    ...                       [1.0, 1.0])
+    1.5
+    """
+    C = np.asarray(crimes, dtype="float64")
+    Hm = np.asarray(harm, dtype="float64")
+    w = np.asarray(month_weights, dtype="float64").ravel()
+    if C.ndim != 2 or C.shape != Hm.shape or C.shape[1] != len(w):
+        raise InputError("crimes and harm must be U x M arrays, month_weights M weights")
+    if np.any(w < 0):
+        raise InputError("month_weights must not be < 0")
+    used = np.flatnonzero(w > 0)
+    if len(used) < 2:
+        return math.nan
+    U = C.shape[0]
+    g = np.zeros(U, dtype="int64") if group is None else np.asarray(group, dtype="int64")
+    G = int(g.max()) + 1 if U else 1
+    n, h = C[:, used] @ w[used], Hm[:, used] @ w[used]
+    n_g, h_g = np.bincount(g, n, G), np.bincount(g, h, G)
+    mu = np.divide(h_g, n_g, out=np.zeros(G), where=n_g > 0)[g]
+    halves = used[::-1][0::2], used[::-1][1::2]  # newest first, dealt alternately
+    (nA, hA), (nB, hB) = ((C[:, s] @ w[s], Hm[:, s] @ w[s]) for s in halves)
+    both = (nA > 0) & (nB > 0)
+    if not both.any():
+        return math.nan
+    nA, nB, hA, hB, mu = nA[both], nB[both], hA[both], hB[both], mu[both]
+    o = nA * nB / (nA + nB)
+    xA, xB = hA / nA, hB / nB
+    cA, cB = ((w[s] ** 2).sum() / w[s].sum() for s in halves)
+    t2 = float((o * (xA - mu) * (xB - mu)).sum() / o.sum())
+    s2 = float((o * (xA - xB) ** 2).sum() / (o * (cA / nA + cB / nB)).sum())
+    if not t2 > 0:
+        return math.inf
+    c = float((w[used] ** 2).sum() / w[used].sum())
+    return s2 * c / t2

@@ -613,14 +613,24 @@ def _month_ages(months: Sequence[str], origin: str) -> np.ndarray:
     return np.asarray((as_of - days).days, dtype="float64")
 
 
-def crime_component(data: UnitMonths, origin: str, profile) -> np.ndarray:
+def crime_component(data: UnitMonths, origin: str, profile, *,
+                    prior_crimes: float | str | None = None) -> np.ndarray:
     """The score's crime component per unit as of the last day of ``origin``, from the
     months up to it: :func:`spatial_core.analytics.harm.expected_harm` with the profile's
     half-life, ``long_run_months`` (:func:`spatial_core.analytics.harm.recency_weights`),
     look-back, ``prior_crimes``, ``mix_within`` and ``smoothing`` (``harm.model =
     "recorded"``: the harm weighted ``0.5 ** (age / half-life)``), in total per unit (a
-    backtest measures total harm)."""
-    from spatial_core.analytics.harm import expected_harm, recency_weights
+    backtest measures total harm).
+
+    ``prior_crimes`` replaces the profile's: a number, or ``"auto"`` for
+    :func:`~spatial_core.analytics.harm.estimate_prior_crimes` on the months up to ``origin``
+    (the profile's when it cannot be estimated: a single month). ``"auto"`` is an experiment
+    (``docs/analytics/scoring.md``, "Tried: data-estimated shrinkage"), not a profile setting."""
+    from spatial_core.analytics.harm import (
+        estimate_prior_crimes,
+        expected_harm,
+        recency_weights,
+    )
 
     t = data.months.index(origin)
     ages = _month_ages(data.months[:t + 1], origin)
@@ -634,7 +644,13 @@ def crime_component(data: UnitMonths, origin: str, profile) -> np.ndarray:
     if profile.harm_model == "recorded" or not w.any():
         return h
     group = data.group if profile.mix_within == "beat" else None
-    return expected_harm(n, h, w[w > 0], group=group, prior_crimes=profile.prior_crimes,
+    k = profile.prior_crimes if prior_crimes is None else prior_crimes
+    if isinstance(k, str):
+        if k != "auto":
+            raise InputError(f"prior_crimes must be a number of crimes >= 0 or 'auto', got {k!r}")
+        k = estimate_prior_crimes(data.crimes[:, :t + 1], data.harm[:, :t + 1], w, group=group)
+        k = profile.prior_crimes if math.isnan(k) else k
+    return expected_harm(n, h, w[w > 0], group=group, prior_crimes=float(k),
                          smoothing=profile.smoothing,
                          neighbours=(data.neighbour_i, data.neighbour_j)).harm
 
@@ -685,7 +701,8 @@ def _origin_view(data: UnitMonths, t: int, back: tuple[int, ...]) -> tuple[UnitM
 def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
                      horizon: int = 1, top: float = 0.05, profile=None,
                      min_history: int = 12, lead: int = 1,
-                     history: Sequence[int] | None = None) -> pd.DataFrame:
+                     history: Sequence[int] | None = None,
+                     prior_crimes: float | str | None = None) -> pd.DataFrame:
     """Rolling-origin backtest: for each origin month *t*, rank the units with the months up
     to *t* and measure the harm (and crimes) of months *t+l … t+l+h-1* on the top ``top``
     share (``l = lead``, default 1: the next month; ``h = horizon``).
@@ -705,6 +722,8 @@ def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
         Months before the origin that every ranking may use, 0 (the origin) included:
         ``(12, 0)`` is a store holding only the origin month and the month a year before it
         (as the two Leeds Julys). Default: every month up to the origin.
+    prior_crimes : float or "auto", optional
+        Replaces the profile's in the ``score`` ranking (:func:`crime_component`).
 
     Returns
     -------
@@ -732,7 +751,7 @@ def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
         test_c = data.crimes[:, first:last + 1].sum(axis=1)
         seen, _ = _origin_view(data, t, back)
         upto = seen.months.index(origin) + 1
-        scores = {"score": crime_component(seen, origin, prof),
+        scores = {"score": crime_component(seen, origin, prof, prior_crimes=prior_crimes),
                   "count": seen.crimes[:, :upto].sum(axis=1),
                   "harm": seen.harm[:, :upto].sum(axis=1),
                   "oracle": test_h}
