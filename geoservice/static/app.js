@@ -133,6 +133,7 @@
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(ID_TOKEN_KEY);
     state.token = null; state.claims = null;
+    if (state.analyses) state.analyses.cache.clear();
     showSignIn(text);
   }
 
@@ -718,9 +719,11 @@
   }
 
   // The process's answer for a level (every area of the caller's at that level), kept five
-  // minutes; null when the service has no such process.
+  // minutes for this sign-in only (another user's answer is never reused); null when the
+  // service has no such process.
   async function channelRows(level) {
-    const hit = analyses.cache.get(level);
+    const key = `${state.token}\n${level}`;
+    const hit = analyses.cache.get(key);
     if (hit && Date.now() - hit.at < 300000) return hit.body;
     let body;
     try {
@@ -729,7 +732,10 @@
       if (e.status === 404) return null;
       throw e;
     }
-    analyses.cache.set(level, { at: Date.now(), body });
+    for (const k of [...analyses.cache.keys()]) { // another sign-in's answers go
+      if (!k.startsWith(`${state.token}\n`)) analyses.cache.delete(k);
+    }
+    analyses.cache.set(key, { at: Date.now(), body });
     return body;
   }
 

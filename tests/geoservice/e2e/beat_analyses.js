@@ -4,7 +4,8 @@
 // (playwright-core), on a phone-sized screen:
 //   1. a beat officer: their beat's figures;
 //   2. a supervisor: the first beat's figures, then their npa's (the "Figures for" choice);
-//   3. a partner (demo user added by the test): a beat whose small counts are withheld;
+//   3. a partner (demo user added by the test), signed in on the supervisor's page after
+//      they sign out: a beat whose small counts are withheld;
 //   4. a supervisor whose answers for LPT_EMPTY_BEAT are rewritten to hold no row (every
 //      collection empty, the process without the beat's rows), then their npa with
 //      area_change answering 500: the empty and the error messages.
@@ -113,7 +114,16 @@ async function main() {
     out.supervisor_npa = npa ? await chooseArea(sup, npa.value) : null;
     await sup.screenshot({ path: path.join(shots, 'beat-analyses-supervisor-npa.png'), fullPage: true });
 
-    const partner = await signIn(browser, env('LPT_PARTNER'), out);
+    // The partner signs in on the supervisor's page after they sign out: nothing the
+    // supervisor was shown (the channels answer is kept a while) may be reused.
+    await sup.click('#signout');
+    await sup.waitForSelector('#signin-demo:not([hidden])');
+    await sup.evaluate(() => { delete document.body.dataset.loaded; });
+    await sup.selectOption('#demo-user', env('LPT_PARTNER'));
+    await sup.click('#signin-demo button[type=submit]');
+    await sup.waitForSelector('body[data-loaded="1"]');
+    await sup.click('.tabs button[data-tab=beat]');
+    const partner = sup;
     await partner.selectOption('#beat-select', env('LPT_PARTNER_BEAT'));
     out.partner = await read(partner, env('LPT_PARTNER_BEAT'));
     out.partner.streets = await partner.textContent('#score-source');
