@@ -40,6 +40,7 @@ __all__ = [
     "quarters_between",
     "quarter_end",
     "quarterly_snapshots",
+    "snapshots_by_level",
     "quarter_changes",
     "quarter_trends",
     "paired_change",
@@ -202,58 +203,86 @@ def quarterly_snapshots(store, *, level: str = "beat", quarters: Sequence[str] |
     representation : bool
         Include the representation table (it reads the households once per quarter).
     """
+    return snapshots_by_level(store, (level,), quarters=quarters, scheme=scheme,
+                              class_level=class_level, harm_overrides=harm_overrides,
+                              representation=representation, progress=progress)[level]
+
+
+def snapshots_by_level(store, levels: Sequence[str], *, quarters: Sequence[str] | None = None,
+                       scheme: str = "oac2011", class_level: int | str = 1,
+                       harm_overrides: Mapping[str, float] | None = None,
+                       representation: bool = True,
+                       progress: Progress | None = None) -> dict[str, Snapshots]:
+    """:func:`quarterly_snapshots` of several levels at once: the households, and each
+    quarter's respondents and members, are read and placed once for all the levels."""
     from spatial_core.analytics.population import (
         AREA_LEVELS,
         area_table,
         households,
+        members_frame,
         respondents_frame,
     )
     from spatial_core.analytics.priorities import count_votes
     from spatial_core.analytics.representation import coverage
 
-    if level not in AREA_LEVELS:
-        raise InputError(f"level {level!r} is not one of {', '.join(AREA_LEVELS)}")
+    for level in levels:
+        if level not in AREA_LEVELS:
+            raise InputError(f"level {level!r} is not one of {', '.join(AREA_LEVELS)}")
     qs = [_quarter_label(_quarter_index(q)) for q in quarters] if quarters else \
         _default_quarters(store)
     qs = sorted(set(qs), key=_quarter_index)
-    col = f"{level}_id"
-    areas = area_table(store)
-    if not (areas["level"] == level).any():
-        raise InputError(f"no {level} is stored (levels stored: "
-                         f"{', '.join(sorted(set(areas['level'])))}); import {level} boundaries "
-                         "or choose another level")
-    areas = areas[areas["level"] == level]
+    every = area_table(store)
+    for level in levels:
+        if not (every["level"] == level).any():
+            raise InputError(f"no {level} is stored (levels stored: "
+                             f"{', '.join(sorted(set(every['level'])))}); import {level} "
+                             "boundaries or choose another level")
     h = households(store)
-    crime = _crime_by_area(store, level, qs, harm_overrides)
-    rows, pri, rep = [], [], []
+    crime = {lv: _crime_by_area(store, lv, qs, harm_overrides) for lv in levels}
+    rows: dict[str, list] = {lv: [] for lv in levels}
+    pri: dict[str, list] = {lv: [] for lv in levels}
+    rep: dict[str, list] = {lv: [] for lv in levels}
     for step, q in enumerate(qs):
         r = respondents_frame(store, period=q, addresses=h)
-        cov = coverage(store, area_level=level, period=q, as_of=quarter_end(q))
-        ids = sorted(set(areas["area_id"]) | set(cov["area_id"]) | set(r[col].dropna()))
-        snap = pd.DataFrame({"area_id": ids, "quarter": q})
-        snap = snap.join(_survey_means(r, col), on="area_id")
-        snap = snap.merge(cov[["area_id", "households", "members", "members_per_100"]],
-                          on="area_id", how="left")
-        rows.append(snap)
-        votes = count_votes(store, level=level, period=q, respondents=r)
-        pri.append(votes.assign(quarter=q))
-        if representation:
-            rep.append(_representation(store, level, q, scheme, class_level))
+        m = members_frame(store, as_of=quarter_end(q))
+        for level in levels:
+            col = f"{level}_id"
+            areas = every[every["level"] == level]
+            cov = coverage(store, area_level=level, period=q, as_of=quarter_end(q),
+                           members=m, respondents=r)
+            ids = sorted(set(areas["area_id"]) | set(cov["area_id"]) | set(r[col].dropna()))
+            snap = pd.DataFrame({"area_id": ids, "quarter": q})
+            snap = snap.join(_survey_means(r, col), on="area_id")
+            snap = snap.merge(cov[["area_id", "households", "members", "members_per_100"]],
+                              on="area_id", how="left")
+            rows[level].append(snap)
+            votes = count_votes(store, level=level, period=q, respondents=r)
+            pri[level].append(votes.assign(quarter=q))
+            if representation:
+                rep[level].append(_representation(store, level, q, scheme, class_level))
         if progress is not None:
             progress((step + 1) / len(qs), f"snapshot {q}")
-    out = pd.concat(rows, ignore_index=True)
-    out = out.merge(crime, on=["area_id", "quarter"], how="left")
-    for c in ("responses", "confidence_n", "feel_safe_n", "households", "members", "crimes"):
-        out[c] = out[c].fillna(0).astype("int64")
-    out["harm"] = out["harm"].fillna(0.0)
-    out.insert(1, "area_name", out["area_id"].map(areas.set_index("area_id")["name"])
-               .fillna(out["area_id"]))
-    out = out[["area_id", "area_name", "quarter", "responses", "confidence_n", "confidence_mean",
-               "confidence_sd", "feel_safe_n", "feel_safe_mean", "feel_safe_sd", "households",
-               "members", "members_per_100", "crimes", "harm"]]
-    reps = pd.concat(rep, ignore_index=True) if representation and rep else None
-    out = out.sort_values(["area_id", "quarter"]).reset_index(drop=True)
-    return Snapshots(level, tuple(qs), out, pd.concat(pri, ignore_index=True), reps)
+    out = {}
+    for level in levels:
+        areas = every[every["level"] == level]
+        frame = pd.concat(rows[level], ignore_index=True)
+        frame = frame.merge(crime[level], on=["area_id", "quarter"], how="left")
+        for c in ("responses", "confidence_n", "feel_safe_n", "households", "members",
+                  "crimes"):
+            frame[c] = frame[c].fillna(0).astype("int64")
+        frame["harm"] = frame["harm"].fillna(0.0)
+        frame.insert(1, "area_name", frame["area_id"].map(areas.set_index("area_id")["name"])
+                     .fillna(frame["area_id"]))
+        frame = frame[["area_id", "area_name", "quarter", "responses", "confidence_n",
+                       "confidence_mean", "confidence_sd", "feel_safe_n", "feel_safe_mean",
+                       "feel_safe_sd", "households", "members", "members_per_100", "crimes",
+                       "harm"]]
+        reps = pd.concat(rep[level], ignore_index=True) if representation and rep[level] \
+            else None
+        frame = frame.sort_values(["area_id", "quarter"]).reset_index(drop=True)
+        out[level] = Snapshots(level, tuple(qs), frame, pd.concat(pri[level], ignore_index=True),
+                               reps)
+    return out
 
 
 def _representation(store, level: str, quarter: str, scheme: str, class_level) -> pd.DataFrame:

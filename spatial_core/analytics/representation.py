@@ -565,7 +565,8 @@ def _parent_cells(cells, res: int) -> pd.Series:
 
 def coverage(store, *, area_level: str = "beat", period: str | Period | None = None,
              as_of: str | None = None, min_members_per_100: float = 5.0,
-             min_responses: int = 10) -> pd.DataFrame:
+             min_responses: int = 10, members: pd.DataFrame | None = None,
+             respondents: pd.DataFrame | None = None) -> pd.DataFrame:
     """Members per 100 households and survey responses per area; areas with low coverage.
 
     Parameters
@@ -575,6 +576,9 @@ def coverage(store, *, area_level: str = "beat", period: str | Period | None = N
     min_responses : int
         An area with fewer responses in ``period`` has low coverage (default 10, the default
         minimum n of local priorities).
+    members, respondents : DataFrame, optional
+        :func:`members_frame` as of ``as_of`` and :func:`respondents_frame` of ``period``
+        when the caller has read them already (several levels of the same moment).
 
     Returns
     -------
@@ -586,8 +590,8 @@ def coverage(store, *, area_level: str = "beat", period: str | Period | None = N
     check_comparison("class", area_level, DEFAULT_TARGET)
     col = f"{area_level}_id"
     homes = households_per_area(store, area_level)
-    m = members_frame(store, as_of=as_of)
-    r = respondents_frame(store, period=period)
+    m = members_frame(store, as_of=as_of) if members is None else members
+    r = respondents_frame(store, period=period) if respondents is None else respondents
     areas = area_table(store)
     areas = areas[areas["level"] == area_level]
     out = pd.DataFrame({"area_id": sorted(set(areas["area_id"]) | set(homes.index))})

@@ -263,7 +263,7 @@ def area_change_table(store, *, k: int | None = None, quarters=None,
         paired_change,
         quarter_changes,
         quarter_trends,
-        quarterly_snapshots,
+        snapshots_by_level,
     )
     from spatial_core.analytics.population import area_table, respondents_frame
 
@@ -273,8 +273,7 @@ def area_change_table(store, *, k: int | None = None, quarters=None,
     if not levels:
         raise InputError(f"no {' or '.join(wanted)} is stored (levels stored: "
                          f"{', '.join(sorted(stored))}): import boundaries first")
-    snaps = {lv: quarterly_snapshots(store, level=lv, quarters=quarters, representation=False)
-             for lv in levels}
+    snaps = snapshots_by_level(store, levels, quarters=quarters, representation=False)
     qs = snaps[levels[0]].quarters
     if paired is None and len(qs) >= 2:
         paired = (qs[-2], qs[-1])
