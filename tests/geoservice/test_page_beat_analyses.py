@@ -11,7 +11,8 @@ collection's, and the words are that value as the page rounds it (JavaScript's
 ``toFixed``: half away from zero on the exact binary value). "Within noise" is said exactly
 where the 95% interval holds zero. A partner (a demo user added here, k = 10) sees withheld
 figures as "fewer than 10"; a beat with no row anywhere shows the empty messages; a
-collection that errors shows its error and the other sections still show.
+collection that errors shows its error, a process the service lacks "Not published", and the
+other sections still show.
 
 The demo force has six months (two quarters) of surveys, so there is a change and a panel.
 """
@@ -367,7 +368,7 @@ def test_a_partner_sees_withheld_figures_as_fewer_than_k(need_browser, server, p
             assert v == "null" or int(v) == 0 or int(v) >= K
 
 
-def test_a_beat_without_rows_shows_the_empty_messages_and_an_error_stays_in_its_section(
+def test_a_beat_without_rows_shows_the_empty_messages_and_errors_stay_in_their_section(
         need_browser, page):
     empty = page["empty"]
     assert empty["area"] == EMPTY_BEAT
@@ -380,6 +381,7 @@ def test_a_beat_without_rows_shows_the_empty_messages_and_an_error_stays_in_its_
     broken = page["error"]
     assert broken["an-change"]["state"] == "error"
     assert broken["an-change"]["note"] == "Could not read these figures: the test broke it"
-    assert all(broken[s]["state"] == "shown" for s in ("an-confidence", "an-network",
-                                                       "an-channels"))
+    assert broken["an-channels"]["state"] == "unpublished"
+    assert broken["an-channels"]["note"] == "Not published by this service."
+    assert broken["an-confidence"]["state"] == broken["an-network"]["state"] == "shown"
     assert (ARTIFACTS / "beat-analyses-supervisor-npa.png").stat().st_size > 5_000

@@ -8,7 +8,8 @@
 //      they sign out: a beat whose small counts are withheld;
 //   4. a supervisor whose answers for LPT_EMPTY_BEAT are rewritten to hold no row (every
 //      collection empty, the process without the beat's rows), then their npa with
-//      area_change answering 500: the empty and the error messages.
+//      area_change answering 500 and no priorities-by-group process: the empty, error and
+//      "not published" messages.
 // Prints one JSON object: per run, each section's state and facts (data attributes and text).
 //
 // Environment: LPT_BASE_URL, LPT_OFFICER, LPT_SUPERVISOR, LPT_PARTNER (demo user subs),
@@ -71,7 +72,7 @@ async function chooseArea(page, area) {
 }
 
 // The supervisor's answers rewritten so that one beat has no row anywhere; area_change for
-// an npa answers 500.
+// an npa answers 500 and the process for an npa 404 (as a service without it would).
 async function emptyRoutes(page) {
   const beat = env('LPT_EMPTY_BEAT');
   const empty = { type: 'FeatureCollection', features: [], numberMatched: 0, numberReturned: 0, links: [] };
@@ -86,6 +87,9 @@ async function emptyRoutes(page) {
     });
   }
   await page.route('**/processes/priorities-by-group/execution', async (route) => {
+    if (JSON.parse(route.request().postData() || '{}').inputs.level === 'npa') {
+      return route.fulfill({ status: 404, json: { code: 'NoSuchProcess', description: 'not here' } });
+    }
     const resp = await route.fetch();
     const body = await resp.json();
     for (const k of ['people', 'priorities', 'scores']) body[k] = (body[k] || []).filter((r) => r.area_id !== beat);
