@@ -6,6 +6,7 @@ import os
 import time
 
 from lpt_cli.commands._common import progress_bar
+from spatial_core.demo.force import DEMO_HOUSEHOLDS, DEMO_SEED
 
 
 def _demo(args) -> int:
@@ -105,8 +106,8 @@ def _print_main_job(location: str, top: int) -> None:
 
 def register(sub) -> None:
     demo = sub.add_parser("demo", help="build the demo force into a store and run the main job")
-    demo.add_argument("--households", type=int, default=450_000)
-    demo.add_argument("--seed", type=int, default=20261122)
+    demo.add_argument("--households", type=int, default=DEMO_HOUSEHOLDS)
+    demo.add_argument("--seed", type=int, default=DEMO_SEED)
     demo.add_argument("--out", default="demo_data", help="folder for the generated files")
     demo.add_argument("--keep", action="store_true", help="add to an existing demo store")
     demo.add_argument("--top", type=int, default=3, help="streets shown per beat")

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from spatial_core.demo.force import DEMO_END_MONTH, DEMO_MONTHS, DEMO_SEED
 from spatial_core.errors import InputError
 from spatial_core.national.forces import FORCES, ForceSpec, national_forces
 
@@ -31,8 +32,8 @@ log = logging.getLogger(__name__)
 MANIFEST = "forces.json"
 
 
-def build_force(code: str, households: int, out_dir: str, *, seed: int = 20261122,
-                months: int = 12, end_month: str = "2026-09",
+def build_force(code: str, households: int, out_dir: str, *, seed: int = DEMO_SEED,
+                months: int = DEMO_MONTHS, end_month: str = DEMO_END_MONTH,
                 location: str | None = None) -> dict:
     """Build one synthetic force into ``out_dir/<code>.gpkg`` (replacing it), or into the
     store at ``location`` (an empty PostGIS database's ``postgresql://`` URL): a Dask task.
@@ -70,8 +71,8 @@ def build_force(code: str, households: int, out_dir: str, *, seed: int = 2026112
 
 
 def build_national_demo(out_dir: str | os.PathLike, *, forces: int | None = None,
-                        scale: float = 0.01, seed: int = 20261122, months: int = 12,
-                        end_month: str = "2026-09", client=None,
+                        scale: float = 0.01, seed: int = DEMO_SEED, months: int = DEMO_MONTHS,
+                        end_month: str = DEMO_END_MONTH, client=None,
                         progress: Callable[[float, str], None] | None = None) -> list[dict]:
     """Build ``forces`` synthetic forces (all 43 when None) into ``out_dir``.
 
