@@ -618,7 +618,8 @@
   // priorities-by-group process, shown as the service returns them (every figure is the
   // core's; the page only words it). Police roles see exact figures; for partners and the
   // public a withheld figure is null with the row's disclosure "k=N", shown as "fewer than
-  // N". Each section degrades on its own: not published, no row for the area, or an error.
+  // N*" (see withheld()). Each section degrades on its own: not published, no row for the
+  // area, or an error.
   const CHANNEL_TEXT = { door_knock: 'At the door (door-knocking)',
     staff: 'By staff (street, events, paper)', online: 'Online' };
   const NETWORK_TEXT = { key_individual: 'key individuals', iag: 'advisory group (IAG) members' };
@@ -641,7 +642,9 @@
   }
   function signed(v, d) { const s = dec(v, d); return Number(s) > 0 ? '+' + s : s; }
   function whole(v) { return Number(v).toLocaleString('en-GB', { maximumFractionDigits: 0 }); }
-  function withheld(k, what) { return `fewer than ${k}${what ? ' ' + what : ''} (withheld)`; }
+  // A withheld count: "fewer than 10 answers*"; the "*" note above the sections says it may
+  // also be a larger count withheld so as not to reveal a small one (secondary suppression).
+  function withheld(k, what) { return `fewer than ${k}${what ? ' ' + what : ''}*`; }
   function upper(s) { return s ? s[0].toUpperCase() + s.slice(1) : s; }
 
   // A change's words from its 95% interval: within noise when the interval holds zero.
@@ -790,8 +793,8 @@
     const ks = [...disclosures].filter((k) => k !== null);
     const note = $('analyses-disclosure');
     note.hidden = !ks.length;
-    note.textContent = ks.length ? `Counts under ${Math.max(...ks)}, and figures that would ` +
-      'reveal one, are withheld from partners and the public; they read "fewer than".' : '';
+    note.textContent = ks.length ? `* Withheld from partners and the public: a count under ` +
+      `${Math.max(...ks)}, or a figure that would reveal one.` : '';
     box.dataset.loaded = id;
   }
 
@@ -816,7 +819,7 @@
       if (flag) return fact(name, `${upper(flag)}.`, data, `An outlier (z ${dec(z, 1)}).`);
       if (isNum(z)) return fact(name, `${inLine} (not an outlier).`, data, `z ${dec(z, 1)}`);
       if (k) {
-        return fact(name, `${inLine}? Withheld: it rests on counts under ${k}.`,
+        return fact(name, `${inLine}? Withheld*.`,
           Object.assign(data, { withheld: 1 }));
       }
       return fact(name, 'Not judged (too few areas or answers).', data);
@@ -854,12 +857,12 @@
       const data = { value: p[m], before: before[m], change: c[0], low: c[1], high: c[2] };
       const now = isNum(p[m]) ? dec(p[m], d) : (k ? withheld(k) : 'none');
       const was = isNum(before[m]) ? `was ${dec(before[m], d)}`
-        : (k ? 'before: withheld' : 'none before');
+        : (k ? 'before: withheld*' : 'none before');
       let sub;
       if (isNum(c[0])) {
         sub = changeText('Change ', c[0], c[1], c[2], d);
       } else if (k) {
-        sub = `Change withheld (it rests on counts under ${k}).`;
+        sub = 'Change withheld*.';
         data.withheld = 1;
       } else {
         sub = 'No change to show.';
@@ -915,7 +918,7 @@
     if (p.no_key_individual === true) head = 'No key individual network (no current key individual).';
     else if (p.below_min === true) head = `Gap: ${p.note || 'too few key individuals'}.`;
     else if (p.no_key_individual === false) head = 'Has a key individual network.';
-    else head = `Key individual network: ${k ? 'withheld' : 'not known'}.`;
+    else head = `Key individual network: ${k ? 'withheld*' : 'not known'}.`;
     const li = fact('network', name + head, data,
       `${perThousand(p.key_individual, p.key_individual_per_1000, k, 'key individual')} · ` +
       `${perThousand(p.iag, p.iag_per_1000, k, 'IAG member')}`);
@@ -990,7 +993,7 @@
       lines.push('Top: ' + top.map((x) => `${x.label} ${pct(x.share)}% (${pct(x.ci_low)}–${pct(x.ci_high)}%)`)
         .join('; ') + (isNum(top[0].n) ? ` of ${whole(top[0].n)} who named one` : '') + '.');
     } else if (pri.some((x) => x.votes === null)) {
-      lines.push(`Priorities withheld (counts under ${k}).`);
+      lines.push('Priorities withheld*.');
     }
     for (const [m, label] of [['confidence', 'Confidence'], ['feel_safe', 'Feeling safe']]) {
       if (isNum(s[m])) {

@@ -10,9 +10,9 @@ user, fetched by the test: the raw value the page holds (a data attribute) equal
 collection's, and the words are that value as the page rounds it (JavaScript's
 ``toFixed``: half away from zero on the exact binary value). "Within noise" is said exactly
 where the 95% interval holds zero. A partner (a demo user added here, k = 10) sees withheld
-figures as "fewer than 10"; a beat with no row anywhere shows the empty messages; a
-collection that errors shows its error, a process the service lacks "Not published", and the
-other sections still show.
+counts as "fewer than 10*" (the "*" note: or a figure withheld so as not to reveal one); a
+beat with no row anywhere shows the empty messages; a collection that errors shows its error,
+a process the service lacks "Not published", and the other sections still show.
 
 The demo force has six months (two quarters) of surveys, so there is a change and a panel.
 """
@@ -167,7 +167,7 @@ def check_confidence(shown: dict, row: dict) -> None:
                           ("n", f"{m}_n")):
             assert same(d[attr], row[col]), (m, attr, d, row)
         if row[f"{m}_n"] is None:
-            assert f[m]["text"] == f"{label}: fewer than {K} answers (withheld)"
+            assert f[m]["text"] == f"{label}: fewer than {K} answers*"
         elif row[m] is None:
             assert f[m]["text"] == f"{label}: no answers yet"
         else:
@@ -177,7 +177,7 @@ def check_confidence(shown: dict, row: dict) -> None:
                 f" · {whole(row[f'{m}_n'])} answers")
     crime = f["crime"]
     if row["crimes"] is None:
-        assert crime["text"] == f"Crime: fewer than {K} (withheld)"
+        assert crime["text"] == f"Crime: fewer than {K}*"
     else:
         assert same(crime["data"]["value"], row["crimes"])
         assert crime["head"] == f"Crime: {whole(row['crimes'])} recorded"
@@ -207,14 +207,13 @@ def check_change(shown: dict, row: dict) -> None:
         assert same(got["data"]["before"], before[m])
         police = row["disclosure"] == "exact"
         now = dec(row[m], d) if row[m] is not None else \
-            "none" if police else f"fewer than {K} (withheld)"
+            "none" if police else f"fewer than {K}*"
         was = f"was {dec(before[m], d)}" if before[m] is not None else \
-            "none before" if police else "before: withheld"
+            "none before" if police else "before: withheld*"
         assert got["head"] == f"{label}: {now} ({was})"
         c, lo, hi = (row[f"{m}_change{s}"] for s in ("", "_ci_low", "_ci_high"))
         if c is None:
-            assert f"Change withheld (it rests on counts under {K})." in got["text"] \
-                or "No change to show." in got["text"]
+            assert "Change withheld*." in got["text"] or "No change to show." in got["text"]
         else:
             assert (f"Change {signed(c, d)} (95% range {signed(lo, d)} to {signed(hi, d)}): "
                     f"{noise(lo, hi)}.") in got["text"]
@@ -227,7 +226,7 @@ def check_change(shown: dict, row: dict) -> None:
         for attr, v in (("n", n), ("change", c), ("low", lo), ("high", hi)):
             assert same(got["data"][attr], v)
         if n is None:
-            assert got["text"] == f"{label}: fewer than {K} people (withheld)"
+            assert got["text"] == f"{label}: fewer than {K} people*"
         elif c is not None:
             assert got["head"] == f"{label}: {signed(c, 2)} from {whole(n)} people"
             assert got["text"].endswith(
@@ -236,7 +235,7 @@ def check_change(shown: dict, row: dict) -> None:
 
 def per_thousand(count, rate, label: str) -> str:
     if count is None:
-        return f"fewer than {K} {label}s (withheld)"
+        return f"fewer than {K} {label}s*"
     return (f"{whole(count)} {label}{'' if count == 1 else 's'}"
             + (f" ({dec(rate, 1)} per 1,000 households)" if rate is not None else ""))
 
@@ -278,7 +277,7 @@ def check_channels(shown: dict, body: dict, area: str) -> None:
     for got, r in zip(items, people, strict=True):
         for attr in ("people", "responses", "issues"):
             assert same(got["data"][attr], r[attr])
-        counts = [f"{whole(r[c])} {w}" if r[c] is not None else f"fewer than {K} {w} (withheld)"
+        counts = [f"{whole(r[c])} {w}" if r[c] is not None else f"fewer than {K} {w}*"
                   for c, w in (("people", "people"), ("responses", "responses"),
                                ("issues", "issues raised"))]
         assert got["text"].startswith(names[r["group"]] + " · ".join(counts))
@@ -300,7 +299,7 @@ def check_channels(shown: dict, body: dict, area: str) -> None:
                 assert (f"{label} {dec(s[m], 2)} ({dec(lo, 2)} to {dec(hi, 2)}), "
                         f"{whole(n)} answers.") in got["text"]
             elif s[f"{m}_n"] is None:
-                assert f"{label}: fewer than {K} answers (withheld)." in got["text"]
+                assert f"{label}: fewer than {K} answers*." in got["text"]
 
 
 def check_all(shown: dict, caller: Caller, area: str, level: str) -> None:
@@ -350,15 +349,16 @@ def test_a_partner_sees_withheld_figures_as_fewer_than_k(need_browser, server, p
     shown, beat = page["partner"], page["partner_beat"]
     partner = Caller(server["url"], PARTNER)
     assert shown["streets"] == "Street scores are not shown to your role."
-    assert shown["disclosure"].startswith(f"Counts under {K}, and figures that would reveal one")
+    assert shown["disclosure"] == (f"* Withheld from partners and the public: a count under {K},"
+                                   " or a figure that would reveal one.")
     check_all(shown, partner, beat, "beat")
     # The beat was chosen for its withheld panel: it reads "fewer than 10", nothing else.
     panel = facts(shown, "an-change")["panel_confidence"]
     assert panel["data"]["withheld"] == "1" and panel["data"]["n"] == "null"
-    assert panel["text"] == f"Their confidence: fewer than {K} people (withheld)"
+    assert panel["text"] == f"Their confidence: fewer than {K} people*"
     withheld = [x for s in ("an-confidence", "an-change", "an-network", "an-channels")
                 for x in shown[s]["facts"] if x["data"].get("withheld") == "1"]
-    assert withheld and all("withheld" in x["text"].lower() for x in withheld)
+    assert withheld and all("*" in x["text"] for x in withheld)
     # No count from 1 to k-1 is on the page: every count shown is 0 or at least k.
     row = partner.one("area_change", beat)
     assert row["disclosure"] == f"k={K}"
