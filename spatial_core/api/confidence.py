@@ -339,6 +339,8 @@ def _quarter_overlaps(store, quarters, tree) -> dict[str, list[pd.DataFrame]]:
 
 _SNAPSHOT_COUNTS = ["responses", "confidence_n", "feel_safe_n", "households", "members",
                     "crimes"]
+_FLOW_COUNTS = ("responses", "confidence_n", "feel_safe_n", "crimes")
+"""Counts of a quarter that add up to all-time totals (households and members are stocks)."""
 
 
 def _disclose_snapshots(a: pd.DataFrame, tree, overlaps, k: int) -> pd.DataFrame:
@@ -357,9 +359,19 @@ def _disclose_snapshots(a: pd.DataFrame, tree, overlaps, k: int) -> pd.DataFrame
             part.loc[hide, [f"{m}_mean", f"{m}_sd"]] = np.nan
         hide = (part["members"].isna() | part["households"].isna()).to_numpy(dtype=bool)
         part.loc[hide, "members_per_100"] = np.nan
-        part.loc[part["crimes"].isna().to_numpy(dtype=bool), "harm"] = np.nan
         out.append(part)
-    return pd.concat(out).sort_values(["area_id", "quarter"]).reset_index(drop=True)
+    a = pd.concat(out).sort_values(["area_id", "quarter"]).reset_index(drop=True)
+    # Flows add up over the quarters to totals published elsewhere (area_confidence counts
+    # every answer and crime): one withheld quarter beside published ones could be worked
+    # out from the total, so an area with any withheld quarter of a flow has them all
+    # withheld.
+    for c in _FLOW_COUNTS:
+        gappy = a[c].isna().groupby(a["area_id"]).transform("any").to_numpy(dtype=bool)
+        a.loc[gappy, c] = np.nan
+    for m in _MEAN_COLS:
+        a.loc[a[f"{m}_n"].isna().to_numpy(dtype=bool), [f"{m}_mean", f"{m}_sd"]] = np.nan
+    a.loc[a["crimes"].isna().to_numpy(dtype=bool), "harm"] = np.nan
+    return a
 
 
 def _plain(v):

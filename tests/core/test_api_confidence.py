@@ -121,7 +121,7 @@ Q2 = {"A": [("a1", 3, 3), ("a2", 4, 4), ("a3", 4, 4), ("a4", 5, 5)],
 CRIMES_Q = {("A", "2026-02"): 3, ("A", "2026-05"): 1, ("B", "2026-05"): 2}
 
 
-def _change_store(store) -> None:
+def _change_store(store, crimes_q=None) -> None:
     box = [shapely.MultiPolygon([shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * (i + 1), Y0 + 1000)])
            for i in range(2)]
     whole = shapely.MultiPolygon([shapely.box(X0, Y0, X0 + 2000, Y0 + 1000)])
@@ -139,7 +139,7 @@ def _change_store(store) -> None:
             for m, conf, safe in wave[b]:
                 surveys.append((f"{m}-{day}", day, m, X0 + 1000 * i + 500, Y0 + 600,
                                 safe, conf))
-    for (b, month), n in CRIMES_Q.items():
+    for (b, month), n in (crimes_q or CRIMES_Q).items():
         i = "AB".index(b)
         crimes += [(f"c{b}{month}{j}", month, "Burglary", X0 + 1000 * i + 500, Y0 + 400, 0)
                    for j in range(n)]
@@ -246,3 +246,25 @@ def test_a_level_without_areas_is_a_clear_error_in_change(gpkg_store):
     assert area_change(gpkg_store, Scope(role="public", k=5), level="ward").empty
     assert set(area_change(gpkg_store, Scope(role="public", k=5))["level"]) == \
         {"beat", "npa", "force"}
+
+
+def test_public_change_withholds_every_quarter_of_a_flow_with_one_withheld(gpkg_store):
+    """29 crimes then 1 in beat A: the quarter of 1 is withheld, and the quarter of 29 with it,
+    since area_confidence publishes the total (30) and 30 - 29 would give the 1 away."""
+    _change_store(gpkg_store, {("A", "2026-02"): 29, ("A", "2026-05"): 1,
+                               ("B", "2026-02"): 12, ("B", "2026-05"): 14})
+    public = Scope(role="public", k=5)
+    conf = area_confidence(gpkg_store, public).set_index("area_id")
+    assert conf.loc["beat:A", "crimes"] == 30  # the total is published
+    t = area_change(gpkg_store, public).set_index("area_id")
+    assert [s["crimes"] for s in t.loc["beat:A", "series"]] == [None, None]
+    assert pd.isna(t.loc["beat:A", "crimes"]) and math.isnan(t.loc["beat:A", "crimes_change"])
+    # B's quarter of 14 would give A's 1 away through the npa (15 - 14): withheld in that
+    # quarter by the tree rule, so in both; the npa's quarters (41, 15) stay published
+    assert [s["crimes"] for s in t.loc["beat:B", "series"]] == [None, None]
+    assert [s["crimes"] for s in t.loc["npa:N", "series"]] == [41, 15]
+    # no area shows some quarters of a flow and hides others
+    for area, row in t.iterrows():
+        for c in ("crimes", "responses"):
+            shown = [s[c] is not None for s in row["series"]]
+            assert all(shown) or not any(shown), (area, c)
