@@ -22,6 +22,20 @@ def _profiles(service, token=None):
     return service.json("/collections/area_profiles/items?limit=500", token=token)
 
 
+def _settled(service, quiet_s: float = 1.5, limit_s: float = 60.0) -> list[dict]:
+    """The computed frames once no preparation has noted one for ``quiet_s`` seconds (an
+    earlier test's new data version may still be being prepared in the background)."""
+    deadline = time.monotonic() + limit_s
+    seen = _computed(service)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = _computed(service)
+        if len(now) == len(seen):
+            return now
+        seen = now
+    return seen
+
+
 def _prepared(computed: list[dict]) -> list[dict]:
     """The frames ``lpt serve`` computed before the workers started (the first entries:
     the first data version, the serving process); workers add the scopes asked for later
@@ -32,7 +46,7 @@ def _prepared(computed: list[dict]) -> list[dict]:
 
 
 def test_frames_are_ready_before_the_first_request_and_shared(service):
-    start = _computed(service)
+    start = _settled(service)
     initial = _prepared(start)
     kinds = {(c["key"][0], c["key"][-1]) for c in initial}
     assert ("area_profiles", "40") in kinds  # as partners and the public see them (k=40)
@@ -63,7 +77,7 @@ def test_new_data_is_computed_once_for_every_worker(service):
     from spatial_core import open_store
     from spatial_core.store.data_version import bump_data_version, data_version
 
-    before = _computed(service)
+    before = _settled(service)
     shared = {tuple(c["key"]) for c in _prepared(before)}
     assert len(shared) >= 3  # public and police profiles, scores (and any other shared frame)
     s = open_store(service.store, create=False)
