@@ -14,6 +14,7 @@ mask, then property equality, ``bbox`` and the CQL2 ``filter`` (each ANDed), the
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -249,11 +250,16 @@ class FrameProvider(ItemsProvider):
             done = derived.setdefault(key, [None] * len(full))
         page = items.page(rows)
         if any(done[r] is None for r in page):
-            ahead = rows[items.offset:items.offset + items.limit + self.AHEAD]
-            todo = [int(r) for r in ahead if done[r] is None]
-            made = self._features(full.iloc[todo], ctx, None, items.skip_geometry, spec)
-            for r, text in zip(todo, feature_texts(made), strict=True):
-                done[r] = text
+            # one thread writes while the others wait (a worker's threads all start on the
+            # same rows after new data), then finds its rows written
+            with derived.setdefault((*key, "lock"), threading.Lock()):
+                ahead = rows[items.offset:items.offset + items.limit + self.AHEAD]
+                todo = [int(r) for r in ahead if done[r] is None]
+                if todo:
+                    made = self._features(full.iloc[todo], ctx, None, items.skip_geometry,
+                                          spec)
+                    for r, text in zip(todo, feature_texts(made), strict=True):
+                        done[r] = text
         return [done[r] for r in page]
 
     @core_errors
