@@ -153,6 +153,7 @@ def auth_db(qgis_app):
 def test_an_oauth2_configuration_reads_what_its_officer_may(run, service, auth_db, counts,
                                                             token_endpoint):
     from qgis_plugin import geoservice as gs
+    from qgis_plugin import settings
 
     port = token_endpoint.server_address[1]
     cfg = gs.store_oauth2("LPT test IdP", f"http://127.0.0.1:{port}/token", "lpt-qgis",
@@ -170,5 +171,8 @@ def test_an_oauth2_configuration_reads_what_its_officer_may(run, service, auth_d
     assert token_endpoint.requests and token_endpoint.requests[0]["grant_type"] == "password"
     assert "X-API-Key" not in gs.headers_for(service.url)  # the token is QGIS's, not a hook's
     assert gs.headers_for(service.url) == {"X-Purpose": "oauth test"}
+    assert settings.saved_connections()[service.url]["kind"] == "authcfg"
+    settings.forget_connection(service.url)  # the test profile's settings are not throw-away
+    gs.remove_headers(service.url)
     with pytest.raises(ValueError, match="flow must be one of"):
         gs.store_oauth2("x", "http://127.0.0.1/token", "c", flow="client_secret_jwt")
