@@ -205,8 +205,9 @@ def prepare_runtime(cfg: ServiceConfig, *, host: str = "127.0.0.1", port: int = 
 
 def warm_frames(cfg: ServiceConfig, pg: dict | None = None) -> dict[str, float]:
     """Compute the shared frames of the current data version (area profiles as partners and
-    the public see them and as police see them, the street scores) into the runtime folder,
-    so that no request waits for them. Seconds taken per frame (0: already there)."""
+    the public see them and as police see them, the street scores, the areas' counts …)
+    into the runtime folder, so that no request waits for them. Seconds taken per frame
+    (0: already there)."""
     from pygeoapi.plugin import load_plugin
 
     from .context import Principal
@@ -223,12 +224,14 @@ def warm_frames(cfg: ServiceConfig, pg: dict | None = None) -> dict[str, float]:
             continue
         provider_def = res["providers"][0]
         cls = load_plugin("provider", provider_def)
-        if not isinstance(cls, FrameProvider) or not cls.shared:
+        warm = getattr(cls, "warm", None)
+        if not (isinstance(cls, FrameProvider) and cls.shared) and warm is None:
             continue
         for who in callers:
             started = time.perf_counter()
             try:
-                cls._entry(RequestContext(principal=who, config=cfg))
+                ctx = RequestContext(principal=who, config=cfg)
+                cls.warm(ctx) if warm is not None else cls._entry(ctx)
             except Exception as exc:  # noqa: BLE001 - a request will compute it instead
                 log.warning("frame not prepared", extra={"fields": {
                     "collection": cid, "role": who.role, "error": str(exc)}})

@@ -18,6 +18,7 @@ from spatial_core.store.boundary_sets import newest_per_area
 from .. import stores
 from ..access import AGGREGATE_ROLES, area_scope
 from ..context import RequestContext
+from ._frame import _version
 from ._store import StoreProvider
 
 __all__ = ["AreaProvider"]
@@ -48,12 +49,24 @@ class AreaProvider(StoreProvider):
         return newest_per_area(frame)
 
     def _counts(self, ctx: RequestContext) -> pd.DataFrame:
+        """The counts of every area (disclosed for partners and the public), computed once per
+        data version for every worker (:func:`geoservice.stores.shared_frame`) and prepared
+        before the first request (:func:`warm`)."""
         ttl = float(self.options.get("counts_ttl_s", 60.0))
+        version = _version(self.data)
         if ctx.principal.role in AGGREGATE_ROLES:
             k = int(self.options.get("k", 5))
-            return stores.cached(("disclosed", self.data, k), ttl,
-                                 lambda: disclosed_area_counts(self.store, k=k))
-        return stores.cached(("counts", self.data), ttl, lambda: area_counts(self.store))
+            key = ("area_counts", "disclosed", self.data, k)
+            compute = lambda: disclosed_area_counts(self.store, k=k)  # noqa: E731
+        else:
+            key = ("area_counts", "exact", self.data)
+            compute = lambda: area_counts(self.store)  # noqa: E731
+        return stores.cached((*key, "v", version), ttl,
+                             lambda: stores.shared_frame(key, version, compute))
+
+    def warm(self, ctx: RequestContext) -> None:
+        """Prepare the caller's counts (:func:`geoservice.app.warm_frames`)."""
+        self._counts(ctx)
 
     def _augment(self, frame: pd.DataFrame, ctx: RequestContext) -> pd.DataFrame:
         counts = self._counts(ctx).set_index("area_id")

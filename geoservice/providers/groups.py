@@ -126,6 +126,7 @@ class NetworkGapProvider(_ScopedFrame):
 
     collection = "network_gaps"
     id_column = "area_id"
+    shared = True  # the default table, computed once per data version for every worker
     picks = {"min_members": "1"}
     field_types = {
         "area_id": "string", "area_name": "string", "npa_id": "string",
@@ -146,6 +147,7 @@ class NetworkGroupProvider(_ScopedFrame):
 
     collection = "network_groups"
     id_column = "row_id"
+    shared = True  # the default table, computed once per data version for every worker
     picks = {"by": "class", "area_level": "force"}
     field_types = {
         "row_id": "string", "network": "string", "area_id": "string", "area_name": "string",

@@ -54,6 +54,10 @@ def test_frames_are_ready_before_the_first_request_and_shared(service):
     assert any(c["key"][0] == "ScoreProvider" for c in initial)
     cells = {c["key"][3] for c in initial if c["key"][0] == "crime_cells"}
     assert cells == {"disclosed", "exact"}  # the public's and the force analyst's
+    counts = {c["key"][1] for c in initial if c["key"][0] == "area_counts"}
+    assert counts == {"disclosed", "exact"}  # the areas collection's counts, both views
+    networks = {c["key"][0] for c in initial} & {"network_gaps", "network_groups"}
+    assert networks == {"network_gaps", "network_groups"}
     # the rest of the first version's frames are scopes the preparation does not compute
     later = [c for c in start if c["version"] == initial[0]["version"] and c not in initial]
     assert {tuple(c["key"]) for c in later}.isdisjoint({tuple(c["key"]) for c in initial})
