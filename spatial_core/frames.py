@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["json_records"]
+__all__ = ["json_records", "plain_value", "plain_columns"]
 
 
 def _plain(value: Any, digits: int | None) -> Any:
@@ -39,3 +39,18 @@ def json_records(frame: pd.DataFrame, *, digits: int | None = None) -> list[dict
     """
     return [{k: _plain(v, digits) for k, v in row.items()}
             for row in frame.to_dict(orient="records")]
+
+
+def plain_value(value: Any) -> Any:
+    """One value as :func:`json_records` writes it (no rounding)."""
+    return _plain(value, None)
+
+
+def plain_columns(frame: pd.DataFrame, names) -> pd.DataFrame:
+    """The columns ``names`` of ``frame`` (a missing one as None), each value a plain Python
+    value as :func:`plain_value` gives it, on a fresh 0..n-1 index."""
+    out = pd.DataFrame(index=range(len(frame)))
+    for name in names:
+        out[name] = ([plain_value(v) for v in frame[name].to_numpy(dtype=object)]
+                     if name in frame.columns else None)
+    return out

@@ -26,26 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spatial_core.frames import plain_columns
+
 from .. import stores
 from ..access import AGGREGATE_ROLES, area_scope, require_police
 from ..context import RequestContext
 from ._frame import FrameProvider
 
 __all__ = ["MessageProvider", "ReplyProvider", "ActionProvider", "EngagementProvider"]
-
-
-def _plain(frame: pd.DataFrame, keep: dict[str, str]) -> pd.DataFrame:
-    """The columns of ``keep`` that the frame has (missing ones as None), JSON-ready:
-    lists and dicts as they are, everything else a plain Python value."""
-    out = pd.DataFrame(index=range(len(frame)))
-    for name in keep:
-        if name in frame.columns:
-            values = frame[name].to_numpy(dtype=object)
-            out[name] = [None if (not isinstance(v, (list, dict, tuple)) and pd.isna(v))
-                         else (v.item() if isinstance(v, np.generic) else v) for v in values]
-        else:
-            out[name] = None
-    return out
 
 
 class _EngagementFrame(FrameProvider):
@@ -78,7 +66,7 @@ class _EngagementFrame(FrameProvider):
         return None  # the core returned only rows in the scope
 
     def _load(self, ctx: RequestContext) -> pd.DataFrame:
-        return _plain(self._rows(self.store, self._areas(ctx), ctx), self.field_types)
+        return plain_columns(self._rows(self.store, self._areas(ctx), ctx), self.field_types)
 
     def _rows(self, store, areas: list[str] | None, ctx: RequestContext) -> pd.DataFrame:
         raise NotImplementedError
@@ -198,7 +186,7 @@ class EngagementProvider(_EngagementFrame):
             from pygeoapi.provider.base import ProviderInvalidQueryError
 
             raise ProviderInvalidQueryError(user_msg=str(exc)) from None
-        out = _plain(f, self.field_types)
+        out = plain_columns(f, self.field_types)
         out["level"] = self._level(ctx)
         out["geometry"] = self._outlines(out["area_id"].tolist())
         return out

@@ -25,23 +25,14 @@ import numpy as np
 import pandas as pd
 from pygeoapi.provider.base import ProviderInvalidQueryError
 
+from spatial_core.frames import plain_columns
+
 from .. import stores
 from ..access import scope_of
 from ..context import RequestContext
 from ._frame import FrameProvider
 
 __all__ = ["NetworkGapProvider", "NetworkGroupProvider"]
-
-
-def _plain(frame: pd.DataFrame, fields: dict[str, str]) -> pd.DataFrame:
-    """The declared columns the frame has (others None), as plain JSON-ready values."""
-    out = pd.DataFrame(index=range(len(frame)))
-    for name in fields:
-        values = frame[name].to_numpy(dtype=object) if name in frame.columns else \
-            np.full(len(frame), None, dtype=object)
-        out[name] = [None if v is None or (isinstance(v, float) and np.isnan(v))
-                     else (v.item() if isinstance(v, np.generic) else v) for v in values]
-    return out
 
 
 class _ScopedFrame(FrameProvider):
@@ -95,7 +86,7 @@ class _ScopedFrame(FrameProvider):
             f = self._rows(ctx, **self._picked(ctx))
         except InputError as exc:
             raise ProviderInvalidQueryError(user_msg=str(exc)) from None
-        out = _plain(f, self.field_types)
+        out = plain_columns(f, self.field_types)
         for k, v in self._picked(ctx).items():
             out[k] = v
         out["geometry"] = self._outlines(f["area_id"].tolist())

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from spatial_core import InputError
+from spatial_core.frames import plain_columns, plain_value
 
 from .. import stores
 from ..access import require_police, scope_of
@@ -98,10 +99,7 @@ class _ProgressFrame(FrameProvider):
         f = getattr(report, self.table).copy()
         if "rule" in self.field_types:
             f["rule"] = report.rule
-        out = pd.DataFrame(index=range(len(f)))
-        for name in self.field_types:
-            values = f[name].to_numpy(dtype=object) if name in f.columns else [None] * len(f)
-            out[name] = [_plain(v) for v in values]
+        out = plain_columns(f, self.field_types)
         out[self.id_column] = self._ids(f)
         out["geometry"] = self._geometry(f)
         return out
@@ -111,18 +109,6 @@ class _ProgressFrame(FrameProvider):
 
     def _geometry(self, f: pd.DataFrame) -> list:
         return [None] * len(f)
-
-
-def _plain(v):
-    if isinstance(v, (list, tuple)):
-        return list(v)
-    if v is None or v is pd.NA:
-        return None
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
 
 
 class ProgressHeadlineProvider(_ProgressFrame):
@@ -136,7 +122,7 @@ class ProgressHeadlineProvider(_ProgressFrame):
 
     def _load(self, ctx: RequestContext) -> pd.DataFrame:
         r = self._report(ctx)
-        row = {"headline_id": "headline", **{c: _plain(r.headline.get(c)) for c in _COUNTS},
+        row = {"headline_id": "headline", **{c: plain_value(r.headline.get(c)) for c in _COUNTS},
                "since": r.headline.get("since"), "until": r.headline.get("until"),
                "scope": "force" if r.k is not None or ctx.principal.role == "force_analyst"
                else "your areas", "k": r.k, "geometry": None}

@@ -48,6 +48,7 @@ __all__ = [
     "FORMATS",
     "OUTLIER_BUFFER_M",
     "OUTLIER_MIN_M",
+    "crime_frame",
     "crime_key",
     "detect_format",
     "offence_codes_to_categories",
@@ -180,9 +181,12 @@ def read_crime_file(path: str | Path, *, crs: int | None = None,
 
     Returns the frame of :func:`read_police_uk` or :func:`read_force_extract`.
     """
-    table = read_csv_table(path, encoding=encoding)
-    fmt = detect_format(table.columns)
-    if fmt == "police.uk":
+    return crime_frame(read_csv_table(path, encoding=encoding), crs=crs)
+
+
+def crime_frame(table: CsvTable, *, crs: int | None = None) -> pd.DataFrame:
+    """:func:`read_crime_file` of a table already read (its raw rows stay in ``table``)."""
+    if detect_format(table.columns) == "police.uk":
         return _police_uk(table, crs)
     return _force_extract(table, crs)
 

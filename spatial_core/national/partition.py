@@ -147,10 +147,10 @@ def _assign(kind: str, path: Path, names: Mapping[str, str], outlines: Mapping[s
     from spatial_core.io.sources import read_csv_table
 
     if kind == "crimes":
-        from spatial_core.io.crimes import read_crime_file
+        from spatial_core.io.crimes import crime_frame
 
-        frame = read_crime_file(path, crs=crs, encoding=encoding)  # validates, or raises
         table = read_csv_table(path, encoding=encoding)
+        frame = crime_frame(table, crs=crs)  # validates, or raises
         falls = {_norm(c): c for c in table.columns}.get("falls within")
         if falls is not None:
             key = table.frame[falls].map(_norm)
