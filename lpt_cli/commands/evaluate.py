@@ -96,6 +96,11 @@ def _rolling(args) -> int:
         print(f"  {r.method:<10}{_pct(r.hit_rate):>9}{sd}"
               f"{_pct(r.hit_rate_min):>8}{_pct(r.hit_rate_max):>8}"
               f"{_pct(r.hit_rate_crimes):>8}{r.pai:7.2f}{pai_sd}  {r.beats_count}/{r.origins}")
+    ranked = rows[(rows["tied_at_cut"] > 1) & (rows["method"] != "oracle")]
+    tied = ranked.groupby("method")["tied_at_cut"].median()
+    if len(tied):
+        print("  units tied at the cut share the places left (median tied: "
+              + ", ".join(f"{m} {int(v):,}" for m, v in tied.items()) + ")")
     if table is not None:
         b = table.iloc[0]
         print(f"\nTuned (in-sample, {len(table)} combinations): half-life "
@@ -179,6 +184,10 @@ def _evaluate(args) -> int:
           f"({_pct(r.length_share).strip()} of the street length)")
     print(f"  hit rate {_pct(r.hit_rate).strip()} of the test {args.weight}; "
           f"PAI {r.pai_length:.2f} (length), {r.pai_streets:.2f} (streets)")
+    if r.tied_at_cut > 1:
+        print(f"  {r.tied_at_cut:,} streets tie at the cut for the last {r.tied_places:,} "
+              f"places: the hit rate shares them (by street_id: "
+              f"{_pct(r.hit_rate_by_id).strip()})")
     print(f"  oracle (same number of streets, chosen by the test months): "
           f"{_pct(r.oracle_hit_rate).strip()}, PAI {r.oracle_pai_length:.2f}")
     print(f"  score: {r.score}")

@@ -61,6 +61,8 @@ __all__ = [
     "TUNED",
     "UnitMonths",
     "unit_months",
+    "selection_share",
+    "tied_at_cut",
     "crime_component",
     "rolling_backtest",
     "rolling_summary",
@@ -178,6 +180,50 @@ def _check_fraction(fraction: float) -> None:
 def _top_k(n: int, fraction: float) -> int:
     # A small tolerance so that 0.05 * 100 is 5, not 6.
     return max(1, int(math.ceil(fraction * n - 1e-9))) if n else 0
+
+
+def selection_share(values, k: int) -> np.ndarray:
+    """Per unit, its share of a place among the top ``k`` by ``values``: 1 above the cut, 0
+    below it, and for the units **tied at the cut** the places left over divided among them
+    (their chance of being selected when the tie is broken at random).
+
+    A ranking with ties does not say which of the tied units make the top ``k``; breaking
+    the tie by an id would give the ranking the luck of the ids (issue 12: the naive count
+    of two months ties 17 central Leeds streets for the last 15 of 101 places). Hit rates
+    and area shares are therefore expectations over every order of the tied units
+    (``selection_share @ test_harm``), for every ranking alike; a ranking without ties at
+    the cut is unaffected.
+
+    Examples
+    --------
+    >>> selection_share([5, 3, 3, 3, 1], 2).round(4).tolist()
+    [1.0, 0.3333, 0.3333, 0.3333, 0.0]
+    >>> selection_share([5, 4, 3], 2).tolist()
+    [1.0, 1.0, 0.0]
+    """
+    v = np.asarray(values, dtype="float64")
+    out = np.zeros(len(v))
+    if k <= 0 or not len(v):
+        return out
+    if k >= len(v):
+        out[:] = 1.0
+        return out
+    cut = np.partition(-v, k - 1)[k - 1] * -1.0
+    above = v > cut
+    tied = v == cut
+    out[above] = 1.0
+    out[tied] = (k - int(above.sum())) / int(tied.sum())
+    return out
+
+
+def tied_at_cut(values, k: int) -> tuple[int, int]:
+    """``(tied, places)``: how many units share the value at the cut of the top ``k``, and
+    how many of the top ``k`` places they share (``(1, 1)`` when there is no tie)."""
+    share = selection_share(values, k)
+    part = (share > 0) & (share < 1)
+    if not part.any():
+        return 1, 1
+    return int(part.sum()), int(round(float(share[part].sum())))
 
 
 def predictive_accuracy_index(hit_rate: float, area_share: float) -> float:
@@ -344,6 +390,9 @@ class BacktestResult:
     test_harm: float
     test_harm_selected: float
     hit_rate: float
+    hit_rate_by_id: float
+    tied_at_cut: int
+    tied_places: int
     pai_length: float
     pai_streets: float
     oracle_hit_rate: float
@@ -371,7 +420,7 @@ def backtest(store, train_months: Sequence[str], test_months: Sequence[str], *,
     train_months, test_months : lists of "YYYY-MM"
         Every training month must come before every test month.
     top : float
-        Share of streets selected (``ceil(top * n)`` streets; ties broken by ``street_id``).
+        Share of streets selected (``ceil(top * n)`` streets; ties at the cut: see Notes).
     scores : Series indexed by ``street_id``, optional
         A ready score; it replaces ``score``.
     score : "baseline", "scoring-harm" or "scoring"
@@ -390,10 +439,13 @@ def backtest(store, train_months: Sequence[str], test_months: Sequence[str], *,
 
     Notes
     -----
-    ``hit_rate`` = selected streets' share of test harm. ``pai_length`` = hit rate / their
-    share of street length; ``pai_streets`` = hit rate / their share of streets. The
-    *oracle* selects the same number of streets by the test harm itself: the most any
-    ranking could capture.
+    ``hit_rate`` = selected streets' share of test harm, the streets tied at the cut
+    sharing the places left (:func:`selection_share`: the expectation over every order of
+    the tie; ``tied_at_cut`` streets share ``tied_places`` places); ``hit_rate_by_id`` breaks
+    the tie by ``street_id`` instead, as ``selected`` in the detail does. ``pai_length`` =
+    hit rate / their (expected) share of street length; ``pai_streets`` = hit rate / their
+    share of streets. The *oracle* selects the same number of streets by the test harm
+    itself: the most any ranking could capture.
     """
     _check_fraction(top)
     train = sorted(set(train_months))
@@ -437,9 +489,14 @@ def backtest(store, train_months: Sequence[str], test_months: Sequence[str], *,
     oracle[_ranked(test_h, ids)[:k]] = True
     total_len = float(length.sum())
     total_test = float(test_h.sum())
-    sel_len = float(length[selected].sum())
+    # Hit rate and length share: expectations over every order of the streets tied at the
+    # cut (selection_share); ``selected`` lists one such order (ties by street_id).
+    chance = selection_share(values, k)
+    tied, places = tied_at_cut(values, k)
+    sel_len = float(chance @ length)
     length_share = sel_len / total_len if total_len > 0 else math.nan
-    hit = float(test_h[selected].sum() / total_test) if total_test > 0 else math.nan
+    hit = float(chance @ test_h / total_test) if total_test > 0 else math.nan
+    hit_by_id = float(test_h[selected].sum() / total_test) if total_test > 0 else math.nan
     oracle_hit = float(test_h[oracle].sum() / total_test) if total_test > 0 else math.nan
     oracle_len = float(length[oracle].sum() / total_len) if total_len > 0 else math.nan
     a = harm.attrs
@@ -449,8 +506,9 @@ def backtest(store, train_months: Sequence[str], test_months: Sequence[str], *,
         max_distance=float(max_distance),
         streets=n, selected=int(k), total_length_m=total_len, selected_length_m=sel_len,
         length_share=length_share, street_share=k / n if n else math.nan,
-        test_harm=total_test, test_harm_selected=float(test_h[selected].sum()),
-        hit_rate=hit, pai_length=predictive_accuracy_index(hit, length_share),
+        test_harm=total_test, test_harm_selected=float(chance @ test_h),
+        hit_rate=hit, hit_rate_by_id=hit_by_id, tied_at_cut=tied, tied_places=places,
+        pai_length=predictive_accuracy_index(hit, length_share),
         pai_streets=predictive_accuracy_index(hit, k / n if n else 0.0),
         oracle_hit_rate=oracle_hit,
         oracle_pai_length=predictive_accuracy_index(oracle_hit, oracle_len),
@@ -729,9 +787,11 @@ def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
     -------
     DataFrame, one row per origin and method (:data:`ROLLING_METHODS`): ``origin``,
     ``test_months`` (``first..last``), ``method``, ``units``, ``selected``
-    (``ceil(top * units)``, ties by unit id), ``area_share`` (their share of street length;
-    of cells for cells), ``hit_rate`` (share of the test harm), ``hit_rate_crimes`` (share of
-    the test crimes), ``pai`` (hit rate / area share).
+    (``ceil(top * units)``), ``area_share`` (their share of street length; of cells for
+    cells), ``hit_rate`` (share of the test harm), ``hit_rate_crimes`` (share of the test
+    crimes), ``pai`` (hit rate / area share), all with the units tied at the cut sharing the
+    places left (:func:`selection_share`); ``hit_rate_by_id`` breaks the tie by unit id
+    instead; ``tied_at_cut``: how many units share the value at the cut (1: no tie).
     """
     from spatial_core.targeting.profiles import load_profile
 
@@ -757,19 +817,22 @@ def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
                   "oracle": test_h}
         th, tc = float(test_h.sum()), float(test_c.sum())
         for method in ROLLING_METHODS:
-            top_units = np.lexsort((position, -scores[method]))[:k]
-            share = float(data.length[top_units].sum()) / total_length if total_length else \
-                math.nan
-            hit = float(test_h[top_units].sum()) / th if th > 0 else math.nan
+            chance = selection_share(scores[method], k)
+            share = float(chance @ data.length) / total_length if total_length else math.nan
+            hit = float(chance @ test_h) / th if th > 0 else math.nan
+            by_id = np.lexsort((position, -scores[method]))[:k]
             rows.append({"origin": origin,
                          "test_months": f"{data.months[first]}..{data.months[last]}",
                          "method": method, "units": U, "selected": k, "area_share": share,
                          "hit_rate": hit,
-                         "hit_rate_crimes": float(test_c[top_units].sum()) / tc if tc > 0
+                         "hit_rate_crimes": float(chance @ test_c) / tc if tc > 0 else math.nan,
+                         "pai": predictive_accuracy_index(hit, share),
+                         "hit_rate_by_id": float(test_h[by_id].sum()) / th if th > 0
                          else math.nan,
-                         "pai": predictive_accuracy_index(hit, share)})
+                         "tied_at_cut": tied_at_cut(scores[method], k)[0]})
     out = pd.DataFrame(rows, columns=["origin", "test_months", "method", "units", "selected",
-                                      "area_share", "hit_rate", "hit_rate_crimes", "pai"])
+                                      "area_share", "hit_rate", "hit_rate_crimes", "pai",
+                                      "hit_rate_by_id", "tied_at_cut"])
     out.attrs.update(kind=data.kind, resolution=data.resolution, top=top, horizon=horizon,
                      lead=lead, history=list(back) or None, profile=prof.name)
     return out
@@ -830,7 +893,6 @@ def tune_crime_parameters(data: UnitMonths, *, profile=None,
     back = _history(history)
     U = len(data.units)
     k = _top_k(U, top)
-    position = np.arange(U)
     tests = []
     for origin in chosen:
         t = data.months.index(origin)
@@ -845,10 +907,9 @@ def tune_crime_parameters(data: UnitMonths, *, profile=None,
         prof = replace(base, harm_model="expected", lookback_days=lookback, **params)
         hits, hits_c = [], []
         for seen, origin, test_h, test_c in tests:
-            top_units = np.lexsort((position, -crime_component(seen, origin, prof)))[:k]
-            hits.append(test_h[top_units].sum() / test_h.sum() if test_h.sum() > 0 else np.nan)
-            hits_c.append(test_c[top_units].sum() / test_c.sum() if test_c.sum() > 0
-                          else np.nan)
+            chance = selection_share(crime_component(seen, origin, prof), k)
+            hits.append(chance @ test_h / test_h.sum() if test_h.sum() > 0 else np.nan)
+            hits_c.append(chance @ test_c / test_c.sum() if test_c.sum() > 0 else np.nan)
         rows.append({**params, "lookback_days": lookback, "hit_rate": float(np.nanmean(hits)),
                      "hit_rate_sd": float(np.nanstd(hits, ddof=1)) if len(hits) > 1
                      else math.nan, "hit_rate_crimes": float(np.nanmean(hits_c))})

@@ -3,6 +3,7 @@
 small synthetic store against a brute-force computation (issue 12)."""
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import replace
@@ -120,10 +121,22 @@ def synthetic(gpkg_store):
 
 
 def _brute_hits(values: dict[str, float], test_harm: dict[str, float],
-                test_crimes: dict[str, float], k: int) -> tuple[float, float]:
-    ranked = sorted(values, key=lambda sid: (-values[sid], sid))[:k]
-    return (sum(test_harm.get(s, 0.0) for s in ranked) / sum(test_harm.values()),
-            sum(test_crimes.get(s, 0.0) for s in ranked) / sum(test_crimes.values()))
+                test_crimes: dict[str, float], k: int) -> tuple[float, float, float]:
+    """(harm, crimes) captured by the top k averaged over every choice of the streets tied at
+    the cut (each choice as likely), and the harm captured with ties broken by id."""
+    ranked = sorted(values, key=lambda sid: (-values[sid], sid))
+    cut = values[ranked[k - 1]]
+    above = [s for s in ranked if values[s] > cut]
+    tied = [s for s in ranked if values[s] == cut]
+    choices = list(itertools.combinations(tied, k - len(above)))
+    assert len(choices) < 200_000
+
+    def share(test, chosen):
+        return sum(test.get(s, 0.0) for s in [*above, *chosen]) / sum(test.values())
+
+    return (sum(share(test_harm, c) for c in choices) / len(choices),
+            sum(share(test_crimes, c) for c in choices) / len(choices),
+            share(test_harm, ranked[len(above):k]))
 
 
 def test_rolling_backtest_origins_and_hit_rates_match_brute_force(synthetic):
@@ -165,9 +178,10 @@ def test_rolling_backtest_origins_and_hit_rates_match_brute_force(synthetic):
         got = rows[rows["origin"] == origin].set_index("method")
         for method, values in (("count", count), ("harm", prior), ("score", score),
                                ("oracle", {s: test_h.get(s, 0.0) for s in ids})):
-            hit, hit_c = _brute_hits(values, test_h, test_c, k)
+            hit, hit_c, by_id = _brute_hits(values, test_h, test_c, k)
             assert got.loc[method, "hit_rate"] == pytest.approx(hit), (origin, method)
             assert got.loc[method, "hit_rate_crimes"] == pytest.approx(hit_c), (origin, method)
+            assert got.loc[method, "hit_rate_by_id"] == pytest.approx(by_id), (origin, method)
             assert got.loc[method, "pai"] == pytest.approx(hit / (k / N_STREETS))
         assert got.loc["oracle", "hit_rate"] >= got[["hit_rate"]].max().item() - 1e-12
 

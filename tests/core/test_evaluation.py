@@ -169,6 +169,25 @@ def test_backtest_hit_rate_and_pai_by_hand(streets_store):
     assert wider.oracle_hit_rate == pytest.approx(0.8)
 
 
+def test_backtest_shares_the_places_left_among_streets_tied_at_the_cut(streets_store):
+    # Top 25% of 20 streets = 5: s00, s01, s02 had crimes in January (5, 3, 1); the other 17
+    # tie on 0 for the last 2 places. February: s00 4, s01 2, s05 4 (of 10).
+    result, detail = backtest(streets_store, ["2024-01"], ["2024-02"], weight="count", top=0.25)
+    assert (result.selected, result.tied_at_cut, result.tied_places) == (5, 17, 2)
+    assert result.hit_rate == pytest.approx((4 + 2 + 2 / 17 * 4) / 10)
+    # By street_id, s03 and s04 take the two places, and s05's 4 crimes are missed.
+    assert detail.loc[detail["selected"], "street_id"].tolist() == ["s00", "s01", "s02", "s03",
+                                                                   "s04"]
+    assert result.hit_rate_by_id == pytest.approx(0.6)
+    assert result.test_harm_selected == pytest.approx(result.hit_rate * 10)
+    # The expected length: all of s00-s02 and 2/17 of the other 17 streets' length.
+    lengths = detail.set_index("street_id")["length_m"]
+    rest = lengths.drop(["s00", "s01", "s02"]).sum()
+    assert result.selected_length_m == pytest.approx(
+        lengths[["s00", "s01", "s02"]].sum() + 2 / 17 * rest)
+    assert result.pai_length == pytest.approx(result.hit_rate / result.length_share)
+
+
 def test_backtest_with_a_given_score(streets_store):
     scores = pd.Series({"s05": 10.0, "s00": 1.0})
     result, _ = backtest(streets_store, ["2024-01"], ["2024-02"], weight="count", scores=scores)
@@ -223,7 +242,8 @@ def test_backtest_and_concentration_on_a_demo_force(demo_store):
     assert result.pai_length == pytest.approx(result.hit_rate / result.length_share)
     assert detail["selected"].sum() == result.selected
     assert detail.loc[detail["selected"], "test_harm"].sum() == pytest.approx(
-        result.test_harm_selected)
+        result.hit_rate_by_id * result.test_harm)
+    assert result.test_harm_selected == pytest.approx(result.hit_rate * result.test_harm)
 
 
 def test_cli_evaluate_and_hotspots_json(demo_store, capsys):
