@@ -54,8 +54,8 @@ def _rolling(args) -> int:
                             profile=profile, min_history=args.min_history, lead=args.lead,
                             history=args.history)
     summary = rolling_summary(rows)
-    where = ("street units" if data.kind == "streets"
-             else f"H3 cells (resolution {data.resolution})")
+    where = {"streets": "street units", "locations": "police.uk locations"}.get(
+        data.kind, f"H3 cells (resolution {data.resolution})")
     if args.json:
         print_json({"units": data.kind, "resolution": data.resolution, "top": args.top,
                     "horizon": args.horizon, "lead": args.lead, "history": args.history,
@@ -222,8 +222,10 @@ def register(sub) -> None:
                    help="rolling-origin backtest: for each origin month t, rank with the "
                         "months up to t, test on t+1..t+h; compares the profile's crime "
                         "component, the naive prior count, prior harm and the oracle")
-    r.add_argument("--units", default="streets", choices=["streets", "cells"],
-                   help="street units, or the H3 cells holding crime (default streets)")
+    r.add_argument("--units", default="streets", choices=["streets", "cells", "locations"],
+                   help="street units, the H3 cells holding crime, or police.uk's own "
+                        "locations ('On or near ...' per LSOA; no street network needed) "
+                        "(default streets)")
     r.add_argument("--resolution", type=int,
                    help="H3 resolution of --units cells (default: the store's)")
     r.add_argument("--origins", nargs="+", metavar="PERIOD",

@@ -74,6 +74,8 @@ log = logging.getLogger(__name__)
 DEFAULT_FRACTIONS = (0.01, 0.02, 0.05, 0.10, 0.20, 0.50)
 DEFAULT_MAX_DISTANCE_M = 50.0
 """A crime farther than this from every street unit is outside the street coverage."""
+LOCATION_NEIGHBOUR_M = 100.0
+"""``unit_months(units="locations")``: locations this close are neighbours (smoothing)."""
 DEFAULT_HALF_LIFE_MONTHS = 6.0
 """Recency decay of the baseline score: a crime this many months older counts half."""
 
@@ -568,8 +570,8 @@ class UnitMonths:
     :func:`unit_months` so that every origin of a rolling backtest is a few matrix
     products (no store access)."""
 
-    kind: str  # "streets" | "cells"
-    units: np.ndarray  # street ids (sorted) or H3 cells (uint64, sorted)
+    kind: str  # "streets" | "cells" | "locations"
+    units: np.ndarray  # street ids (sorted), H3 cells (uint64, sorted) or "LSOA | location"
     months: tuple[str, ...]  # every stored crime month, sorted
     crimes: np.ndarray  # U x M crimes
     harm: np.ndarray  # U x M CCHI days
@@ -579,6 +581,14 @@ class UnitMonths:
     neighbour_j: np.ndarray
     resolution: int | None = None
     attrs: dict = field(default_factory=dict)
+
+
+def _every_crime(cr: pd.DataFrame, harm_overrides) -> tuple:
+    """Month, weight 1, harm and read counts of crimes that all land on a unit."""
+    harm_w = crime_weights(cr, "harm", harm_overrides) if len(cr) else np.zeros(0)
+    attrs = {"crimes_read": int(len(cr)), "crimes_on_streets": int(len(cr)),
+             "harm_read": float(harm_w.sum()), "harm_on_streets": float(harm_w.sum())}
+    return cr["month"].to_numpy(dtype=object), np.ones(len(cr)), harm_w, attrs
 
 
 def unit_months(store, *, units: str = "streets", resolution: int | None = None,
@@ -594,6 +604,12 @@ def unit_months(store, *, units: str = "streets", resolution: int | None = None,
     holding at least one crime in the store (police.uk places crimes on a fixed set of
     anonymised map points, so other cells never hold any); neighbours are the ring-1 cells
     among them; PAI uses the share of cells (cells have about equal area).
+    ``units="locations"``: police.uk's own street-level places, one unit per LSOA and
+    ``location`` text ("On or near Hobill Close": the street or place of the anonymised map
+    point the crime was moved to), for a force whose store holds no street network; the
+    units are the locations holding at least one stored crime; neighbours are the locations
+    whose median point lies within :data:`LOCATION_NEIGHBOUR_M` metres; PAI uses the share
+    of locations.
     """
     if units == "streets":
         from spatial_core.targeting.scoring import NEIGHBOUR_M
@@ -641,14 +657,29 @@ def unit_months(store, *, units: str = "streets", resolution: int | None = None,
         nj = np.minimum(np.searchsorted(ids, ring), max(len(ids) - 1, 0))
         held = ids[nj] == ring if len(ids) else np.zeros(0, dtype=bool)
         ni, nj = ni[held], nj[held]
-        month_of = cr["month"].to_numpy(dtype=object)
-        crimes_w = np.ones(len(cr))
-        harm_w = (crime_weights(cr, "harm", harm_overrides) if len(cr)
-                  else np.zeros(0))
-        attrs = {"crimes_read": int(len(cr)), "crimes_on_streets": int(len(cr)),
-                 "harm_read": float(harm_w.sum()), "harm_on_streets": float(harm_w.sum())}
+        month_of, crimes_w, harm_w, attrs = _every_crime(cr, harm_overrides)
+    elif units == "locations":
+        t = schema.crimes
+        cr = store.read("crimes", ["month", "category", "offence_code", "location",
+                                   "lsoa_code", "x", "y"],
+                        where=(t.c.cell != 0) & (t.c.is_outlier == 0))
+        key = (cr["lsoa_code"].fillna("").astype(str) + " | "
+               + cr["location"].fillna("").astype(str)).to_numpy(dtype=object)
+        ids, unit_pos = np.unique(key, return_inverse=True) if len(cr) else (
+            np.array([], dtype=object), np.zeros(0, dtype="int64"))
+        group = np.zeros(len(ids), dtype="int64")
+        length = np.ones(len(ids))
+        at = (pd.DataFrame({"u": unit_pos, "x": cr["x"].to_numpy(dtype="float64"),
+                            "y": cr["y"].to_numpy(dtype="float64")})
+              .groupby("u")[["x", "y"]].median().reindex(range(len(ids))))
+        points = shapely.points(at["x"].to_numpy(), at["y"].to_numpy())
+        ni, nj = shapely.STRtree(points).query(points, predicate="dwithin",
+                                               distance=LOCATION_NEIGHBOUR_M)
+        month_of, crimes_w, harm_w, attrs = _every_crime(cr, harm_overrides)
+        res = None
     else:
-        raise InputError(f"unknown units {units!r}; expected 'streets' or 'cells'")
+        raise InputError(f"unknown units {units!r}; expected 'streets', 'cells' or "
+                         "'locations'")
     months = tuple(sorted(set(month_of.tolist())))
     if not months:
         raise InputError("no located crime is stored: import crimes first")

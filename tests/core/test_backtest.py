@@ -233,6 +233,41 @@ def test_rolling_backtest_on_cells_and_the_origin_rules(synthetic):
         unit_months(store, units="hexagons")
 
 
+def test_rolling_backtest_on_police_uk_locations(gpkg_store):
+    """units="locations": one unit per LSOA and police.uk location text, crimes summed per
+    month as a groupby gives them, neighbours the locations within 100 m (brute force)."""
+    _, crimes = _synthetic()
+    street = np.round((crimes["y"].to_numpy() - Y0) / 100).astype(int)
+    # Two LSOAs; "On or near Street 7" in both LSOAs is two places; 3 crimes have no name.
+    crimes = crimes.assign(location=[f"On or near Street {s % 12}" for s in street],
+                           lsoa_code=np.where(street < 15, "E01000001", "E01000002"))
+    crimes.loc[crimes.index[:3], "location"] = None
+    with gpkg_store.begin() as conn:
+        gpkg_store.insert_new(conn, "crimes", crimes)
+    data = unit_months(gpkg_store, units="locations")
+    key = (crimes["lsoa_code"] + " | " + crimes["location"].fillna("")).to_numpy()
+    assert data.kind == "locations" and data.units.tolist() == sorted(set(key))
+    by_hand = (pd.DataFrame({"u": key, "m": crimes["month"], "h": crimes_to_harm(
+        crimes["category"])}).groupby(["u", "m"])["h"].agg(["size", "sum"]))
+    u = pd.Index(data.units).get_indexer(by_hand.index.get_level_values(0))
+    m = pd.Index(data.months).get_indexer(by_hand.index.get_level_values(1))
+    assert np.array_equal(data.crimes[u, m], by_hand["size"].to_numpy())
+    assert data.crimes.sum() == len(crimes)
+    assert np.allclose(data.harm[u, m], by_hand["sum"].to_numpy())
+    at = (pd.DataFrame({"u": key, "x": crimes["x"], "y": crimes["y"]}).groupby("u")[["x", "y"]]
+          .median().reindex(data.units))
+    dist = np.hypot(at["x"].to_numpy()[:, None] - at["x"].to_numpy()[None, :],
+                    at["y"].to_numpy()[:, None] - at["y"].to_numpy()[None, :])
+    near = {(i, j) for i, j in zip(*np.nonzero(dist <= 100.0), strict=True) if i != j}
+    assert set(zip(data.neighbour_i.tolist(), data.neighbour_j.tolist(), strict=True)) == near
+    assert near  # the test has neighbours to check
+    rows = rolling_backtest(data, min_history=6, top=0.2)
+    assert set(rows["units"]) == {len(data.units)}
+    assert rows.groupby("origin")["method"].apply(tuple).tolist() == [ROLLING_METHODS] * 2
+    assert rows["area_share"].tolist() == pytest.approx(
+        [math.ceil(0.2 * len(data.units)) / len(data.units)] * len(rows))
+
+
 def test_tuning_picks_the_best_mean_hit_rate_and_writes_a_profile(synthetic, tmp_path):
     store, _ = synthetic
     data = unit_months(store)

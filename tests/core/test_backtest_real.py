@@ -132,6 +132,20 @@ def test_leicester_rolling_monthly_backtest_on_cells_ahead_of_the_naive_count(le
     assert pd.Index(first.index.astype("uint64")).isin(data.units).all()
 
 
+def test_leicester_rolling_backtest_on_police_uk_locations(leicester):
+    """Street-level evidence where the store has no street network: police.uk's own
+    locations ("On or near ..." per LSOA, 14,427 holding crime). The default's crime
+    component is ahead of counting next month on harm and crimes, at most origins."""
+    data = unit_months(leicester, units="locations")
+    assert len(data.units) == 14427 and data.crimes.sum() == 294261  # located, not outliers
+    summary = rolling_summary(rolling_backtest(data, min_history=12)).set_index("method")
+    score, count = summary.loc["score"], summary.loc["count"]
+    assert score["origins"] == 23
+    assert score["hit_rate"] > count["hit_rate"] + 0.005
+    assert score["hit_rate_crimes"] > count["hit_rate_crimes"] + 0.005
+    assert score["beats_count"] >= 18
+
+
 @pytest.mark.parametrize("resolution", [10, 9])
 def test_leicester_a_year_ahead_and_two_months_a_year_apart(leicester, resolution):
     """Forecasts the Leeds data ask for, simulated on Leicestershire cells: (a) every month up
