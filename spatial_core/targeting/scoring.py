@@ -802,7 +802,14 @@ def _compute_harm(inputs: ScoringInputs, profile: Profile, code: np.ndarray
     for c in np.unique(top_cat[recorded > 0]):
         top_rank = np.where(top_cat == c, _rank_desc(by_cat[:, c], code, ties_share=True),
                             top_rank)
-    return harm_raw, top_cat, top_rank, counts.astype("int64")
+    # With smoothing, part of a street's forecast comes from the streets it touches: the
+    # reasons say how many crimes are there, so the score stays explainable.
+    nearby = np.zeros(S, dtype="int64")
+    if profile.harm_model == "expected" and profile.smoothing > 0 and len(inputs.neighbour_i):
+        own = counts.sum(axis=1)
+        nearby = np.bincount(inputs.neighbour_i, weights=own[inputs.neighbour_j],
+                             minlength=S).round().astype("int64")
+    return harm_raw, top_cat, top_rank, counts.astype("int64"), nearby
 
 
 def _voice(inputs: ScoringInputs, profile: Profile
@@ -863,7 +870,7 @@ def score_streets(inputs: ScoringInputs, profile: Profile) -> pd.DataFrame:
     where_word = "the beat" if profile.scale_within == "beat" else "the area"
     w = profile.weights
 
-    harm_raw, top_cat, top_rank, crime_counts = _harm(inputs, profile, code)
+    harm_raw, top_cat, top_rank, crime_counts, crimes_nearby = _harm(inputs, profile, code)
     n, low_conf_share, low_safe_share, votes = _voice(inputs, profile)
     top_p = votes.argmax(axis=1) if S else np.zeros(0, dtype="int64")
     top_share = np.divide(votes.max(axis=1) if S else np.zeros(0), n, out=np.zeros(S),
@@ -918,7 +925,8 @@ def score_streets(inputs: ScoringInputs, profile: Profile) -> pd.DataFrame:
     reasons = _reasons(
         profile, where_word, group_word,
         **{f"weight_{c}": w[c] * scaled[c] for c in COMPONENTS}, harm_raw=harm_raw, top_cat=top_cat,
-        top_rank=top_rank, crime_counts=crime_counts, rep_raw=rep_raw, target_hh=target_hh,
+        top_rank=top_rank, crime_counts=crime_counts, crimes_nearby=crimes_nearby,
+        rep_raw=rep_raw, target_hh=target_hh,
         target_members=target_members,
         n=n, enough=enough, top_p=top_p, top_share=top_share, low_safe_share=low_safe_share,
         low_conf_share=low_conf_share, uncovered=inputs.uncovered, since=since,
@@ -960,9 +968,16 @@ def _reasons(profile: Profile, where_word: str, group_word: str, **a: np.ndarray
     if w["harm"] > 0:
         cats = [c.lower() for c in CATEGORY_NAMES]
         counts = a["crime_counts"]
-        for i in np.flatnonzero(counts.sum(axis=1) > 0).tolist():
+        near = lst["crimes_nearby"]
+        for i in np.flatnonzero((counts.sum(axis=1) > 0) | (a["crimes_nearby"] > 0)).tolist():
+            nearby = (f"{near[i]} {'crime' if near[i] == 1 else 'crimes'} on the streets it "
+                      "touches (smoothing)") if near[i] else ""
+            if counts[i].sum() == 0:
+                add("harm", i, f"no crime recorded here; {nearby}")
+                continue
             add("harm", i, f"{_ordinal(lst['top_rank'][i])} in {where_word} for "
-                           f"{cats[lst['top_cat'][i]]} harm ({_crimes_text(counts[i], cats)})")
+                           f"{cats[lst['top_cat'][i]]} harm ({_crimes_text(counts[i], cats)}"
+                           + (f"; {nearby}" if nearby else "") + ")")
     if w["representation"] > 0:
         for i in np.flatnonzero(a["rep_raw"] > 0).tolist():
             k, m = lst["target_hh"][i], lst["target_members"][i]

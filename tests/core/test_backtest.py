@@ -345,6 +345,16 @@ def test_smoothing_and_the_beat_mix_agree_between_lpt_score_and_the_backtest(gpk
         assert got.tolist() == pytest.approx(scored.reindex(data.units).tolist())
         plain = crime_component(data, origin, replace(profile, smoothing=0.0))
         assert not np.allclose(got, plain)  # the smoothing does something
+        # The reasons say where the smoothed part comes from: the spine has no crime of its
+        # own, and all the crimes so far are on the 30 streets it touches.
+        reasons = score_streets(inputs, profile).set_index("street_id")["reasons"]
+        so_far = int((crimes["month"] <= origin).sum())
+        assert reasons["spine"].startswith(
+            f"no crime recorded here; {so_far} crimes on the streets it touches (smoothing)")
+        assert "touches" not in reasons["s00"]  # its only neighbour, the spine, has none
+        plain_reasons = score_streets(inputs, replace(profile, smoothing=0.0)).set_index(
+            "street_id")["reasons"]
+        assert "crime" not in plain_reasons["spine"]
 
 
 def test_rolling_backtest_lead_and_history_by_hand():
