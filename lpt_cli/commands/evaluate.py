@@ -13,64 +13,28 @@ def _pct(v) -> str:
     return "    -" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:5.1f}%"
 
 
-def _finite(value):
-    """JSON has no infinity: ``prior_crimes = inf`` is written as the string "inf"."""
-    if isinstance(value, list):
-        return [{k: _finite(v) for k, v in row.items()} for row in value]
-    return "inf" if isinstance(value, float) and math.isinf(value) else value
-
-
 def _rolling(args) -> int:
     """``lpt evaluate --rolling``: rolling-origin backtests (and ``--tune``)."""
     from pathlib import Path
 
-    from spatial_core.analytics.harm import crime_months
-    from spatial_core.targeting.evaluation import (
-        rolling_backtest,
-        rolling_summary,
-        tune_crime_parameters,
-        unit_months,
-    )
+    from spatial_core.api.backtest import crime_backtest
     from spatial_core.targeting.profiles import load_profile, profile_to_toml
 
     store = open_from_args(args, create=False)
     try:
-        origins = crime_months(store, args.origins) if args.origins else None
-        data = unit_months(store, units=args.units, resolution=args.resolution,
-                           max_distance=args.max_distance)
+        b = crime_backtest(store, units=args.units, resolution=args.resolution,
+                           max_distance=args.max_distance, origins=args.origins,
+                           horizon=args.horizon, top=args.top,
+                           profile=load_profile(args.profile) if args.profile else None,
+                           min_history=args.min_history, lead=args.lead,
+                           history=args.history, tune=args.tune)
     finally:
         store.close()
-    profile = load_profile(args.profile) if args.profile else load_profile(None)
-    tuned = table = None
-    if args.tune:
-        tuned, table = tune_crime_parameters(data, profile=profile, origins=origins,
-                                             horizon=args.horizon, top=args.top,
-                                             min_history=args.min_history, lead=args.lead,
-                                             history=args.history)
-        if args.write_profile:
-            Path(args.write_profile).write_text(profile_to_toml(tuned), encoding="utf-8")
-        profile = tuned
-    rows = rolling_backtest(data, origins=origins, horizon=args.horizon, top=args.top,
-                            profile=profile, min_history=args.min_history, lead=args.lead,
-                            history=args.history)
-    summary = rolling_summary(rows)
-    where = {"streets": "street units", "locations": "police.uk locations"}.get(
-        data.kind, f"H3 cells (resolution {data.resolution})")
+    profile, rows, summary, table = b.profile, b.rows, b.summary, b.tuning
+    if b.tuned and args.write_profile:
+        Path(args.write_profile).write_text(profile_to_toml(profile), encoding="utf-8")
     if args.json:
-        print_json({"units": data.kind, "resolution": data.resolution, "top": args.top,
-                    "horizon": args.horizon, "lead": args.lead, "history": args.history,
-                    "profile": profile.name,
-                    "crime_parameters": {"half_life_days": profile.half_life_days,
-                                         "long_run_months": profile.long_run_months,
-                                         "lookback_days": profile.lookback_days,
-                                         "prior_crimes": _finite(profile.prior_crimes),
-                                         "mix_within": profile.mix_within,
-                                         "smoothing": profile.smoothing,
-                                         "model": profile.harm_model},
-                    "summary": records(summary), "origins": records(rows),
-                    "tuning": (_finite(records(table.head(20))) if table is not None
-                               else None),
-                    "profile_written": args.write_profile if tuned is not None else None})
+        print_json(b.to_dict() | {"profile_written": args.write_profile if b.tuned else None})
         return 0
     if not len(rows):
         print("No origin can be tested: it needs --min-history months up to it and "
@@ -81,7 +45,7 @@ def _rolling(args) -> int:
     seen = ("" if args.history is None else " (ranked with only the months "
             + ", ".join(str(h) for h in sorted(set(args.history), reverse=True))
             + " before the origin)")
-    print(f"Rolling backtest on {len(data.units):,} {where}: {summary['origins'].iloc[0]} "
+    print(f"Rolling backtest on {b.unit_count:,} {b.where}: {summary['origins'].iloc[0]} "
           f"origins {first} .. {last}{seen}, test {ahead} {args.horizon} month(s), "
           f"top {args.top:.0%} ({rows['selected'].iloc[0]:,} units)")
     print(f"  crime component: half-life {profile.half_life_days:g} days, long-run rate "

@@ -311,6 +311,27 @@ def test_cli_rolling_json(synthetic, capsys):
     assert out["crime_parameters"]["half_life_days"] == load_profile().half_life_days
 
 
+def test_crime_backtest_use_case_is_the_rolling_backtest(synthetic):
+    from spatial_core.api.backtest import crime_backtest
+
+    store, _ = synthetic
+    b = crime_backtest(store, min_history=4, lead=2, origins=["2024-04..2024-06"])
+    rows = rolling_backtest(unit_months(store), min_history=4, lead=2,
+                            origins=["2024-04", "2024-05", "2024-06"])
+    pd.testing.assert_frame_equal(b.rows, rows)
+    pd.testing.assert_frame_equal(b.summary, rolling_summary(rows))
+    assert (b.units, b.unit_count, b.where, b.tuned, b.tuning) == (
+        "streets", N_STREETS, "street units", False, None)
+    tuned = crime_backtest(store, min_history=4, tune=True,
+                           grid={"half_life_days": [30.0, 365.0], "smoothing": [0.0, 0.2]})
+    assert len(tuned.tuning) == 4 and tuned.tuned
+    assert tuned.profile.half_life_days == tuned.tuning.iloc[0]["half_life_days"]
+    assert tuned.to_dict()["tuning"][0]["hit_rate"] == pytest.approx(
+        tuned.summary.set_index("method").loc["score", "hit_rate"])
+    with pytest.raises(InputError, match="unknown units 'hexagons'"):
+        crime_backtest(store, units="hexagons")
+
+
 def test_smoothing_and_the_beat_mix_agree_between_lpt_score_and_the_backtest(gpkg_store):
     """A spine street touching the left end of all 30 streets: each street's only neighbour
     is the spine, the spine's are all 30. With smoothing and the beat's mix, the rolling
