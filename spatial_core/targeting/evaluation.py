@@ -904,7 +904,8 @@ def tune_crime_parameters(data: UnitMonths, *, profile=None,
     half-lives.
 
     Returns ``(profile, table)``: a copy of ``profile`` (default: the shipped default) with
-    the best parameters, and one row per combination (the parameters, ``hit_rate``,
+    the best parameters, named ``<its name>-tuned`` (so a score made with it says so), and
+    one row per combination (the parameters, ``hit_rate``,
     ``hit_rate_sd``, ``hit_rate_crimes``) from the best down. The hit rates are in-sample:
     the origins that chose the parameters also measure them. ``lead`` and ``history`` are
     those of :func:`rolling_backtest`.
@@ -951,7 +952,9 @@ def tune_crime_parameters(data: UnitMonths, *, profile=None,
     note = (f"Crime parameters tuned by rolling backtest on {len(chosen)} origins "
             f"{chosen[0]}..{chosen[-1]}, {where}, top {top:g}: mean hit rate "
             f"{best['hit_rate']:.4f} (in-sample).") if chosen else ""
-    tuned = replace(base, harm_model="expected", lookback_days=int(best["lookback_days"]),
+    name = base.name if base.name.endswith("-tuned") else f"{base.name}-tuned"
+    tuned = replace(base, name=name, harm_model="expected",
+                    lookback_days=int(best["lookback_days"]),
                     description=" ".join(x for x in (base.description, note) if x),
                     **{key: float(best[key]) for key in keys})
     table.attrs.update(origins=chosen, top=top, horizon=horizon, lead=lead,

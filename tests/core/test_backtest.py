@@ -279,6 +279,9 @@ def test_tuning_picks_the_best_mean_hit_rate_and_writes_a_profile(synthetic, tmp
     best = table.iloc[0]
     assert (tuned.half_life_days, tuned.prior_crimes) == (best["half_life_days"],
                                                           best["prior_crimes"])
+    assert tuned.name == "default-tuned"
+    assert tune_crime_parameters(data, profile=tuned, grid=grid, min_history=3,
+                                 top=0.1)[0].name == "default-tuned"
     assert tuned.description.endswith(
         f"tuned by rolling backtest on 5 origins 2024-03..2024-07, street units, top 0.1: "
         f"mean hit rate {best['hit_rate']:.4f} (in-sample).")
