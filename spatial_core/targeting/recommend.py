@@ -633,6 +633,8 @@ def crime_timing(beat_id, month, occurred_at, category, *, min_timed: int = 10) 
     ...                  [None, None, None], ["Burglary", "Burglary", "Drugs"])
     >>> t["b"]
     'most crime in Jan (2 of 3), mostly burglary (2 of 3); the data give months, not times'
+    >>> crime_timing(["b", "b"], ["2026-01", "2026-01"], [None, None], ["Drugs", "Drugs"])["b"]
+    'all 2 crimes are of one month (Jan), mostly drugs (2 of 2); too few months to say when'
     """
     f = pd.DataFrame({"beat": pd.Series(np.asarray(beat_id, dtype=object)).fillna(""),
                       "month": pd.Series(np.asarray(month, dtype=object)).astype(str),
@@ -660,10 +662,15 @@ def crime_timing(beat_id, month, occurred_at, category, *, min_timed: int = 10) 
                       + _and([_DAYS[int(d)] for d in days.index]))
             continue
         months = g["mon"].dropna().astype(int).value_counts().sort_index(kind="stable")
-        months = months.sort_values(ascending=False, kind="stable")
-        best = months[months == months.max()].index[:2] if len(months) else []
         cats = g["category"].value_counts().sort_index(kind="stable")
         cats = cats.sort_values(ascending=False, kind="stable")
+        if len(months) == 1:  # one month of data: nothing to say about when
+            out[b] = (f"all {total} crimes are of one month ({_MONTHS[months.index[0] - 1]}), "
+                      f"mostly {cats.index[0].lower()} ({int(cats.iloc[0])} of {total}); too "
+                      "few months to say when")
+            continue
+        months = months.sort_values(ascending=False, kind="stable")
+        best = months[months == months.max()].index[:2] if len(months) else []
         when = _and([_MONTHS[m - 1] for m in best]) if len(best) else "no month"
         out[b] = (f"most crime in {when} ({int(months.max()) if len(months) else 0} of "
                   f"{total}{' each' if len(best) > 1 else ''}), mostly "
