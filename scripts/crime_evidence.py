@@ -9,7 +9,7 @@ default profile against the naive prior count with the spread over origins, and 
 margin over counting by half-life, ``prior_crimes`` and ``long_run_months``. Every hit rate
 shares the places at the cut among tied units (``evaluation.selection_share``).
 
-Run from the repository root (about five minutes on 2 cores)::
+Run from the repository root (under a minute on 2 cores, the store built)::
 
     .venv/bin/python scripts/crime_evidence.py
 

@@ -20,12 +20,12 @@ from typing import Any
 import pandas as pd
 
 from spatial_core.frames import json_records
+from spatial_core.targeting.evaluation import UNIT_KINDS
 
 __all__ = ["CrimeBacktest", "crime_backtest", "UNITS", "UNIT_WORDS"]
 
-UNITS = ("streets", "cells", "locations")
-"""The units a backtest can rank: street units, the H3 cells holding crime, police.uk
-locations (LSOA and "On or near ..."; no street network needed)."""
+UNITS = UNIT_KINDS
+"""The units a backtest can rank (:data:`spatial_core.targeting.evaluation.UNIT_KINDS`)."""
 
 UNIT_WORDS = {"streets": "street units", "locations": "police.uk locations"}
 """How a report names the units (cells: "H3 cells (resolution R)")."""
@@ -96,7 +96,6 @@ def crime_backtest(store, *, units: str = "streets", resolution: int | None = No
     (:data:`~spatial_core.targeting.evaluation.TUNING_GRID`).
     """
     from spatial_core.analytics.harm import crime_months
-    from spatial_core.errors import InputError
     from spatial_core.targeting.evaluation import (
         rolling_backtest,
         rolling_summary,
@@ -105,8 +104,6 @@ def crime_backtest(store, *, units: str = "streets", resolution: int | None = No
     )
     from spatial_core.targeting.profiles import load_profile
 
-    if units not in UNITS:
-        raise InputError(f"unknown units {units!r}; expected one of {', '.join(UNITS)}")
     chosen = crime_months(store, origins) if origins else None
     data = unit_months(store, units=units, resolution=resolution, max_distance=max_distance)
     prof = profile if profile is not None else load_profile(None)

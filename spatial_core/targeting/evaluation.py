@@ -63,6 +63,7 @@ __all__ = [
     "unit_months",
     "selection_share",
     "tied_at_cut",
+    "UNIT_KINDS",
     "crime_component",
     "rolling_backtest",
     "rolling_summary",
@@ -74,6 +75,9 @@ log = logging.getLogger(__name__)
 DEFAULT_FRACTIONS = (0.01, 0.02, 0.05, 0.10, 0.20, 0.50)
 DEFAULT_MAX_DISTANCE_M = 50.0
 """A crime farther than this from every street unit is outside the street coverage."""
+UNIT_KINDS = ("streets", "cells", "locations")
+"""What :func:`unit_months` can put crimes on: street units, the H3 cells holding crime,
+police.uk locations (LSOA and "On or near ..."; no street network needed)."""
 LOCATION_NEIGHBOUR_M = 100.0
 """``unit_months(units="locations")``: locations this close are neighbours (smoothing)."""
 DEFAULT_HALF_LIFE_MONTHS = 6.0
@@ -221,7 +225,11 @@ def selection_share(values, k: int) -> np.ndarray:
 def tied_at_cut(values, k: int) -> tuple[int, int]:
     """``(tied, places)``: how many units share the value at the cut of the top ``k``, and
     how many of the top ``k`` places they share (``(1, 1)`` when there is no tie)."""
-    share = selection_share(values, k)
+    return _tie(selection_share(values, k))
+
+
+def _tie(share: np.ndarray) -> tuple[int, int]:
+    """:func:`tied_at_cut` of a :func:`selection_share` already computed."""
     part = (share > 0) & (share < 1)
     if not part.any():
         return 1, 1
@@ -494,7 +502,7 @@ def backtest(store, train_months: Sequence[str], test_months: Sequence[str], *,
     # Hit rate and length share: expectations over every order of the streets tied at the
     # cut (selection_share); ``selected`` lists one such order (ties by street_id).
     chance = selection_share(values, k)
-    tied, places = tied_at_cut(values, k)
+    tied, places = _tie(chance)
     sel_len = float(chance @ length)
     length_share = sel_len / total_len if total_len > 0 else math.nan
     hit = float(chance @ test_h / total_test) if total_test > 0 else math.nan
@@ -678,8 +686,7 @@ def unit_months(store, *, units: str = "streets", resolution: int | None = None,
         month_of, crimes_w, harm_w, attrs = _every_crime(cr, harm_overrides)
         res = None
     else:
-        raise InputError(f"unknown units {units!r}; expected 'streets', 'cells' or "
-                         "'locations'")
+        raise InputError(f"unknown units {units!r}; expected one of {', '.join(UNIT_KINDS)}")
     months = tuple(sorted(set(month_of.tolist())))
     if not months:
         raise InputError("no located crime is stored: import crimes first")
@@ -860,7 +867,7 @@ def rolling_backtest(data: UnitMonths, *, origins: Sequence[str] | None = None,
                          "pai": predictive_accuracy_index(hit, share),
                          "hit_rate_by_id": float(test_h[by_id].sum()) / th if th > 0
                          else math.nan,
-                         "tied_at_cut": tied_at_cut(scores[method], k)[0]})
+                         "tied_at_cut": _tie(chance)[0]})
     out = pd.DataFrame(rows, columns=["origin", "test_months", "method", "units", "selected",
                                       "area_share", "hit_rate", "hit_rate_crimes", "pai",
                                       "hit_rate_by_id", "tied_at_cut"])
